@@ -1,0 +1,77 @@
+"""The outbox port: what the engine asks to send, and what a platform sender reports back.
+
+Every outbound platform message is written as an outbox item in the same transaction as the
+case change that caused it; a dispatcher hands due items to the sender of their destination.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+# Destinations
+TELEGRAM = "telegram"
+SLACK = "slack"
+CONSOLE = "console"
+
+# Kinds of item. Seller-bound kinds go to the seller's own channel (telegram/slack/console).
+SELLER_MESSAGE = "seller.message"  # payload: address, reply{text,buttons,case_number}, case_message_id?
+SELLER_EDIT = "seller.edit"  # payload: address, platform_message_id, text
+# Agent-bound kinds go to Slack (the agents' side).
+CASE_PARENT = "agents.case_parent"  # payload: card{...}; post once, then chat.update in place
+THREAD_POST = "agents.thread_post"  # payload: text, author, attachments[], case_message_id?
+THREAD_REACTION = "agents.reaction"  # payload: name, target_ts
+CHANNEL_POST = "agents.channel_post"  # payload: channel, text
+
+
+@dataclass(frozen=True)
+class ThreadRef:
+    """Where a case lives in Slack: the channel and the parent message's ts."""
+
+    channel: str
+    ts: str
+
+
+@dataclass(frozen=True)
+class OutboundItem:
+    """One due outbox item, as handed to a sender.
+
+    ``thread`` is filled by the dispatcher at delivery time from the case (None until the
+    case's Slack parent has been posted), so thread posts queued before the parent still land
+    in the right thread: items of one case are delivered strictly in order.
+    """
+
+    id: int
+    destination: str
+    kind: str
+    payload: dict[str, Any]
+    case_id: int | None = None
+    case_number: str | None = None
+    attempts: int = 0
+    thread: ThreadRef | None = None
+
+
+@dataclass(frozen=True)
+class DeliveryResult:
+    """What a sender reports.
+
+    ``platform_message_id``/``platform_chat_id``: where the message landed (Telegram
+    message_id and chat id, Slack ts and channel). ``retry_after``: the platform asked us to
+    wait (429). ``permanent``: never retry (e.g. Telegram 403, the seller blocked the bot).
+    """
+
+    ok: bool
+    platform_message_id: str | None = None
+    platform_chat_id: str | None = None
+    retry_after: float | None = None
+    permanent: bool = False
+    error: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class OutboxSender(Protocol):
+    """Delivers items of one destination. Must not raise for platform errors: report them."""
+
+    destination: str
+
+    async def deliver(self, item: OutboundItem) -> DeliveryResult: ...

@@ -1,0 +1,155 @@
+"""Ports the rules need from storage: repositories behind a unit of work.
+
+`storage/` implements them over SQLAlchemy; nothing in `bot/` imports SQLAlchemy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Protocol
+
+from bot.domain import (
+    Case,
+    CaseEvent,
+    CaseMessage,
+    Evaluation,
+    Identity,
+    Invitation,
+    NewCase,
+    Seller,
+)
+
+
+class DuplicateActiveCase(Exception):
+    """Storage refused a second active case on one issue (the partial unique index fired)."""
+
+
+class SellerRepository(Protocol):
+    def get(self, seller_id: int) -> Seller | None: ...
+    def add(self, merchant_id: int | None, display_name: str, now: datetime) -> Seller:
+        """Create a seller; with merchant_id None a new merchant is created (main account)."""
+        ...
+
+
+class IdentityRepository(Protocol):
+    def get(self, identity_id: int) -> Identity | None: ...
+    def find(self, channel: str, external_id: str) -> Identity | None: ...
+    def ensure(
+        self, channel: str, external_id: str, address: str, display_name: str | None, now: datetime
+    ) -> Identity:
+        """The identity for this platform user, created on first contact (race-safe)."""
+        ...
+    def link_seller(self, identity_id: int, seller_id: int) -> None: ...
+    def set_blocked(self, identity_id: int, when: datetime | None) -> None: ...
+    def for_seller(self, seller_id: int) -> Sequence[Identity]: ...
+
+
+class InvitationRepository(Protocol):
+    def add(
+        self, code: str, seller_name: str, merchant_id: int | None, expires_at: datetime,
+        created_by: str | None, now: datetime,
+    ) -> Invitation: ...
+    def get_by_code_for_update(self, code: str) -> Invitation | None: ...
+    def mark_used(self, invitation_id: int, seller_id: int, now: datetime) -> None: ...
+    def add_request(self, identity_id: int, note: str, now: datetime) -> int: ...
+    def list_requests(self) -> Sequence[dict[str, Any]]: ...
+
+
+class CaseRepository(Protocol):
+    def add(self, new: NewCase) -> Case:
+        """Insert with a freshly allocated number; raises DuplicateActiveCase on rule 1."""
+        ...
+    def get(self, case_id: int) -> Case | None: ...
+    def get_by_number(self, number: str) -> Case | None: ...
+    def get_for_update(self, case_id: int) -> Case | None:
+        """Read and lock the row until the unit of work ends."""
+        ...
+    def find_by_thread(self, channel: str, ts: str) -> Case | None: ...
+    def find_active(self, seller_id: int, case_type: str, order_id: str | None) -> Case | None: ...
+    def find_declined(self, seller_id: int, case_type: str, order_id: str | None) -> Case | None: ...
+    def update(self, case_id: int, **changes: Any) -> Case: ...
+    def list_for_seller(
+        self, seller_id: int, statuses: Sequence[str] | None, query: str | None, limit: int
+    ) -> Sequence[Case]: ...
+    def list_all(self, statuses: Sequence[str] | None, query: str | None, limit: int) -> Sequence[Case]: ...
+    def count_created_since(self, seller_id: int, since: datetime) -> int: ...
+
+
+class MessageRepository(Protocol):
+    def add(
+        self, case_id: int, author_kind: str, author_ref: str | None, author_name: str | None,
+        text: str, attachments: Sequence[dict[str, Any]], internal: bool, now: datetime,
+    ) -> CaseMessage: ...
+    def get(self, message_id: int) -> CaseMessage | None: ...
+    def for_case(self, case_id: int, include_internal: bool) -> Sequence[CaseMessage]: ...
+    def last_visible_agent_reply(self, case_id: int) -> CaseMessage | None: ...
+    def unread_counts(self, case_ids: Sequence[int]) -> dict[int, int]: ...
+    def mark_read(self, case_ids: Sequence[int], now: datetime) -> int: ...
+    def edit(self, message_id: int, text: str, now: datetime) -> CaseMessage: ...
+    def add_ref(
+        self, platform: str, chat_id: str, message_id: str, case_id: int,
+        case_message_id: int | None,
+    ) -> None:
+        """Remember where a message landed on a platform, so replies and edits find their case."""
+        ...
+    def find_ref(self, platform: str, chat_id: str, message_id: str) -> tuple[int, int | None] | None: ...
+
+
+class EventRepository(Protocol):
+    def add(
+        self, case_id: int, kind: str, actor_kind: str, actor_ref: str | None,
+        from_value: str | None, to_value: str | None, reason: str | None, now: datetime,
+    ) -> CaseEvent: ...
+    def for_case(self, case_id: int) -> Sequence[CaseEvent]: ...
+
+
+class EvaluationRepository(Protocol):
+    def get(self, case_id: int) -> Evaluation | None: ...
+    def add(self, case_id: int, level: str, reason: str | None, now: datetime) -> Evaluation: ...
+
+
+class OutboxRepository(Protocol):
+    def add(
+        self, destination: str, kind: str, payload: dict[str, Any], case_id: int | None,
+        ordering_key: str, now: datetime,
+    ) -> int: ...
+
+
+class InboundRepository(Protocol):
+    def claim(self, source: str, event_id: str, now: datetime) -> bool:
+        """Record an inbound platform event; False if it was already processed."""
+        ...
+
+
+class DialogueRepository(Protocol):
+    def load(self, channel: str, external_id: str) -> dict[str, Any]: ...
+    def save(self, channel: str, external_id: str, state: dict[str, Any], now: datetime) -> None: ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction. Leaving the `with` block without `commit()` rolls back."""
+
+    sellers: SellerRepository
+    identities: IdentityRepository
+    invitations: InvitationRepository
+    cases: CaseRepository
+    messages: MessageRepository
+    events: EventRepository
+    evaluations: EvaluationRepository
+    outbox: OutboxRepository
+    inbound: InboundRepository
+    dialogue: DialogueRepository
+
+    def __enter__(self) -> UnitOfWork: ...
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+    def commit(self) -> None: ...
+    def rollback(self) -> None: ...
+
+
+class UnitOfWorkFactory(Protocol):
+    def __call__(self) -> UnitOfWork: ...

@@ -1,0 +1,125 @@
+"""The relay: turns case changes into outbox items, in the caller's transaction.
+
+Seller-bound items go to the seller's own channel (ordered per chat); agent-bound items go to
+Slack (ordered per case: the parent is posted before anything lands in its thread).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bot import outbox as ob
+from bot.domain import Case, Identity
+from bot.messages import Reply
+from bot.ports import UnitOfWork
+from bot.texts import CASE_TYPE_LABELS, STATUS_LABELS
+
+
+@dataclass
+class RelayConfig:
+    """Where agent-side items go. ``agents_destination`` None: no agent platform (console/CLI)."""
+
+    agents_destination: str | None = None
+    channel_for: Callable[[str | None], str | None] = lambda _case_type: None
+
+
+class Relay:
+    def __init__(self, config: RelayConfig | None = None) -> None:
+        self.config = config or RelayConfig()
+
+    # Seller side ---------------------------------------------------------------------------
+    def to_identity(
+        self, uow: UnitOfWork, identity: Identity, reply: Reply, now: datetime,
+        case: Case | None = None, case_message_id: int | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> int | None:
+        """Queue a message to one platform user; None if that chat refuses messages."""
+        if identity.blocked_at is not None:
+            return None
+        payload: dict[str, Any] = {
+            "address": identity.address,
+            "reply": reply.as_dict(),
+            "case_message_id": case_message_id,
+        }
+        if extra:
+            payload.update(extra)
+        return uow.outbox.add(
+            identity.channel, ob.SELLER_MESSAGE, payload, case.id if case else None,
+            f"{identity.channel}:chat:{identity.address}", now,
+        )
+
+    def to_seller(
+        self, uow: UnitOfWork, case: Case, reply: Reply, now: datetime,
+        case_message_id: int | None = None, extra: dict[str, Any] | None = None,
+    ) -> int | None:
+        """Queue a message to the chat the case was opened from (or the seller's first)."""
+        identity = uow.identities.get(case.identity_id) if case.identity_id else None
+        if identity is None:
+            known = uow.identities.for_seller(case.seller_id)
+            identity = known[0] if known else None
+        if identity is None:
+            return None
+        if identity.blocked_at is not None:
+            return None
+        return self.to_identity(uow, identity, reply, now, case, case_message_id, extra)
+
+    # Agent side ----------------------------------------------------------------------------
+    def _agents(self, uow: UnitOfWork, case: Case, kind: str, payload: dict[str, Any],
+                now: datetime) -> int | None:
+        dest = self.config.agents_destination
+        if dest is None:
+            return None
+        return uow.outbox.add(dest, kind, payload, case.id, f"{dest}:case:{case.id}", now)
+
+    def card(self, uow: UnitOfWork, case: Case) -> dict[str, Any]:
+        """The facts agents see on the case's parent message."""
+        seller = uow.sellers.get(case.seller_id)
+        previous = uow.cases.get(case.reopened_from_id) if case.reopened_from_id else None
+        evaluation = uow.evaluations.get(case.id)
+        return {
+            "number": case.number,
+            "title": case.title,
+            "case_type": case.case_type,
+            "case_type_label": CASE_TYPE_LABELS.get(case.case_type or "", "Untyped"),
+            "seller_name": seller.display_name if seller else "?",
+            "seller_id": case.seller_id,
+            "order_id": case.order_id,
+            "status": case.status,
+            "status_label": STATUS_LABELS[case.status],
+            "urgent": case.urgent,
+            "needs_human": case.needs_human,
+            "first_response_due": (
+                case.first_response_due_at.isoformat()
+                if case.first_response_due_at and case.first_response_at is None
+                else None
+            ),
+            "reopened_from": previous.number if previous else None,
+            "evaluation": evaluation.level if evaluation else None,
+        }
+
+    def publish_card(self, uow: UnitOfWork, case: Case, now: datetime) -> int | None:
+        """Post the case's parent message, or update it in place if already posted."""
+        return self._agents(
+            uow, case, ob.CASE_PARENT,
+            {"card": self.card(uow, case), "channel": self.config.channel_for(case.case_type)},
+            now,
+        )
+
+    def thread(
+        self, uow: UnitOfWork, case: Case, text: str, author: str, now: datetime,
+        attachments: Sequence[dict[str, Any]] = (), case_message_id: int | None = None,
+    ) -> int | None:
+        """Post into the case's thread."""
+        return self._agents(
+            uow, case, ob.THREAD_POST,
+            {"text": text, "author": author, "attachments": list(attachments),
+             "case_message_id": case_message_id},
+            now,
+        )
+
+    def reaction(self, uow: UnitOfWork, case: Case, target_ts: str, name: str,
+                 now: datetime) -> int | None:
+        return self._agents(uow, case, ob.THREAD_REACTION, {"name": name, "target_ts": target_ts}, now)

@@ -1,0 +1,73 @@
+"""The configuration contract (DESIGN.md): environment variables, and a `.env` file."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.labels import CASE_TYPES
+
+
+def default_cache_dir() -> Path:
+    """Per-user cache (XDG): the Rasa environment and trained models live here."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "frontdoor"
+
+
+class Settings(BaseSettings):
+    """Every setting, with its default. Field names map to upper-case environment variables."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    # Storage
+    frontdoor_database_url: str = "sqlite:///frontdoor.db"
+    # NLU
+    frontdoor_nlu_url: str | None = None
+    frontdoor_nlu_port: int = 5005
+    frontdoor_nlu_timeout: float = 5.0
+    frontdoor_nlu_threshold: float = 0.55
+    frontdoor_cache_dir: Path = Field(default_factory=default_cache_dir)
+    # Brand and rules
+    frontdoor_brand: str = "Ceylexo"
+    frontdoor_case_prefix: str = "CX"
+    frontdoor_daily_case_cap: int = 5
+    frontdoor_keep_open_max: int = 2
+    frontdoor_keep_open_days: int = 7
+    frontdoor_first_response_hours: int = 24
+    frontdoor_first_response_urgent_hours: int = 4
+    frontdoor_evaluation_days: int = 4
+    frontdoor_max_text_chars: int = 4000
+    frontdoor_knowledge_base: Path | None = None
+    # Telegram
+    telegram_bot_token: str | None = None
+    telegram_api_base_url: str = "https://api.telegram.org/bot"
+    telegram_webhook_secret: str | None = None
+    telegram_mode: str = "webhook"  # webhook | polling
+    # Slack
+    slack_bot_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_app_token: str | None = None
+    slack_api_base_url: str = "https://slack.com/api/"
+    slack_support_channel: str | None = None
+    slack_note_prefix: str = "note:"
+    # HTTP server
+    frontdoor_host: str = "127.0.0.1"
+    frontdoor_port: int = 8080
+    # Outbox
+    frontdoor_outbox_max_attempts: int = 8
+
+    def slack_channel_for(self, case_type: str | None) -> str | None:
+        """SLACK_CHANNEL_<CASE_TYPE> if set, else the support channel."""
+        if case_type and case_type in CASE_TYPES:
+            specific = os.environ.get(f"SLACK_CHANNEL_{case_type.upper()}")
+            if specific:
+                return specific
+        return self.slack_support_channel
+
+
+def load_settings() -> Settings:
+    """Read the settings from the environment (and `.env`)."""
+    return Settings()

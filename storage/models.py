@@ -1,0 +1,291 @@
+"""SQLAlchemy 2 typed models: the schema of the case store.
+
+The Alembic migrations in `storage/migrations` must produce exactly this schema
+(tests/integration/test_migrations.py compares them).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    text as sql_text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+from bot.domain import ACTIVE_STATUSES
+
+# Stable constraint names so migrations and models agree on both databases.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on both databases (SQLite stores naive values)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; use UTC-aware datetimes")
+        from datetime import UTC
+
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        from datetime import UTC
+
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# Integer primary keys: BIGINT on PostgreSQL, INTEGER (rowid alias) on SQLite.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UtcDateTime(), dict[str, Any]: JSON()}
+
+
+class Merchant(Base):
+    __tablename__ = "merchants"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+
+
+class SellerRow(Base):
+    """A seller account. A merchant's main account and each sub-account are separate sellers."""
+
+    __tablename__ = "sellers"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"), index=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    is_main: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime]
+
+
+class IdentityRow(Base):
+    """A platform user; unique per channel. Linked to a seller once registered."""
+
+    __tablename__ = "identities"
+    __table_args__ = (UniqueConstraint("channel", "external_id"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    external_id: Mapped[str] = mapped_column(String(100))
+    address: Mapped[str] = mapped_column(String(100))
+    display_name: Mapped[str | None] = mapped_column(String(200))
+    seller_id: Mapped[int | None] = mapped_column(ForeignKey("sellers.id"), index=True)
+    blocked_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+
+class InvitationRow(Base):
+    __tablename__ = "invitations"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    seller_name: Mapped[str] = mapped_column(String(200))
+    merchant_id: Mapped[int | None] = mapped_column(ForeignKey("merchants.id"))
+    expires_at: Mapped[datetime]
+    created_by: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime]
+    used_by_seller_id: Mapped[int | None] = mapped_column(ForeignKey("sellers.id"))
+    used_at: Mapped[datetime | None]
+
+
+class InvitationRequestRow(Base):
+    """An unknown user asked for an invitation during pre-launch (agents review these)."""
+
+    __tablename__ = "invitation_requests"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    identity_id: Mapped[int] = mapped_column(ForeignKey("identities.id"), index=True)
+    note: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class CaseRow(Base):
+    __tablename__ = "cases"
+    __table_args__ = (
+        # Rule 1 in the database: one active case per seller, type and order.
+        Index(
+            "uq_cases_active_issue",
+            "seller_id",
+            "case_type",
+            "order_key",
+            unique=True,
+            postgresql_where=sql_text(
+                "case_type IS NOT NULL AND status IN ("
+                + ", ".join(f"'{s}'" for s in ACTIVE_STATUSES)
+                + ")"
+            ),
+            sqlite_where=sql_text(
+                "case_type IS NOT NULL AND status IN ("
+                + ", ".join(f"'{s}'" for s in ACTIVE_STATUSES)
+                + ")"
+            ),
+        ),
+        Index("ix_cases_issue", "seller_id", "case_type", "order_key", "status"),
+        Index("ix_cases_seller_created", "seller_id", "created_at"),
+        Index("ix_cases_status_changed", "status", "status_changed_at"),
+        Index("ix_cases_slack_thread", "slack_channel", "slack_ts"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    seller_id: Mapped[int] = mapped_column(ForeignKey("sellers.id"))
+    identity_id: Mapped[int | None] = mapped_column(ForeignKey("identities.id"))
+    case_type: Mapped[str | None] = mapped_column(String(40))
+    # The order id, or "" for none: NULLs would never collide in the unique index.
+    order_key: Mapped[str] = mapped_column(String(40), server_default="")
+    title: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20))
+    urgent: Mapped[bool] = mapped_column(Boolean, server_default=sql_text("false"))
+    needs_human: Mapped[bool] = mapped_column(Boolean, server_default=sql_text("false"))
+    keep_open_count: Mapped[int] = mapped_column(Integer, server_default="0")
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    status_changed_at: Mapped[datetime]
+    first_response_due_at: Mapped[datetime | None]
+    first_response_at: Mapped[datetime | None]
+    pending_since: Mapped[datetime | None]
+    auto_close_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    seller_seen_at: Mapped[datetime | None]
+    reopened_from_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    reopened_as_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    slack_channel: Mapped[str | None] = mapped_column(String(40))
+    slack_ts: Mapped[str | None] = mapped_column(String(40))
+    reminders_sent: Mapped[int] = mapped_column(Integer, server_default="0")
+    fr_warning_sent: Mapped[bool] = mapped_column(Boolean, server_default=sql_text("false"))
+    fr_breach_sent: Mapped[bool] = mapped_column(Boolean, server_default=sql_text("false"))
+
+
+class CaseMessageRow(Base):
+    __tablename__ = "case_messages"
+    __table_args__ = (Index("ix_case_messages_case", "case_id", "id"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    author_kind: Mapped[str] = mapped_column(String(10))
+    author_ref: Mapped[str | None] = mapped_column(String(100))
+    author_name: Mapped[str | None] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text)
+    attachments: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    internal: Mapped[bool] = mapped_column(Boolean, server_default=sql_text("false"))
+    created_at: Mapped[datetime]
+    read_at: Mapped[datetime | None]
+    edited_at: Mapped[datetime | None]
+
+
+class MessageRefRow(Base):
+    """Where a case message landed on a platform (chat + message id), for replies and edits."""
+
+    __tablename__ = "message_refs"
+    __table_args__ = (UniqueConstraint("platform", "chat_id", "message_id"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    platform: Mapped[str] = mapped_column(String(20))
+    chat_id: Mapped[str] = mapped_column(String(100))
+    message_id: Mapped[str] = mapped_column(String(100))
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    case_message_id: Mapped[int | None] = mapped_column(ForeignKey("case_messages.id"))
+
+
+class CaseEventRow(Base):
+    """Every status or flag change: who, when, from, to, why. Never deleted."""
+
+    __tablename__ = "case_events"
+    __table_args__ = (Index("ix_case_events_case", "case_id", "id"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    kind: Mapped[str] = mapped_column(String(30))
+    actor_kind: Mapped[str] = mapped_column(String(10))
+    actor_ref: Mapped[str | None] = mapped_column(String(100))
+    from_value: Mapped[str | None] = mapped_column(String(100))
+    to_value: Mapped[str | None] = mapped_column(String(100))
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class EvaluationRow(Base):
+    __tablename__ = "evaluations"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), unique=True)
+    level: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class OutboxRow(Base):
+    """A platform message to send; written in the same transaction as the change behind it."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+        Index("ix_outbox_ordering", "ordering_key", "status", "id"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    destination: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[str] = mapped_column(String(40))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    ordering_key: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(10))  # pending | sent | dead
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    next_attempt_at: Mapped[datetime]
+    claimed_until: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    platform_message_id: Mapped[str | None] = mapped_column(String(100))
+    platform_chat_id: Mapped[str | None] = mapped_column(String(100))
+
+
+class ProcessedEventRow(Base):
+    """Inbound platform deliveries already handled (Slack retries, Telegram replays)."""
+
+    __tablename__ = "processed_events"
+    __table_args__ = (UniqueConstraint("source", "event_id"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    source: Mapped[str] = mapped_column(String(20))
+    event_id: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+
+
+class DialogueStateRow(Base):
+    __tablename__ = "dialogue_states"
+    __table_args__ = (UniqueConstraint("channel", "external_id"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    external_id: Mapped[str] = mapped_column(String(100))
+    state: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime]
+
+
+class CounterRow(Base):
+    """Gapless sequences (case numbers): one row per name, incremented under a row lock."""
+
+    __tablename__ = "counters"
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger)

@@ -1,0 +1,72 @@
+"""The SQLAlchemy unit of work: one session, one transaction, all repositories."""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from sqlalchemy.orm import Session
+
+from storage.database import Database
+from storage.repositories import (
+    SqlCaseRepository,
+    SqlDialogueRepository,
+    SqlEvaluationRepository,
+    SqlEventRepository,
+    SqlIdentityRepository,
+    SqlInboundRepository,
+    SqlInvitationRepository,
+    SqlMessageRepository,
+    SqlOutboxRepository,
+    SqlSellerRepository,
+)
+
+
+class SqlUnitOfWork:
+    """Implements `bot.ports.UnitOfWork`. Leaving the block without commit() rolls back."""
+
+    session: Session
+
+    def __init__(self, database: Database, case_prefix: str = "CX") -> None:
+        self._database = database
+        self._prefix = case_prefix
+
+    def __enter__(self) -> SqlUnitOfWork:
+        self.session = self._database.sessions()
+        s = self.session
+        self.sellers = SqlSellerRepository(s)
+        self.identities = SqlIdentityRepository(s)
+        self.invitations = SqlInvitationRepository(s)
+        self.cases = SqlCaseRepository(s, self._prefix)
+        self.messages = SqlMessageRepository(s)
+        self.events = SqlEventRepository(s)
+        self.evaluations = SqlEvaluationRepository(s)
+        self.outbox = SqlOutboxRepository(s)
+        self.inbound = SqlInboundRepository(s)
+        self.dialogue = SqlDialogueRepository(s)
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            self.session.rollback()
+        finally:
+            self.session.close()
+
+    def commit(self) -> None:
+        self.session.commit()
+
+    def rollback(self) -> None:
+        self.session.rollback()
+
+
+class SqlUnitOfWorkFactory:
+    """Makes units of work on one database (what the services are given)."""
+
+    def __init__(self, database: Database, case_prefix: str = "CX") -> None:
+        self.database = database
+        self.case_prefix = case_prefix
+
+    def __call__(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.database, self.case_prefix)
