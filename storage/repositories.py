@@ -509,6 +509,8 @@ class SqlEvaluationRepository(_Repo):
 
 
 class SqlOutboxRepository(_Repo):
+    added = False
+
     def add(
         self, destination: str, kind: str, payload: dict[str, Any], case_id: int | None,
         ordering_key: str, now: datetime,
@@ -520,6 +522,7 @@ class SqlOutboxRepository(_Repo):
         )
         self.session.add(row)
         self.session.flush()
+        self.added = True
         return row.id
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import TracebackType
 
 from sqlalchemy.orm import Session
@@ -26,9 +27,11 @@ class SqlUnitOfWork:
 
     session: Session
 
-    def __init__(self, database: Database, case_prefix: str = "CX") -> None:
+    def __init__(self, database: Database, case_prefix: str = "CX",
+                 on_outbox_commit: Callable[[], None] | None = None) -> None:
         self._database = database
         self._prefix = case_prefix
+        self._on_outbox_commit = on_outbox_commit
 
     def __enter__(self) -> SqlUnitOfWork:
         self.session = self._database.sessions()
@@ -56,6 +59,10 @@ class SqlUnitOfWork:
 
     def commit(self) -> None:
         self.session.commit()
+        if self.outbox.added and self._on_outbox_commit is not None:
+            self.outbox.added = False
+            # Wake the dispatcher: new outbox items are visible now.
+            self._on_outbox_commit()
 
     def rollback(self) -> None:
         self.session.rollback()
@@ -64,9 +71,11 @@ class SqlUnitOfWork:
 class SqlUnitOfWorkFactory:
     """Makes units of work on one database (what the services are given)."""
 
-    def __init__(self, database: Database, case_prefix: str = "CX") -> None:
+    def __init__(self, database: Database, case_prefix: str = "CX",
+                 on_outbox_commit: Callable[[], None] | None = None) -> None:
         self.database = database
         self.case_prefix = case_prefix
+        self.on_outbox_commit = on_outbox_commit
 
     def __call__(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.database, self.case_prefix)
+        return SqlUnitOfWork(self.database, self.case_prefix, self.on_outbox_commit)

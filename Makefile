@@ -1,0 +1,52 @@
+# Frontdoor: `make run` and `make test` set up everything they need on a fresh machine.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.12 || command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+# Re-install when the project's dependencies change.
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+
+.PHONY: run test lint typecheck venv nlu-model db bench clean help
+
+help:
+	@echo "make run   - set up and start Frontdoor (console chat, or the server with tokens)"
+	@echo "make test  - set up and run the whole test suite"
+	@echo "make lint  - ruff and mypy"
+	@echo "make bench - run the benchmarks and update docs/benchmarks.md"
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ needed"'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	@rm -f $(VENV)/.installed-* && touch $@
+
+# Creates the Rasa environment (Python 3.10) and trains the model if the data changed;
+# both are cached per user, so this is quick when already done.
+nlu-model: venv
+	$(BIN)/frontdoor nlu train
+
+db: venv
+	$(BIN)/frontdoor db upgrade
+
+run: venv nlu-model db
+	@if [ -n "$$TELEGRAM_BOT_TOKEN$$SLACK_BOT_TOKEN" ] || grep -qsE '^(TELEGRAM_BOT_TOKEN|SLACK_BOT_TOKEN)=.+' .env; then \
+		exec $(BIN)/frontdoor serve; \
+	else \
+		exec $(BIN)/frontdoor chat; \
+	fi
+
+test: venv nlu-model
+	$(BIN)/pytest -q -ra
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+bench: venv nlu-model
+	$(BIN)/python -m bench.run_all
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,139 @@
+"""The outbox dispatcher: hands due items to their platform's sender, in order, with retries.
+
+Items that share an ordering key (one seller chat, or one case's Slack thread) are delivered
+strictly one after another; different keys go out concurrently. A platform outage delays
+items (exponential backoff, honouring Retry-After) and loses none; after ``max_attempts`` an
+item is dead-lettered and, where it concerns a case, the agents are told.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from bot.clock import Clock
+from bot.outbox import DeliveryResult, OutboundItem, OutboxSender
+
+log = logging.getLogger(__name__)
+
+
+class OutboxQueue(Protocol):
+    """Storage side of the outbox (storage.outbox_queue.SqlOutboxQueue)."""
+
+    def claim_due(self, destinations: Sequence[str], now: datetime, limit: int,
+                  lease: timedelta) -> list[OutboundItem]:
+        """Claim up to ``limit`` due items, at most one per ordering key (its oldest)."""
+        ...
+
+    def complete(self, item: OutboundItem, result: DeliveryResult, now: datetime,
+                 retry_at: datetime | None, dead: bool) -> None:
+        """Record a delivery: sent, retry at ``retry_at``, or dead-lettered."""
+        ...
+
+    def next_due_at(self, destinations: Sequence[str]) -> datetime | None: ...
+
+
+def backoff(attempts: int, retry_after: float | None = None, cap: float = 300.0) -> float:
+    """Seconds to wait before the next try: exponential with jitter, at least Retry-After."""
+    base = min(cap, 2.0 ** max(0, attempts - 1))
+    delay = base * (0.5 + random.random() / 2)  # jitter spreads retries after an outage
+    return max(delay, retry_after or 0.0)
+
+
+class OutboxDispatcher:
+    def __init__(
+        self, queue: OutboxQueue, senders: Sequence[OutboxSender], clock: Clock,
+        max_attempts: int = 8, batch: int = 50, idle_poll: float = 1.0,
+        lease: timedelta = timedelta(seconds=60),
+    ) -> None:
+        self.queue = queue
+        self.senders = {s.destination: s for s in senders}
+        self.clock = clock
+        self.max_attempts = max_attempts
+        self.batch = batch
+        self.idle_poll = idle_poll
+        self.lease = lease
+        self._wake = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.delivered = 0
+        self.failed = 0
+        self.dead = 0
+
+    def wake(self) -> None:
+        """New work was committed: deliver now. Safe to call from any thread."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            self._wake.set()
+        else:
+            loop.call_soon_threadsafe(self._wake.set)
+
+    async def _deliver(self, item: OutboundItem) -> None:
+        sender = self.senders[item.destination]
+        try:
+            result = await sender.deliver(item)
+        except Exception as exc:  # a sender bug must not stop the dispatcher
+            log.exception("sender %s raised on item %s", item.destination, item.id)
+            result = DeliveryResult(ok=False, error=f"{type(exc).__name__}: {exc}")
+        now = self.clock.now()
+        attempts = item.attempts + 1
+        dead = not result.ok and (result.permanent or attempts >= self.max_attempts)
+        retry_at = None
+        if not result.ok and not dead:
+            retry_at = now + timedelta(seconds=backoff(attempts, result.retry_after))
+        if result.ok:
+            self.delivered += 1
+        elif dead:
+            self.dead += 1
+            log.warning("outbox item %s dead-lettered: %s", item.id, result.error)
+        else:
+            self.failed += 1
+        await asyncio.to_thread(self.queue.complete, item, result, now, retry_at, dead)
+
+    async def run_once(self, limit: int = 1000) -> int:
+        """Deliver everything due now (heads of each ordering key, repeatedly); return count."""
+        self._loop = asyncio.get_running_loop()
+        done = 0
+        while done < limit:
+            items = await asyncio.to_thread(
+                self.queue.claim_due, list(self.senders), self.clock.now(),
+                min(self.batch, limit - done), self.lease,
+            )
+            if not items:
+                break
+            await asyncio.gather(*(self._deliver(i) for i in items))
+            done += len(items)
+        return done
+
+    async def run_forever(self, stop: asyncio.Event) -> None:
+        """Deliver until ``stop`` is set; sleep until woken, the next retry, or the idle poll
+        (which picks up work committed by other processes)."""
+        self._loop = asyncio.get_running_loop()
+        while not stop.is_set():
+            self._wake.clear()
+            try:
+                await self.run_once()
+            except Exception:  # the database may be briefly unreachable: keep going
+                log.exception("outbox dispatch failed; retrying")
+            timeout = self.idle_poll
+            try:
+                due = await asyncio.to_thread(self.queue.next_due_at, list(self.senders))
+            except Exception:
+                due = None
+            if due is not None:
+                timeout = max(0.0, min(timeout, (due - self.clock.now()).total_seconds()))
+            waiter = asyncio.ensure_future(self._wake.wait())
+            stopper = asyncio.ensure_future(stop.wait())
+            await asyncio.wait({waiter, stopper}, timeout=timeout,
+                               return_when=asyncio.FIRST_COMPLETED)
+            for fut in (waiter, stopper):
+                fut.cancel()

@@ -1,0 +1,87 @@
+"""The composition root: builds the database, the rules, the relay and the dispatcher from
+settings. Everything else receives what it needs from here."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from bot.cases import CaseRules, CaseService
+from bot.clock import Clock, SystemClock
+from bot.dispatcher import OutboxDispatcher
+from bot.outbox import SLACK, OutboxSender
+from bot.relay import Relay, RelayConfig
+from frontdoor.settings import Settings
+from storage.database import Database
+from storage.outbox_queue import SqlOutboxQueue
+from storage.uow import SqlUnitOfWorkFactory
+
+
+def case_rules(settings: Settings) -> CaseRules:
+    return CaseRules(
+        daily_case_cap=settings.frontdoor_daily_case_cap,
+        keep_open_max=settings.frontdoor_keep_open_max,
+        keep_open_days=settings.frontdoor_keep_open_days,
+        first_response_hours=settings.frontdoor_first_response_hours,
+        first_response_urgent_hours=settings.frontdoor_first_response_urgent_hours,
+        evaluation_days=settings.frontdoor_evaluation_days,
+        max_text_chars=settings.frontdoor_max_text_chars,
+    )
+
+
+@dataclass
+class Services:
+    """What the entry points (CLI, console chat, HTTP server, scheduler) share."""
+
+    settings: Settings
+    database: Database
+    clock: Clock
+    relay: Relay
+    uow_factory: SqlUnitOfWorkFactory
+    cases: CaseService
+    outbox_queue: SqlOutboxQueue
+    _wakers: list[Callable[[], None]] = field(default_factory=list)
+
+    def on_outbox_commit(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` after every commit that queued outbox items (dispatcher wake)."""
+        self._wakers.append(callback)
+
+    def _wake(self) -> None:
+        for callback in self._wakers:
+            callback()
+
+    def dispatcher(self, senders: Sequence[OutboxSender], idle_poll: float = 1.0) -> OutboxDispatcher:
+        """A dispatcher for ``senders`` that wakes on this process's commits."""
+        disp = OutboxDispatcher(
+            self.outbox_queue, senders, self.clock,
+            max_attempts=self.settings.frontdoor_outbox_max_attempts, idle_poll=idle_poll,
+        )
+        self.on_outbox_commit(disp.wake)
+        return disp
+
+
+def agents_destination(settings: Settings) -> str | None:
+    """Agents work in Slack when a bot token is configured; otherwise from the CLI only."""
+    return SLACK if settings.slack_bot_token else None
+
+
+def build_services(settings: Settings, clock: Clock | None = None,
+                   database: Database | None = None) -> Services:
+    """Wire the case store and rules for ``settings``. Builds no connection until used."""
+    clock = clock or SystemClock()
+    database = database or Database(settings.frontdoor_database_url)
+    relay = Relay(RelayConfig(agents_destination=agents_destination(settings),
+                              channel_for=settings.slack_channel_for))
+    holder: list[Services] = []
+    uow_factory = SqlUnitOfWorkFactory(
+        database, settings.frontdoor_case_prefix,
+        on_outbox_commit=lambda: holder[0]._wake() if holder else None,
+    )
+    services = Services(
+        settings=settings, database=database, clock=clock, relay=relay,
+        uow_factory=uow_factory,
+        cases=CaseService(uow_factory, relay, case_rules(settings), clock),
+        outbox_queue=SqlOutboxQueue(database, relay),
+    )
+    holder.append(services)
+    return services

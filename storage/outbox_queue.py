@@ -1,0 +1,208 @@
+"""Claiming and completing outbox items (the storage side of `bot.dispatcher`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy.orm import Session, aliased
+
+from bot import outbox as ob
+from bot.outbox import DeliveryResult, OutboundItem, ThreadRef
+from bot.relay import Relay
+from bot.texts import t
+from storage.database import Database
+from storage.models import CaseRow, IdentityRow, MessageRefRow, OutboxRow
+from storage.uow import SqlUnitOfWork
+
+PENDING, SENT, DEAD = "pending", "sent", "dead"
+
+
+class SqlOutboxQueue:
+    """Outbox queue over SQLAlchemy. Safe with several processes on PostgreSQL: claims use
+    ``FOR UPDATE SKIP LOCKED`` and a lease, so an item is handed to one dispatcher at a time."""
+
+    def __init__(self, database: Database, relay: Relay | None = None) -> None:
+        self.database = database
+        self.relay = relay or Relay()
+
+    def _due_heads(self, destinations: Sequence[str], now: datetime) -> Any:
+        earlier = aliased(OutboxRow)
+        # Only the oldest pending item of each ordering key may go: this keeps delivery order.
+        blocked = exists().where(
+            earlier.ordering_key == OutboxRow.ordering_key,
+            earlier.status == PENDING,
+            earlier.id < OutboxRow.id,
+        )
+        return (
+            select(OutboxRow)
+            .where(
+                OutboxRow.status == PENDING,
+                OutboxRow.destination.in_(destinations),
+                OutboxRow.next_attempt_at <= now,
+                or_(OutboxRow.claimed_until.is_(None), OutboxRow.claimed_until < now),
+                ~blocked,
+            )
+            .order_by(OutboxRow.id)
+        )
+
+    def claim_due(self, destinations: Sequence[str], now: datetime, limit: int,
+                  lease: timedelta) -> list[OutboundItem]:
+        if not destinations:
+            return []
+        with self.database.sessions() as session, session.begin():
+            stmt = self._due_heads(destinations, now).limit(limit)
+            if session.get_bind().dialect.name == "postgresql":
+                stmt = stmt.with_for_update(skip_locked=True, of=OutboxRow)
+            rows = list(session.scalars(stmt))
+            items = []
+            for row in rows:
+                row.claimed_until = now + lease
+                items.append(self._item(session, row))
+            return items
+
+    def _item(self, session: Session, row: OutboxRow) -> OutboundItem:
+        thread = None
+        number = None
+        if row.case_id is not None:
+            case = session.get(CaseRow, row.case_id)
+            if case is not None:
+                number = case.number
+                if case.slack_channel and case.slack_ts:
+                    thread = ThreadRef(case.slack_channel, case.slack_ts)
+        payload = dict(row.payload)
+        if row.kind == ob.SELLER_EDIT and "platform_message_id" not in payload:
+            ref = session.scalar(
+                select(MessageRefRow).where(
+                    MessageRefRow.platform == row.destination,
+                    MessageRefRow.case_message_id == payload.get("case_message_id"),
+                )
+            )
+            if ref is not None:
+                payload["platform_message_id"] = ref.message_id
+        return OutboundItem(
+            id=row.id, destination=row.destination, kind=row.kind, payload=payload,
+            case_id=row.case_id, case_number=number, attempts=row.attempts, thread=thread,
+        )
+
+    def complete(self, item: OutboundItem, result: DeliveryResult, now: datetime,
+                 retry_at: datetime | None, dead: bool) -> None:
+        uow = SqlUnitOfWork(self.database)
+        with uow:
+            session = uow.session
+            row = session.get(OutboxRow, item.id)
+            if row is None or row.status != PENDING:
+                return
+            row.attempts = item.attempts + 1
+            row.claimed_until = None
+            if result.ok:
+                row.status = SENT
+                row.sent_at = now
+                row.platform_message_id = result.platform_message_id
+                row.platform_chat_id = result.platform_chat_id
+                self._after_sent(uow, row, item, result, now)
+            elif dead:
+                row.status = DEAD
+                row.last_error = result.error
+                self._after_dead(uow, row, item, result, now)
+            else:
+                row.last_error = result.error
+                row.next_attempt_at = retry_at or now
+            uow.commit()
+
+    def _after_sent(self, uow: SqlUnitOfWork, row: OutboxRow, item: OutboundItem,
+                    result: DeliveryResult, now: datetime) -> None:
+        case_id = row.case_id
+        if case_id is None:
+            return
+        chat, msg_id = result.platform_chat_id, result.platform_message_id
+        if row.kind == ob.CASE_PARENT and item.thread is None and chat and msg_id:
+            uow.session.execute(
+                update(CaseRow).where(CaseRow.id == case_id, CaseRow.slack_ts.is_(None))
+                .values(slack_channel=chat, slack_ts=msg_id)
+            )
+        elif row.kind in (ob.SELLER_MESSAGE, ob.THREAD_POST) and chat and msg_id:
+            # Remember where it landed: a seller's reply to it, or an edit, finds the case.
+            uow.messages.add_ref(row.destination, chat, msg_id, case_id,
+                                 item.payload.get("case_message_id"))
+        if row.kind == ob.SELLER_MESSAGE and item.payload.get("agent_ts"):
+            case = uow.cases.get(case_id)
+            if case is not None:
+                self.relay.reaction(uow, case, str(item.payload["agent_ts"]),
+                                    "white_check_mark", now)
+
+    def _after_dead(self, uow: SqlUnitOfWork, row: OutboxRow, item: OutboundItem,
+                    result: DeliveryResult, now: datetime) -> None:
+        if row.kind not in (ob.SELLER_MESSAGE, ob.SELLER_EDIT):
+            return
+        if result.permanent:
+            address = str(item.payload.get("address"))
+            ident = uow.session.scalar(
+                select(IdentityRow).where(IdentityRow.channel == row.destination,
+                                          IdentityRow.address == address)
+            )
+            blocked = result.extra.get("blocked") if result.extra else None
+            if ident is not None and blocked:
+                uow.identities.set_blocked(ident.id, now)
+                # Stop queued messages to that chat too: nothing retries forever.
+                uow.session.execute(
+                    update(OutboxRow)
+                    .where(OutboxRow.status == PENDING, OutboxRow.destination == row.destination,
+                           OutboxRow.ordering_key == row.ordering_key)
+                    .values(status=DEAD, last_error="chat blocked the bot")
+                )
+        if row.case_id is None:
+            return
+        case = uow.cases.get(row.case_id)
+        if case is None:
+            return
+        key = "thread.blocked" if result.extra.get("blocked") else "thread.delivery_failed"
+        self.relay.thread(
+            uow, case, t(key, channel=row.destination, error=result.error or "unknown error"),
+            "Frontdoor", now,
+        )
+
+    def next_due_at(self, destinations: Sequence[str]) -> datetime | None:
+        if not destinations:
+            return None
+        with self.database.sessions() as session:
+            value = session.scalar(
+                select(func.min(OutboxRow.next_attempt_at)).where(
+                    and_(OutboxRow.status == PENDING, OutboxRow.destination.in_(destinations))
+                )
+            )
+            if value is not None and value.tzinfo is None:
+                from datetime import UTC
+
+                value = value.replace(tzinfo=UTC)
+            return value
+
+    def counts(self) -> dict[str, int]:
+        """Items per status (for /metrics and `frontdoor outbox`)."""
+        with self.database.sessions() as session:
+            rows = session.execute(select(OutboxRow.status, func.count()).group_by(OutboxRow.status))
+            return {status: int(n) for status, n in rows}
+
+    def dead_letters(self, limit: int = 50) -> list[dict[str, Any]]:
+        with self.database.sessions() as session:
+            rows = session.scalars(
+                select(OutboxRow).where(OutboxRow.status == DEAD)
+                .order_by(OutboxRow.id.desc()).limit(limit)
+            )
+            return [
+                {"id": r.id, "destination": r.destination, "kind": r.kind, "case_id": r.case_id,
+                 "attempts": r.attempts, "error": r.last_error,
+                 "created_at": r.created_at.isoformat()}
+                for r in rows
+            ]
+
+    def retry_dead(self, item_id: int, now: datetime) -> bool:
+        """Put a dead-lettered item back in the queue (operator action)."""
+        with self.database.sessions() as session, session.begin():
+            res = session.execute(
+                update(OutboxRow).where(OutboxRow.id == item_id, OutboxRow.status == DEAD)
+                .values(status=PENDING, next_attempt_at=now, attempts=0, claimed_until=None)
+            )
+            return bool(getattr(res, "rowcount", 0))
