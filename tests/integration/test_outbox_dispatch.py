@@ -1,0 +1,207 @@
+"""The outbox dispatcher over a real database, with scripted senders (the platform side is
+tested with the real SDKs in the adapter tests)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from dataclasses import dataclass, field
+
+import pytest
+
+from bot import outbox as ob
+from bot.cases import CaseService
+from bot.clock import ManualClock
+from bot.dispatcher import OutboxDispatcher, backoff
+from bot.outbox import DeliveryResult, OutboundItem
+from bot.relay import Relay, RelayConfig
+from storage.database import Database
+from storage.outbox_queue import SqlOutboxQueue
+from tests.integration.test_case_rules import make_seller
+
+ORDER = "123-1234567-1234567"
+
+
+@dataclass
+class ScriptedSender:
+    """Answers from a script (default: success with an increasing message id)."""
+
+    destination: str
+    script: deque[DeliveryResult] = field(default_factory=deque)
+    seen: list[OutboundItem] = field(default_factory=list)
+    counter: int = 0
+
+    async def deliver(self, item: OutboundItem) -> DeliveryResult:
+        self.seen.append(item)
+        if self.script:
+            return self.script.popleft()
+        self.counter += 1
+        if "address" in item.payload:
+            chat = str(item.payload["address"])
+        else:
+            chat = item.thread.channel if item.thread else "C1"
+        return DeliveryResult(ok=True, platform_message_id=f"{self.counter}.0",
+                              platform_chat_id=chat)
+
+
+def dispatcher(db: Database, clock: ManualClock, *senders: ScriptedSender,
+               max_attempts: int = 3) -> OutboxDispatcher:
+    relay = Relay(RelayConfig(agents_destination="slack", channel_for=lambda _t: "C_SUPPORT"))
+    return OutboxDispatcher(SqlOutboxQueue(db, relay), list(senders), clock,
+                            max_attempts=max_attempts)
+
+
+async def test_parent_first_then_thread_posts_in_order(db: Database, service: CaseService,
+                                                       clock: ManualClock) -> None:
+    ident, seller = make_seller(service, "42")
+    case = service.open_case(seller.id, "order", "late", order_id=ORDER,
+                             identity_id=ident.id).case
+    service.add_seller_message(seller.id, case.number, "second")
+    service.add_seller_message(seller.id, case.number, "third")
+    slack = ScriptedSender("slack")
+    sent = await dispatcher(db, clock, slack).run_once()
+    assert sent == 4
+    assert [i.kind for i in slack.seen] == [ob.CASE_PARENT] + [ob.THREAD_POST] * 3
+    assert slack.seen[0].thread is None
+    # Items queued before the parent existed still land in its thread.
+    assert {i.thread.ts for i in slack.seen[1:] if i.thread} == {"1.0"}
+    assert [i.payload["text"] for i in slack.seen[1:]] == ["late", "second", "third"]
+    detail = service.get_case(case.number)
+    assert (detail.case.slack_channel, detail.case.slack_ts) == ("C1", "1.0")
+
+
+async def test_retry_after_is_honoured_and_item_arrives_once(
+        db: Database, service: CaseService, clock: ManualClock) -> None:
+    ident, seller = make_seller(service, "42")
+    case = service.open_case(seller.id, None, "hi", identity_id=ident.id).case
+    service.agent_reply(case.number, "U1", "first")
+    service.agent_reply(case.number, "U1", "second")
+    tg = ScriptedSender("telegram", deque([
+        DeliveryResult(ok=False, retry_after=30, error="429"),
+        DeliveryResult(ok=False, error="500 server error"),
+    ]))
+    disp = dispatcher(db, clock, tg, max_attempts=5)
+    assert await disp.run_once() == 1  # 429: nothing else of that chat may overtake it
+    assert await disp.run_once() == 0
+    clock.advance(seconds=29)
+    assert await disp.run_once() == 0  # Retry-After not over yet
+    clock.advance(seconds=2)
+    assert await disp.run_once() == 1  # the 500
+    clock.advance(seconds=400)
+    assert await disp.run_once() == 2
+    texts = [i.payload["reply"]["text"] for i in tg.seen]
+    assert texts == ["💬 CX-000001: first"] * 3 + ["💬 CX-000001: second"]
+    assert disp.delivered == 2 and disp.failed == 2
+
+
+async def test_dead_letter_after_max_attempts_is_shown_to_agents(
+        db: Database, service: CaseService, clock: ManualClock) -> None:
+    ident, seller = make_seller(service, "42")
+    case = service.open_case(seller.id, None, "hi", identity_id=ident.id).case
+    service.agent_reply(case.number, "U1", "answer")
+    failing = ScriptedSender("telegram", deque(
+        [DeliveryResult(ok=False, error="503")] * 3))
+    slack = ScriptedSender("slack")
+    disp = dispatcher(db, clock, failing, slack, max_attempts=3)
+    for _ in range(3):
+        await disp.run_once()
+        clock.advance(seconds=600)
+    await disp.run_once()
+    assert disp.dead == 1
+    warnings = [i.payload["text"] for i in slack.seen if i.kind == ob.THREAD_POST]
+    assert any("Not delivered to the seller: 503" in w for w in warnings)
+    assert SqlOutboxQueue(db).counts().get("dead") == 1
+    [dead] = SqlOutboxQueue(db).dead_letters()
+    assert dead["error"] == "503" and dead["attempts"] == 3
+
+
+async def test_blocked_chat_stops_delivery_and_tells_agents(
+        db: Database, service: CaseService, clock: ManualClock) -> None:
+    ident, seller = make_seller(service, "42")
+    case = service.open_case(seller.id, None, "hi", identity_id=ident.id).case
+    service.agent_reply(case.number, "U1", "one")
+    service.agent_reply(case.number, "U1", "two")
+    tg = ScriptedSender("telegram", deque([DeliveryResult(
+        ok=False, permanent=True, error="Forbidden: bot was blocked by the user",
+        extra={"blocked": True})]))
+    slack = ScriptedSender("slack")
+    disp = dispatcher(db, clock, tg, slack)
+    await disp.run_once()
+    assert len(tg.seen) == 1  # the queued second reply is not tried: the chat is blocked
+    assert any("no longer accepts messages" in i.payload.get("text", "")
+               for i in slack.seen if i.kind == ob.THREAD_POST)
+    # Further replies are not even queued, and the thread says so.
+    service.agent_reply(case.number, "U1", "three")
+    await disp.run_once()
+    assert len(tg.seen) == 1
+    assert SqlOutboxQueue(db).counts().get("pending", 0) == 0
+
+
+async def test_delivered_agent_reply_gets_a_reaction_and_a_reply_ref(
+        db: Database, service: CaseService, clock: ManualClock,
+        uow_factory: object) -> None:
+    ident, seller = make_seller(service, "42")
+    case = service.open_case(seller.id, None, "hi", identity_id=ident.id).case
+    slack = ScriptedSender("slack")
+    tg = ScriptedSender("telegram")
+    disp = dispatcher(db, clock, tg, slack)
+    await disp.run_once()
+    service.agent_reply(case.number, "U1", "answer", from_agents_platform=True,
+                        platform_message_id="1700.5")
+    await disp.run_once()
+    reactions = [i for i in slack.seen if i.kind == ob.THREAD_REACTION]
+    assert [r.payload for r in reactions] == [{"name": "white_check_mark", "target_ts": "1700.5"}]
+    from storage.uow import SqlUnitOfWork
+
+    with SqlUnitOfWork(db) as uow:
+        ref = uow.messages.find_ref("telegram", "42", "1.0")
+    assert ref is not None and ref[0] == case.id
+
+
+async def test_two_dispatchers_deliver_each_item_once(
+        db: Database, service: CaseService, clock: ManualClock) -> None:
+    sellers = [make_seller(service, str(i), f"S{i}") for i in range(10)]
+    for ident, seller in sellers:
+        case = service.open_case(seller.id, None, "hi", identity_id=ident.id).case
+        for n in range(3):
+            service.agent_reply(case.number, "U1", f"reply {n}")
+    a, b = ScriptedSender("telegram"), ScriptedSender("telegram")
+    da, dbb = dispatcher(db, clock, a), dispatcher(db, clock, b)
+    for _ in range(5):
+        await asyncio.gather(da.run_once(), dbb.run_once())
+    delivered = [i.id for i in a.seen + b.seen]
+    assert len(delivered) == 30 and len(set(delivered)) == 30
+    for ident, _ in sellers:  # per-chat order kept across both dispatchers
+        texts = [i.payload["reply"]["text"][-7:] for i in sorted(a.seen + b.seen,
+                 key=lambda x: x.id) if i.payload["address"] == ident.address]
+        assert texts == ["reply 0", "reply 1", "reply 2"]
+
+
+async def test_run_forever_wakes_on_commit(db: Database, clock: ManualClock) -> None:
+    from frontdoor.settings import Settings
+    from frontdoor.wiring import build_services
+
+    services = build_services(Settings(frontdoor_database_url=db.url), clock=clock, database=db)
+    tg = ScriptedSender("telegram")
+    disp = services.dispatcher([tg], idle_poll=30.0)  # a slow poll: only the wake-up is fast
+    stop = asyncio.Event()
+    task = asyncio.create_task(disp.run_forever(stop))
+    await asyncio.sleep(0.05)
+    ident, seller = make_seller(services.cases, "42")
+    case = services.cases.open_case(seller.id, None, "hi", identity_id=ident.id).case
+    await asyncio.to_thread(services.cases.agent_reply, case.number, "U1", "fast")
+    for _ in range(100):
+        if tg.seen:
+            break
+        await asyncio.sleep(0.02)
+    stop.set()
+    await asyncio.wait_for(task, 5)
+    assert [i.payload["reply"]["text"] for i in tg.seen] == ["💬 CX-000001: fast"]
+
+
+@pytest.mark.parametrize("attempts,expected_max", [(1, 1.0), (3, 4.0), (20, 300.0)])
+def test_backoff_grows_and_is_capped(attempts: int, expected_max: float) -> None:
+    for _ in range(20):
+        delay = backoff(attempts)
+        assert expected_max / 2 <= delay <= expected_max
+    assert backoff(1, retry_after=42) == 42
