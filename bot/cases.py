@@ -276,7 +276,8 @@ class CaseService:
         """Agents' and operators' view: every seller's cases."""
         if status not in STATUS_FILTERS and status not in d.STATUSES:
             raise InvalidInput(f"unknown status {status!r}")
-        statuses = STATUS_FILTERS[status] if status in STATUS_FILTERS else (status,)
+        statuses: tuple[str, ...] | None = (
+            STATUS_FILTERS.get(status, (status,)))
         with self.uow() as uow:
             return list(uow.cases.list_all(statuses, query, limit))
 

@@ -131,16 +131,26 @@ class DialogueRepository(Protocol):
 class UnitOfWork(Protocol):
     """One transaction. Leaving the `with` block without `commit()` rolls back."""
 
-    sellers: SellerRepository
-    identities: IdentityRepository
-    invitations: InvitationRepository
-    cases: CaseRepository
-    messages: MessageRepository
-    events: EventRepository
-    evaluations: EvaluationRepository
-    outbox: OutboxRepository
-    inbound: InboundRepository
-    dialogue: DialogueRepository
+    @property
+    def sellers(self) -> SellerRepository: ...
+    @property
+    def identities(self) -> IdentityRepository: ...
+    @property
+    def invitations(self) -> InvitationRepository: ...
+    @property
+    def cases(self) -> CaseRepository: ...
+    @property
+    def messages(self) -> MessageRepository: ...
+    @property
+    def events(self) -> EventRepository: ...
+    @property
+    def evaluations(self) -> EvaluationRepository: ...
+    @property
+    def outbox(self) -> OutboxRepository: ...
+    @property
+    def inbound(self) -> InboundRepository: ...
+    @property
+    def dialogue(self) -> DialogueRepository: ...
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(
