@@ -425,6 +425,10 @@ class CaseService:
             if case.status == d.DECLINED:
                 raise InvalidTransition(f"{case.number} is declined; replies are not sent")
             msg = uow.messages.add(case.id, d.AGENT, agent_id, agent_name, text, (), False, now)
+            if from_agents_platform and platform_message_id and case.slack_channel:
+                # So that an edit of this thread message finds the reply it became.
+                uow.messages.add_ref(self.relay.config.agents_destination or "slack",
+                                     case.slack_channel, platform_message_id, case.id, msg.id)
             changes: dict[str, Any] = {"updated_at": now}
             if case.first_response_at is None:
                 changes["first_response_at"] = now

@@ -1,0 +1,105 @@
+"""The agents' side of a case thread, independent of the platform: thread replies become
+replies to the seller, `note:` messages stay internal, edits are relayed as edits, and the
+parent message's buttons change the case."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot import domain as d
+from bot.cases import CaseService
+from bot.domain import Case
+from bot.errors import CaseRuleError
+from bot.messages import AgentMessage
+from bot.ports import UnitOfWorkFactory
+
+
+@dataclass(frozen=True)
+class DeskOutcome:
+    """What happened to an agent's input; ``error`` is a reason to show the agent."""
+
+    action: str  # reply | note | edit | status | urgent | ignored | duplicate | refused
+    case_number: str | None = None
+    error: str | None = None
+
+
+class AgentDesk:
+    def __init__(self, cases: CaseService, uow_factory: UnitOfWorkFactory,
+                 platform: str = "slack", note_prefix: str = "note:") -> None:
+        self.cases = cases
+        self.uow = uow_factory
+        self.platform = platform
+        self.note_prefix = note_prefix.lower()
+
+    def _first_time(self, event_id: str | None) -> bool:
+        if not event_id:
+            return True
+        with self.uow() as uow:
+            fresh = uow.inbound.claim(self.platform, event_id, self.cases.clock.now())
+            uow.commit()
+            return fresh
+
+    def _case_of_thread(self, thread_ref: str | None) -> Case | None:
+        if not thread_ref or ":" not in thread_ref:
+            return None
+        channel, ts = thread_ref.split(":", 1)
+        with self.uow() as uow:
+            return uow.cases.find_by_thread(channel, ts)
+
+    def thread_message(self, msg: AgentMessage) -> DeskOutcome:
+        """A human wrote in a case thread (``msg.thread_ref`` = "CHANNEL:PARENT_TS")."""
+        if not self._first_time(msg.event_id):
+            return DeskOutcome("duplicate")
+        case = self._case_of_thread(msg.thread_ref)
+        if case is None:
+            return DeskOutcome("ignored")
+        text = msg.text.strip()
+        try:
+            if text.lower().startswith(self.note_prefix):
+                note = text[len(self.note_prefix):].strip()
+                self.cases.internal_note(case.number, msg.agent_id, note, msg.agent_name,
+                                         from_agents_platform=True)
+                return DeskOutcome("note", case.number)
+            self.cases.agent_reply(case.number, msg.agent_id, text, msg.agent_name,
+                                   from_agents_platform=True,
+                                   platform_message_id=msg.platform_message_id)
+            return DeskOutcome("reply", case.number)
+        except CaseRuleError as err:
+            return DeskOutcome("refused", case.number, str(err))
+
+    def thread_edit(self, msg: AgentMessage) -> DeskOutcome:
+        """An agent edited a message already relayed: relay the edit where possible."""
+        if not self._first_time(msg.event_id):
+            return DeskOutcome("duplicate")
+        if not msg.thread_ref or not msg.platform_message_id:
+            return DeskOutcome("ignored")
+        channel = msg.thread_ref.split(":", 1)[0]
+        with self.uow() as uow:
+            ref = uow.messages.find_ref(self.platform, channel, msg.platform_message_id)
+        if ref is None or ref[1] is None:
+            return DeskOutcome("ignored")
+        text = msg.text.strip()
+        if text.lower().startswith(self.note_prefix):
+            return DeskOutcome("ignored")  # turning a sent reply into a note cannot unsend it
+        try:
+            result = self.cases.agent_edit(ref[1], text)
+        except CaseRuleError as err:
+            return DeskOutcome("refused", None, str(err))
+        return DeskOutcome("edit", result[0].number) if result else DeskOutcome("ignored")
+
+    def button(self, number: str, kind: str, arg: str, agent_id: str,
+               reason: str | None = None, event_id: str | None = None) -> DeskOutcome:
+        """A button on a case's parent: ``kind`` "status" (arg = new status) or "urgent"
+        (arg = "on"/"off")."""
+        if not self._first_time(event_id):
+            return DeskOutcome("duplicate")
+        try:
+            if kind == "status":
+                self.cases.change_status(number, arg, d.AGENT, agent_id, reason)
+                return DeskOutcome("status", number)
+            if kind == "urgent":
+                self.cases.set_urgent(number, arg == "on", d.AGENT, agent_id)
+                return DeskOutcome("urgent", number)
+        except CaseRuleError as err:
+            return DeskOutcome("refused", number, str(err))
+        return DeskOutcome("ignored", number, f"unknown action {kind}")
