@@ -205,3 +205,27 @@ def test_backoff_grows_and_is_capped(attempts: int, expected_max: float) -> None
         delay = backoff(attempts)
         assert expected_max / 2 <= delay <= expected_max
     assert backoff(1, retry_after=42) == 42
+
+
+def test_postgres_notify_wakes_other_processes(postgres_url: str, clock: ManualClock) -> None:
+    """A commit that queues outbox items notifies listeners (here: another connection)."""
+    import threading
+
+    from bot.cases import CaseService
+    from storage.notify import OutboxListener
+    from storage.uow import SqlUnitOfWorkFactory
+
+    woke = threading.Event()
+    listener = OutboxListener(postgres_url, woke.set)
+    listener.start()
+    try:
+        db = Database(postgres_url)
+        service = CaseService(SqlUnitOfWorkFactory(db), clock=clock)
+        ident, seller = make_seller(service, "notify-1")
+        case = service.open_case(seller.id, None, "hi", identity_id=ident.id).case
+        assert listener.ready.wait(5)
+        woke.clear()
+        service.agent_reply(case.number, "U1", "wake up")
+        assert woke.wait(5), "no NOTIFY received"
+    finally:
+        listener.stop()

@@ -1,0 +1,146 @@
+"""`frontdoor serve`: one ASGI app with the platform endpoints, health and metrics, plus the
+background work (outbox dispatcher, scheduler, Telegram polling) tied to its lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, generate_latest
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from bot.dispatcher import OutboxDispatcher
+from frontdoor.wiring import Services
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+@dataclass
+class Metrics:
+    """Prometheus metrics of one process."""
+
+    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+
+    def __post_init__(self) -> None:
+        self.inbound = Counter("frontdoor_inbound_total", "Inbound platform requests",
+                               ["channel", "outcome"], registry=self.registry)
+        self.outbox = Gauge("frontdoor_outbox_items", "Outbox items by status", ["status"],
+                            registry=self.registry)
+        self.delivered = Gauge("frontdoor_outbox_delivered", "Items delivered by this process",
+                               registry=self.registry)
+        self.dead = Gauge("frontdoor_outbox_dead_lettered",
+                          "Items dead-lettered by this process", registry=self.registry)
+
+
+@dataclass
+class ServerParts:
+    """What `create_app` serves. Missing parts (no Telegram, no Slack) are simply not routed."""
+
+    services: Services
+    dispatcher: OutboxDispatcher | None = None
+    telegram_webhook: Handler | None = None
+    slack_events: Handler | None = None
+    nlu_ready: Callable[[], Awaitable[bool]] | None = None
+    background: list[Callable[[asyncio.Event], Awaitable[None]]] = field(default_factory=list)
+    on_start: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    on_stop: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    metrics: Metrics = field(default_factory=Metrics)
+
+
+def create_app(parts: ServerParts) -> Starlette:
+    """The ASGI application: /healthz, /readyz, /metrics, and the platform webhooks."""
+
+    async def healthz(_request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    def _db_ok() -> bool:
+        with parts.services.database.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return True
+
+    async def readyz(_request: Request) -> Response:
+        checks: dict[str, str] = {}
+        try:
+            await asyncio.wait_for(asyncio.to_thread(_db_ok), timeout=5)
+            checks["database"] = "ok"
+        except Exception as exc:  # any failure means not ready; say which
+            checks["database"] = f"error: {type(exc).__name__}"
+        if parts.nlu_ready is not None:
+            try:
+                checks["nlu"] = "ok" if await parts.nlu_ready() else "error: not answering"
+            except Exception as exc:
+                checks["nlu"] = f"error: {type(exc).__name__}"
+        ready = all(v == "ok" for v in checks.values())
+        return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
+
+    async def metrics(_request: Request) -> Response:
+        m = parts.metrics
+        try:
+            counts = await asyncio.to_thread(parts.services.outbox_queue.counts)
+            for status in ("pending", "sent", "dead"):
+                m.outbox.labels(status).set(counts.get(status, 0))
+        except Exception:
+            log.exception("outbox counts unavailable")
+        if parts.dispatcher is not None:
+            m.delivered.set(parts.dispatcher.delivered)
+            m.dead.set(parts.dispatcher.dead)
+        return Response(generate_latest(m.registry), media_type=CONTENT_TYPE_LATEST)
+
+    def counted(channel: str, handler: Handler) -> Handler:
+        async def wrapped(request: Request) -> Response:
+            response = await handler(request)
+            parts.metrics.inbound.labels(channel, str(response.status_code)).inc()
+            return response
+
+        return wrapped
+
+    routes = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
+    ]
+    if parts.telegram_webhook is not None:
+        routes.append(Route("/telegram/webhook", counted("telegram", parts.telegram_webhook),
+                            methods=["POST"]))
+    if parts.slack_events is not None:
+        routes.append(Route("/slack/events", counted("slack", parts.slack_events),
+                            methods=["POST"]))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        for start in parts.on_start:
+            await start()
+        tasks = []
+        if parts.dispatcher is not None:
+            tasks.append(asyncio.create_task(parts.dispatcher.run_forever(stop)))
+        tasks.extend(asyncio.create_task(job(stop)) for job in parts.background)
+        try:
+            yield
+        finally:
+            stop.set()
+            await asyncio.wait(tasks, timeout=10) if tasks else None
+            for task in tasks:
+                task.cancel()
+            for finish in parts.on_stop:
+                with contextlib.suppress(Exception):
+                    await finish()
+
+    return Starlette(routes=routes, lifespan=lifespan)
+
+
+def bad_request(message: str, status: int = 400) -> Response:
+    """A plain error response that says what was wrong."""
+    return PlainTextResponse(message + "\n", status_code=status)
+
+
+__all__ = ["Metrics", "ServerParts", "bad_request", "create_app"]
