@@ -143,7 +143,7 @@ class SqlOutboxQueue:
                 select(IdentityRow).where(IdentityRow.channel == row.destination,
                                           IdentityRow.address == address)
             )
-            blocked = result.extra.get("blocked") if result.extra else None
+            blocked = result.extra.get("unreachable") if result.extra else None
             if ident is not None and blocked:
                 uow.identities.set_blocked(ident.id, now)
                 # Stop queued messages to that chat too: nothing retries forever.
@@ -158,7 +158,7 @@ class SqlOutboxQueue:
         case = uow.cases.get(row.case_id)
         if case is None:
             return
-        key = "thread.blocked" if result.extra.get("blocked") else "thread.delivery_failed"
+        key = "thread.blocked" if result.extra.get("unreachable") else "thread.delivery_failed"
         self.relay.thread(
             uow, case, t(key, channel=row.destination, error=result.error or "unknown error"),
             "Frontdoor", now,

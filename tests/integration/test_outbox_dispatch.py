@@ -123,7 +123,7 @@ async def test_blocked_chat_stops_delivery_and_tells_agents(
     service.agent_reply(case.number, "U1", "two")
     tg = ScriptedSender("telegram", deque([DeliveryResult(
         ok=False, permanent=True, error="Forbidden: bot was blocked by the user",
-        extra={"blocked": True})]))
+        extra={"unreachable": True})]))
     slack = ScriptedSender("slack")
     disp = dispatcher(db, clock, tg, slack)
     await disp.run_once()

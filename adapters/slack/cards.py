@@ -1,0 +1,232 @@
+"""What Frontdoor shows in Slack: the case card (parent message), thread posts, seller DMs.
+
+Pure functions from engine data to Block Kit and mrkdwn; ``parse_action`` reads back the
+buttons' ``action_id``/``value`` when an agent presses one.
+
+Button contract (the Slack action handler relies on it):
+
+* status buttons: ``action_id = "case_status:<status>"`` (investigating, pending, resolved,
+  declined), ``value`` = case number;
+* urgent toggle: ``action_id = "case_urgent:on"`` or ``"case_urgent:off"``, ``value`` = case number;
+* seller DM buttons: ``action_id = "seller_button"``, ``value`` = the button's payload. Slack wants
+  action ids unique within a block, so each seller button sits in an actions block of its own.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.messages import Attachment, Reply
+from bot.texts import CASE_TYPE_LABELS, EVALUATION_LABELS
+
+STATUS_ACTION_PREFIX = "case_status:"
+URGENT_ACTION_PREFIX = "case_urgent:"
+SELLER_BUTTON_ACTION = "seller_button"
+#: For bolt: ``app.action(CASE_ACTION_PATTERN)`` receives every case-card button.
+CASE_ACTION_PATTERN = re.compile(r"^case_(status|urgent):")
+
+#: The agents' status buttons, in display order.
+STATUS_BUTTONS: tuple[tuple[str, str], ...] = (
+    ("investigating", "Investigating"),
+    ("pending", "Need info from seller"),
+    ("resolved", "Resolve"),
+    ("declined", "Decline: no further action"),
+)
+_FINAL_STATUSES = frozenset({"closed", "declined"})
+
+# Block Kit limits (characters).
+_HEADER_MAX = 150
+_SECTION_MAX = 3000
+_BUTTON_TEXT_MAX = 75
+_BUTTON_VALUE_MAX = 2000
+
+
+Block = dict[str, Any]
+
+
+def escape(text: str) -> str:
+    """Escape user text for mrkdwn, so a seller cannot inject links or @channel mentions."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _plain(text: str, limit: int) -> dict[str, Any]:
+    return {"type": "plain_text", "text": _cut(text, limit), "emoji": True}
+
+
+# The case card ------------------------------------------------------------------------------
+def render_case_card(card: Mapping[str, Any]) -> tuple[list[Block], str]:
+    """Block Kit blocks and the plain-text fallback for a case's parent message.
+
+    ``card`` is the CASE_PARENT payload's ``card`` (see ``bot.relay.Relay.card``). Closed and
+    declined cases get no buttons: there is nothing left to do on them.
+    """
+    number = str(card["number"])
+    urgent = bool(card.get("urgent"))
+    status = str(card.get("status") or "open")
+    title = str(card.get("title") or "")
+    header = f"{'🚨 ' if urgent else ''}{number} · {title}" if title else number
+    blocks: list[Block] = [
+        {"type": "header", "text": _plain(header, _HEADER_MAX)},
+        {"type": "section", "fields": _fact_fields(card)},
+    ]
+    if status not in _FINAL_STATUSES:
+        blocks.append({"type": "actions", "elements": _case_buttons(number, status, urgent)})
+    return blocks, case_card_text(card)
+
+
+def case_card_text(card: Mapping[str, Any]) -> str:
+    """One-line summary: notifications and clients without Block Kit show this."""
+    parts = [str(card["number"]), f"[{card.get('status_label') or card.get('status')}]"]
+    if card.get("title"):
+        parts.append(str(card["title"]))
+    parts.append(f"— {card.get('seller_name') or card.get('seller_id')}")
+    if card.get("urgent"):
+        parts.append("— URGENT")
+    return escape(" ".join(parts))
+
+
+def _fact_fields(card: Mapping[str, Any]) -> list[dict[str, str]]:
+    case_type = card.get("case_type")
+    type_label = card.get("case_type_label") or CASE_TYPE_LABELS.get(case_type or "", "Untyped")
+    status_label = card.get("status_label") or card.get("status")
+    facts: list[tuple[str, str]] = [
+        ("Type", escape(str(type_label))),
+        ("Status", f"{escape(str(status_label))} (`{card.get('status')}`)"),
+        ("Seller", f"{escape(str(card.get('seller_name') or '?'))} (#{card.get('seller_id')})"),
+        ("Order", escape(str(card.get("order_id") or "—"))),
+        ("Urgent", "🚨 Yes" if card.get("urgent") else "No"),
+        ("First response due", _due(card.get("first_response_due"))),
+    ]
+    if card.get("reopened_from"):
+        facts.append(("Reopened from", escape(str(card["reopened_from"]))))
+    if card.get("evaluation"):
+        level = str(card["evaluation"])
+        facts.append(("Evaluation", escape(EVALUATION_LABELS.get(level, level))))
+    # A section holds at most 10 fields of 2000 characters; these stay well within.
+    return [{"type": "mrkdwn", "text": f"*{name}*\n{value}"} for name, value in facts]
+
+
+def _due(value: Any) -> str:
+    if not value:
+        return "—"
+    try:
+        due = datetime.fromisoformat(str(value))
+    except ValueError:
+        return escape(str(value))
+    if due.tzinfo is None:
+        due = due.replace(tzinfo=UTC)  # the engine stores UTC
+    # Slack renders <!date^...> in each reader's own time zone; the text after | is the fallback.
+    fallback = due.strftime("%Y-%m-%d %H:%M UTC")
+    return f"<!date^{int(due.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"
+
+
+def _case_buttons(number: str, status: str, urgent: bool) -> list[Block]:
+    buttons: list[Block] = []
+    for target, label in STATUS_BUTTONS:
+        if target == status:
+            continue  # already there
+        button: Block = {"type": "button", "text": _plain(label, _BUTTON_TEXT_MAX),
+                         "action_id": f"{STATUS_ACTION_PREFIX}{target}", "value": number}
+        if target == "resolved":
+            button["style"] = "primary"
+        if target == "declined":
+            # Declining is final for the seller (no reopening): ask before doing it.
+            button["style"] = "danger"
+            button["confirm"] = {
+                "title": _plain("Decline this case?", 100),
+                "text": {"type": "mrkdwn",
+                         "text": f"{escape(number)} will be closed with no further action. "
+                                 "The seller cannot reopen it."},
+                "confirm": _plain("Decline", 30),
+                "deny": _plain("Cancel", 30),
+            }
+        buttons.append(button)
+    toggle = "off" if urgent else "on"
+    buttons.append({"type": "button", "text": _plain(f"Urgent {toggle}", _BUTTON_TEXT_MAX),
+                    "action_id": f"{URGENT_ACTION_PREFIX}{toggle}", "value": number})
+    return buttons
+
+
+def parse_action(action_id: str, value: str) -> tuple[str, str, str]:
+    """``(case number, kind, argument)`` of a case-card button press.
+
+    ``("case_status:resolved", "CX-000123")`` -> ``("CX-000123", "status", "resolved")``;
+    ``("case_urgent:on", "CX-000123")`` -> ``("CX-000123", "urgent", "on")``.
+    Raises ValueError for anything else.
+    """
+    if not value:
+        raise ValueError(f"case action {action_id!r} without a case number")
+    if action_id.startswith(STATUS_ACTION_PREFIX):
+        status = action_id.removeprefix(STATUS_ACTION_PREFIX)
+        if status in {target for target, _ in STATUS_BUTTONS}:
+            return value, "status", status
+    elif action_id.startswith(URGENT_ACTION_PREFIX):
+        toggle = action_id.removeprefix(URGENT_ACTION_PREFIX)
+        if toggle in ("on", "off"):
+            return value, "urgent", toggle
+    raise ValueError(f"not a case action: {action_id!r}")
+
+
+# Thread posts -------------------------------------------------------------------------------
+def thread_post_text(text: str, author: str,
+                     attachments: Sequence[Attachment | Mapping[str, Any]] = ()) -> str:
+    """mrkdwn for a message relayed into a case thread: author, text, one line per file.
+
+    Files are described, not embedded: the Telegram download URL contains the bot token and
+    must never be posted.
+    """
+    lines = [f"*{escape(author)}*: {escape(text)}" if text else f"*{escape(author)}*"]
+    for item in attachments:
+        attachment = item if isinstance(item, Attachment) else Attachment.from_dict(item)
+        lines.append(attachment_line(attachment))
+    return "\n".join(lines)
+
+
+def attachment_line(attachment: Attachment) -> str:
+    """``📎 document report.pdf (1.2 MB, application/pdf) · file_id `BQAC...```."""
+    label = attachment.kind
+    if attachment.file_name or attachment.url:
+        name = escape(attachment.file_name or attachment.kind)
+        label += " " + (f"<{attachment.url}|{name}>" if attachment.url else name)
+    details = [d for d in (_size(attachment.size), attachment.mime_type) if d]
+    suffix = f" ({escape(', '.join(details))})" if details else ""
+    return f"📎 {label}{suffix} · file_id `{escape(attachment.file_id)}`"
+
+
+def _size(size: int | None) -> str | None:
+    if size is None:
+        return None
+    if size < 1024:
+        return f"{size} B"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f} KB"
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
+# Seller DMs ---------------------------------------------------------------------------------
+def reply_blocks(reply: Reply) -> list[Block]:
+    """A seller-bound reply in a Slack DM: its text, then one button per actions block."""
+    blocks: list[Block] = [{"type": "section",
+                            "text": {"type": "mrkdwn", "text": _cut(escape(reply.text) or "…",
+                                                                     _SECTION_MAX)}}]
+    for button in reply.buttons:
+        if len(button.payload) > _BUTTON_VALUE_MAX:
+            raise ValueError(f"button payload over {_BUTTON_VALUE_MAX} characters")
+        blocks.append({"type": "actions", "elements": [{
+            "type": "button", "text": _plain(button.label, _BUTTON_TEXT_MAX),
+            "action_id": SELLER_BUTTON_ACTION, "value": button.payload,
+        }]})
+    return blocks
+
+
+def text_blocks(text: str) -> list[Block]:
+    """A plain message as blocks (used to replace a DM's blocks on edit, dropping buttons)."""
+    return [{"type": "section", "text": {"type": "mrkdwn",
+                                         "text": _cut(escape(text) or "…", _SECTION_MAX)}}]

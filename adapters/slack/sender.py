@@ -1,0 +1,259 @@
+"""The Slack outbox sender: case parents, thread posts and reactions for agents, and replies
+to sellers who DM the app, delivered with slack_sdk's ``AsyncWebClient``.
+
+Platform failures are reported as ``DeliveryResult``s, never raised:
+
+* HTTP 429 -> ``retry_after`` from the Retry-After header;
+* HTTP 5xx, network errors and Slack's own transient errors (``internal_error``,
+  ``fatal_error``, ``service_unavailable``, ``request_timeout``...) -> retryable;
+* every other Web API error (``channel_not_found``, ``not_in_channel``, ``invalid_auth``,
+  ``invalid_blocks``, ``message_not_found``...) -> permanent, with the error code in the text.
+
+``already_reacted`` counts as delivered: a retried reaction gets it after a lost response.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from types import TracebackType
+from typing import Any, Self
+
+import aiohttp
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack.cards import (
+    render_case_card,
+    reply_blocks,
+    text_blocks,
+    thread_post_text,
+)
+from bot.messages import Reply
+from bot.outbox import (
+    CASE_PARENT,
+    CHANNEL_POST,
+    SELLER_EDIT,
+    SELLER_MESSAGE,
+    SLACK,
+    THREAD_POST,
+    THREAD_REACTION,
+    DeliveryResult,
+    OutboundItem,
+)
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BASE_URL = "https://slack.com/api/"
+#: Web API errors that say "try again later", not "this will never work".
+TRANSIENT_ERRORS = frozenset({
+    "ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout",
+    "team_added_to_org",
+})
+#: Errors that mean the wanted state is already there.
+ALREADY_DONE_ERRORS = frozenset({"already_reacted"})
+
+Call = Callable[[], Awaitable[DeliveryResult]]
+
+
+class SlackSender:
+    """``OutboxSender`` for destination "slack".
+
+    Kinds: CASE_PARENT (post, then ``chat.update`` in place), THREAD_POST, THREAD_REACTION,
+    CHANNEL_POST, and SELLER_MESSAGE/SELLER_EDIT for sellers who DM the app.
+    """
+
+    destination = SLACK
+
+    def __init__(self, client: AsyncWebClient, *, owns_session: bool = False) -> None:
+        self.client = client
+        self._owns_session = owns_session
+
+    @classmethod
+    def create(cls, token: str, base_url: str = DEFAULT_BASE_URL) -> SlackSender:
+        """A sender with its own client and connection pool.
+
+        ``base_url`` is SLACK_API_BASE_URL; a missing trailing "/" is added, because the SDK
+        ``urljoin``s method names onto it and would otherwise drop the last path segment.
+        """
+        if not base_url.endswith("/"):
+            base_url += "/"
+        return cls(AsyncWebClient(token=token, base_url=base_url), owns_session=True)
+
+    async def close(self) -> None:
+        """Close the HTTP session this sender opened (a shared client is left alone)."""
+        session = self.client.session
+        if self._owns_session and session is not None and not session.closed:
+            await session.close()
+            self.client.session = None
+
+    def _ensure_session(self) -> None:
+        # Without a session the SDK opens (and closes) one per call: a new TCP/TLS connection
+        # for every message. It must be created inside the running loop, hence lazily.
+        if self._owns_session and (self.client.session is None or self.client.session.closed):
+            timeout = aiohttp.ClientTimeout(total=self.client.timeout)
+            self.client.session = aiohttp.ClientSession(timeout=timeout)
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: TracebackType | None) -> None:
+        await self.close()
+
+    async def deliver(self, item: OutboundItem) -> DeliveryResult:
+        """Deliver one item; report the outcome (never raises)."""
+        try:
+            call = self._call_for(item)
+        except _NotYet as wait:
+            return DeliveryResult(ok=False, error=f"slack: {wait}")
+        except (KeyError, TypeError, ValueError) as exc:
+            return DeliveryResult(ok=False, permanent=True,
+                                  error=f"slack: invalid {item.kind} payload: {exc!r}")
+        try:
+            self._ensure_session()
+            return await call()
+        except SlackApiError as exc:
+            return _api_failure(exc)
+        except (TimeoutError, aiohttp.ClientError, OSError, SlackClientError) as exc:
+            return DeliveryResult(ok=False, error=f"slack: network error {exc!r}")
+        except Exception as exc:  # the contract: report, never raise
+            log.exception("unexpected error delivering outbox item %s", item.id)
+            return DeliveryResult(ok=False, error=f"slack: unexpected {exc!r}")
+
+    # Building the calls: payload errors surface here, before any network traffic ------------
+    def _call_for(self, item: OutboundItem) -> Call:
+        builders: dict[str, Callable[[OutboundItem], Call]] = {
+            CASE_PARENT: self._case_parent,
+            THREAD_POST: self._thread_post,
+            THREAD_REACTION: self._reaction,
+            CHANNEL_POST: self._channel_post,
+            SELLER_MESSAGE: self._seller_message,
+            SELLER_EDIT: self._seller_edit,
+        }
+        if item.kind not in builders:
+            raise ValueError(f"unsupported kind {item.kind!r}")
+        return builders[item.kind](item)
+
+    def _case_parent(self, item: OutboundItem) -> Call:
+        blocks, text = render_case_card(item.payload["card"])
+        if item.thread is None:
+            channel = item.payload["channel"]
+            if not channel:
+                raise ValueError("no channel for the case (SLACK_SUPPORT_CHANNEL unset?)")
+            return self._post(channel=channel, text=text, blocks=blocks)
+        return self._update(channel=item.thread.channel, ts=item.thread.ts, text=text,
+                            blocks=blocks)
+
+    def _thread_post(self, item: OutboundItem) -> Call:
+        if item.thread is None:
+            raise _NotYet("parent not posted yet")
+        text = thread_post_text(str(item.payload.get("text") or ""),
+                                str(item.payload.get("author") or "?"),
+                                item.payload.get("attachments") or ())
+        return self._post(channel=item.thread.channel, thread_ts=item.thread.ts, text=text)
+
+    def _reaction(self, item: OutboundItem) -> Call:
+        if item.thread is None:
+            raise _NotYet("parent not posted yet")
+        channel, ts = item.thread.channel, str(item.payload["target_ts"])
+        name = str(item.payload["name"]).strip(":")
+
+        async def react() -> DeliveryResult:
+            try:
+                await self.client.reactions_add(channel=channel, timestamp=ts, name=name)
+            except SlackApiError as exc:
+                if _error_code(exc) not in ALREADY_DONE_ERRORS:
+                    raise
+            return DeliveryResult(ok=True, platform_message_id=ts, platform_chat_id=channel)
+
+        return react
+
+    def _channel_post(self, item: OutboundItem) -> Call:
+        return self._post(channel=item.payload["channel"], text=str(item.payload["text"]),
+                          blocks=item.payload.get("blocks"))
+
+    def _seller_message(self, item: OutboundItem) -> Call:
+        reply = Reply.from_dict(item.payload["reply"])
+        return self._post(channel=item.payload["address"], text=_plain_fallback(reply.text),
+                          blocks=reply_blocks(reply))
+
+    def _seller_edit(self, item: OutboundItem) -> Call:
+        text = str(item.payload["text"])
+        # New blocks replace the old ones, so the original buttons go, as on Telegram.
+        return self._update(channel=item.payload["address"],
+                            ts=str(item.payload["platform_message_id"]),
+                            text=_plain_fallback(text), blocks=text_blocks(text))
+
+    # Web API calls -------------------------------------------------------------------------
+    def _post(self, *, channel: str, text: str, blocks: list[dict[str, Any]] | None = None,
+              thread_ts: str | None = None) -> Call:
+        kwargs: dict[str, Any] = {"channel": channel, "text": text,
+                                  "unfurl_links": False, "unfurl_media": False}
+        if blocks:
+            kwargs["blocks"] = blocks
+        if thread_ts:
+            kwargs["thread_ts"] = thread_ts
+
+        async def post() -> DeliveryResult:
+            response = await self.client.chat_postMessage(**kwargs)
+            return DeliveryResult(ok=True, platform_message_id=str(response["ts"]),
+                                  platform_chat_id=str(response["channel"]))
+
+        return post
+
+    def _update(self, *, channel: str, ts: str, text: str,
+                blocks: list[dict[str, Any]]) -> Call:
+        async def update() -> DeliveryResult:
+            response = await self.client.chat_update(channel=channel, ts=ts, text=text,
+                                                      blocks=blocks)
+            return DeliveryResult(ok=True, platform_message_id=str(response.get("ts") or ts),
+                                  platform_chat_id=str(response.get("channel") or channel))
+
+        return update
+
+
+class _NotYet(Exception):
+    """The item cannot go yet (its thread has no parent): retry later."""
+
+
+def _plain_fallback(text: str) -> str:
+    # The notification text; escaped like the blocks so both read the same.
+    return (text or "…").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _status_of(exc: SlackApiError) -> int | None:
+    # AsyncSlackResponse has status_code; an undecodable body leaves aiohttp's response (status).
+    response = exc.response
+    status = getattr(response, "status_code", None) or getattr(response, "status", None)
+    return int(status) if status is not None else None
+
+
+def _error_code(exc: SlackApiError) -> str:
+    data = getattr(exc.response, "data", None)
+    if isinstance(data, dict) and data.get("error"):
+        return str(data["error"])
+    return ""
+
+
+def _api_failure(exc: SlackApiError) -> DeliveryResult:
+    status = _status_of(exc)
+    code = _error_code(exc)
+    if status == 429 or code == "ratelimited":
+        headers = getattr(exc.response, "headers", None) or {}
+        return DeliveryResult(ok=False, retry_after=_retry_after(headers),
+                              error="slack: rate limited")
+    if status is not None and status >= 500:
+        return DeliveryResult(ok=False, error=f"slack: HTTP {status} {code}".rstrip())
+    if code in TRANSIENT_ERRORS:
+        return DeliveryResult(ok=False, error=f"slack: {code}")
+    return DeliveryResult(ok=False, permanent=True,
+                          error=f"slack: {code or f'HTTP {status}'}")
+
+
+def _retry_after(headers: Any) -> float:
+    value = headers.get("Retry-After") or headers.get("retry-after")
+    try:
+        return max(float(value), 0.0)
+    except (TypeError, ValueError):
+        return 1.0  # Slack always sends it; be safe if a proxy dropped it

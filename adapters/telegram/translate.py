@@ -1,0 +1,183 @@
+"""Telegram updates -> engine messages, and engine replies -> Bot API call arguments.
+
+Pure functions over python-telegram-bot types: no network, no state.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from telegram import (
+    Bot,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+    User,
+)
+
+from bot.messages import Attachment, Reply, SellerMessage
+
+CHANNEL = "telegram"
+
+#: Telegram refuses ``callback_data`` longer than 64 bytes (UTF-8), so button payloads must fit.
+MAX_CALLBACK_DATA_BYTES = 64
+#: Telegram refuses message texts longer than 4096 characters.
+MAX_TEXT_CHARS = 4096
+
+# "/case@FrontdoorBot CX-1" -> "case", "CX-1". The @bot suffix appears in group chats.
+_COMMAND = re.compile(r"^/(?P<name>[A-Za-z0-9_]{1,32})(?:@\w+)?(?:\s+(?P<args>.*))?$", re.DOTALL)
+
+
+class CallbackDataTooLong(ValueError):
+    """A button payload does not fit Telegram's 64-byte ``callback_data``."""
+
+
+def seller_message_from_update(update: Update | Mapping[str, Any],
+                               bot: Bot | None = None) -> SellerMessage | None:
+    """The engine's view of an update, or None for updates the engine does not handle.
+
+    Handled: new messages (text, /commands, photos, documents, voice, video...) and inline
+    button presses. Ignored (None): edits of sent messages, channel posts, membership changes
+    and other update types. ``update`` may be PTB's ``Update`` or the JSON dict Telegram sent;
+    ``bot`` is only needed if the caller wants the PTB objects bound to it.
+    """
+    if isinstance(update, Update):
+        raw: Mapping[str, Any] = update.to_dict()
+    else:
+        raw = dict(update)  # keep exactly what Telegram sent
+        update = Update.de_json(dict(update), bot)
+    event_id = f"{CHANNEL}:{update.update_id}"
+    if update.callback_query is not None:
+        return _from_callback_query(update.callback_query, event_id, raw)
+    if update.message is not None:
+        return _from_message(update.message, event_id, raw)
+    return None
+
+
+def callback_query_id(message: SellerMessage) -> str | None:
+    """The id to pass to ``answerCallbackQuery`` if ``message`` is a button press."""
+    query = message.raw.get("callback_query")
+    return str(query["id"]) if isinstance(query, Mapping) and "id" in query else None
+
+
+def _from_callback_query(query: CallbackQuery, event_id: str,
+                         raw: Mapping[str, Any]) -> SellerMessage | None:
+    message = query.message
+    # Without the message we cannot know the chat; Telegram drops it only for very old ones.
+    chat_id = str(message.chat.id) if message is not None else str(query.from_user.id)
+    return SellerMessage(
+        channel=CHANNEL,
+        user_id=str(query.from_user.id),
+        chat_id=chat_id,
+        display_name=_display_name(query.from_user),
+        button=query.data or "",
+        platform_message_id=str(message.message_id) if message is not None else None,
+        event_id=event_id,
+        raw=raw,
+    )
+
+
+def _from_message(message: Message, event_id: str,
+                  raw: Mapping[str, Any]) -> SellerMessage | None:
+    user = message.from_user
+    if user is None or user.is_bot:
+        return None
+    text = message.text or message.caption or ""
+    command, command_args = None, ""
+    match = _COMMAND.match(message.text or "")
+    if match:
+        command = match["name"].lower()
+        command_args = (match["args"] or "").strip()
+    reply_to = message.reply_to_message
+    return SellerMessage(
+        channel=CHANNEL,
+        user_id=str(user.id),
+        chat_id=str(message.chat.id),
+        display_name=_display_name(user),
+        text=text,
+        command=command,
+        command_args=command_args,
+        attachments=attachments_of(message),
+        platform_message_id=str(message.message_id),
+        reply_to_message_id=str(reply_to.message_id) if reply_to is not None else None,
+        event_id=event_id,
+        raw=raw,
+    )
+
+
+def attachments_of(message: Message) -> tuple[Attachment, ...]:
+    """Metadata of the files in a message; the bytes stay on Telegram (fetch by ``file_id``)."""
+    found: list[Attachment] = []
+    if message.photo:
+        # Telegram sends every resolution; the last one is the largest.
+        photo = message.photo[-1]
+        found.append(Attachment("photo", photo.file_id, None, "image/jpeg", photo.file_size))
+    if message.video:
+        video = message.video
+        found.append(Attachment("video", video.file_id, video.file_name, video.mime_type,
+                                video.file_size))
+    if message.video_note:
+        note = message.video_note
+        found.append(Attachment("video", note.file_id, None, "video/mp4", note.file_size))
+    if message.voice:
+        voice = message.voice
+        found.append(Attachment("voice", voice.file_id, None, voice.mime_type, voice.file_size))
+    if message.audio:
+        audio = message.audio
+        found.append(Attachment("file", audio.file_id, audio.file_name, audio.mime_type,
+                                audio.file_size))
+    if message.document:
+        # Animations (GIFs) also arrive as a document: this one entry covers both.
+        doc = message.document
+        found.append(Attachment("document", doc.file_id, doc.file_name, doc.mime_type,
+                                doc.file_size))
+    return tuple(found)
+
+
+def _display_name(user: User) -> str:
+    return user.full_name or (f"@{user.username}" if user.username else str(user.id))
+
+
+# Outbound -----------------------------------------------------------------------------------
+def inline_keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
+    """The reply's buttons as an inline keyboard (one per row: labels stay readable on phones).
+
+    Raises CallbackDataTooLong if a payload exceeds 64 bytes: Telegram would refuse the whole
+    message, so it is better to fail loudly at the source.
+    """
+    if not reply.buttons:
+        return None
+    rows = []
+    for button in reply.buttons:
+        if len(button.payload.encode()) > MAX_CALLBACK_DATA_BYTES:
+            raise CallbackDataTooLong(
+                f"button payload {button.payload!r} is over {MAX_CALLBACK_DATA_BYTES} bytes")
+        rows.append([InlineKeyboardButton(button.label, callback_data=button.payload)])
+    return InlineKeyboardMarkup(rows)
+
+
+def send_message_kwargs(reply: Reply, chat_id: int | str) -> dict[str, Any]:
+    """Keyword arguments for ``Bot.send_message`` delivering ``reply`` to ``chat_id``.
+
+    Text is sent as plain text (no parse mode), so seller-visible texts need no escaping; a
+    text over Telegram's 4096 characters is cut with an ellipsis rather than refused.
+    """
+    kwargs: dict[str, Any] = {"chat_id": chat_id, "text": _fit(reply.text)}
+    markup = inline_keyboard(reply)
+    if markup is not None:
+        kwargs["reply_markup"] = markup
+    return kwargs
+
+
+def edit_message_kwargs(chat_id: int | str, message_id: int | str, text: str) -> dict[str, Any]:
+    """Keyword arguments for ``Bot.edit_message_text`` (an edit drops any inline keyboard)."""
+    return {"chat_id": chat_id, "message_id": int(message_id), "text": _fit(text)}
+
+
+def _fit(text: str) -> str:
+    text = text if text.strip() else "…"  # Telegram refuses empty texts
+    return text if len(text) <= MAX_TEXT_CHARS else text[: MAX_TEXT_CHARS - 1] + "…"

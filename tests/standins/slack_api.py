@@ -1,0 +1,263 @@
+"""A stand-in Slack Web API server, and helpers to build signed Slack requests to our app.
+
+Point the real slack_sdk client at it with
+``AsyncWebClient(token="xoxb-test", base_url=standin.base_url)`` (the trailing slash matters: the
+SDK joins method names onto it with ``urljoin``). chat.* calls arrive as JSON, the others as form
+fields or query strings; all are recorded as ``params``.
+
+State is kept per channel so tests can look at threads: ``standin.messages[channel]`` lists
+what was posted (with ``thread_ts`` for replies) and reactions. Posting to a user id (``U...``)
+lands in that user's DM channel (``D...``), as on Slack.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import urlencode
+
+from aiohttp import web
+from slack_sdk.signature import SignatureVerifier
+
+from tests.standins import Fault, HandlerResult, StandInServer
+
+TEAM_ID = "T0STANDIN"
+BOT_USER_ID = "U0BOT0001"
+BOT_ID = "B0BOT0001"
+
+
+# Faults ------------------------------------------------------------------------------------
+def rate_limited(retry_after: int = 1) -> Fault:
+    """HTTP 429 with a Retry-After header, as the Web API answers when rate limited."""
+    return Fault(429, {"ok": False, "error": "ratelimited"},
+                 headers={"Retry-After": str(retry_after)})
+
+
+def server_error(status: int = 500) -> Fault:
+    """A 5xx with an HTML body (what Slack's edge really returns, not JSON)."""
+    return Fault(status, f"<html><body>{status} Server Error</body></html>",
+                 content_type="text/html")
+
+
+def api_error(error: str) -> Fault:
+    """HTTP 200 with ``{"ok": false, "error": ...}``: how the Web API reports most errors."""
+    return Fault(200, {"ok": False, "error": error})
+
+
+# The server --------------------------------------------------------------------------------
+class SlackStandIn(StandInServer):
+    """Stand-in Web API. ``base_url`` goes to ``AsyncWebClient(base_url=...)``."""
+
+    json_form_fields = frozenset({"blocks", "attachments", "metadata"})
+
+    def __init__(self, latency: float = 0.0) -> None:
+        super().__init__(latency)
+        self.messages: dict[str, list[dict[str, Any]]] = {}
+        self.users: dict[str, dict[str, Any]] = {}
+        self.channel_members: dict[str, list[str]] = {}
+        self._ts_counter = itertools.count(1)
+        self._ts_base = int(time.time())
+        self._handlers: dict[str, Callable[[dict[str, Any]], HandlerResult]] = {
+            "api.test": lambda params: (200, {"ok": True, "args": params}),
+            "auth.test": self._auth_test,
+            "chat.postMessage": self._post_message,
+            "chat.postEphemeral": self._post_ephemeral,
+            "chat.update": self._update,
+            "reactions.add": self._add_reaction,
+            "conversations.members": self._members,
+            "conversations.open": self._open,
+            "users.info": self._user_info,
+        }
+
+    @property
+    def base_url(self) -> str:
+        """For ``AsyncWebClient(base_url=...)`` and SLACK_API_BASE_URL."""
+        return f"{self.origin}/api/"
+
+    def response_url(self, name: str = "1") -> str:
+        """A ``response_url`` to put in interaction payloads; posts to it are recorded as
+        method ``response_url``."""
+        return f"{self.origin}/response_url/{name}"
+
+    # Test controls -----------------------------------------------------------------------
+    def add_user(self, user_id: str, name: str, real_name: str | None = None,
+                 is_bot: bool = False) -> None:
+        """Make ``users.info`` know a user."""
+        real = real_name or name.title()
+        self.users[user_id] = {
+            "id": user_id, "team_id": TEAM_ID, "name": name, "real_name": real,
+            "is_bot": is_bot, "deleted": False,
+            "profile": {"real_name": real, "display_name": name},
+        }
+
+    def set_members(self, channel: str, members: list[str]) -> None:
+        """What ``conversations.members`` answers for ``channel``."""
+        self.channel_members[channel] = list(members)
+
+    def thread(self, channel: str, ts: str) -> list[dict[str, Any]]:
+        """The replies posted in the thread of ``ts`` in ``channel``, in order."""
+        return [m for m in self.messages.get(channel, []) if m.get("thread_ts") == ts]
+
+    def find(self, channel: str, ts: str) -> dict[str, Any] | None:
+        return next((m for m in self.messages.get(channel, []) if m["ts"] == ts), None)
+
+    # Plumbing ----------------------------------------------------------------------------
+    def _routes(self) -> list[tuple[str, str, Callable[[web.Request], Awaitable[web.StreamResponse]]]]:
+        return [
+            ("*", "/api/{method}", self._on_api),
+            ("POST", "/response_url/{name}", self._on_response_url),
+        ]
+
+    async def _on_api(self, request: web.Request) -> web.StreamResponse:
+        method = request.match_info["method"]
+        authorized = request.headers.get("Authorization", "").startswith("Bearer ")
+
+        async def answer(name: str, params: dict[str, Any]) -> HandlerResult:
+            if not authorized and name != "api.test":
+                return 200, {"ok": False, "error": "not_authed"}
+            handler = self._handlers.get(name)
+            if handler is None:
+                return 200, {"ok": False, "error": "unknown_method"}
+            return handler(params)
+
+        return await self._handle(request, method, answer)
+
+    async def _on_response_url(self, request: web.Request) -> web.StreamResponse:
+        async def answer(name: str, params: dict[str, Any]) -> HandlerResult:
+            return 200, {"ok": True}
+
+        return await self._handle(request, "response_url", answer)
+
+    def _next_ts(self) -> str:
+        # Unique and increasing, shaped like Slack's "seconds.micro-sequence".
+        n = next(self._ts_counter)
+        return f"{self._ts_base + n // 1_000_000}.{n % 1_000_000:06d}"
+
+    @staticmethod
+    def _dm_channel(user_id: str) -> str:
+        return "D" + hashlib.sha1(user_id.encode()).hexdigest()[:10].upper()
+
+    # Methods -----------------------------------------------------------------------------
+    def _auth_test(self, params: dict[str, Any]) -> HandlerResult:
+        return 200, {"ok": True, "url": "https://standin.slack.com/", "team": "Stand-in",
+                     "user": "frontdoor", "team_id": TEAM_ID, "user_id": BOT_USER_ID,
+                     "bot_id": BOT_ID, "is_enterprise_install": False}
+
+    def _post_message(self, params: dict[str, Any]) -> HandlerResult:
+        channel = str(params.get("channel") or "")
+        if not channel:
+            return 200, {"ok": False, "error": "channel_not_found"}
+        if not params.get("text") and not params.get("blocks"):
+            return 200, {"ok": False, "error": "no_text"}
+        if channel.startswith(("U", "W")):
+            channel = self._dm_channel(channel)
+        message: dict[str, Any] = {
+            "type": "message", "ts": self._next_ts(), "user": BOT_USER_ID, "bot_id": BOT_ID,
+            "text": params.get("text", ""), "team": TEAM_ID,
+        }
+        if params.get("blocks"):
+            message["blocks"] = params["blocks"]
+        if params.get("thread_ts"):
+            message["thread_ts"] = str(params["thread_ts"])
+        self.messages.setdefault(channel, []).append(message)
+        return 200, {"ok": True, "channel": channel, "ts": message["ts"], "message": message}
+
+    def _post_ephemeral(self, params: dict[str, Any]) -> HandlerResult:
+        if not params.get("channel") or not params.get("user"):
+            return 200, {"ok": False, "error": "channel_not_found"}
+        return 200, {"ok": True, "message_ts": self._next_ts()}
+
+    def _update(self, params: dict[str, Any]) -> HandlerResult:
+        channel, ts = str(params.get("channel") or ""), str(params.get("ts") or "")
+        message = self.find(channel, ts)
+        if message is None:
+            return 200, {"ok": False, "error": "message_not_found"}
+        message["text"] = params.get("text", message["text"])
+        if "blocks" in params:
+            message["blocks"] = params["blocks"]
+        message["edited"] = {"user": BOT_USER_ID, "ts": self._next_ts()}
+        return 200, {"ok": True, "channel": channel, "ts": ts, "text": message["text"],
+                     "message": message}
+
+    def _add_reaction(self, params: dict[str, Any]) -> HandlerResult:
+        channel = str(params.get("channel") or "")
+        message = self.find(channel, str(params.get("timestamp") or ""))
+        if message is None:
+            return 200, {"ok": False, "error": "message_not_found"}
+        name = str(params.get("name") or "")
+        reactions: dict[str, list[str]] = message.setdefault("reactions", {})
+        if BOT_USER_ID in reactions.get(name, []):
+            return 200, {"ok": False, "error": "already_reacted"}
+        reactions.setdefault(name, []).append(BOT_USER_ID)
+        return 200, {"ok": True}
+
+    def _members(self, params: dict[str, Any]) -> HandlerResult:
+        channel = str(params.get("channel") or "")
+        if channel not in self.channel_members:
+            return 200, {"ok": False, "error": "channel_not_found"}
+        return 200, {"ok": True, "members": self.channel_members[channel],
+                     "response_metadata": {"next_cursor": ""}}
+
+    def _open(self, params: dict[str, Any]) -> HandlerResult:
+        users = str(params.get("users") or "")
+        if not users:
+            return 200, {"ok": False, "error": "users_list_not_supplied"}
+        return 200, {"ok": True, "channel": {"id": self._dm_channel(users)}}
+
+    def _user_info(self, params: dict[str, Any]) -> HandlerResult:
+        user = self.users.get(str(params.get("user") or ""))
+        if user is None:
+            return 200, {"ok": False, "error": "user_not_found"}
+        return 200, {"ok": True, "user": user}
+
+
+# Requests from Slack to our app (Events API, interactivity) ---------------------------------
+def signed_headers(signing_secret: str, body: bytes | str,
+                   timestamp: int | None = None) -> dict[str, str]:
+    """The X-Slack-Signature headers Slack would send with ``body`` (computed by slack_sdk)."""
+    stamp = str(timestamp if timestamp is not None else int(time.time()))
+    signature = SignatureVerifier(signing_secret).generate_signature(timestamp=stamp, body=body)
+    return {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": signature or ""}
+
+
+_event_ids = itertools.count(1)
+
+
+def event_envelope(event: dict[str, Any], event_id: str | None = None) -> dict[str, Any]:
+    """An Events API ``event_callback`` around ``event`` (JSON-post it to /slack/events)."""
+    return {
+        "token": "legacy-verification-token", "team_id": TEAM_ID, "api_app_id": "A0STANDIN",
+        "type": "event_callback", "event": event,
+        "event_id": event_id or f"Ev{next(_event_ids):08d}", "event_time": int(time.time()),
+        "authorizations": [{"team_id": TEAM_ID, "user_id": BOT_USER_ID, "is_bot": True,
+                            "is_enterprise_install": False, "enterprise_id": None}],
+    }
+
+
+def thread_reply_event(channel: str, thread_ts: str, text: str, user: str = "U0AGENT01",
+                       ts: str | None = None) -> dict[str, Any]:
+    """A human's ``message`` event in a thread."""
+    return {"type": "message", "channel": channel, "user": user, "text": text,
+            "ts": ts or f"{int(time.time())}.{next(_event_ids):06d}", "thread_ts": thread_ts,
+            "channel_type": "channel", "team": TEAM_ID}
+
+
+def block_action_form(action_id: str, value: str, *, user: str = "U0AGENT01",
+                      channel: str = "C0SUPPORT", message_ts: str = "1.000001",
+                      response_url: str | None = None) -> str:
+    """The form body Slack posts when a Block Kit button is pressed (``payload=<json>``)."""
+    payload = {
+        "type": "block_actions", "team": {"id": TEAM_ID}, "api_app_id": "A0STANDIN",
+        "user": {"id": user, "team_id": TEAM_ID}, "trigger_id": "1.2.3",
+        "channel": {"id": channel}, "container": {"type": "message", "message_ts": message_ts,
+                                                  "channel_id": channel},
+        "message": {"type": "message", "ts": message_ts, "text": ""},
+        "response_url": response_url or "https://hooks.slack.invalid/actions/1",
+        "actions": [{"type": "button", "action_id": action_id, "block_id": "b",
+                     "value": value, "action_ts": str(time.time())}],
+    }
+    return urlencode({"payload": json.dumps(payload)})
