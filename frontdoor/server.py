@@ -8,6 +8,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, generate_latest
 from sqlalchemy import text
@@ -54,6 +55,7 @@ class ServerParts:
     on_start: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     on_stop: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     metrics: Metrics = field(default_factory=Metrics)
+    extra: dict[str, Any] = field(default_factory=dict)  # e.g. the engine, for tests
 
 
 def create_app(parts: ServerParts) -> Starlette:

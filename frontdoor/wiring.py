@@ -7,8 +7,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from bot.cases import CaseRules, CaseService
+from bot.classification import Classifier
 from bot.clock import Clock, SystemClock
+from bot.dialogue.config import EngineConfig
 from bot.dispatcher import OutboxDispatcher
+from bot.engine import Engine
+from bot.knowledge import KnowledgeBase
 from bot.outbox import SLACK, OutboxSender
 from bot.relay import Relay, RelayConfig
 from frontdoor.settings import Settings
@@ -85,3 +89,16 @@ def build_services(settings: Settings, clock: Clock | None = None,
     )
     holder.append(services)
     return services
+
+
+def build_engine(services: Services, classifier: Classifier) -> Engine:
+    """The conversational engine over ``services`` with ``classifier``."""
+    s = services.settings
+    config = EngineConfig(
+        nlu_threshold=s.frontdoor_nlu_threshold, brand=s.frontdoor_brand,
+        case_prefix=s.frontdoor_case_prefix, first_response_hours=s.frontdoor_first_response_hours,
+        first_response_urgent_hours=s.frontdoor_first_response_urgent_hours,
+        max_text_chars=s.frontdoor_max_text_chars,
+    )
+    return Engine(services.cases, services.uow_factory, classifier, services.relay, config,
+                  services.clock, KnowledgeBase.load(s.frontdoor_knowledge_base))

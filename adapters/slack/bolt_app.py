@@ -1,0 +1,264 @@
+"""The Slack side, on slack-bolt (async): agents in case threads and on parent buttons, slash
+commands for agents, and sellers who DM the app.
+
+Bolt verifies request signatures (HTTP mode) and acks; our handlers turn payloads into engine
+types (`AgentMessage`, `SellerMessage`) and hand them to the agent desk or the engine. Nothing
+here talks to the database directly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack.cards import parse_action
+from bot.agent_desk import AgentDesk
+from bot.cases import CaseService
+from bot.errors import CaseRuleError
+from bot.identifiers import normalise_case_number
+from bot.messages import Attachment, SellerMessage
+from bot.texts import STATUS_LABELS
+
+log = logging.getLogger(__name__)
+
+SellerHandler = Callable[[SellerMessage], Awaitable[object]]
+DECLINE_CALLBACK = "decline_reason"
+
+
+class AgentGate:
+    """Who may act as an agent: members of the configured Slack channels (cached briefly)."""
+
+    def __init__(self, client: AsyncWebClient, channels: Iterable[str], ttl: float = 300.0) -> None:
+        self.client = client
+        self.channels = [c for c in channels if c]
+        self.ttl = ttl
+        self._members: set[str] = set()
+        self._loaded_at = 0.0
+        self._lock = asyncio.Lock()
+
+    async def _refresh(self) -> None:
+        members: set[str] = set()
+        for channel in self.channels:
+            cursor = None
+            while True:
+                resp = await self.client.conversations_members(channel=channel, cursor=cursor,
+                                                               limit=1000)
+                members.update(resp.get("members", []))
+                cursor = (resp.get("response_metadata") or {}).get("next_cursor")
+                if not cursor:
+                    break
+        self._members = members
+        self._loaded_at = time.monotonic()
+
+    async def allows(self, user_id: str) -> bool:
+        async with self._lock:
+            if time.monotonic() - self._loaded_at > self.ttl or user_id not in self._members:
+                try:
+                    await self._refresh()
+                except SlackApiError:
+                    log.exception("could not read channel members")
+                    return False
+        return user_id in self._members
+
+
+def _files(event: dict[str, Any]) -> tuple[Attachment, ...]:
+    return tuple(
+        Attachment(
+            kind="photo" if str(f.get("mimetype", "")).startswith("image/") else "file",
+            file_id=str(f.get("id", "")), file_name=f.get("name"), mime_type=f.get("mimetype"),
+            size=f.get("size"), url=f.get("url_private") or f.get("permalink"),
+        )
+        for f in event.get("files", []) or []
+    )
+
+
+def _case_summary(cases: CaseService, number: str) -> str:
+    detail = cases.get_case(number)
+    c = detail.case
+    lines = [
+        f"*{c.number}* · {c.title}",
+        f"Status: {STATUS_LABELS[c.status]} ({c.status}){' · URGENT' if c.urgent else ''}",
+        f"Seller: {c.seller_id} · Order: {c.order_id or '-'}",
+    ]
+    if c.slack_channel and c.slack_ts:
+        lines.append(f"Thread: <https://slack.com/archives/{c.slack_channel}/"
+                     f"p{c.slack_ts.replace('.', '')}|open>")
+    if detail.reopened_from:
+        lines.append(f"Reopened from {detail.reopened_from}")
+    return "\n".join(lines)
+
+
+def build_bolt_app(
+    client: AsyncWebClient,
+    signing_secret: str | None,
+    desk: AgentDesk,
+    cases: CaseService,
+    on_seller_message: SellerHandler,
+    agent_channels: Iterable[str],
+    case_prefix: str = "CX",
+) -> AsyncApp:
+    """An AsyncApp wired to the desk (agents) and the engine (sellers in DMs).
+
+    ``signing_secret`` None disables request verification: only for Socket Mode, where Slack
+    authenticates the connection instead.
+    """
+    app = AsyncApp(
+        client=client,
+        signing_secret=signing_secret,
+        request_verification_enabled=signing_secret is not None,
+        # Handle before answering Slack: our work is quick and it keeps order and retries simple.
+        process_before_response=True,
+    )
+    gate = AgentGate(client, agent_channels)
+
+    async def run(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        # The rules use a synchronous database session: keep the event loop free.
+        return await asyncio.to_thread(func, *args, **kwargs)
+
+    @app.event("message")
+    async def on_message(event: dict[str, Any], body: dict[str, Any]) -> None:
+        subtype = event.get("subtype")
+        event_id = body.get("event_id")
+        if event.get("bot_id") or subtype in ("bot_message", "message_deleted"):
+            return  # never echo bots (our own relayed messages included)
+        if event.get("channel_type") == "im":
+            if subtype not in (None, "file_share"):
+                return
+            await on_seller_message(SellerMessage(
+                channel="slack", user_id=str(event.get("user")), chat_id=event.get("channel"),
+                text=event.get("text") or "", attachments=_files(event),
+                platform_message_id=event.get("ts"), reply_to_message_id=event.get("thread_ts"),
+                event_id=f"slack:{event_id}" if event_id else None, raw=body,
+            ))
+            return
+        channel = str(event.get("channel"))
+        if subtype == "message_changed":
+            inner = event.get("message") or {}
+            if inner.get("bot_id") or not inner.get("thread_ts"):
+                return
+            await run(desk.thread_edit, _agent_message(inner, channel, event_id, edited=True))
+            return
+        if subtype not in (None, "file_share", "thread_broadcast"):
+            return
+        thread_ts = event.get("thread_ts")
+        if not thread_ts or thread_ts == event.get("ts"):
+            return  # not a thread reply: channel chatter is not for sellers
+        outcome = await run(desk.thread_message, _agent_message(event, channel, event_id))
+        if outcome.action == "refused":
+            await client.chat_postMessage(channel=channel, thread_ts=thread_ts,
+                                          text=f":warning: Not sent: {outcome.error}")
+
+    @app.action(re.compile(r"^case_(status|urgent):"))
+    async def on_case_button(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        user = body["user"]["id"]
+        action = body["actions"][0]
+        number, kind, arg = parse_action(action["action_id"], action.get("value", ""))
+        if not await gate.allows(user):
+            await _ephemeral(client, body, "Only support agents can change cases.")
+            return
+        if kind == "status" and arg == "declined":
+            await client.views_open(trigger_id=body["trigger_id"], view=_decline_view(number))
+            return
+        outcome = await run(desk.button, number, kind, arg, user, None,
+                            f"action:{action.get('action_ts')}")
+        if outcome.action == "refused":
+            await _ephemeral(client, body, f"Not changed: {outcome.error}")
+
+    @app.view(DECLINE_CALLBACK)
+    async def on_decline(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        values = view["state"]["values"]
+        reason = values["reason"]["reason"]["value"] or ""
+        if len(reason.strip()) < 5:
+            await ack(response_action="errors",
+                      errors={"reason": "Tell the seller why, in a sentence."})
+            return
+        await ack()
+        number = view["private_metadata"]
+        outcome = await run(desk.button, number, "status", "declined", body["user"]["id"],
+                            reason.strip())
+        if outcome.action == "refused":
+            log.warning("decline of %s refused: %s", number, outcome.error)
+
+    @app.action("seller_button")
+    async def on_seller_button(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        action = body["actions"][0]
+        await on_seller_message(SellerMessage(
+            channel="slack", user_id=body["user"]["id"],
+            chat_id=(body.get("channel") or {}).get("id"), button=action.get("value"),
+            event_id=f"slack:action:{action.get('action_ts')}", raw=body,
+        ))
+
+    @app.command("/case")
+    async def on_case_command(ack: AsyncAck, command: dict[str, Any]) -> None:
+        if not await gate.allows(command["user_id"]):
+            await ack("Only support agents can look up cases.")
+            return
+        number = normalise_case_number(command.get("text", ""), case_prefix)
+        if number is None:
+            await ack(f"Usage: /case {case_prefix}-000123")
+            return
+        try:
+            await ack(await run(_case_summary, cases, number))
+        except CaseRuleError as err:
+            await ack(str(err))
+
+    @app.command("/cases")
+    async def on_cases_command(ack: AsyncAck, command: dict[str, Any]) -> None:
+        if not await gate.allows(command["user_id"]):
+            await ack("Only support agents can list cases.")
+            return
+        status = (command.get("text") or "in_progress").strip() or "in_progress"
+        try:
+            found = await run(cases.search_cases, status, None, 20)
+        except CaseRuleError as err:
+            await ack(str(err))
+            return
+        if not found:
+            await ack(f"No cases ({status}).")
+            return
+        await ack("\n".join(f"*{c.number}* {STATUS_LABELS[c.status]}"
+                            f"{' · URGENT' if c.urgent else ''} · {c.title}" for c in found))
+
+    return app
+
+
+def _agent_message(event: dict[str, Any], channel: str, event_id: str | None,
+                   edited: bool = False) -> Any:
+    from bot.messages import AgentMessage
+
+    return AgentMessage(
+        agent_id=str(event.get("user")), text=event.get("text") or "",
+        thread_ref=f"{channel}:{event.get('thread_ts')}", platform_message_id=event.get("ts"),
+        edited=edited, event_id=event_id, raw=event,
+    )
+
+
+def _decline_view(number: str) -> dict[str, Any]:
+    return {
+        "type": "modal",
+        "callback_id": DECLINE_CALLBACK,
+        "private_metadata": number,
+        "title": {"type": "plain_text", "text": f"Decline {number}"},
+        "submit": {"type": "plain_text", "text": "Decline"},
+        "blocks": [{
+            "type": "input", "block_id": "reason",
+            "label": {"type": "plain_text", "text": "Reason (sent to the seller; final)"},
+            "element": {"type": "plain_text_input", "action_id": "reason", "multiline": True},
+        }],
+    }
+
+
+async def _ephemeral(client: AsyncWebClient, body: dict[str, Any], text: str) -> None:
+    channel = (body.get("channel") or {}).get("id")
+    if channel:
+        await client.chat_postEphemeral(channel=channel, user=body["user"]["id"], text=text)

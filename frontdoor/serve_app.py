@@ -1,0 +1,131 @@
+"""Builds everything `frontdoor serve` runs from the settings: Telegram and Slack (when their
+tokens are set), the engine, the agent desk, the outbox dispatcher, and the scheduler."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from slack_sdk.web.async_client import AsyncWebClient
+from starlette.requests import Request
+from starlette.responses import Response
+from telegram import Bot
+
+from adapters.slack.bolt_app import build_bolt_app
+from adapters.slack.sender import SlackSender
+from adapters.telegram.inbound import TelegramInbound
+from adapters.telegram.sender import TelegramSender
+from bot.agent_desk import AgentDesk
+from bot.classification import Classifier
+from bot.labels import CASE_TYPES
+from bot.messages import SellerMessage
+from bot.outbox import OutboxSender
+from frontdoor.server import ServerParts
+from frontdoor.wiring import Services, build_engine
+
+log = logging.getLogger(__name__)
+
+
+def agent_channels(services: Services) -> list[str]:
+    """The Slack channels whose members are agents: the support channel and any per type."""
+    s = services.settings
+    channels = {s.slack_support_channel} | {s.slack_channel_for(t) for t in CASE_TYPES}
+    return sorted(c for c in channels if c)
+
+
+def build_server(
+    services: Services,
+    classifier: Classifier,
+    nlu_ready: Callable[[], Awaitable[bool]] | None = None,
+    with_scheduler: bool = True,
+) -> ServerParts:
+    """All parts of the server process for ``services.settings``."""
+    s = services.settings
+    engine = build_engine(services, classifier)
+
+    async def on_seller_message(msg: SellerMessage) -> object:
+        return await engine.handle(msg)
+
+    senders: list[OutboxSender] = []
+    parts = ServerParts(services=services, nlu_ready=nlu_ready)
+
+    if s.telegram_bot_token:
+        bot = Bot(s.telegram_bot_token, base_url=s.telegram_api_base_url)
+        telegram_sender = TelegramSender(bot)
+        senders.append(telegram_sender)
+        inbound = TelegramInbound(bot, on_seller_message, s.telegram_webhook_secret)
+        if s.telegram_mode == "polling":
+            parts.background.append(inbound.poll)
+        else:
+            parts.telegram_webhook = inbound.webhook
+        parts.on_start.append(bot.initialize)
+        parts.on_stop.append(bot.shutdown)
+
+    if s.slack_bot_token:
+        client = AsyncWebClient(token=s.slack_bot_token, base_url=s.slack_api_base_url)
+        slack_sender = SlackSender(client)
+        senders.append(slack_sender)
+        desk = AgentDesk(services.cases, services.uow_factory, "slack", s.slack_note_prefix)
+        bolt = build_bolt_app(
+            client, None if s.slack_app_token and not s.slack_signing_secret
+            else s.slack_signing_secret,
+            desk, services.cases, on_seller_message, agent_channels(services),
+            s.frontdoor_case_prefix,
+        )
+        if s.slack_app_token:
+            parts.background.append(_socket_mode(bolt, s.slack_app_token))
+        if s.slack_signing_secret:
+            handler = AsyncSlackRequestHandler(bolt)
+
+            async def slack_events(request: Request) -> Response:
+                return await handler.handle(request)
+
+            parts.slack_events = slack_events
+        parts.on_stop.append(slack_sender.close)
+
+    parts.dispatcher = services.dispatcher(senders)
+    if services.database.dialect == "postgresql":
+        from storage.notify import OutboxListener
+
+        listener = OutboxListener(services.database.url, parts.dispatcher.wake)
+
+        async def start_listener() -> None:
+            listener.start()
+
+        async def stop_listener() -> None:
+            listener.stop()
+
+        parts.on_start.append(start_listener)
+        parts.on_stop.append(stop_listener)
+    if with_scheduler:
+        _add_scheduler(parts, services)
+    parts.extra["engine"] = engine
+    return parts
+
+
+def _socket_mode(bolt: Any, app_token: str) -> Callable[[Any], Awaitable[None]]:
+    """Slack Socket Mode for development: events over a websocket, no public URL needed."""
+
+    async def run(stop: Any) -> None:
+        from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+        handler = AsyncSocketModeHandler(bolt, app_token)
+        await handler.connect_async()
+        try:
+            await stop.wait()
+        finally:
+            await handler.close_async()
+
+    return run
+
+
+def _add_scheduler(parts: ServerParts, services: Services) -> None:
+    """Start the scheduler's sweeps with the server (if the scheduler part is installed)."""
+    try:
+        from frontdoor.scheduling import attach_scheduler
+    except ImportError:  # pragma: no cover - only while the scheduler part is missing
+        log.warning("scheduler not available")
+        return
+    attach_scheduler(parts, services)
