@@ -68,6 +68,227 @@ CATALOGUE: dict[str, str] = {
         "delivered."
     ),
     "thread.delivery_failed": "⚠️ Not delivered to the seller: {error}",
+    # Conversation (bot.engine, bot.dialogue) ------------------------------------------------
+    "engine.error": "Sorry, something went wrong on our side. Please try again in a moment.",
+    "input.too_long": (
+        "That message is too long for me ({length} characters; the limit is {limit}). Please send "
+        "a shorter summary, or split it into several messages. Nothing you said before is lost."
+    ),
+    "input.combined_too_long": (
+        "All together your description is {length} characters; the limit is {limit}. Send me a "
+        "shorter summary and I'll use it instead."
+    ),
+    "flow.cancelled": "Okay, cancelled. Nothing was opened.",
+    "flow.nothing_to_cancel": "There's nothing to cancel.",
+    # Registration (rule 7)
+    "register.invite_only": (
+        "Welcome to {brand} seller support! 👋 {brand} is in pre-launch: we register sellers by "
+        "invitation only. If you have an invitation code, send it here. Otherwise I can ask our "
+        "team for an invitation."
+    ),
+    "register.ask_code": "Please send your invitation code.",
+    "register.code_invalid": (
+        "That invitation code doesn't work: it may be mistyped, already used or expired. Check it "
+        "and try again, or request an invitation."
+    ),
+    "register.welcome": (
+        "You're registered as {name}. ✅ Tell me about any problem with selling on {brand} and "
+        "I'll open a case, or ask for the status of your cases."
+    ),
+    "register.already": "You're already registered as {name}.",
+    "register.ask_request": (
+        "Tell me your business name and what you sell, in one message, and I'll pass it to our team."
+    ),
+    "register.request_recorded": (
+        "Thanks! Your request is with the {brand} team; they'll contact you with an invitation code."
+    ),
+    "register.request_already": "Your request is already with our team; they'll be in touch.",
+    # Small talk and help
+    "smalltalk.greet": "Hi {name}! 👋 Tell me what's wrong, or check on your cases.",
+    "smalltalk.welcome_back": "Welcome back, {name}! Tell me what's wrong, or check on your cases.",
+    "smalltalk.thank": "You're welcome! 😊",
+    "smalltalk.goodbye": "Bye for now! Write here any time.",
+    "smalltalk.help": (
+        "I'm {brand} seller support. Describe a problem and I'll open a case (or add to the one "
+        "you already have). You can also:\n"
+        "• ask \"any update?\" or send a case number ({prefix}-000123) for its status\n"
+        "• ask to reopen a case, flag it urgent, keep it open, or talk to a person\n"
+        "Commands: /new, /cases, /case {prefix}-000123, /cancel, /help"
+    ),
+    "smalltalk.out_of_scope": (
+        "I can only help with selling on {brand}: orders, payments, shipping, listings, your "
+        "account and so on. What's the problem?"
+    ),
+    "smalltalk.nothing_pending": "I'm not waiting for a yes or no right now. How can I help?",
+    "smalltalk.unknown_command": "I don't know /{command}. Try one of: {commands}.",
+    "smalltalk.empty": "I didn't get any text. Tell me what's wrong, or check on your cases.",
+    "smalltalk.stale_button": "That choice is no longer available. What would you like to do?",
+    # Buttons
+    "button.have_code": "I have a code",
+    "button.request_invite": "Request an invitation",
+    "button.new_case": "New case",
+    "button.my_cases": "My cases",
+    "button.something_else": "Something else",
+    "button.kb_solved": "Yes, solved",
+    "button.kb_not_solved": "No, I still need help",
+    "button.no_order": "Not about one order",
+    "button.add_to": "Add to {number}",
+    "button.different_issue": "It's a different issue",
+    "button.new_issue": "It's a new issue",
+    "button.open_case": "Open the case",
+    "button.cancel": "Cancel",
+    "button.submit_appeal": "Submit the appeal",
+    "button.redo_plan": "Start over",
+    "button.flag_urgent": "Flag urgent",
+    "button.flag_urgent_n": "Flag {number} urgent",
+    "button.keep_open": "Keep open",
+    "button.keep_open_n": "Keep {number} open",
+    "button.talk_to_human": "Talk to a person",
+    "button.talk_to_human_n": "A person for {number}",
+    "button.reopen": "Reopen {number}",
+    # Case lines and details
+    "case_type.untyped": "Other",
+    "case.line": "{number} · {title}: {status}",
+    "case.urgent_mark": " · 🚨 urgent",
+    "case.updated_mark": " · 🆕 Updated ({count} new)",
+    "case.last_reply": "   Last reply ({when}): {text}",
+    "case.no_reply_yet": "   No reply from our team yet.",
+    "case.detail": "{text}",
+    "case.reopened_as": "   Reopened as {number}.",
+    "case.reopened_from": "   Reopened from {number}.",
+    "case.not_found": "I can't find {number} among your cases.",
+    "case.that_case": "that case",
+    "case.bad_number": "\"{text}\" doesn't look like a case number. Case numbers look like {prefix}-000123.",
+    "case.opened": (
+        "✅ Opened {number} ({title}). Our team replies within {hours} hours. Add details, photos or "
+        "files here any time; I'll put them in the case."
+    ),
+    "case.opened_existing": "You already have {number} open on this, so I've added your message there.",
+    # Intake (rules 1, 4, 8, 9)
+    "kb.article": "📘 {title}\n{body}\n\nDid this solve it?",
+    "kb.glad": "Great, glad that helped! Write here any time.",
+    "intake.ask_order": "Which order is it about ({type})? Send the order id, e.g. 123-1234567-1234567.",
+    "intake.which_order": "Which order is this other issue about? Send its order id.",
+    "intake.order_invalid": (
+        "That doesn't look like an order id. Order ids look like 123-1234567-1234567 or "
+        "240518K7QW93XZ."
+    ),
+    "intake.ask_description": "What happened? Describe the problem in a sentence or two.",
+    "intake.ask_more_detail": (
+        "Please tell me a bit more ({type}): what happened, when, and what you've tried. "
+        "Photos and files are welcome."
+    ),
+    "intake.duplicate": "You already have a case on this issue:",
+    "intake.duplicate_question": "Shall I add your message to {number}?",
+    "intake.confirm_title": "I'll open this case:",
+    "intake.confirm_type": "• Type: {type}",
+    "intake.confirm_order": "• Order: {order}",
+    "intake.confirm_description": "• Description: {text}",
+    "intake.confirm_attachments": "• Attachments: {count}",
+    "intake.confirm_question": "Open it?",
+    "intake.added_detail": "Added that to the description.",
+    "triage.ask_type": "What is it about? Pick the closest, or \"Something else\".",
+    "triage.new_case": "What is the new case about? Pick a type, or just describe the problem.",
+    "triage.nlu_down": (
+        "I can't read messages as well as usual right now. What is it about? Pick the closest, "
+        "or \"Something else\"."
+    ),
+    # Appeals (rule 9)
+    "appeal.intro": (
+        "Let's write your appeal as a plan of action, in three parts: the root cause, what you've "
+        "done, and how you'll prevent it. Be specific: agents decide on what you write."
+    ),
+    "appeal.ask.root_cause": "1/3 Root cause: what exactly caused the problem in the notification?",
+    "appeal.ask.actions": "2/3 Actions taken: what have you already done to fix it?",
+    "appeal.ask.prevention": "3/3 Prevention: what will you change so it doesn't happen again?",
+    "appeal.thin.root_cause": (
+        "That's too short for an appeal. Explain the root cause in a few sentences (at least "
+        "{chars} characters): what went wrong, and why."
+    ),
+    "appeal.thin.actions": (
+        "Please say what you actually did, in a few sentences (at least {chars} characters): "
+        "which orders, listings or settings you fixed, and when."
+    ),
+    "appeal.thin.prevention": (
+        "Please describe the concrete changes that prevent a repeat, in a few sentences (at least "
+        "{chars} characters), different from the earlier parts."
+    ),
+    "appeal.part_too_long": "That part is {length} characters; please keep each part under {limit}.",
+    "appeal.plan_title": "Plan of action",
+    "appeal.plan_summary": "Seller's summary: {text}",
+    "appeal.plan.root_cause": "Root cause: {text}",
+    "appeal.plan.actions": "Actions taken: {text}",
+    "appeal.plan.prevention": "Prevention: {text}",
+    "appeal.confirm_title": "Your plan of action:",
+    "appeal.confirm_question": "Submit it as an appeal?",
+    # Follow-ups
+    "followup.added": "📎 Added to {number}.",
+    "followup.added_back": "📎 Added to {number}; it's back with our team.",
+    "followup.closed": "{number} is closed. Reopen it to continue? You'll get a new number linked to it.",
+    "followup.empty": "There was nothing to add.",
+    "followup.which_case": "Which case is this about?",
+    "followup.same_or_new": "Is this about {number}, or a new issue?",
+    # Status (rule 2, 10)
+    "status.list": "{title}\n\n{text}",
+    "status.active_title": "Your active cases ({count}):",
+    "status.matching": "Cases matching \"{query}\" ({count}):",
+    "status.none_active": "You have no active cases. To open one, just describe the problem.",
+    "status.none_matching": "No cases match \"{query}\".",
+    # Case actions (rules 3, 5)
+    "reopen.new_number": (
+        "🔁 Reopened as {number} (linked to {old}). Our team replies within {hours} hours."
+    ),
+    "reopen.back_in_progress": "🔁 {number} is back in progress.",
+    "reopen.already_active": (
+        "You already have {number} open on the same issue as {old}. Write here and I'll add it there."
+    ),
+    "reopen.still_in_progress": "{number} is still in progress; no need to reopen it.",
+    "reopen.no_case": "You have no resolved or closed cases to reopen.",
+    "reopen.which": "Which case should I reopen?",
+    "urgent.done": "🚨 {number} is flagged urgent. We aim to reply within {hours} hours.",
+    "urgent.not_active": "{number} is no longer open, so it can't be flagged urgent.",
+    "urgent.no_case": "You have no open cases to flag urgent.",
+    "urgent.which": "Which case is urgent?",
+    "keep.done": "⏳ {number} will stay open until {until}. Reply when you're ready.",
+    "keep.in_progress": "{number} is in progress; it won't be closed while our team works on it.",
+    "keep.no_case": "None of your cases is waiting to be closed.",
+    "keep.which": "Which case should stay open?",
+    "human.requested": (
+        "🙋 I've asked a person from our team to take over {number}. Expect a reply within {hours} "
+        "hours."
+    ),
+    "human.no_case": (
+        "Sure. What is it about? I'll open a case and a person from our team will pick it up."
+    ),
+    "human.no_case_active": "You have no open cases.",
+    "human.which": "Which case should a person take over?",
+    # Refusals
+    "refused.declined": (
+        "Sorry: {number} on this issue was declined with no further action, so I can't open or "
+        "reopen a case on it."
+    ),
+    "refused.declined_reason": (
+        "Sorry: {number} on this issue was declined with no further action ({reason}), so I can't "
+        "open or reopen a case on it."
+    ),
+    "refused.daily_cap": (
+        "You've reached today's limit of {limit} new cases. Please add to an existing case, or "
+        "try again tomorrow."
+    ),
+    "refused.keep_open_limit": (
+        "{number} has already been kept open as long as we can. Please reply with what you have so far."
+    ),
+    "refused.transition": "{number} can't do that in its current status.",
+    "refused.generic": "Sorry, I can't do that.",
+    # Evaluation (rule 6)
+    "eval.ask_reason": "Sorry to hear that. What could we have done better on {number}?",
+    "eval.thanks_like": "Thanks for the Like! 💛",
+    "eval.thanks": "Thanks for telling us; your feedback on {number} goes to the team.",
+    "eval.already": "You've already rated {number}. Thanks!",
+    "eval.not_resolved": "{number} hasn't been resolved yet; you can rate it once it is.",
+    "eval.expired": "Ratings for {number} closed {days} days after it was resolved.",
+    "eval.refused": "I couldn't record that rating for {number}.",
+    "eval.skipped": "Okay, no rating for {number}.",
 }
 
 

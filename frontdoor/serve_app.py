@@ -8,12 +8,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 from starlette.requests import Request
 from starlette.responses import Response
 from telegram import Bot
 
-from adapters.slack.bolt_app import build_bolt_app
+from adapters.slack.bolt_app import build_bolt_app, refuse_request
 from adapters.slack.sender import SlackSender
 from adapters.telegram.inbound import TelegramInbound
 from adapters.telegram.sender import TelegramSender
@@ -22,7 +23,7 @@ from bot.classification import Classifier
 from bot.labels import CASE_TYPES
 from bot.messages import SellerMessage
 from bot.outbox import OutboxSender
-from frontdoor.server import ServerParts
+from frontdoor.server import ServerParts, bad_request
 from frontdoor.wiring import Services, build_engine
 
 log = logging.getLogger(__name__)
@@ -78,9 +79,13 @@ def build_server(
             parts.background.append(_socket_mode(bolt, s.slack_app_token))
         if s.slack_signing_secret:
             handler = AsyncSlackRequestHandler(bolt)
+            verifier = SignatureVerifier(s.slack_signing_secret)
 
             async def slack_events(request: Request) -> Response:
-                return await handler.handle(request)
+                refusal = refuse_request(await request.body(), request.headers, verifier)
+                if refusal is not None:
+                    return bad_request(refusal[1], refusal[0])
+                return await handler.handle(request)  # the body is cached on the request
 
             parts.slack_events = slack_events
         parts.on_stop.append(slack_sender.close)

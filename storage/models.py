@@ -153,6 +153,11 @@ class CaseRow(Base):
         Index("ix_cases_seller_created", "seller_id", "created_at"),
         Index("ix_cases_status_changed", "status", "status_changed_at"),
         Index("ix_cases_slack_thread", "slack_channel", "slack_ts"),
+        # Scheduler sweeps (storage/sweeps.py): each due-set is a range at the end of one index.
+        Index("ix_cases_sweep_pending", "status", "reminders_sent", "pending_since"),
+        Index("ix_cases_sweep_auto_close", "status", "auto_close_at"),
+        Index("ix_cases_sweep_first_response", "status", "first_response_at", "fr_breach_sent",
+              "fr_warning_sent", "first_response_due_at"),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     number: Mapped[str] = mapped_column(String(32), unique=True)
@@ -291,3 +296,28 @@ class CounterRow(Base):
     __tablename__ = "counters"
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     value: Mapped[int] = mapped_column(BigInteger)
+
+
+class JobRunRow(Base):
+    """The last run of each scheduled job (bot/sweeps.py). For the daily digest ``last_slot`` is
+    the scheduled time it was posted for: claiming a slot is a conditional UPDATE, so one
+    process posts each digest and a restart can tell which one it missed."""
+
+    __tablename__ = "job_runs"
+    name: Mapped[str] = mapped_column(String(60), primary_key=True)
+    last_slot: Mapped[datetime | None]
+    last_run_at: Mapped[datetime | None]
+    last_count: Mapped[int] = mapped_column(Integer, server_default="0")
+
+
+class SweepMarkRow(Base):
+    """One-off scheduler actions on a case that have no flag column on ``cases`` (e.g. the
+    evaluation buttons expired for the resolution at ``due_at``). The unique key is the claim."""
+
+    __tablename__ = "sweep_marks"
+    __table_args__ = (UniqueConstraint("case_id", "kind", "due_at"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    kind: Mapped[str] = mapped_column(String(30))
+    due_at: Mapped[datetime]
+    created_at: Mapped[datetime]

@@ -9,14 +9,17 @@ here talks to the database directly.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
+from urllib.parse import parse_qs
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.errors import SlackApiError
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.cards import parse_action
@@ -67,6 +70,40 @@ class AgentGate:
                     log.exception("could not read channel members")
                     return False
         return user_id in self._members
+
+
+def refuse_request(body: bytes, headers: Mapping[str, str],
+                   verifier: SignatureVerifier | None) -> tuple[int, str] | None:
+    """Why an HTTP request to /slack/events must not reach bolt: ``(401, reason)`` for a
+    missing, wrong or stale signature, ``(400, reason)`` for a body Slack never sends. None
+    when it may go on.
+
+    Bolt parses the body before it checks the signature, and answers 500 to a body it cannot
+    parse: checking here first gives unsigned noise a 401 and signed garbage a 400.
+    """
+    if verifier is not None:
+        try:
+            valid = verifier.is_valid_request(body, headers)
+        except ValueError:  # a timestamp header that is not a number
+            valid = False
+        if not valid:
+            return 401, "invalid or stale Slack request signature"
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return 400, "body is not UTF-8"
+    content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
+    try:
+        if content_type.startswith("application/json"):
+            if not isinstance(json.loads(text), dict):
+                return 400, "JSON body is not an object"
+            return None
+        payload = parse_qs(text).get("payload")
+        if payload and not isinstance(json.loads(payload[0]), dict):
+            return 400, "payload is not a JSON object"
+    except ValueError:
+        return 400, "body is not valid JSON"
+    return None
 
 
 def _files(event: dict[str, Any]) -> tuple[Attachment, ...]:

@@ -78,20 +78,37 @@ class TelegramInbound:
         return _text(200, "ok")
 
     async def poll(self, stop: asyncio.Event, timeout: int = 25) -> None:
-        """Long polling (development): getUpdates until ``stop`` is set."""
+        """Long polling (development): getUpdates until ``stop`` is set.
+
+        A pending long poll is abandoned as soon as ``stop`` is set, so shutting down never
+        waits for Telegram's poll timeout; the updates it would have returned are not
+        confirmed and come again on the next start (and replays are processed once).
+        """
         with contextlib.suppress(TelegramError):
             await self.bot.delete_webhook()
         offset: int | None = None
-        while not stop.is_set():
-            try:
-                updates = await self.bot.get_updates(offset=offset, timeout=timeout)
-            except TelegramError:
-                log.warning("getUpdates failed; retrying", exc_info=True)
-                await asyncio.sleep(2)
-                continue
-            for update in updates:
-                offset = update.update_id + 1
+        stopping = asyncio.ensure_future(stop.wait())
+        try:
+            while not stop.is_set():
+                fetch = asyncio.ensure_future(
+                    self.bot.get_updates(offset=offset, timeout=timeout))
+                await asyncio.wait({fetch, stopping}, return_when=asyncio.FIRST_COMPLETED)
+                if not fetch.done():
+                    fetch.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, TelegramError):
+                        await fetch
+                    break
                 try:
-                    await self.handle_update(update.to_dict())
-                except Exception:  # one bad update must not stop polling
-                    log.exception("update %s failed", update.update_id)
+                    updates = fetch.result()
+                except TelegramError:
+                    log.warning("getUpdates failed; retrying", exc_info=True)
+                    await asyncio.wait({stopping}, timeout=2)
+                    continue
+                for update in updates:
+                    offset = update.update_id + 1
+                    try:
+                        await self.handle_update(update.to_dict())
+                    except Exception:  # one bad update must not stop polling
+                        log.exception("update %s failed", update.update_id)
+        finally:
+            stopping.cancel()

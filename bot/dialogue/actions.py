@@ -1,0 +1,146 @@
+"""Seller actions on an existing case: reopen (rule 3), flag urgent and keep open (rule 5),
+and talk to a human. Each works with a case number, the case being talked about, or (when
+several could be meant) a choice from buttons."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from bot import domain as d
+from bot.dialogue.common import refusal, type_menu
+from bot.dialogue.turn import Turn
+from bot.errors import CaseRuleError, InvalidTransition
+from bot.messages import Button
+from bot.texts import t
+
+REOPEN, URGENT, KEEP, HUMAN = "reopen", "urgent", "keep", "human"
+ALLOWED: dict[str, tuple[str, ...]] = {
+    REOPEN: (d.RESOLVED, d.CLOSED),
+    URGENT: (d.OPEN, d.INVESTIGATING, d.PENDING),
+    KEEP: (d.PENDING, d.RESOLVED),
+    HUMAN: (d.OPEN, d.INVESTIGATING, d.PENDING, d.RESOLVED),
+}
+LABEL_KEYS = {REOPEN: "button.reopen", URGENT: "button.flag_urgent_n", KEEP: "button.keep_open_n",
+              HUMAN: "button.talk_to_human_n"}
+MAX_CHOICES = 5
+# A reopen request longer than this many words carries content worth keeping in the case.
+_REOPEN_TEXT_WORDS = 4
+
+
+async def _target(turn: Turn, action: str, explicit: str | None) -> str | None:
+    """The case meant: explicit, the ongoing one if it fits, the only candidate, or asked."""
+    if explicit:
+        return explicit
+    summaries = await turn.call(turn.cases.list_cases, turn.seller_id, "all", None, 50)
+    candidates = [s.case for s in summaries
+                  if s.case.status in ALLOWED[action] and s.case.reopened_as_id is None]
+    current = turn.current_case()
+    if current and any(c.number == current[0] for c in candidates):
+        return current[0]
+    if len(candidates) == 1:
+        return candidates[0].number
+    if not candidates:
+        turn.say(f"{action}.no_case", buttons=(Button(t("button.my_cases"), "cases"),))
+        return None
+    turn.say(f"{action}.which", buttons=tuple(
+        Button(t(LABEL_KEYS[action], number=c.number), f"{action}:{c.number}")
+        for c in candidates[:MAX_CHOICES]))
+    return None
+
+
+async def reopen(turn: Turn, explicit: str | None) -> None:
+    number = await _target(turn, REOPEN, explicit)
+    if number is None:
+        return
+    text = turn.text if turn.word_count() > _REOPEN_TEXT_WORDS and not turn.msg.button else ""
+    try:
+        result = await turn.call(turn.cases.reopen, turn.seller_id, number, text,
+                                 turn.attachments())
+    except CaseRuleError as err:
+        refusal(turn, err, number)
+        return
+    case, previous = result.case, result.previous
+    hours = turn.config.first_response_hours
+    if result.new_case:
+        turn.say("reopen.new_number", number=case.number, old=previous.number, hours=hours,
+                 case_number=case.number)
+    elif previous.status == d.RESOLVED:
+        turn.say("reopen.back_in_progress", number=case.number, case_number=case.number)
+    elif previous.number != case.number:
+        turn.say("reopen.already_active", number=case.number, old=previous.number,
+                 case_number=case.number)
+    else:
+        turn.say("reopen.still_in_progress", number=case.number, case_number=case.number)
+    turn.remember_case(case.number, case.case_type)
+
+
+async def urgent(turn: Turn, explicit: str | None) -> None:
+    number = await _target(turn, URGENT, explicit)
+    if number is None:
+        return
+    try:
+        case = await turn.call(turn.cases.set_urgent, number, True, d.SELLER, str(turn.seller_id),
+                               seller_id=turn.seller_id)
+    except InvalidTransition:
+        turn.say("urgent.not_active", number=number)
+        return
+    except CaseRuleError as err:
+        refusal(turn, err, number)
+        return
+    turn.say("urgent.done", number=case.number, hours=turn.config.first_response_urgent_hours,
+             case_number=case.number)
+    turn.remember_case(case.number, case.case_type)
+
+
+async def keep_open(turn: Turn, explicit: str | None) -> None:
+    number = await _target(turn, KEEP, explicit)
+    if number is None:
+        return
+    try:
+        case = await turn.call(turn.cases.keep_open, turn.seller_id, number)
+    except InvalidTransition:
+        turn.say("keep.in_progress", number=number)
+        return
+    except CaseRuleError as err:
+        refusal(turn, err, number)
+        return
+    until = case.auto_close_at.strftime("%d %b %Y") if case.auto_close_at else "?"
+    turn.say("keep.done", number=case.number, until=until, case_number=case.number)
+    turn.remember_case(case.number, case.case_type)
+
+
+async def human(turn: Turn, explicit: str | None) -> None:
+    if explicit is None:
+        summaries = await turn.call(turn.cases.list_cases, turn.seller_id, "active", None, 50)
+        if not summaries:
+            # No case to hand over yet: open one first, flagged for a person.
+            turn.state.start("triage", "type", {"text": "", "att": [], "human": True})
+            turn.say("human.no_case", buttons=type_menu([], turn.config.menu_types))
+            return
+    number = await _target(turn, HUMAN, explicit)
+    if number is None:
+        return
+    try:
+        case = await turn.call(turn.cases.request_human, turn.seller_id, number)
+    except CaseRuleError as err:
+        refusal(turn, err, number)
+        return
+    hours = (turn.config.first_response_urgent_hours if case.urgent
+             else turn.config.first_response_hours)
+    turn.say("human.requested", number=case.number, hours=hours, case_number=case.number)
+    turn.remember_case(case.number, case.case_type)
+
+
+HANDLERS: dict[str, Callable[[Turn, str | None], Awaitable[None]]] = {
+    REOPEN: reopen, URGENT: urgent, KEEP: keep_open, HUMAN: human,
+}
+
+
+async def on_button(turn: Turn, payload: str) -> bool:
+    """``reopen:CX-…``, ``urgent:CX-…``, ``keep:CX-…``, ``human:CX-…``."""
+    action, _, number = payload.partition(":")
+    handler = HANDLERS.get(action)
+    if handler is None or not number:
+        return False
+    await handler(turn, number)
+    return True

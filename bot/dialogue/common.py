@@ -1,0 +1,143 @@
+"""Pieces several flows share: menus, case lines, yes/no reading, rule-refusal messages."""
+
+from __future__ import annotations
+
+import re
+
+from bot import domain as d
+from bot.cases import CaseDetail
+from bot.dialogue.turn import Turn
+from bot.domain import Case, CaseMessage, CaseSummary
+from bot.errors import (
+    CaseNotFound,
+    CaseRuleError,
+    DailyCapReached,
+    DeclinedFinal,
+    InvalidInput,
+    InvalidTransition,
+    KeepOpenLimit,
+    NotYourCase,
+)
+from bot.labels import CASE_TYPES
+from bot.messages import Button
+from bot.texts import CASE_TYPE_LABELS, STATUS_LABELS, t
+
+# Button payloads that are not tied to one flow.
+NEW = "new"
+CASES = "cases"
+CANCEL = "cancel"
+OK = "ok"
+
+EXCERPT_CHARS = 160
+# Typed answers read as yes/no when the NLU is down or unsure (labels of offered buttons are
+# matched separately).
+_YES = frozenset({"yes", "y", "yep", "yeah", "ok", "okay", "sure", "correct", "right"})
+_NO = frozenset({"no", "n", "nope", "not really", "nah"})
+_CANCEL = frozenset({"cancel", "stop", "never mind", "nevermind", "forget it", "abort", "quit"})
+
+
+def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
+    """One line, at most ``limit`` characters."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
+def plain(text: str) -> str:
+    return re.sub(r"[^\w\s-]", "", text.casefold()).strip()
+
+
+async def is_yes(turn: Turn) -> bool:
+    if plain(turn.text) in _YES:
+        return True
+    return await turn.intent() == "affirm"
+
+
+async def is_no(turn: Turn) -> bool:
+    if plain(turn.text) in _NO:
+        return True
+    return await turn.intent() == "deny"
+
+
+async def is_cancel(turn: Turn) -> bool:
+    """A short message meaning "stop this"; long texts that mention cancelling are content
+    (a seller may well describe a cancelled order)."""
+    if plain(turn.text) in _CANCEL:
+        return True
+    return turn.word_count() <= 4 and await turn.intent() == "cancel"
+
+
+def type_label(case_type: str | None) -> str:
+    return CASE_TYPE_LABELS.get(case_type or "", t("case_type.untyped"))
+
+
+def type_menu(turn_ranking: list[str], size: int) -> tuple[Button, ...]:
+    """The likeliest case types first (from the NLU ranking), padded with the common ones,
+    then "Something else"."""
+    chosen: list[str] = [ct for ct in turn_ranking if ct in CASE_TYPES][:size]
+    for ct in ("order", "shipping", "payment", "account_health", "listing", "account_access"):
+        if len(chosen) >= size:
+            break
+        if ct not in chosen:
+            chosen.append(ct)
+    return (*(Button(CASE_TYPE_LABELS[ct], f"type:{ct}") for ct in chosen),
+            Button(t("button.something_else"), "type:other"))
+
+
+def status_label(case: Case) -> str:
+    return STATUS_LABELS.get(case.status, case.status)
+
+
+def case_line(case: Case, unread: int) -> str:
+    """ "CX-000001 · Shipping · 123-…: In progress 🆕 Updated (2 new)" """
+    line = t("case.line", number=case.number, title=case.title, status=status_label(case))
+    if case.urgent and case.is_active:
+        line += t("case.urgent_mark")
+    if unread:
+        line += t("case.updated_mark", count=unread)
+    return line
+
+
+def last_reply_line(reply: CaseMessage | None) -> str | None:
+    if reply is None:
+        return None
+    return t("case.last_reply", text=excerpt(reply.text),
+             when=reply.created_at.strftime("%d %b %H:%M"))
+
+
+def summary_text(summary: CaseSummary) -> str:
+    lines = [case_line(summary.case, summary.unread)]
+    last = last_reply_line(summary.last_reply)
+    if last:
+        lines.append(last)
+    return "\n".join(lines)
+
+
+def declined_reason(detail: CaseDetail) -> str | None:
+    """The reason agents gave when they declined the case, if any."""
+    return next((e.reason for e in reversed(detail.events)
+                 if e.kind == "status" and e.to_value == d.DECLINED and e.reason), None)
+
+
+def refusal(turn: Turn, err: CaseRuleError, number: str | None = None) -> None:
+    """Tell the seller, in catalogue words, why the case rules said no."""
+    num = str(err.details.get("number") or number or "")
+    if isinstance(err, CaseNotFound | NotYourCase):
+        # The same answer for both: never reveal that another seller's case exists.
+        turn.say("case.not_found", number=num or t("case.that_case"))
+    elif isinstance(err, DeclinedFinal):
+        reason = err.details.get("reason")
+        if reason:
+            turn.say("refused.declined_reason", number=num, reason=reason)
+        else:
+            turn.say("refused.declined", number=num)
+    elif isinstance(err, DailyCapReached):
+        turn.say("refused.daily_cap", limit=err.details.get("limit", "?"),
+                 buttons=(Button(t("button.my_cases"), CASES),))
+    elif isinstance(err, KeepOpenLimit):
+        turn.say("refused.keep_open_limit", number=num)
+    elif isinstance(err, InvalidTransition):
+        turn.say("refused.transition", number=num or t("case.that_case"))
+    elif isinstance(err, InvalidInput) and "limit" in err.details:
+        turn.say("input.too_long", length=err.details.get("length"), limit=err.details["limit"])
+    else:
+        turn.say("refused.generic")

@@ -1,0 +1,32 @@
+"""The engine's knobs: thresholds and wording choices that operators may tune."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """Configuration of the conversational engine.
+
+    ``nlu_threshold``: below this confidence the engine asks instead of guessing.
+    ``followup_hours``: how long after the last exchange about a case a plain message is
+    taken as a follow-up to it. ``min_description_chars``: shorter first messages get a
+    request for more detail. ``min_plan_part_chars``/``min_plan_part_words``: what counts as
+    a substantial part of an appeal's plan of action. ``max_text_chars`` mirrors the case
+    rules' limit so oversized messages are answered before any work is done.
+    """
+
+    nlu_threshold: float = 0.55
+    brand: str = "Ceylexo"
+    case_prefix: str = "CX"
+    first_response_hours: int = 24
+    first_response_urgent_hours: int = 4
+    min_description_chars: int = 25
+    description_retries: int = 1
+    min_plan_part_chars: int = 60
+    min_plan_part_words: int = 10
+    max_text_chars: int = 4000
+    followup_hours: int = 24
+    menu_types: int = 4
+    list_limit: int = 10

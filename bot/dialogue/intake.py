@@ -1,0 +1,290 @@
+"""Intake (rules 1, 4, 8, 9): from a classified message to a new case, or to the case that
+already covers the issue.
+
+Steps, each skipped when not needed: self-help article ("kb") -> order id for order-bound
+types ("order") -> duplicate / declined / daily-cap check ("dup") -> appeal plan for
+account health -> more detail if the message was thin ("describe") -> one confirmation
+("confirm") -> create. Everything the seller writes along the way is kept in the draft.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.dialogue import appeal, opening
+from bot.dialogue.common import (
+    CANCEL,
+    OK,
+    case_line,
+    excerpt,
+    is_cancel,
+    is_no,
+    is_yes,
+    last_reply_line,
+    refusal,
+    type_label,
+)
+from bot.dialogue.turn import Turn
+from bot.errors import CaseRuleError
+from bot.identifiers import find_order_ids
+from bot.labels import ORDER_CASE_TYPES
+from bot.messages import Button, Reply
+from bot.texts import t
+
+FLOW = "intake"
+KB_YES, KB_NO = "kb:yes", "kb:no"
+DUP_ADD, DUP_NEW = "dup:add", "dup:new"
+NO_ORDER = "order:none"
+# Types where a case without an order id makes sense when the seller has none.
+ORDER_OPTIONAL = frozenset({"payment"})
+_MIN_WORDS = 4
+
+
+def draft(turn: Turn) -> dict[str, Any]:
+    return turn.state.data
+
+
+def append_text(data: dict[str, Any], text: str) -> None:
+    if text:
+        data["text"] = f"{data['text']}\n\n{text}" if data.get("text") else text
+
+
+async def begin(turn: Turn, case_type: str | None, text: str, order_id: str | None,
+                attachments: list[dict[str, Any]], human: bool = False) -> None:
+    """Start intake for ``case_type`` (None: "something else") with what was said so far."""
+    turn.state.start(FLOW, "start", {
+        "type": case_type, "text": text, "order": order_id, "att": list(attachments),
+        "human": human,
+    })
+    await advance(turn)
+
+
+async def advance(turn: Turn) -> None:
+    """Go to the next step that still needs the seller, or create the case."""
+    d = draft(turn)
+    ct: str | None = d.get("type")
+    article = turn.deps.knowledge.article(ct)
+    if article is not None and not d.get("kb"):
+        d["kb"] = True
+        body = article.body + (f"\n{article.link}" if article.link else "")
+        turn.say("kb.article", title=article.title, body=body,
+                 buttons=(Button(t("button.kb_solved"), KB_YES),
+                          Button(t("button.kb_not_solved"), KB_NO)))
+        turn.state.goto("kb")
+        return
+    if ct in ORDER_CASE_TYPES and not d.get("order") and not d.get("no_order"):
+        _ask_order(turn, ct)
+        return
+    if not d.get("checked"):
+        try:
+            existing = await turn.call(turn.cases.check_can_open, turn.seller_id,
+                                       None if d.get("untyped") else ct, d.get("order"))
+        except CaseRuleError as err:
+            refusal(turn, err)
+            turn.state.end()
+            return
+        d["checked"] = True
+        if existing is not None:
+            await _offer_existing(turn, existing.number)
+            return
+    if ct == "account_health" and not d.get("untyped"):
+        appeal.begin(turn)
+        return
+    text = d.get("text") or ""
+    asks = int(d.get("asks", 0))
+    if is_thin(turn, text) and (asks < turn.config.description_retries or not text):
+        d["asks"] = asks + 1
+        turn.say("intake.ask_description" if not text else "intake.ask_more_detail",
+                 type=type_label(ct))
+        turn.state.goto("describe")
+        return
+    confirm(turn)
+
+
+def is_thin(turn: Turn, text: str) -> bool:
+    """Too little to act on: order ids and case numbers don't count as a description."""
+    for _norm, raw in find_order_ids(text):
+        text = text.replace(raw, " ")
+    words = text.split()
+    # Chinese and Japanese are written without spaces: count their characters as words.
+    units = len(words) + sum(1 for ch in text if _is_cjk(ch))
+    return len(" ".join(words)) < turn.config.min_description_chars or units < _MIN_WORDS
+
+
+def _is_cjk(ch: str) -> bool:
+    code = ord(ch)
+    return (0x3040 <= code <= 0x30FF or 0x3400 <= code <= 0x4DBF or 0x4E00 <= code <= 0x9FFF
+            or 0xAC00 <= code <= 0xD7AF)
+
+
+def _ask_order(turn: Turn, ct: str | None) -> None:
+    buttons: tuple[Button, ...] = ()
+    if ct in ORDER_OPTIONAL:
+        buttons = (Button(t("button.no_order"), NO_ORDER),)
+    turn.say("intake.ask_order", type=type_label(ct), buttons=buttons)
+    turn.state.goto("order")
+
+
+async def _offer_existing(turn: Turn, number: str) -> None:
+    detail = await turn.call(turn.cases.get_case, number, turn.seller_id)
+    last = next((m for m in reversed(detail.messages) if m.author_kind == "agent"), None)
+    lines = [t("intake.duplicate", number=number), case_line(detail.case, detail.unread)]
+    reply_line = last_reply_line(last)
+    if reply_line:
+        lines.append(reply_line)
+    lines.append(t("intake.duplicate_question", number=number))
+    draft(turn)["dup"] = number
+    turn.add(_reply("\n".join(lines), (Button(t("button.add_to", number=number), DUP_ADD),
+                                       Button(t("button.different_issue"), DUP_NEW)), number))
+    turn.state.goto("dup")
+
+
+def _reply(text: str, buttons: tuple[Button, ...], number: str | None) -> Reply:
+    return Reply(text, buttons, number)
+
+
+def confirm(turn: Turn) -> None:
+    d = draft(turn)
+    lines = [t("intake.confirm_title"),
+             t("intake.confirm_type", type=type_label(None if d.get("untyped") else d.get("type")))]
+    if d.get("order"):
+        lines.append(t("intake.confirm_order", order=d["order"]))
+    lines.append(t("intake.confirm_description", text=excerpt(d.get("text") or "", 300)))
+    if d.get("att"):
+        lines.append(t("intake.confirm_attachments", count=len(d["att"])))
+    lines.append(t("intake.confirm_question"))
+    turn.add(_reply("\n".join(lines), (Button(t("button.open_case"), OK),
+                                       Button(t("button.cancel"), CANCEL)), None))
+    turn.state.goto("confirm")
+
+
+async def create(turn: Turn) -> None:
+    d = draft(turn)
+    await opening.open_now(turn, None if d.get("untyped") else d.get("type"), d.get("text") or "",
+                           d.get("order"), list(d.get("att") or []), human=bool(d.get("human")))
+
+
+async def cancel(turn: Turn) -> None:
+    turn.state.end()
+    turn.say("flow.cancelled")
+
+
+# Buttons ------------------------------------------------------------------------------------
+async def on_button(turn: Turn, payload: str) -> bool:
+    """Handle an intake button; False if it does not belong to the current step (stale)."""
+    step = turn.state.step if turn.state.flow == FLOW else None
+    d = draft(turn)
+    if payload == KB_YES and step == "kb":
+        turn.state.end()
+        turn.say("kb.glad")
+    elif payload == KB_NO and step == "kb":
+        await advance(turn)
+    elif payload == NO_ORDER and step == "order":
+        d["no_order"] = True
+        await advance(turn)
+    elif payload == DUP_ADD and step == "dup":
+        await _add_to_existing(turn)
+    elif payload == DUP_NEW and step == "dup":
+        await _different_issue(turn)
+    elif payload == OK and step == "confirm":
+        await create(turn)
+    elif payload == CANCEL and turn.state.flow == FLOW:
+        await cancel(turn)
+    else:
+        return False
+    return True
+
+
+async def _add_to_existing(turn: Turn) -> None:
+    from bot.dialogue import followup
+
+    d = draft(turn)
+    number = str(d.get("dup"))
+    turn.state.end()
+    await followup.add(turn, number, d.get("text") or "", list(d.get("att") or []))
+
+
+async def _different_issue(turn: Turn) -> None:
+    d = draft(turn)
+    ct = d.get("type")
+    d["checked"] = False
+    if ct in ORDER_CASE_TYPES and not d.get("order_asked_again"):
+        # The likeliest difference is the order: ask which one before anything else.
+        d["order_asked_again"] = True
+        d["order"] = None
+        d["no_order"] = False
+        turn.say("intake.which_order")
+        turn.state.goto("order")
+        return
+    # Same type, same order, yet the seller says it is another issue: it is opened as a
+    # separate enquiry without a type, which the one-case-per-issue index does not cover.
+    d["untyped"] = True
+    await advance(turn)
+
+
+# Text ----------------------------------------------------------------------------------------
+async def on_text(turn: Turn) -> bool:
+    """Handle typed text in intake; False lets the router treat it as a fresh message."""
+    step = turn.state.step
+    d = draft(turn)
+    d.setdefault("att", []).extend(turn.attachments())
+    if await is_cancel(turn):
+        await cancel(turn)
+        return True
+    if step == "kb":
+        if await is_yes(turn):
+            turn.state.end()
+            turn.say("kb.glad")
+            return True
+        if not await is_no(turn):
+            append_text(d, turn.text)  # more detail is an answer too: it needs a case
+        await advance(turn)
+        return True
+    if step == "order":
+        found = await turn.order_id() or next(iter(find_order_ids(turn.text)), None)
+        if found:
+            d["order"] = found
+            d["checked"] = False
+            if turn.word_count() > 2:
+                append_text(d, turn.text)
+            await advance(turn)
+            return True
+        if d.get("type") in ORDER_OPTIONAL and await is_no(turn):
+            d["no_order"] = True
+            await advance(turn)
+            return True
+        if turn.word_count() > 3:
+            append_text(d, turn.text)
+        turn.say("intake.order_invalid")
+        return True
+    if step == "dup":
+        if await is_yes(turn):
+            await _add_to_existing(turn)
+        elif await is_no(turn):
+            await _different_issue(turn)
+        else:
+            append_text(d, turn.text)
+            turn.say("intake.duplicate_question", number=d.get("dup"),
+                     buttons=(Button(t("button.add_to", number=d.get("dup")), DUP_ADD),
+                              Button(t("button.different_issue"), DUP_NEW)))
+        return True
+    if step == "describe":
+        append_text(d, turn.text)
+        await advance(turn)
+        return True
+    if step == opening.SHORTEN_STEP:
+        if turn.text:
+            d["text"] = turn.text  # the summary replaces the over-long description
+        confirm(turn)
+        return True
+    if step == "confirm":
+        if await is_yes(turn):
+            await create(turn)
+        elif await is_no(turn):
+            await cancel(turn)
+        else:
+            append_text(d, turn.text)
+            turn.say("intake.added_detail")
+            confirm(turn)
+        return True
+    return False

@@ -1,0 +1,100 @@
+"""Unregistered users (rule 7): invitation-only pre-launch, invitation codes (typed or via a
+``/start CODE`` deep link), and requests for an invitation recorded for agents."""
+
+from __future__ import annotations
+
+import re
+
+from bot.dialogue.common import is_cancel
+from bot.dialogue.turn import Turn
+from bot.errors import CaseRuleError, InvitationInvalid
+from bot.messages import Button
+from bot.texts import t
+
+FLOW = "register"
+REQUEST = "inv:req"
+HAVE_CODE = "inv:code"
+MAX_NOTE_CHARS = 1000
+
+# A typed message is tried as a code only if it looks like one: a single token of letters,
+# digits and dashes, with a digit or a dash in it (so "hello" is not sent to the rules).
+_CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{3,63}$")
+
+
+def looks_like_code(text: str) -> bool:
+    token = text.strip()
+    return bool(_CODE_RE.match(token)) and any(ch.isdigit() or ch == "-" for ch in token)
+
+
+def _menu() -> tuple[Button, ...]:
+    return (Button(t("button.have_code"), HAVE_CODE), Button(t("button.request_invite"), REQUEST))
+
+
+def welcome_unregistered(turn: Turn) -> None:
+    turn.say("register.invite_only", brand=turn.config.brand, buttons=_menu())
+
+
+async def redeem(turn: Turn, code: str) -> bool:
+    """Try an invitation code; True when the user is now a registered seller."""
+    try:
+        seller = await turn.call(turn.cases.register, turn.identity.id, code.strip())
+    except (InvitationInvalid, CaseRuleError):
+        # One answer for unknown, used and expired codes: codes are not to be guessed at.
+        turn.say("register.code_invalid", buttons=_menu())
+        turn.state.start(FLOW, "code", {})
+        return False
+    turn.seller = seller
+    turn.state.end()
+    turn.say("register.welcome", name=seller.display_name, brand=turn.config.brand)
+    return True
+
+
+async def on_start(turn: Turn, args: str) -> None:
+    """``/start`` (with the deep-link code, if any)."""
+    code = args.strip()
+    if turn.seller is not None:
+        if code:
+            turn.say("register.already", name=turn.seller.display_name)
+        turn.say("smalltalk.welcome_back", name=turn.seller.display_name, brand=turn.config.brand)
+        return
+    if code:
+        await redeem(turn, code)
+        return
+    welcome_unregistered(turn)
+
+
+async def on_button(turn: Turn, payload: str) -> None:
+    if payload == HAVE_CODE:
+        turn.state.start(FLOW, "code", {})
+        turn.say("register.ask_code")
+    elif payload == REQUEST:
+        if turn.state.raw.get("invite_requested"):
+            turn.say("register.request_already")
+            return
+        turn.state.start(FLOW, "request", {})
+        turn.say("register.ask_request")
+
+
+async def on_text(turn: Turn) -> None:
+    """Anything an unregistered user types."""
+    if turn.state.at(FLOW, "request"):
+        if await is_cancel(turn):
+            turn.state.end()
+            turn.say("flow.cancelled")
+            return
+        if len(turn.text) < 3:
+            turn.say("register.ask_request")
+            return
+        await turn.call(turn.cases.request_invitation, turn.identity.id,
+                        turn.text[:MAX_NOTE_CHARS])
+        turn.state.end()
+        turn.state.raw["invite_requested"] = True
+        turn.say("register.request_recorded", brand=turn.config.brand)
+        return
+    if turn.state.at(FLOW, "code") and turn.text and len(turn.text.split()) == 1:
+        await redeem(turn, turn.text)
+        return
+    if looks_like_code(turn.text):
+        await redeem(turn, turn.text)
+        return
+    welcome_unregistered(turn)

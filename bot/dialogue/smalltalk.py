@@ -1,0 +1,54 @@
+"""Greetings, thanks, goodbyes, help, out-of-scope redirects and unknown commands: short
+answers that point back to what the bot can do."""
+
+from __future__ import annotations
+
+from bot.dialogue.common import CASES, NEW
+from bot.dialogue.turn import Turn
+from bot.messages import Button
+from bot.texts import t
+
+COMMANDS: tuple[str, ...] = ("new", "cases", "case", "help", "start")
+
+
+def _main_buttons() -> tuple[Button, ...]:
+    return (Button(t("button.new_case"), NEW), Button(t("button.my_cases"), CASES))
+
+
+def greet(turn: Turn) -> None:
+    name = turn.seller.display_name if turn.seller else ""
+    turn.say("smalltalk.greet", name=name, brand=turn.config.brand, buttons=_main_buttons())
+
+
+def thank(turn: Turn) -> None:
+    turn.say("smalltalk.thank")
+
+
+def goodbye(turn: Turn) -> None:
+    turn.say("smalltalk.goodbye")
+
+
+def help_(turn: Turn) -> None:
+    turn.say("smalltalk.help", brand=turn.config.brand, prefix=turn.config.case_prefix,
+             buttons=_main_buttons())
+
+
+def out_of_scope(turn: Turn) -> None:
+    turn.say("smalltalk.out_of_scope", brand=turn.config.brand, buttons=_main_buttons())
+
+
+def nothing_to_confirm(turn: Turn) -> None:
+    turn.say("smalltalk.nothing_pending", buttons=_main_buttons())
+
+
+def unknown_command(turn: Turn, command: str) -> None:
+    turn.say("smalltalk.unknown_command", command=command[:32],
+             commands=", ".join(f"/{c}" for c in COMMANDS))
+
+
+def empty(turn: Turn) -> None:
+    turn.say("smalltalk.empty", buttons=_main_buttons())
+
+
+def stale_button(turn: Turn) -> None:
+    turn.say("smalltalk.stale_button", buttons=_main_buttons())

@@ -1,0 +1,123 @@
+"""One turn of a conversation: the inbound message, who sent it, the state, the replies.
+
+Flow modules receive a `Turn` and talk through it: ``say`` adds a reply from the text
+catalogue, ``call`` runs blocking case-service code off the event loop, ``nlu`` classifies
+the message once (lazily, and outside any database transaction).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from bot.cases import CaseService
+from bot.classification import Classification, Classifier
+from bot.clock import Clock
+from bot.dialogue.config import EngineConfig
+from bot.dialogue.state import DialogueState
+from bot.domain import Identity, Seller
+from bot.knowledge import KnowledgeBase
+from bot.labels import CASE_TYPES, ENTITY_CASE_NUMBER, ENTITY_ORDER_ID
+from bot.messages import Button, Reply, SellerMessage
+from bot.ports import UnitOfWorkFactory
+from bot.texts import t
+
+T = TypeVar("T")
+
+
+@dataclass
+class Deps:
+    """What every flow may use; built once by the engine."""
+
+    cases: CaseService
+    uow_factory: UnitOfWorkFactory
+    classifier: Classifier
+    config: EngineConfig
+    clock: Clock
+    knowledge: KnowledgeBase
+
+
+@dataclass
+class Turn:
+    msg: SellerMessage
+    text: str  # the message text, cleaned of control characters
+    identity: Identity
+    seller: Seller | None
+    state: DialogueState
+    deps: Deps
+    replies: list[Reply] = field(default_factory=list)
+    prefetch: asyncio.Task[Classification] | None = None
+    _nlu: Classification | None = None
+
+    # Output ---------------------------------------------------------------------------------
+    def say(self, key: str, buttons: tuple[Button, ...] | list[Button] = (),
+            case_number: str | None = None, **values: Any) -> None:
+        """Reply with catalogue text ``key``."""
+        self.replies.append(Reply(t(key, **values), tuple(buttons), case_number))
+
+    def add(self, reply: Reply) -> None:
+        self.replies.append(reply)
+
+    # Work -----------------------------------------------------------------------------------
+    async def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run blocking (database) code in a worker thread so the event loop stays free."""
+        return await asyncio.to_thread(fn, *args, **kwargs)
+
+    async def nlu(self) -> Classification:
+        """The classification of this message's text (computed once)."""
+        if self._nlu is None and self.prefetch is not None:
+            self._nlu = await self.prefetch
+        if self._nlu is None:
+            if not self.text.strip():
+                # Nothing to read (an attachment alone): no point asking the NLU.
+                self._nlu = Classification(self.text, None, 0.0)
+            else:
+                self._nlu = await self.deps.classifier.classify(self.text)
+        return self._nlu
+
+    async def intent(self) -> str | None:
+        """The confident intent, or None (NLU down, or below the threshold)."""
+        c = await self.nlu()
+        if not c.available or c.intent is None or c.confidence < self.deps.config.nlu_threshold:
+            return None
+        return c.intent
+
+    async def case_type(self) -> str | None:
+        intent = await self.intent()
+        return intent if intent in CASE_TYPES else None
+
+    async def case_number(self) -> str | None:
+        return (await self.nlu()).entity(ENTITY_CASE_NUMBER)
+
+    async def order_id(self) -> str | None:
+        return (await self.nlu()).entity(ENTITY_ORDER_ID)
+
+    # Facts ----------------------------------------------------------------------------------
+    @property
+    def seller_id(self) -> int:
+        assert self.seller is not None, "flow needs a registered seller"
+        return self.seller.id
+
+    @property
+    def config(self) -> EngineConfig:
+        return self.deps.config
+
+    @property
+    def cases(self) -> CaseService:
+        return self.deps.cases
+
+    def attachments(self) -> list[dict[str, Any]]:
+        return [a.as_dict() for a in self.msg.attachments]
+
+    def current_case(self) -> tuple[str, str | None] | None:
+        return self.state.current_case(self.deps.clock.now(),
+                                       timedelta(hours=self.config.followup_hours))
+
+    def remember_case(self, number: str, case_type: str | None) -> None:
+        self.state.remember_case(number, case_type, self.deps.clock.now())
+
+    def word_count(self) -> int:
+        return len(self.text.split())

@@ -1,0 +1,113 @@
+"""The scheduler of `frontdoor serve`: APScheduler 3.x jobs that run the sweeps of `bot.sweeps`.
+
+The jobs hold no state: every run claims what is due in the database, so any number of
+processes may run this scheduler on one PostgreSQL, and a process that was down catches up
+with ``run_due_on_start`` (and its first sweeps) when it comes back.
+
+In `frontdoor serve`, inside the running event loop::
+
+    scheduler = await start_scheduler(services, settings)
+    ...
+    scheduler.shutdown(wait=False)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.sweeps import SWEEPS, SchedulerConfig, Sweeper
+from frontdoor.wiring import Services
+from storage.sweeps import SqlSweepStore
+
+log = logging.getLogger(__name__)
+
+DIGEST_JOB_ID = "digest"
+# A cron wake-up a hair before the minute must still count as that slot.
+_SLOT_TOLERANCE = timedelta(seconds=60)
+
+
+def scheduler_config(settings: object | None) -> SchedulerConfig:
+    """A ``SchedulerConfig`` as given, or read from ``Settings`` (defaults for what is unset)."""
+    if isinstance(settings, SchedulerConfig):
+        return settings
+    return SchedulerConfig.from_settings(settings) if settings is not None else SchedulerConfig()
+
+
+def build_sweeper(services: Services, settings: object | None = None) -> Sweeper:
+    """The sweeps over ``services``' database, rules, relay and clock."""
+    config = scheduler_config(settings if settings is not None else services.settings)
+    return Sweeper(services.cases, SqlSweepStore(), config)
+
+
+async def _sweep_job(sweeper: Sweeper, name: str) -> int:
+    # Database work runs in a worker thread: the event loop keeps serving webhooks.
+    return await asyncio.to_thread(sweeper.run_sweep, name)
+
+
+async def _digest_job(sweeper: Sweeper) -> int:
+    now = sweeper.clock.now()
+    slot = sweeper.digest_slot(now, _SLOT_TOLERANCE)
+    return await asyncio.to_thread(sweeper.digest, now, slot)
+
+
+def build_scheduler(services: Services, settings: object | None = None,
+                    sweeper: Sweeper | None = None) -> AsyncIOScheduler:
+    """An (unstarted) AsyncIOScheduler with one interval job per sweep and the digest cron.
+
+    ``settings``: a ``frontdoor.settings.Settings`` or a ``SchedulerConfig`` (default: the
+    services' settings). Start it with ``scheduler.start()`` inside the running loop.
+    """
+    sweeper = sweeper or build_sweeper(services, settings)
+    config = sweeper.config
+    zone = ZoneInfo(config.digest_timezone)
+    scheduler = AsyncIOScheduler(timezone=zone)
+    every = IntervalTrigger(seconds=config.sweep_interval_seconds, timezone=zone)
+    for name in SWEEPS:
+        scheduler.add_job(
+            _sweep_job, every, args=(sweeper, name), id=f"sweep.{name}", name=f"sweep {name}",
+            # One run at a time per process; runs missed while the loop was busy collapse
+            # into one (the sweep catches up on everything due anyway).
+            max_instances=1, coalesce=True, misfire_grace_time=None, replace_existing=True,
+        )
+    scheduler.add_job(
+        _digest_job,
+        CronTrigger(hour=config.digest_time.hour, minute=config.digest_time.minute, timezone=zone),
+        args=(sweeper,), id=DIGEST_JOB_ID, name="daily digest", max_instances=1, coalesce=True,
+        misfire_grace_time=int(config.digest_catch_up_hours * 3600), replace_existing=True,
+    )
+    return scheduler
+
+
+async def run_due_on_start(services: Services, settings: object | None = None,
+                           sweeper: Sweeper | None = None) -> dict[str, Any]:
+    """Run everything due once: all sweeps (whatever fell due while no process ran) and the
+    latest digest if no process posted it. Returns what was done, for the start-up log."""
+    sweeper = sweeper or build_sweeper(services, settings)
+    done: dict[str, Any] = dict(await asyncio.to_thread(sweeper.run_sweeps))
+    done["digest"] = await asyncio.to_thread(sweeper.digest, None, None, True)
+    log.info("scheduler catch-up on start: %s", done)
+    return done
+
+
+async def start_scheduler(services: Services, settings: object | None = None) -> AsyncIOScheduler:
+    """Catch up, then start the scheduler on the running loop (what `frontdoor serve` calls).
+
+    A failing catch-up (database briefly unavailable) is logged and the scheduler starts
+    anyway: its first sweeps find the same due work.
+    """
+    sweeper = build_sweeper(services, settings)
+    try:
+        await run_due_on_start(services, sweeper=sweeper)
+    except Exception:
+        log.exception("scheduler catch-up on start failed; the interval sweeps will retry")
+    scheduler = build_scheduler(services, sweeper=sweeper)
+    scheduler.start()
+    return scheduler

@@ -1,0 +1,267 @@
+"""The SQL side of the scheduler's sweeps (`bot.sweeps.SweepStore`).
+
+Each ``claim_*`` takes the due cases *in the caller's transaction* so the rule's events and
+outbox items commit together with the claim:
+
+- flags (reminders, first-response warning/breach) are claimed with
+  ``UPDATE cases SET flag = ... WHERE id IN (SELECT id ... FOR UPDATE SKIP LOCKED LIMIT n)
+  AND <still due> RETURNING id``: on PostgreSQL a row another sweeper holds is skipped, and
+  one it has just committed no longer matches; on SQLite every write transaction is
+  ``BEGIN IMMEDIATE`` (storage.database), so sweeps serialize;
+- auto-close locks the rows (``FOR UPDATE SKIP LOCKED``) and the rules change the status;
+- one-off actions without a flag column insert a ``sweep_marks`` row
+  (``ON CONFLICT DO NOTHING``): the unique key decides who acts.
+
+Every due set is a range at the end of an index (``ix_cases_sweep_*``, ``ix_cases_status_changed``),
+so a sweep reads the due cases, not the table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Select, and_, exists, literal, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from bot import domain as d
+from bot import outbox as ob
+from bot.domain import Case
+from bot.ports import UnitOfWork
+from storage.models import (
+    CaseRow,
+    EvaluationRow,
+    IdentityRow,
+    JobRunRow,
+    OutboxRow,
+    SellerRow,
+    SweepMarkRow,
+)
+from storage.repositories import _case as case_from_row  # one row -> Case mapping for all
+from storage.uow import SqlUnitOfWork
+
+# Statuses in which the first-response clock runs (it pauses while pending).
+FR_STATUSES: tuple[str, ...] = (d.OPEN, d.INVESTIGATING)
+AUTO_CLOSE_STATUSES: tuple[str, ...] = (d.PENDING, d.RESOLVED)
+
+
+def _session(uow: UnitOfWork) -> Session:
+    if not isinstance(uow, SqlUnitOfWork):
+        raise TypeError("SqlSweepStore needs a storage.uow.SqlUnitOfWork")
+    return uow.session
+
+
+def _is_pg(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+class SqlSweepStore:
+    """Implements `bot.sweeps.SweepStore` over SQLAlchemy (SQLite and PostgreSQL)."""
+
+    # Claims ---------------------------------------------------------------------------------
+    def _lockable(self, session: Session, stmt: Select[Any]) -> Select[Any]:
+        # Skip rows another process is working on; it will either act or roll back.
+        return stmt.with_for_update(skip_locked=True) if _is_pg(session) else stmt
+
+    def _flag(self, session: Session, candidates: Select[Any], still_due: Sequence[Any],
+              exclude: Collection[int], **values: Any) -> list[Case]:
+        """Set ``values`` on the candidates that are still due; return those cases."""
+        if exclude:
+            candidates = candidates.where(CaseRow.id.not_in(list(exclude)))
+        claimed = session.scalars(
+            update(CaseRow)
+            .where(CaseRow.id.in_(self._lockable(session, candidates).scalar_subquery()),
+                   *still_due)
+            .values(**values)
+            .returning(CaseRow.id)
+            .execution_options(synchronize_session=False)
+        ).all()
+        return self._load(session, list(claimed))
+
+    def _load(self, session: Session, ids: list[int]) -> list[Case]:
+        if not ids:
+            return []
+        rows = list(session.scalars(
+            select(CaseRow).where(CaseRow.id.in_(ids)).order_by(CaseRow.id)
+            .execution_options(populate_existing=True)))
+        self._prefetch(session, rows)
+        return [case_from_row(r) for r in rows]
+
+    @staticmethod
+    def _prefetch(session: Session, rows: Sequence[CaseRow]) -> None:
+        # Load the batch's identities and sellers in two queries so the relay's per-case
+        # session.get() calls hit the identity map instead of one SELECT each.
+        identity_ids = {r.identity_id for r in rows if r.identity_id is not None}
+        seller_ids = {r.seller_id for r in rows}
+        if identity_ids:
+            session.scalars(select(IdentityRow).where(IdentityRow.id.in_(identity_ids))).all()
+        if seller_ids:
+            session.scalars(select(SellerRow).where(SellerRow.id.in_(seller_ids))).all()
+
+    def claim_reminders(self, uow: UnitOfWork, level: int, pending_before: datetime,
+                        now: datetime, limit: int, exclude: Collection[int]) -> list[Case]:
+        session = _session(uow)
+        below = list(range(level))  # an IN list keeps pending_since a range in the index
+        due = [
+            CaseRow.status == d.PENDING,
+            CaseRow.reminders_sent.in_(below),
+            CaseRow.pending_since <= pending_before,
+            or_(CaseRow.auto_close_at.is_(None), CaseRow.auto_close_at > now),
+        ]
+        candidates = (select(CaseRow.id).where(*due).order_by(CaseRow.pending_since)
+                      .limit(limit))
+        return self._flag(session, candidates, due, exclude, reminders_sent=level)
+
+    def claim_auto_close(self, uow: UnitOfWork, now: datetime, limit: int,
+                         exclude: Collection[int]) -> list[Case]:
+        session = _session(uow)
+        stmt = (select(CaseRow)
+                .where(CaseRow.status.in_(AUTO_CLOSE_STATUSES), CaseRow.auto_close_at <= now)
+                .order_by(CaseRow.auto_close_at).limit(limit)
+                .execution_options(populate_existing=True))
+        if exclude:
+            stmt = stmt.where(CaseRow.id.not_in(list(exclude)))
+        rows = list(session.scalars(self._lockable(session, stmt)))
+        self._prefetch(session, rows)
+        return [case_from_row(r) for r in rows]
+
+    @staticmethod
+    def _unanswered() -> list[Any]:
+        return [
+            CaseRow.status.in_(FR_STATUSES),
+            CaseRow.first_response_at.is_(None),
+            CaseRow.fr_breach_sent.is_(False),
+        ]
+
+    def claim_first_response_breaches(self, uow: UnitOfWork, now: datetime, limit: int,
+                                      exclude: Collection[int]) -> list[Case]:
+        session = _session(uow)
+        due = [
+            *self._unanswered(),
+            # Both values listed so the index can seek straight to the deadline range.
+            CaseRow.fr_warning_sent.in_([False, True]),
+            CaseRow.first_response_due_at <= now,
+        ]
+        candidates = (select(CaseRow.id).where(*due).order_by(CaseRow.first_response_due_at)
+                      .limit(limit))
+        # A breach found without a prior warning (downtime) must not warn afterwards.
+        return self._flag(session, candidates, due, exclude, fr_breach_sent=True,
+                          fr_warning_sent=True)
+
+    def claim_first_response_warnings(
+        self, uow: UnitOfWork, now: datetime, lead: timedelta, urgent_lead: timedelta,
+        limit: int, exclude: Collection[int],
+    ) -> list[Case]:
+        session = _session(uow)
+        due = [
+            *self._unanswered(),
+            CaseRow.fr_warning_sent.is_(False),
+            CaseRow.first_response_due_at <= now + max(lead, urgent_lead),
+            CaseRow.first_response_due_at > now,  # past it: the breach sweep's
+            or_(
+                and_(CaseRow.urgent.is_(False), CaseRow.first_response_due_at <= now + lead),
+                and_(CaseRow.urgent.is_(True), CaseRow.first_response_due_at <= now + urgent_lead),
+            ),
+        ]
+        candidates = (select(CaseRow.id).where(*due).order_by(CaseRow.first_response_due_at)
+                      .limit(limit))
+        return self._flag(session, candidates, due, exclude, fr_warning_sent=True)
+
+    def claim_evaluation_expiries(self, uow: UnitOfWork, resolved_before: datetime,
+                                  now: datetime, limit: int,
+                                  exclude: Collection[int]) -> list[Case]:
+        session = _session(uow)
+        # A resolved case's status_changed_at is its resolution time; the index on
+        # (status, status_changed_at) bounds the scan to cases resolved before the cut-off.
+        marked = exists().where(
+            SweepMarkRow.case_id == CaseRow.id,
+            SweepMarkRow.kind == "evaluation_expired",
+            SweepMarkRow.due_at == CaseRow.status_changed_at,
+        )
+        rated = exists().where(EvaluationRow.case_id == CaseRow.id)
+        source = (select(CaseRow.id, literal("evaluation_expired"), CaseRow.status_changed_at,
+                         literal(now, SweepMarkRow.created_at.type))
+                  .where(CaseRow.status == d.RESOLVED,
+                         CaseRow.status_changed_at <= resolved_before, ~marked, ~rated)
+                  .order_by(CaseRow.status_changed_at).limit(limit))
+        if exclude:
+            source = source.where(CaseRow.id.not_in(list(exclude)))
+        insert = postgresql.insert if _is_pg(session) else sqlite.insert
+        stmt = (insert(SweepMarkRow)
+                .from_select(["case_id", "kind", "due_at", "created_at"], source)
+                .on_conflict_do_nothing()
+                .returning(SweepMarkRow.case_id))
+        # The unique (case_id, kind, due_at) key is the claim: a concurrent sweeper's insert
+        # waits for ours and then does nothing.
+        ids = list(session.scalars(stmt).all())
+        return self._load(session, ids)
+
+    def evaluation_prompt_ref(self, uow: UnitOfWork, case: Case) -> tuple[str, str, str] | None:
+        session = _session(uow)
+        if case.identity_id is None:
+            return None
+        ident = session.get(IdentityRow, case.identity_id)
+        if ident is None:
+            return None
+        # The seller chat's ordering key and status lead ix_outbox_ordering: this reads that
+        # chat's delivered items, newest first, not the whole outbox.
+        rows = session.scalars(
+            select(OutboxRow)
+            .where(OutboxRow.ordering_key == f"{ident.channel}:chat:{ident.address}",
+                   OutboxRow.status == "sent", OutboxRow.case_id == case.id,
+                   OutboxRow.kind == ob.SELLER_MESSAGE)
+            .order_by(OutboxRow.id.desc()).limit(50))
+        prefix = f"eval:{case.number}:"
+        for row in rows:
+            buttons = (row.payload.get("reply") or {}).get("buttons") or []
+            if row.platform_message_id and any(
+                    str(b.get("payload", "")).startswith(prefix) for b in buttons):
+                return row.destination, ident.address, row.platform_message_id
+        return None
+
+    # Digest ---------------------------------------------------------------------------------
+    def digest_cases(self, uow: UnitOfWork, statuses: Sequence[str]) -> list[Case]:
+        session = _session(uow)
+        rows = session.scalars(select(CaseRow).where(CaseRow.status.in_(list(statuses)))
+                               .order_by(CaseRow.id))
+        return [case_from_row(r) for r in rows]
+
+    # Job runs -------------------------------------------------------------------------------
+    def ensure_job(self, uow: UnitOfWork, name: str, initial_slot: datetime | None) -> bool:
+        session = _session(uow)
+        insert = postgresql.insert if _is_pg(session) else sqlite.insert
+        created = session.scalars(
+            insert(JobRunRow).values(name=name, last_slot=initial_slot, last_count=0)
+            .on_conflict_do_nothing().returning(JobRunRow.name)).first()
+        return created is not None
+
+    def claim_job_slot(self, uow: UnitOfWork, name: str, slot: datetime, now: datetime) -> bool:
+        session = _session(uow)
+        # A second process's UPDATE waits on the row lock, then re-reads last_slot and
+        # matches nothing: one digest per slot.
+        claimed = session.scalars(
+            update(JobRunRow)
+            .where(JobRunRow.name == name,
+                   or_(JobRunRow.last_slot.is_(None), JobRunRow.last_slot < slot))
+            .values(last_slot=slot, last_run_at=now)
+            .returning(JobRunRow.name)
+            .execution_options(synchronize_session=False)).first()
+        return claimed is not None
+
+    def record_job_run(self, uow: UnitOfWork, name: str, now: datetime, count: int) -> None:
+        session = _session(uow)
+        self.ensure_job(uow, name, None)
+        session.execute(update(JobRunRow).where(JobRunRow.name == name)
+                        .values(last_run_at=now, last_count=count)
+                        .execution_options(synchronize_session=False))
+
+    def job_runs(self, uow: UnitOfWork) -> dict[str, dict[str, Any]]:
+        session = _session(uow)
+        return {
+            row.name: {"last_slot": row.last_slot, "last_run_at": row.last_run_at,
+                       "last_count": row.last_count}
+            for row in session.scalars(select(JobRunRow).order_by(JobRunRow.name))
+        }
+

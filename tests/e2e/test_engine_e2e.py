@@ -1,0 +1,123 @@
+"""The main paths with the real Rasa model: open a case, duplicate detected, status check,
+reopen, evaluation. Driven through the engine entry point on a real database.
+
+Uses the ``rasa_url`` fixture (tests/rasa_fixtures.py starts the trained model); with
+FRONTDOOR_NLU_URL set, that server is used instead.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+
+import pytest
+
+from bot.cases import CaseService
+from bot.clock import ManualClock
+from bot.relay import Relay
+from nlu.client import RasaClassifier
+from storage.uow import SqlUnitOfWorkFactory
+from tests.unit.chat_harness import Chat, make_engine, register
+
+pytestmark = pytest.mark.rasa
+
+ORDER = "123-1234567-1234567"
+ORDER2 = "240518K7QW93XZ"
+LOST = f"my package to the buyer never arrived, tracking shows no movement for order {ORDER}"
+
+
+@pytest.fixture
+def nlu_url(request: pytest.FixtureRequest) -> str:
+    if os.environ.get("FRONTDOOR_NLU_URL"):
+        return os.environ["FRONTDOOR_NLU_URL"]
+    try:
+        return str(request.getfixturevalue("rasa_url"))
+    except pytest.FixtureLookupError:
+        pytest.skip("no Rasa: tests/rasa_fixtures.py missing and FRONTDOOR_NLU_URL unset")
+
+
+@pytest.fixture
+async def chat(nlu_url: str, service: CaseService, uow_factory: SqlUnitOfWorkFactory, relay: Relay,
+               clock: ManualClock) -> AsyncIterator[Chat]:
+    classifier = RasaClassifier(nlu_url)
+    c = Chat(make_engine(service, uow_factory, relay, clock, classifier=classifier), uow_factory)
+    register(service, c)
+    yield c
+    await classifier.aclose()
+
+
+async def open_lost_parcel_case(chat: Chat) -> None:
+    await chat.say(LOST)
+    chat.expect("I'll open this case", "Type: Shipping", f"Order: {ORDER}")
+    await chat.say("yes")  # typed, read by the model as "affirm"
+    chat.expect("Opened CX-000001")
+
+
+async def test_open_a_case(chat: Chat, service: CaseService) -> None:
+    await open_lost_parcel_case(chat)
+    case = service.get_case("CX-000001").case
+    assert case.case_type == "shipping" and case.order_id == ORDER
+
+
+async def test_open_a_case_with_self_help_first(chat: Chat, service: CaseService) -> None:
+    await chat.say("I have not received my disbursement for the last two weeks")
+    chat.expect("Wondering when you'll be paid?")
+    await chat.say("no")
+    chat.expect("Which order")
+    await chat.press("Not about one order")
+    chat.expect("Type: Payments")
+    await chat.press("Open the case")
+    chat.expect("Opened CX-000001")
+
+
+async def test_duplicate_detected(chat: Chat, service: CaseService, clock: ManualClock) -> None:
+    await open_lost_parcel_case(chat)
+    clock.advance(hours=30)
+    await chat.say(f"shipment for order {ORDER} is stuck in transit for two weeks")
+    chat.expect("already have a case on this issue", "CX-000001", "Shall I add")
+    await chat.say("yes")
+    chat.expect("Added to CX-000001")
+    assert len(service.search_cases()) == 1
+
+
+async def test_status_check(chat: Chat, service: CaseService, clock: ManualClock) -> None:
+    await open_lost_parcel_case(chat)
+    service.agent_reply("CX-000001", "agent1", "We opened an investigation with the carrier.")
+    clock.advance(hours=2)
+    await chat.say("any update on my case?")
+    chat.expect("Your active cases (1)", "CX-000001", "In progress", "Updated (1 new)",
+                "investigation with the carrier")
+    await chat.say("any news on CX-000001?")
+    chat.expect("CX-000001", "In progress")
+    chat.expect_not("Updated")
+    assert len(service.search_cases()) == 1
+
+
+async def test_reopen(chat: Chat, service: CaseService, clock: ManualClock) -> None:
+    await open_lost_parcel_case(chat)
+    service.change_status("CX-000001", "closed")
+    clock.advance(days=1)
+    await chat.say("can you reopen my case CX-000001")
+    chat.expect("Reopened as CX-000002 (linked to CX-000001)")
+    assert service.get_case("CX-000002").reopened_from == "CX-000001"
+
+
+async def test_evaluation(chat: Chat, service: CaseService) -> None:
+    await open_lost_parcel_case(chat)
+    service.change_status("CX-000001", "resolved")
+    await chat.press("Very Disappointing")
+    chat.expect("What could we have done better on CX-000001?")
+    await chat.say("It took too long to get an answer from your team")
+    chat.expect("Thanks for telling us")
+    evaluation = service.get_case("CX-000001").evaluation
+    assert evaluation is not None and evaluation.level == "disappointing"
+    assert evaluation.reason == "It took too long to get an answer from your team"
+
+
+async def test_hostile_input_with_the_real_model(chat: Chat, service: CaseService) -> None:
+    for text in ("x" * 100_000, "\x00\x01\x02", "我的订单没有到，买家一直在等待", "طلبي لم يصل",
+                 "'; DROP TABLE cases; --", "📦📦📦"):
+        replies = await chat.say(text)
+        assert replies, text
+    await chat.say("what's the status of CX-000099?")
+    chat.expect("I can't find CX-000099 among your cases")
