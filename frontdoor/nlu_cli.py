@@ -26,6 +26,11 @@ nlu_app = typer.Typer(help="Train, serve, query and evaluate the NLU model.", no
 PROJECT_OPTION = typer.Option(
     None, "--project", help="Rasa project directory (default: the bundled nlu/rasa).")
 DEFAULT_REPORT_DIR = Path(__file__).resolve().parent.parent / "nlu" / "reports"
+MODEL_OPTION = typer.Option(None, "--model", help="Model file (default: the current project's).")
+HELDOUT_OPTION = typer.Option(None, "--heldout",
+                              help="Held-out set (default nlu/rasa/tests/heldout.yml).")
+REPORT_DIR_OPTION = typer.Option(DEFAULT_REPORT_DIR, "--report-dir",
+                                 help="Where evaluation.json and the confusion PNGs go.")
 
 
 def _project(path: Path | None) -> Any:
@@ -71,7 +76,7 @@ def train(
 @nlu_app.command("serve")
 def serve(
     port: int | None = typer.Option(None, help="Port on 127.0.0.1 (default FRONTDOOR_NLU_PORT)."),
-    model: Path | None = typer.Option(None, help="Model file (default: the current project's)."),
+    model: Path | None = MODEL_OPTION,
     project: Path | None = PROJECT_OPTION,
 ) -> None:
     """Run `rasa run --enable-api` on 127.0.0.1 with the current model until interrupted."""
@@ -156,9 +161,8 @@ def parse(
 def evaluate(
     url: str | None = typer.Option(None, help="Rasa server URL (default FRONTDOOR_NLU_URL; unset: "
                                               "start a local server)."),
-    heldout: Path | None = typer.Option(None, help="Held-out set (default nlu/rasa/tests/heldout.yml)."),
-    report_dir: Path = typer.Option(DEFAULT_REPORT_DIR, "--report-dir",
-                                    help="Where evaluation.json and the confusion PNGs go."),
+    heldout: Path | None = HELDOUT_OPTION,
+    report_dir: Path = REPORT_DIR_OPTION,
     check_targets: bool = typer.Option(
         False, "--check-targets",
         help="Exit 2 unless macro-F1 >= 0.92, out_of_scope recall >= 0.85 and Rasa beats the baseline."),

@@ -7,6 +7,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import aiohttp
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
@@ -66,7 +67,10 @@ def build_server(
 
     if s.slack_bot_token:
         client = AsyncWebClient(token=s.slack_bot_token, base_url=s.slack_api_base_url)
-        slack_sender = SlackSender(client)
+        # One connection pool for the process (opened in the server's event loop); without
+        # it the SDK opens and closes an HTTP session for every single call.
+        slack_sender = SlackSender(client, owns_session=True)
+        parts.on_start.append(_open_session(slack_sender))
         senders.append(slack_sender)
         desk = AgentDesk(services.cases, services.uow_factory, "slack", s.slack_note_prefix)
         bolt = build_bolt_app(
@@ -108,6 +112,17 @@ def build_server(
         _add_scheduler(parts, services)
     parts.extra["engine"] = engine
     return parts
+
+
+def _open_session(sender: SlackSender) -> Callable[[], Awaitable[None]]:
+    """Open the Slack client's pooled HTTP session when the server starts."""
+
+    async def start() -> None:
+        if sender.client.session is None or sender.client.session.closed:
+            timeout = aiohttp.ClientTimeout(total=sender.client.timeout)
+            sender.client.session = aiohttp.ClientSession(timeout=timeout)
+
+    return start
 
 
 def _socket_mode(bolt: Any, app_token: str) -> Callable[[Any], Awaitable[None]]:

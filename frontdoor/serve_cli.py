@@ -38,7 +38,9 @@ def serve(
         from storage.migrate import upgrade
 
         upgrade(settings.frontdoor_database_url)
-    asyncio.run(_serve(host or settings.frontdoor_host, port or settings.frontdoor_port))
+    # --port 0 asks the OS for a free port (uvicorn logs the one it got).
+    asyncio.run(_serve(host or settings.frontdoor_host,
+                       settings.frontdoor_port if port is None else port))
 
 
 async def _serve(host: str, port: int) -> None:

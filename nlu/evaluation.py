@@ -139,7 +139,8 @@ async def rasa_predictions(nlu_url: str, texts: list[str], concurrency: int = 4,
         return list(await asyncio.gather(*(one(text) for text in texts)))
 
 
-def evaluate(nlu_url: str, project: RasaProject | None = None, heldout: Path | None = None) -> EvaluationReport:
+def evaluate(nlu_url: str, project: RasaProject | None = None,
+             heldout: Path | None = None) -> EvaluationReport:
     """Score the server at ``nlu_url`` and the baseline on the held-out set."""
     project = project or RasaProject()
     heldout = heldout or project.heldout

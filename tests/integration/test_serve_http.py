@@ -207,3 +207,13 @@ async def test_polling_mode_reads_updates_and_stops_promptly(sqlite_db: Database
         assert len(served.telegram.calls("getUpdates")) == polls  # and no poll after stop
         # Release the stand-in's held long poll, so the stand-in itself stops at once.
         served.telegram.push_update(telegram_api.message_update("bye", user_id=777))
+
+
+async def test_slack_base_url_without_trailing_slash_still_reaches_the_api(
+        sqlite_db: Database) -> None:
+    async with serving(sqlite_db, slack_slash=False) as served:
+        response = await served.slack_post(_command("/cases", "", AGENT),
+                                           "application/x-www-form-urlencoded")
+        assert response.text == "No cases (in_progress)."  # the agent check reached the API
+        members = await served.slack.wait_for("conversations.members", timeout=WAIT)
+        assert members.path == "/api/conversations.members"

@@ -181,12 +181,15 @@ class Served:
 
 
 @contextlib.asynccontextmanager
-async def serving(database: Database, clock: Clock | None = None,
+async def serving(database: Database, clock: Clock | None = None, slack_slash: bool = True,
                   **settings: Any) -> AsyncIterator[Served]:
-    """The whole server on ``database``, its platforms on fresh stand-ins."""
+    """The whole server on ``database``, its platforms on fresh stand-ins. ``slack_slash``
+    False: SLACK_API_BASE_URL is given without its trailing "/", as operators may write it."""
     async with TelegramStandIn() as telegram, SlackStandIn() as slack:
         slack.set_members(SUPPORT, [AGENT])
         slack.add_user(AGENT, "bo", "Bo Agent")
+        if not slack_slash:
+            settings["slack_api_base_url"] = slack.base_url.rstrip("/")
         services = build_services(serve_settings(database.url, telegram, slack, **settings),
                                   clock=clock, database=database)
         classifier = FakeClassifier(dict(RULES), default=None)

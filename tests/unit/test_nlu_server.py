@@ -153,9 +153,10 @@ def test_server_starts_on_a_free_port_and_stops(cache: Path, tmp_path: Path) -> 
 
 
 async def test_server_async_context(cache: Path, tmp_path: Path) -> None:
-    async with RasaServer(_model(tmp_path), _rasa(cache), port=free_port()) as url:
-        async with httpx.AsyncClient() as client:
-            assert (await client.get(f"{url}/status")).json()["model_file"]
+    server = RasaServer(_model(tmp_path), _rasa(cache), port=free_port())
+    async with server as url, httpx.AsyncClient() as client:
+        assert (await client.get(f"{url}/status")).json()["model_file"]
+    assert not server.running
 
 
 def test_server_that_crashes_reports_its_log(cache: Path, tmp_path: Path,

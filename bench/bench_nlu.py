@@ -1,0 +1,165 @@
+"""NLU parse latency and throughput: the app's client vs raw ``POST /model/parse``, same server.
+
+Usage: ``python -m bench.bench_nlu [--requests 300] [--concurrency 8] [--runs 3] [--no-write]``
+
+Starts its own Rasa server on 127.0.0.1 with the current model (training it first if needed),
+sends the held-out messages in turn, and reports medians over ``--runs`` of: p50/p99 latency
+of one request at a time, and requests per second with ``--concurrency`` requests in flight.
+Each run measures the client (``RasaClassifier.classify``: HTTP + JSON + entity extraction)
+and the raw endpoint (a bare ``httpx`` POST) back to back, alternating which goes first. The
+load is bounded: ``requests x 2 x 2 x runs`` requests in total, loopback only. Writes the "nlu"
+section of docs/benchmarks.md unless ``--no-write``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import httpx
+
+from bench.report import percentile, write_section
+from frontdoor.settings import load_settings
+from nlu.client import RasaClassifier
+from nlu.project import RasaProject, model_path, read_examples
+from nlu.server import nlu_service
+
+Call = Callable[[str], Awaitable[object]]
+
+
+@dataclass
+class RunResult:
+    p50_ms: float
+    p99_ms: float
+    rps: float
+
+
+async def _sequential(call: Call, texts: list[str], count: int) -> list[float]:
+    latencies: list[float] = []
+    for i in range(count):
+        started = time.perf_counter()
+        await call(texts[i % len(texts)])
+        latencies.append((time.perf_counter() - started) * 1000)
+    return latencies
+
+
+async def _concurrent(call: Call, texts: list[str], count: int, concurrency: int) -> float:
+    """Requests per second with ``concurrency`` workers sharing ``count`` requests."""
+    next_index = iter(range(count))
+
+    async def worker() -> None:
+        for i in next_index:
+            await call(texts[i % len(texts)])
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return count / (time.perf_counter() - started)
+
+
+async def _measure(call: Call, texts: list[str], count: int, concurrency: int) -> RunResult:
+    latencies = await _sequential(call, texts, count)
+    rps = await _concurrent(call, texts, count, concurrency)
+    return RunResult(percentile(latencies, 50), percentile(latencies, 99), rps)
+
+
+async def _bench(url: str, texts: list[str], count: int, concurrency: int,
+                 runs: int) -> dict[str, list[RunResult]]:
+    results: dict[str, list[RunResult]] = {"client": [], "raw": []}
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with RasaClassifier(url, timeout=30, retries=0) as nlu, \
+            httpx.AsyncClient(timeout=30, limits=limits) as raw_http:
+
+        async def via_client(text: str) -> object:
+            result = await nlu.classify(text)
+            if not result.available:
+                raise RuntimeError("the NLU server stopped answering")
+            return result
+
+        async def via_raw(text: str) -> object:
+            response = await raw_http.post(f"{url}/model/parse", json={"text": text})
+            response.raise_for_status()
+            return response.json()
+
+        for text in texts[:20]:  # warm-up: connections, Rasa's first-call costs
+            await via_client(text)
+            await via_raw(text)
+        for run in range(runs):
+            order = [("client", via_client), ("raw", via_raw)]
+            if run % 2:
+                order.reverse()
+            for name, call in order:
+                results[name].append(await _measure(call, texts, count, concurrency))
+                print(f"run {run + 1}/{runs} {name}: {results[name][-1]}", file=sys.stderr, flush=True)
+    return results
+
+
+def _median(results: list[RunResult], field: str) -> float:
+    return float(statistics.median(getattr(r, field) for r in results))
+
+
+def _markdown(command: str, model: str, texts: int, args: argparse.Namespace,
+              results: dict[str, list[RunResult]]) -> str:
+    rows = []
+    for name, label in (("client", "app client (`RasaClassifier.classify`)"),
+                        ("raw", "raw `POST /model/parse` (baseline)")):
+        rs = results[name]
+        rows.append(f"| {label} | {_median(rs, 'p50_ms'):.1f} | {_median(rs, 'p99_ms'):.1f} | "
+                    f"{_median(rs, 'rps'):.1f} |")
+    overhead = _median(results["client"], "p50_ms") - _median(results["raw"], "p50_ms")
+    return "\n".join([
+        "## NLU: parse latency and throughput",
+        "",
+        f"Command: `{command}`  ",
+        f"Run: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} CPUs, Python "
+        f"{platform.python_version()} (app) against Rasa 3.6.21 on 127.0.0.1, model `{model[:12]}`.  ",
+        f"Load: {args.requests} requests sequentially (latency) then {args.requests} with "
+        f"{args.concurrency} in flight (throughput), per side and run; {args.runs} runs; "
+        f"messages cycled from the {texts} held-out examples. Figures are medians over the runs.",
+        "",
+        "| path | p50 latency (ms) | p99 latency (ms) | requests/s |",
+        "|---|---:|---:|---:|",
+        *rows,
+        "",
+        f"Client overhead at p50: {overhead:+.1f} ms (entity regexes, JSON to `Classification`). "
+        "Rasa parses one message at a time, so throughput is bounded by the server, not the client.",
+    ])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.bench_nlu", description=__doc__.split("\n")[0])
+    parser.add_argument("--requests", type=int, default=300, help="requests per measurement (max 2000)")
+    parser.add_argument("--concurrency", type=int, default=8, help="requests in flight (max 32)")
+    parser.add_argument("--runs", type=int, default=3, help="repetitions; medians are reported (max 10)")
+    parser.add_argument("--no-write", action="store_true", help="print only, leave docs/benchmarks.md")
+    args = parser.parse_args(argv if argv is not None else sys.argv[1:])
+    # Bounded load, whatever is asked.
+    args.requests = max(10, min(args.requests, 2000))
+    args.concurrency = max(1, min(args.concurrency, 32))
+    args.runs = max(1, min(args.runs, 10))
+    settings = load_settings()
+    project = RasaProject()
+    texts = [text for text, _ in read_examples(project.heldout)]
+    command = "python -m bench.bench_nlu " + " ".join(
+        f"--{k} {v}" for k, v in (("requests", args.requests), ("concurrency", args.concurrency),
+                                  ("runs", args.runs)))
+    # Always a server of our own on loopback, never FRONTDOOR_NLU_URL: the load stays local.
+    with nlu_service(None, settings.frontdoor_cache_dir, port=0, project=project) as url:
+        results = asyncio.run(_bench(url, texts, args.requests, args.concurrency, args.runs))
+    markdown = _markdown(command, model_path(settings.frontdoor_cache_dir, project).name, len(texts),
+                         args, results)
+    print(markdown)
+    if not args.no_write:
+        write_section("nlu", markdown)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
