@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from bot.cases import CaseService
@@ -96,10 +96,21 @@ class Engine:
         if start is None:
             return []
         state = DialogueState(start.state)
+        too_big = [a for a in msg.attachments
+                   if a.size is not None and a.size > self.config.max_attachment_bytes]
+        if too_big:
+            # The platform will not let us fetch these: say so, keep the rest of the message.
+            msg = replace(msg, attachments=tuple(a for a in msg.attachments if a not in too_big))
         turn = Turn(msg=msg, text=text, identity=start.identity, seller=start.seller,
                     state=state, deps=self.deps, prefetch=prefetch)
+        for attachment in too_big:
+            turn.say("input.file_too_large", name=attachment.file_name or attachment.kind,
+                     size_mb=round((attachment.size or 0) / 1_000_000, 1),
+                     limit_mb=self.config.max_attachment_bytes // 1_000_000)
         save_state = True
-        if len(turn.text) > self.config.max_text_chars:
+        if too_big and not text and not msg.attachments:
+            pass  # nothing else in the message: the refusal is the whole answer
+        elif len(turn.text) > self.config.max_text_chars:
             # Answer before any work: nothing is classified or stored, the flow stays put.
             turn.say("input.too_long", length=len(turn.text), limit=self.config.max_text_chars)
         else:

@@ -27,6 +27,8 @@ class EngineConfig:
     min_plan_part_chars: int = 60
     min_plan_part_words: int = 10
     max_text_chars: int = 4000
+    # Telegram's Bot API cannot download files over 20 MB, so agents could never see them.
+    max_attachment_bytes: int = 20_000_000
     followup_hours: int = 24
     menu_types: int = 4
     list_limit: int = 10

@@ -119,3 +119,27 @@ async def test_oversized_button_payload_and_unknown_payloads(chat: Chat) -> None
     chat.expect("no longer available")
     await chat.send(button="case:", text="?")
     assert chat.replies
+
+
+async def test_file_over_the_download_limit_is_refused_the_text_kept(
+        chat: Chat, service: CaseService) -> None:
+    from bot.messages import Attachment
+
+    big = Attachment(kind="video", file_id="v1", file_name="unboxing.mp4", size=35_000_000)
+    small = Attachment(kind="photo", file_id="p1", size=80_000)
+    await chat.send(text=f"my order {ORDER} never arrived, the buyer is waiting since Monday",
+                    attachments=(big, small))
+    chat.expect('I can\'t take "unboxing.mp4" (35.0 MB)', "at most 20 MB")
+    await chat.press("Open the case")
+    chat.expect("Opened CX-000001")
+    [first] = service.get_case("CX-000001").messages
+    assert "never arrived" in first.text
+    assert [a["file_id"] for a in first.attachments] == ["p1"]
+
+
+async def test_only_an_oversized_file(chat: Chat, service: CaseService) -> None:
+    from bot.messages import Attachment
+
+    await chat.send(attachments=(Attachment(kind="document", file_id="d1", size=21_000_000),))
+    chat.expect("files can be at most 20 MB")
+    assert service.search_cases() == []
