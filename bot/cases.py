@@ -399,7 +399,7 @@ class CaseService:
             if platform_ref:
                 uow.messages.add_ref(*platform_ref, case_id=case.id, case_message_id=msg.id)
             if case.status in (d.PENDING, d.RESOLVED):
-                case = self._set_status(uow, case, d.INVESTIGATING, d.SELLER, str(seller_id),
+                case = self.apply_status(uow, case, d.INVESTIGATING, d.SELLER, str(seller_id),
                                         "seller replied", now, notify_seller=False)
             else:
                 case = uow.cases.update(case.id, updated_at=now)
@@ -510,14 +510,17 @@ class CaseService:
                     f"{case.number} cannot go from {case.status} to {new_status}{hint}",
                     number=case.number,
                 )
-            case = self._set_status(uow, case, new_status, actor_kind, actor_ref, reason, now)
+            case = self.apply_status(uow, case, new_status, actor_kind, actor_ref, reason, now)
             uow.commit()
             return case
 
-    def _set_status(
+    def apply_status(
         self, uow: UnitOfWork, case: Case, new: str, actor_kind: str, actor_ref: str | None,
         reason: str | None, now: datetime, notify_seller: bool = True,
     ) -> Case:
+        """Move ``case`` (already locked) to ``new`` inside the caller's unit of work: the
+        deadlines, the event, the card, the thread note and (optionally) the seller's notice.
+        Transitions are not checked here; callers decide (see ``change_status``)."""
         old = case.status
         changes: dict[str, Any] = {"status": new, "status_changed_at": now, "updated_at": now}
         if old == d.PENDING:
@@ -605,13 +608,13 @@ class CaseService:
                                            text, attachments, False, now)
                     self.relay.thread(uow, case, text, seller.display_name, now, attachments, msg.id)
                     if case.status == d.PENDING:
-                        case = self._set_status(uow, case, d.INVESTIGATING, d.SELLER,
+                        case = self.apply_status(uow, case, d.INVESTIGATING, d.SELLER,
                                                 str(seller_id), "seller replied", now, False)
                 uow.commit()
                 return ReopenResult(case, case, new_case=False)
             if case.status == d.RESOLVED:
                 previous = case
-                case = self._set_status(uow, case, d.INVESTIGATING, d.SELLER, str(seller_id),
+                case = self.apply_status(uow, case, d.INVESTIGATING, d.SELLER, str(seller_id),
                                         "reopened by the seller", now, notify_seller=False)
                 if text or attachments:
                     msg = uow.messages.add(case.id, d.SELLER, str(seller_id), seller.display_name,

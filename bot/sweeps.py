@@ -13,7 +13,7 @@ Jobs:
   resolved cases the seller did not answer (configurable);
 - first-response warning at 75% of the target (24 h, urgent 4 h) and a breach alert at the
   deadline, to the case's thread and its channel; the clock pauses while pending
-  (``CaseService._set_status`` moves the deadline when the case leaves pending);
+  (``CaseService.apply_status`` moves the deadline when the case leaves pending);
 - evaluation buttons expire after the evaluation window (4 days);
 - a daily digest per Slack channel (open, overdue and pending cases with thread links).
 """
@@ -399,7 +399,7 @@ class Sweeper:
             days = max(1, round((now - since) / timedelta(days=1)))
             # CaseService's own status change: the status event, the card update and the
             # thread note "Waiting for you -> Closed by scheduler (reason)".
-            closed = self.service._set_status(
+            closed = self.service.apply_status(
                 uow, case, d.CLOSED, d.SYSTEM, ACTOR, t("sched.reason_pending", days=days), now,
                 notify_seller=False)
             self.relay.to_seller(uow, closed, Reply(
@@ -408,7 +408,7 @@ class Sweeper:
         else:
             days = max(1, round((now - (case.resolved_at or case.status_changed_at))
                                 / timedelta(days=1)))
-            self.service._set_status(
+            self.service.apply_status(
                 uow, case, d.CLOSED, d.SYSTEM, ACTOR, t("sched.reason_resolved", days=days), now)
 
     # First response (rule 11) --------------------------------------------------------------

@@ -74,6 +74,7 @@ CATALOGUE: dict[str, str] = {
         "That message is too long for me ({length} characters; the limit is {limit}). Please send "
         "a shorter summary, or split it into several messages. Nothing you said before is lost."
     ),
+    "reply.go_ahead": "Go ahead: what you write next goes to {number}. Photos and files too.",
     "input.file_too_large": (
         "I can't take \"{name}\" ({size_mb} MB): files can be at most {limit_mb} MB. Please send "
         "a smaller file or a link to it."

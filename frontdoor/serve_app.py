@@ -4,7 +4,7 @@ tokens are set), the engine, the agent desk, the outbox dispatcher, and the sche
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 import aiohttp
@@ -125,27 +125,34 @@ def _open_session(sender: SlackSender) -> Callable[[], Awaitable[None]]:
     return start
 
 
-def _socket_mode(bolt: Any, app_token: str) -> Callable[[Any], Awaitable[None]]:
+def _socket_mode(bolt: Any, app_token: str) -> Callable[[Any], Coroutine[Any, Any, None]]:
     """Slack Socket Mode for development: events over a websocket, no public URL needed."""
 
     async def run(stop: Any) -> None:
         from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
         handler = AsyncSocketModeHandler(bolt, app_token)
-        await handler.connect_async()
+        await handler.connect_async()  # type: ignore[no-untyped-call]
         try:
             await stop.wait()
         finally:
-            await handler.close_async()
+            await handler.close_async()  # type: ignore[no-untyped-call]
 
     return run
 
 
 def _add_scheduler(parts: ServerParts, services: Services) -> None:
-    """Start the scheduler's sweeps with the server (if the scheduler part is installed)."""
-    try:
-        from frontdoor.scheduling import attach_scheduler
-    except ImportError:  # pragma: no cover - only while the scheduler part is missing
-        log.warning("scheduler not available")
-        return
-    attach_scheduler(parts, services)
+    """Start the scheduler's sweeps with the server (after catching up on missed work)."""
+    from frontdoor.scheduling import start_scheduler
+
+    holder: list[Any] = []
+
+    async def start() -> None:
+        holder.append(await start_scheduler(services, services.settings))
+
+    async def stop() -> None:
+        for scheduler in holder:
+            scheduler.shutdown(wait=False)
+
+    parts.on_start.append(start)
+    parts.on_stop.append(stop)

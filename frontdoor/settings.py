@@ -40,6 +40,18 @@ class Settings(BaseSettings):
     frontdoor_first_response_urgent_hours: int = 4
     frontdoor_evaluation_days: int = 4
     frontdoor_max_text_chars: int = 4000
+    frontdoor_max_attachment_mb: int = 20
+    # Scheduler
+    frontdoor_reminder_hours: str = "24,72"
+    frontdoor_pending_auto_close_days: int = 7
+    frontdoor_resolved_auto_close_days: int = 7
+    frontdoor_first_response_warning_ratio: float = 0.75
+    frontdoor_digest_time: str = "09:00"
+    frontdoor_digest_timezone: str = "Europe/London"
+    frontdoor_digest_max_items: int = 15
+    frontdoor_digest_catch_up_hours: float = 12
+    frontdoor_sweep_interval_seconds: float = 60
+    frontdoor_sweep_batch_size: int = 500
     frontdoor_knowledge_base: Path | None = None
     # Telegram
     telegram_bot_token: str | None = None
@@ -53,6 +65,7 @@ class Settings(BaseSettings):
     slack_api_base_url: str = "https://slack.com/api/"
     slack_support_channel: str | None = None
     slack_note_prefix: str = "note:"
+    slack_link_base: str = "https://slack.com"
     # HTTP server
     frontdoor_host: str = "127.0.0.1"
     frontdoor_port: int = 8080

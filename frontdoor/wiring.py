@@ -22,6 +22,13 @@ from storage.uow import SqlUnitOfWorkFactory
 
 
 def case_rules(settings: Settings) -> CaseRules:
+    """The rules' thresholds; the deadlines the scheduler enforces come from its config."""
+    from bot.sweeps import SchedulerConfig
+
+    return SchedulerConfig.from_settings(settings).case_rules(_base_rules(settings))
+
+
+def _base_rules(settings: Settings) -> CaseRules:
     return CaseRules(
         daily_case_cap=settings.frontdoor_daily_case_cap,
         keep_open_max=settings.frontdoor_keep_open_max,
@@ -99,6 +106,7 @@ def build_engine(services: Services, classifier: Classifier) -> Engine:
         case_prefix=s.frontdoor_case_prefix, first_response_hours=s.frontdoor_first_response_hours,
         first_response_urgent_hours=s.frontdoor_first_response_urgent_hours,
         max_text_chars=s.frontdoor_max_text_chars,
+        max_attachment_bytes=s.frontdoor_max_attachment_mb * 1_000_000,
     )
     return Engine(services.cases, services.uow_factory, classifier, services.relay, config,
                   services.clock, KnowledgeBase.load(s.frontdoor_knowledge_base))

@@ -131,8 +131,27 @@ async def human(turn: Turn, explicit: str | None) -> None:
     turn.remember_case(case.number, case.case_type)
 
 
+async def reply_to(turn: Turn, explicit: str | None) -> None:
+    """"Reply now" on a reminder: the seller's next messages go to that case."""
+    if explicit is None:
+        return
+    try:
+        detail = await turn.call(turn.cases.get_case, explicit, turn.seller_id)
+    except CaseRuleError as err:
+        refusal(turn, err, explicit)
+        return
+    case = detail.case
+    if case.status in (d.CLOSED, d.DECLINED):
+        refusal(turn, InvalidTransition(f"{case.number} is {case.status}"), case.number)
+        return
+    turn.say("reply.go_ahead", number=case.number, case_number=case.number)
+    turn.remember_case(case.number, case.case_type)
+
+
+# The scheduler's reminders use "keep_open:" and "reply:" (bot.sweeps).
 HANDLERS: dict[str, Callable[[Turn, str | None], Awaitable[None]]] = {
-    REOPEN: reopen, URGENT: urgent, KEEP: keep_open, HUMAN: human,
+    REOPEN: reopen, URGENT: urgent, KEEP: keep_open, "keep_open": keep_open, HUMAN: human,
+    "reply": reply_to,
 }
 
 

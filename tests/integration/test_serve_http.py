@@ -217,3 +217,12 @@ async def test_slack_base_url_without_trailing_slash_still_reaches_the_api(
         assert response.text == "No cases (in_progress)."  # the agent check reached the API
         members = await served.slack.wait_for("conversations.members", timeout=WAIT)
         assert members.path == "/api/conversations.members"
+
+
+async def test_the_scheduler_runs_with_the_server(sqlite_db: Database) -> None:
+    async with serving(sqlite_db, with_scheduler=True) as served:
+        [scheduler] = served.parts.extra["scheduler"]
+        assert scheduler.running and scheduler.get_jobs()
+        assert (await served.http.get("/healthz")).status_code == 200
+        await served.server.stop()
+        assert served.parts.extra["scheduler"] == []

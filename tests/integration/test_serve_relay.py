@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -182,7 +183,7 @@ class Served:
 
 @contextlib.asynccontextmanager
 async def serving(database: Database, clock: Clock | None = None, slack_slash: bool = True,
-                  **settings: Any) -> AsyncIterator[Served]:
+                  with_scheduler: bool = False, **settings: Any) -> AsyncIterator[Served]:
     """The whole server on ``database``, its platforms on fresh stand-ins. ``slack_slash``
     False: SLACK_API_BASE_URL is given without its trailing "/", as operators may write it."""
     async with TelegramStandIn() as telegram, SlackStandIn() as slack:
@@ -200,7 +201,8 @@ async def serving(database: Database, clock: Clock | None = None, slack_slash: b
                 raise ConnectionError("NLU server not answering")
             return nlu[0]
 
-        parts = build_server(services, classifier, nlu_ready=nlu_ready, with_scheduler=False)
+        parts = build_server(services, classifier, nlu_ready=nlu_ready,
+                             with_scheduler=with_scheduler)
         server = UvicornServer(create_app(parts))
         base_url = await server.start()
         try:
@@ -321,7 +323,7 @@ def posts_in_thread(served: Served, parent_ts: str, fragment: str) -> list[Recor
 
 def _first(served: Served, fragment: str) -> int:
     """Index of the first Telegram sendMessage containing ``fragment``."""
-    return next(r.index for r in served.telegram.calls("sendMessage")
+    return next(int(r.index) for r in served.telegram.calls("sendMessage")
                 if fragment in r.get("text", ""))
 
 
@@ -365,7 +367,7 @@ async def test_telegram_message_opens_a_case_with_parent_and_thread(
 def _status_field(request: RecordedRequest) -> str:
     fields = [f["text"] for b in request["blocks"] if b["type"] == "section"
               for f in b.get("fields", [])]
-    return next(f for f in fields if f.startswith("*Status*"))
+    return str(next(f for f in fields if f.startswith("*Status*")))
 
 
 async def test_agent_reply_reaches_the_seller_and_gets_a_reaction(
@@ -592,3 +594,65 @@ async def test_same_issue_a_day_later_is_added_to_the_existing_case(db: Database
 
         await wait_in_thread(served, case.parent_ts, "still missing today", since=mark)
         assert served.case_count() == 1
+
+
+async def test_agent_edit_is_relayed_as_an_edit_and_bots_are_not_echoed(
+        served: Served, seller: TelegramSeller, case: OpenedCase) -> None:
+    agent_ts = await served.agent_writes(case.parent_ts, "Your refund is 12 EUR.")
+    sent = await served.telegram.wait_for(
+        "sendMessage", timeout=WAIT, where=lambda r: "refund is 12 EUR" in r.get("text", ""))
+
+    edited = {"type": "message", "subtype": "message_changed", "channel": SUPPORT,
+              "channel_type": "channel", "hidden": True,
+              "message": {"type": "message", "user": AGENT, "text": "Your refund is 21 EUR.",
+                          "ts": agent_ts, "thread_ts": case.parent_ts},
+              "previous_message": {"type": "message", "user": AGENT, "ts": agent_ts,
+                                   "text": "Your refund is 12 EUR."}}
+    assert (await served.slack_event(edited)).status_code == 200
+    bot_post = {"type": "message", "subtype": "bot_message", "channel": SUPPORT,
+                "channel_type": "channel", "bot_id": slack_api.BOT_ID, "text": "Echo me?",
+                "ts": "1999999999.000001", "thread_ts": case.parent_ts}
+    assert (await served.slack_event(bot_post)).status_code == 200
+
+    edit = await served.telegram.wait_for("editMessageText", timeout=WAIT)
+    assert edit["message_id"] == str(sent.response["result"]["message_id"])
+    assert edit["text"] == f"💬 {case.number}: Your refund is 21 EUR."
+    await served.agent_writes(case.parent_ts, "Marker after the bot post.")
+    await served.telegram.wait_for("sendMessage", timeout=WAIT,
+                                   where=lambda r: "Marker after the bot" in r.get("text", ""))
+    assert sent_to(served, seller, "Echo me") == []
+
+
+def _decline_submission(number: str, reason: str) -> str:
+    payload = {
+        "type": "view_submission", "team": {"id": slack_api.TEAM_ID},
+        "user": {"id": AGENT, "team_id": slack_api.TEAM_ID}, "api_app_id": "A0STANDIN",
+        "trigger_id": "1.2.3",
+        "view": {"id": "V0DECLINE", "type": "modal", "callback_id": "decline_reason",
+                 "private_metadata": number, "team_id": slack_api.TEAM_ID,
+                 "state": {"values": {"reason": {"reason": {
+                     "type": "plain_text_input", "value": reason}}}}},
+    }
+    return urlencode({"payload": json.dumps(payload)})
+
+
+async def test_decline_with_a_reason_from_the_modal(
+        served: Served, seller: TelegramSeller, case: OpenedCase) -> None:
+    form = "application/x-www-form-urlencoded"
+    too_short = await served.slack_post(_decline_submission(case.number, "no"), form)
+    assert too_short.json() == {"response_action": "errors",
+                                "errors": {"reason": "Tell the seller why, in a sentence."}}
+    assert served.services.cases.get_case(case.number).case.status == d.OPEN
+
+    mark = served.slack.mark()
+    done = await served.slack_post(
+        _decline_submission(case.number, "The carrier confirmed delivery to the buyer."), form)
+
+    assert done.status_code == 200
+    assert served.services.cases.get_case(case.number).case.status == d.DECLINED
+    await served.telegram.wait_for(
+        "sendMessage", timeout=WAIT, where=lambda r: r.get("chat_id") == seller.chat
+        and "carrier confirmed delivery" in r.get("text", ""))
+    update = await served.slack.wait_for("chat.update", since=mark, timeout=WAIT)
+    assert "`declined`" in _status_field(update)
+    assert all(b["type"] != "actions" for b in update["blocks"])  # final: no buttons left

@@ -138,3 +138,24 @@ async def test_actions_without_cases(chat: Chat) -> None:
     chat.expect("no open cases to flag urgent")
     await chat.say("more time")
     chat.expect("None of your cases is waiting")
+
+
+async def test_scheduler_reminder_buttons(chat: Chat, service: CaseService,
+                                          clock: ManualClock) -> None:
+    """The pending-case reminder the scheduler sends: both its buttons work in the chat."""
+    from bot.sweeps import Sweeper
+    from storage.sweeps import SqlSweepStore
+
+    await open_case(chat)
+    service.change_status("CX-000001", "pending", reason="need the invoice")
+    clock.advance(hours=25)
+    assert Sweeper(service, SqlSweepStore()).remind_pending() == 1
+    await chat.press("I need more time")
+    chat.expect("CX-000001")
+    assert service.get_case("CX-000001").case.keep_open_count == 1
+    await chat.press("Reply now")
+    chat.expect("Go ahead: what you write next goes to CX-000001")
+    await chat.say("Here is the invoice number INV-2231 you asked for, sent yesterday")
+    detail = service.get_case("CX-000001")
+    assert detail.case.status == "investigating"
+    assert "INV-2231" in detail.messages[-1].text
