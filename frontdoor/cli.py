@@ -7,7 +7,6 @@ with a one-line reason on stderr.
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable
 from dataclasses import asdict, is_dataclass
 from datetime import datetime
@@ -18,6 +17,9 @@ import typer
 
 from bot.errors import CaseRuleError
 from bot.texts import STATUS_LABELS
+from frontdoor.chat_cli import chat
+from frontdoor.nlu_cli import nlu_app
+from frontdoor.serve_cli import serve
 from frontdoor.settings import load_settings
 from frontdoor.wiring import Services, build_services
 
@@ -271,26 +273,7 @@ def outbox_retry(item_id: int) -> None:
         raise typer.Exit(2)
 
 
-def _mount_optional() -> None:
-    """Commands that live with their own parts (NLU, console chat, HTTP server)."""
-    try:
-        from frontdoor.nlu_cli import nlu_app
-
-        app.add_typer(nlu_app, name="nlu", help="Train, serve, query and evaluate the NLU model.")
-    except ImportError as exc:  # pragma: no cover - only while the part is missing
-        print(f"warning: nlu commands unavailable: {exc}", file=sys.stderr)
-    try:
-        from frontdoor.chat_cli import chat
-
-        app.command("chat")(chat)
-    except ImportError as exc:  # pragma: no cover
-        print(f"warning: chat command unavailable: {exc}", file=sys.stderr)
-    try:
-        from frontdoor.serve_cli import serve
-
-        app.command("serve")(serve)
-    except ImportError:  # pragma: no cover
-        pass
-
-
-_mount_optional()
+# Commands that live with their own parts.
+app.add_typer(nlu_app, name="nlu", help="Train, serve, query and evaluate the NLU model.")
+app.command("chat")(chat)
+app.command("serve")(serve)

@@ -36,7 +36,9 @@ class _Unanswered(Exception):
         self.retry = retry
 
 
-def _ranking(payload: dict[str, Any]) -> tuple[tuple[str, float], ...]:
+def ranking_of(payload: dict[str, Any]) -> tuple[tuple[str, float], ...]:
+    """(intent, confidence) pairs of a ``/model/parse`` answer, best first, without Rasa's
+    ``nlu_fallback``."""
     ranking: list[tuple[str, float]] = []
     items = payload.get("intent_ranking") or []
     if not items and isinstance(payload.get("intent"), dict):
@@ -77,7 +79,7 @@ class RasaClassifier:
         payload = await self._parse(text)
         if payload is None:
             return Classification.unavailable(text, entities)
-        ranking = _ranking(payload)
+        ranking = ranking_of(payload)
         if not ranking:
             return Classification(text, None, 0.0, entities)
         intent, confidence = ranking[0]
