@@ -11,7 +11,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from bot import domain as d
 from bot.clock import Clock, SystemClock
@@ -77,6 +77,15 @@ class OpenCaseResult:
 
     case: Case
     created: bool
+
+
+class AddedMessage(NamedTuple):
+    """A seller message added to a case; ``previous_status`` tells whether it moved the case
+    back in progress (it was pending or resolved)."""
+
+    case: Case
+    message: CaseMessage
+    previous_status: str
 
 
 @dataclass(frozen=True)
@@ -201,13 +210,9 @@ class CaseService:
 
     @staticmethod
     def _case(uow: UnitOfWork, number: str, lock: bool = False) -> Case:
-        case = uow.cases.get_by_number(number.strip().upper())
+        case = uow.cases.get_by_number(number.strip().upper(), lock=lock)
         if case is None:
             raise CaseNotFound(f"there is no case {number}", number=number)
-        if lock:
-            locked = uow.cases.get_for_update(case.id)
-            assert locked is not None
-            return locked
         return case
 
     def _owned(self, uow: UnitOfWork, seller_id: int, number: str, lock: bool = False) -> Case:
@@ -378,7 +383,7 @@ class CaseService:
     def add_seller_message(
         self, seller_id: int, number: str, text: str,
         attachments: Sequence[dict[str, Any]] = (), platform_ref: tuple[str, str, str] | None = None,
-    ) -> tuple[Case, CaseMessage]:
+    ) -> AddedMessage:
         """A seller writes in a case. Pending or resolved cases go back in progress (rule 3)."""
         text = self._clean(text)
         if not text and not attachments:
@@ -398,14 +403,15 @@ class CaseService:
                                    attachments, False, now)
             if platform_ref:
                 uow.messages.add_ref(*platform_ref, case_id=case.id, case_message_id=msg.id)
+            previous = case.status
             if case.status in (d.PENDING, d.RESOLVED):
                 case = self.apply_status(uow, case, d.INVESTIGATING, d.SELLER, str(seller_id),
-                                        "seller replied", now, notify_seller=False)
+                                         "seller replied", now, notify_seller=False)
             else:
                 case = uow.cases.update(case.id, updated_at=now)
             self.relay.thread(uow, case, text, seller.display_name, now, attachments, msg.id)
             uow.commit()
-            return case, msg
+            return AddedMessage(case, msg, previous)
 
     def agent_reply(
         self, number: str, agent_id: str, text: str, agent_name: str | None = None,

@@ -7,6 +7,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -273,8 +275,11 @@ class SqlCaseRepository(_Repo):
         row = self.session.get(CaseRow, case_id)
         return _case(row) if row else None
 
-    def get_by_number(self, number: str) -> Case | None:
-        row = self.session.scalar(select(CaseRow).where(CaseRow.number == number))
+    def get_by_number(self, number: str, lock: bool = False) -> Case | None:
+        stmt = select(CaseRow).where(CaseRow.number == number)
+        if lock:
+            stmt = stmt.with_for_update().execution_options(populate_existing=True)
+        row = self.session.scalar(stmt)
         return _case(row) if row else None
 
     def get_for_update(self, case_id: int) -> Case | None:
@@ -528,12 +533,15 @@ class SqlOutboxRepository(_Repo):
 
 class SqlInboundRepository(_Repo):
     def claim(self, source: str, event_id: str, now: datetime) -> bool:
-        try:
-            with self.session.begin_nested():
-                self.session.add(ProcessedEventRow(source=source, event_id=event_id, created_at=now))
-        except IntegrityError:
-            return False
-        return True
+        # One statement on both databases; a replay inserts nothing.
+        insert = pg_insert if self._pg else sqlite_insert
+        result = self.session.execute(
+            insert(ProcessedEventRow)
+            .values(source=source, event_id=event_id, created_at=now)
+            .on_conflict_do_nothing(index_elements=["source", "event_id"])
+            .returning(ProcessedEventRow.id)
+        )
+        return result.first() is not None
 
 
 class SqlDialogueRepository(_Repo):

@@ -27,9 +27,8 @@ async def add(turn: Turn, number: str, text: str, attachments: list[dict[str, An
         # So that a later platform reply to this message also finds the case.
         ref = (turn.msg.channel, turn.msg.address, turn.msg.platform_message_id)
     try:
-        before = await turn.call(turn.cases.get_case, number, turn.seller_id)
-        case, _msg = await turn.call(turn.cases.add_seller_message, turn.seller_id, number,
-                                     text, attachments, ref)
+        case, _msg, previous = await turn.call(turn.cases.add_seller_message, turn.seller_id,
+                                               number, text, attachments, ref)
     except InvalidTransition:
         # Closed: history stays as it was; offer a linked reopen instead (rule 3).
         turn.say("followup.closed", number=number,
@@ -49,7 +48,7 @@ async def add(turn: Turn, number: str, text: str, attachments: list[dict[str, An
     except CaseRuleError as err:
         refusal(turn, err, number)
         return False
-    if before.case.status in (d.PENDING, d.RESOLVED):
+    if previous in (d.PENDING, d.RESOLVED):
         turn.say("followup.added_back", number=case.number, case_number=case.number)
     else:
         turn.say("followup.added", number=case.number, case_number=case.number)

@@ -157,10 +157,10 @@ def test_reply_to_resolved_case_puts_it_back_in_progress(service: CaseService) -
     _, seller = make_seller(service, "1")
     case = service.open_case(seller.id, "payment", "missing payout").case
     service.change_status(case.number, "resolved")
-    updated, _ = service.add_seller_message(seller.id, case.number, "not fixed")
+    updated, _, _ = service.add_seller_message(seller.id, case.number, "not fixed")
     assert updated.status == "investigating" and updated.number == case.number
     service.change_status(case.number, "pending")
-    updated, _ = service.add_seller_message(seller.id, case.number, "here is the invoice")
+    updated, _, _ = service.add_seller_message(seller.id, case.number, "here is the invoice")
     assert updated.status == "investigating"
 
 
@@ -232,7 +232,7 @@ def test_first_response_clock_pauses_while_pending(service: CaseService,
     assert due is not None
     service.change_status(case.number, "pending")
     clock.advance(hours=5)
-    back, _ = service.add_seller_message(seller.id, case.number, "here you go")
+    back, _, _ = service.add_seller_message(seller.id, case.number, "here you go")
     assert back.first_response_due_at == due + timedelta(hours=5)
 
 
