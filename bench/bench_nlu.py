@@ -1,20 +1,22 @@
 """NLU parse latency and throughput: the app's client vs raw ``POST /model/parse``, same server.
 
-Usage: ``python -m bench.bench_nlu [--requests 300] [--concurrency 8] [--runs 3] [--no-write]``
+Usage: ``python -m bench.bench_nlu [--requests 300] [--concurrency 8] [--runs 5] [--no-write]``
 
-Starts its own Rasa server on 127.0.0.1 with the current model (training it first if needed),
-sends the held-out messages in turn, and reports medians over ``--runs`` of: p50/p99 latency
-of one request at a time, and requests per second with ``--concurrency`` requests in flight.
-Each run measures the client (``RasaClassifier.classify``: HTTP + JSON + entity extraction)
-and the raw endpoint (a bare ``httpx`` POST) back to back, alternating which goes first. The
-load is bounded: ``requests x 2 x 2 x runs`` requests in total, loopback only. Writes the "nlu"
-section of docs/benchmarks.md unless ``--no-write``.
+Starts its own Rasa server on 127.0.0.1 with the current model (training it first if needed)
+and scores it on the held-out set (the numbers of ``frontdoor nlu evaluate``, baseline
+included). Then it sends the held-out messages in turn and reports medians over ``--runs``
+of: p50/p99 latency of one request at a time, and requests per second with ``--concurrency``
+requests in flight. Each run measures the client (``RasaClassifier.classify``: HTTP + JSON +
+entity extraction) and the raw endpoint (a bare ``httpx`` POST) back to back, alternating which
+goes first. The load is bounded: ``requests x 2 x 2 x runs`` requests in total, loopback only.
+Writes the "nlu" section of docs/benchmarks.md unless ``--no-write``.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import platform
 import statistics
@@ -29,8 +31,10 @@ import httpx
 from bench.report import percentile, write_section
 from frontdoor.settings import load_settings
 from nlu.client import RasaClassifier
+from nlu.evaluation import EvaluationReport, evaluate
 from nlu.project import RasaProject, model_path, read_examples
 from nlu.server import nlu_service
+from nlu.training import training_info_path
 
 Call = Callable[[str], Awaitable[object]]
 
@@ -105,15 +109,44 @@ def _median(results: list[RunResult], field: str) -> float:
     return float(statistics.median(getattr(r, field) for r in results))
 
 
+def _quality(report: EvaluationReport, training: dict[str, object] | None) -> list[str]:
+    r, t, b = report.rasa, report.rasa_top, report.baseline
+    trained = (f"Training time of this model: {training['seconds']} s on {training['threads']} threads "
+               f"(`frontdoor nlu train`, {training['trained_at']})." if training else
+               "Training time: not recorded for this model (trained before the timing was kept).")
+    return [
+        "### Classification quality (`frontdoor nlu evaluate`, same run)",
+        "",
+        f"Held-out set: {report.test_examples} messages never trained on; {report.train_examples} "
+        "training examples. \"Rasa\" counts Rasa's `nlu_fallback` (confidence below "
+        f"{report.fallback_threshold}) as `out_of_scope`; \"Rasa top\" is the best real intent, "
+        "as the app's client reports it; the baseline is TF-IDF (word 1-2 grams) + logistic "
+        "regression trained on the same examples.",
+        "",
+        "| | Rasa | Rasa top | TF-IDF + LR | target |",
+        "|---|---:|---:|---:|---|",
+        f"| accuracy | {r.accuracy:.3f} | {t.accuracy:.3f} | {b.accuracy:.3f} | |",
+        f"| macro-F1 | {r.macro_f1:.3f} | {t.macro_f1:.3f} | {b.macro_f1:.3f} | >= 0.92, above baseline |",
+        f"| out_of_scope recall | {r.recall('out_of_scope'):.3f} | {t.recall('out_of_scope'):.3f} | "
+        f"{b.recall('out_of_scope'):.3f} | >= 0.85 |",
+        "",
+        "Targets: " + ("all met." if not report.failed_targets() else
+                       "NOT MET: " + "; ".join(report.failed_targets())),
+        trained,
+        "",
+    ]
+
+
 def _markdown(command: str, model: str, texts: int, args: argparse.Namespace,
-              results: dict[str, list[RunResult]]) -> str:
+              results: dict[str, list[RunResult]], quality: list[str]) -> str:
     rows = []
     for name, label in (("client", "app client (`RasaClassifier.classify`)"),
                         ("raw", "raw `POST /model/parse` (baseline)")):
         rs = results[name]
         rows.append(f"| {label} | {_median(rs, 'p50_ms'):.1f} | {_median(rs, 'p99_ms'):.1f} | "
                     f"{_median(rs, 'rps'):.1f} |")
-    overhead = _median(results["client"], "p50_ms") - _median(results["raw"], "p50_ms")
+    # round first: "-0.0" reads like a finding
+    overhead = round(_median(results["client"], "p50_ms") - _median(results["raw"], "p50_ms"), 1) + 0.0
     return "\n".join([
         "## NLU: parse latency and throughput",
         "",
@@ -129,7 +162,10 @@ def _markdown(command: str, model: str, texts: int, args: argparse.Namespace,
         *rows,
         "",
         f"Client overhead at p50: {overhead:+.1f} ms (entity regexes, JSON to `Classification`). "
-        "Rasa parses one message at a time, so throughput is bounded by the server, not the client.",
+        "Rasa parses one message at a time, so throughput is bounded by the server, not the client. "
+        "The machine is shared (2 cores), so single runs vary; compare the two rows of one run.",
+        "",
+        *quality,
     ])
 
 
@@ -137,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.bench_nlu", description=__doc__.split("\n")[0])
     parser.add_argument("--requests", type=int, default=300, help="requests per measurement (max 2000)")
     parser.add_argument("--concurrency", type=int, default=8, help="requests in flight (max 32)")
-    parser.add_argument("--runs", type=int, default=3, help="repetitions; medians are reported (max 10)")
+    parser.add_argument("--runs", type=int, default=5, help="repetitions; medians are reported (max 10)")
     parser.add_argument("--no-write", action="store_true", help="print only, leave docs/benchmarks.md")
     args = parser.parse_args(argv if argv is not None else sys.argv[1:])
     # Bounded load, whatever is asked.
@@ -152,9 +188,12 @@ def main(argv: list[str] | None = None) -> int:
                                   ("runs", args.runs)))
     # Always a server of our own on loopback, never FRONTDOOR_NLU_URL: the load stays local.
     with nlu_service(None, settings.frontdoor_cache_dir, port=0, project=project) as url:
+        report = evaluate(url, project)
         results = asyncio.run(_bench(url, texts, args.requests, args.concurrency, args.runs))
-    markdown = _markdown(command, model_path(settings.frontdoor_cache_dir, project).name, len(texts),
-                         args, results)
+    model = model_path(settings.frontdoor_cache_dir, project)
+    info = training_info_path(model)
+    training = json.loads(info.read_text()) if info.is_file() else None
+    markdown = _markdown(command, model.name, len(texts), args, results, _quality(report, training))
     print(markdown)
     if not args.no_write:
         write_section("nlu", markdown)

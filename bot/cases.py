@@ -192,7 +192,7 @@ class CaseService:
             return req
 
     def invitation_requests(self) -> Sequence[dict[str, Any]]:
-        with self.uow() as uow:
+        with self.uow(read_only=True) as uow:
             return uow.invitations.list_requests()
 
     # Helpers -------------------------------------------------------------------------------
@@ -235,7 +235,7 @@ class CaseService:
     # Queries -------------------------------------------------------------------------------
     def get_case(self, number: str, seller_id: int | None = None) -> CaseDetail:
         """A case with its history; with ``seller_id`` only that seller's, without notes."""
-        with self.uow() as uow:
+        with self.uow(read_only=True) as uow:
             case = (self._owned(uow, seller_id, number) if seller_id is not None
                     else self._case(uow, number))
             prev = uow.cases.get(case.reopened_from_id) if case.reopened_from_id else None
@@ -252,12 +252,12 @@ class CaseService:
 
     def find_active_case(self, seller_id: int, case_type: str,
                          order_id: str | None) -> Case | None:
-        with self.uow() as uow:
+        with self.uow(read_only=True) as uow:
             return uow.cases.find_active(seller_id, case_type, order_id)
 
     def find_declined_case(self, seller_id: int, case_type: str,
                            order_id: str | None) -> Case | None:
-        with self.uow() as uow:
+        with self.uow(read_only=True) as uow:
             return uow.cases.find_declined(seller_id, case_type, order_id)
 
     def list_cases(
@@ -268,7 +268,7 @@ class CaseService:
         if status not in STATUS_FILTERS:
             raise InvalidInput(f"unknown status filter {status!r}; use one of "
                                f"{', '.join(STATUS_FILTERS)}")
-        with self.uow() as uow:
+        with self.uow(read_only=True) as uow:
             cases = uow.cases.list_for_seller(seller_id, STATUS_FILTERS[status], query, limit)
             unread = uow.messages.unread_counts([c.id for c in cases])
             return [
@@ -283,7 +283,7 @@ class CaseService:
             raise InvalidInput(f"unknown status {status!r}")
         statuses: tuple[str, ...] | None = (
             STATUS_FILTERS.get(status, (status,)))
-        with self.uow() as uow:
+        with self.uow(read_only=True) as uow:
             return list(uow.cases.list_all(statuses, query, limit))
 
     def mark_read(self, seller_id: int, numbers: Sequence[str]) -> int:

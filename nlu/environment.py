@@ -111,7 +111,9 @@ def _uv_find() -> str | None:
         out = subprocess.run([uv, "python", "find", "3.10"], capture_output=True, text=True, timeout=60)
     except (OSError, subprocess.SubprocessError):
         return None
-    return out.stdout.strip() or None if out.returncode == 0 else None
+    if out.returncode != 0 or not out.stdout.strip():
+        return None
+    return out.stdout.strip()
 
 
 def find_python310(install: bool = True, out: TextIO = sys.stderr) -> Path:

@@ -8,12 +8,14 @@ pytest session, say) from training the same model twice.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
@@ -80,9 +82,20 @@ def train_model(cache_dir: Path, project: RasaProject | None = None, out: TextIO
             if not produced.is_file():
                 raise TrainingError(f"rasa train wrote no model at {produced}:\n{tail[-2000:]}")
             os.replace(produced, target)
-        print(f"Trained in {time.monotonic() - started:.0f} s: {target}", file=out, flush=True)
+        seconds = time.monotonic() - started
+        # How long it took, for docs/benchmarks.md (bench/bench_nlu.py reads it).
+        training_info_path(target).write_text(json.dumps({
+            "seconds": round(seconds, 1), "threads": threads,
+            "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        }) + "\n")
+        print(f"Trained in {seconds:.0f} s: {target}", file=out, flush=True)
     prune_models(cache_dir)
     return target, True
+
+
+def training_info_path(model: Path) -> Path:
+    """The JSON beside a model saying how its training went (seconds, threads, when)."""
+    return model.with_name(model.name.removesuffix(".tar.gz") + ".json")
 
 
 def ensure_model(cache_dir: Path, project: RasaProject | None = None, out: TextIO = sys.stderr) -> Path:
@@ -97,6 +110,7 @@ def prune_models(cache_dir: Path, keep: int = 5) -> list[Path]:
     removed = models[keep:]
     for path in removed:
         path.unlink(missing_ok=True)
+        training_info_path(path).unlink(missing_ok=True)
     day_ago = time.time() - 86400
     for leftover in directory.glob(".train-*"):  # an interrupted training's temporary directory
         if leftover.stat().st_mtime < day_ago:

@@ -8,7 +8,7 @@ from types import TracebackType
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from storage.database import Database
+from storage.database import READ_ONLY, Database
 from storage.repositories import (
     SqlCaseRepository,
     SqlDialogueRepository,
@@ -29,13 +29,17 @@ class SqlUnitOfWork:
     session: Session
 
     def __init__(self, database: Database, case_prefix: str = "CX",
-                 on_outbox_commit: Callable[[], None] | None = None) -> None:
+                 on_outbox_commit: Callable[[], None] | None = None,
+                 read_only: bool = False) -> None:
         self._database = database
         self._prefix = case_prefix
         self._on_outbox_commit = on_outbox_commit
+        self._read_only = read_only
 
     def __enter__(self) -> SqlUnitOfWork:
         self.session = self._database.sessions()
+        if self._read_only:
+            self.session.connection(execution_options={READ_ONLY: True})
         s = self.session
         self.sellers = SqlSellerRepository(s)
         self.identities = SqlIdentityRepository(s)
@@ -81,5 +85,5 @@ class SqlUnitOfWorkFactory:
         self.case_prefix = case_prefix
         self.on_outbox_commit = on_outbox_commit
 
-    def __call__(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.database, self.case_prefix, self.on_outbox_commit)
+    def __call__(self, read_only: bool = False) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.database, self.case_prefix, self.on_outbox_commit, read_only)

@@ -9,7 +9,7 @@ def case_for_platform_message(uow_factory: UnitOfWorkFactory, channel: str, addr
                               message_id: str, seller_id: int) -> str | None:
     """The number of the seller's case a platform message belongs to (a relayed agent reply
     or an earlier seller message), or None. Another seller's case is never returned."""
-    with uow_factory() as uow:
+    with uow_factory(read_only=True) as uow:
         ref = uow.messages.find_ref(channel, address, message_id)
         if ref is None:
             return None

@@ -291,7 +291,13 @@ class TelegramSeller:
             "chat.postMessage", since=mark, timeout=WAIT,
             where=lambda r: r.get("channel") == SUPPORT and not r.get("thread_ts")
             and number in r.get("text", ""))
-        return OpenedCase(number, str(parent.response["ts"]), parent)
+        parent_ts = str(parent.response["ts"])
+        # The dispatcher records the parent's ts right after Slack answered; the case's next
+        # item (the description, in the thread) goes only after that record is committed.
+        # Agents can only answer in a thread that exists, so wait for it too.
+        await slack.wait_for("chat.postMessage", since=mark, timeout=WAIT,
+                             where=lambda r: r.get("thread_ts") == parent_ts)
+        return OpenedCase(number, parent_ts, parent)
 
 
 @dataclass(frozen=True)
@@ -502,7 +508,6 @@ async def test_slack_429_and_500s_are_retried_and_the_post_arrives_once(
     assert [r.status for r in attempts] == [429, 500, 503, 200]
     assert attempts[1].received_at - attempts[0].received_at >= 0.95  # Retry-After: 1
     # Order per thread: a later post arrives after it, and the first went out only once.
-    await served.agent_writes(case.parent_ts, "note: marker")  # notes are not posted...
     await seller.say("One more detail: the buyer is in Berlin.", expect="Added to")
     await wait_in_thread(served, case.parent_ts, "buyer is in Berlin", since=posted.index)
     assert len([r for r in posts_in_thread(served, case.parent_ts, "still shows Leipzig")

@@ -17,7 +17,7 @@ import pytest
 from nlu.environment import MARKER, env_dir, is_complete
 from nlu.project import RasaProject, model_path
 from nlu.server import RasaServer, RasaServerError, free_port, nlu_service
-from nlu.training import TrainingError, train_model
+from nlu.training import TrainingError, train_model, training_info_path
 
 FAKE_RASA = textwrap.dedent('''\
     #!{python}
@@ -108,6 +108,7 @@ def test_train_once_then_cached(cache: Path, project: RasaProject) -> None:
     path, trained = train_model(cache, project, out=out)
     assert trained and path == model_path(cache, project) and path.read_text() == "model"
     assert "Epochs: 100%" in out.getvalue()  # rasa's progress is streamed through
+    assert json.loads(training_info_path(path).read_text())["seconds"] >= 0
     assert train_model(cache, project, out=out) == (path, False)
     assert not list(path.parent.glob(".train-*"))  # the temporary directory is gone
 
