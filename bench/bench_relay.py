@@ -356,8 +356,10 @@ async def _relay_latency(p: Platforms, sellers: list[SimSeller], sizes: Sizes,
     for i in range(sizes.replies):
         seller, parent_ts = targets[i % len(targets)]
         token = f"relay-{i:05d}"
+        # The agent's message ts: before the stand-in's (which start at its start time), so it
+        # never equals a parent's ts (that would read as the parent, not a reply).
         event = slack_api.thread_reply_event(SUPPORT, parent_ts, f"Agent answer {token}",
-                                             user=AGENT)
+                                             user=AGENT, ts=f"1600000000.{i + 1:06d}")
         p.slack.messages[SUPPORT].append({"type": "message", "ts": event["ts"], "user": AGENT,
                                           "text": event["text"], "thread_ts": parent_ts})
         body = json.dumps(slack_api.event_envelope(event)).encode()

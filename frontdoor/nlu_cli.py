@@ -95,7 +95,9 @@ def serve(
     def _stop(signum: int, _frame: FrameType | None) -> None:
         raise KeyboardInterrupt
 
+    # Both signals stop Rasa too; SIGINT explicitly, as a shell may start us with it ignored.
     signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
     try:
         url = server.start()
         typer.echo(f"Rasa NLU is serving {model_file.name} at {url} (Ctrl-C stops it)", err=True)

@@ -23,6 +23,7 @@ from tests.integration.test_serve_relay import (
     OpenedCase,
     Served,
     TelegramSeller,
+    next_agent_ts,
     serving,
 )
 from tests.standins import slack_api, telegram_api
@@ -56,7 +57,8 @@ def count(served: Served, model: type) -> int:
 async def test_unsigned_and_badly_signed_slack_requests_are_refused(
         served: Served, case: OpenedCase) -> None:
     messages, events = count(served, CaseMessageRow), count(served, ProcessedEventRow)
-    event = slack_api.thread_reply_event(SUPPORT, case.parent_ts, "You should never see this")
+    event = slack_api.thread_reply_event(SUPPORT, case.parent_ts, "You should never see this",
+                                         ts=next_agent_ts())
     body = json.dumps(slack_api.event_envelope(event))
     stale = int(time.time()) - 10 * 60
 

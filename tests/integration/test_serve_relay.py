@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import re
 from collections.abc import AsyncIterator
@@ -111,6 +112,16 @@ class UvicornServer:
         await self.server.shutdown()
 
 
+_agent_seq = itertools.count(1)
+
+
+def next_agent_ts() -> str:
+    """A ts for a message agents write in Slack. Its seconds part lies before anything the
+    stand-in assigns (which counts from the time it started), so it can never be taken for
+    the thread's parent."""
+    return f"1600000000.{next(_agent_seq):06d}"
+
+
 @dataclass
 class Served:
     """A running server with its stand-ins, and helpers to talk to it like the platforms."""
@@ -154,7 +165,8 @@ class Served:
                            user: str = AGENT, retry_num: int | None = None) -> str:
         """An agent writes ``text`` in the case thread: the message appears in Slack (the
         stand-in's state, so reactions can find it) and Slack sends the event. Returns its ts."""
-        event = slack_api.thread_reply_event(SUPPORT, thread_ts, text, user=user)
+        event = slack_api.thread_reply_event(SUPPORT, thread_ts, text, user=user,
+                                             ts=next_agent_ts())
         self.slack.messages.setdefault(SUPPORT, []).append(
             {"type": "message", "ts": event["ts"], "user": user, "text": text,
              "thread_ts": thread_ts})
@@ -456,7 +468,8 @@ async def test_only_channel_members_may_press_buttons(
 
 async def test_slack_retry_of_an_event_is_processed_once(
         served: Served, seller: TelegramSeller, case: OpenedCase) -> None:
-    event = slack_api.thread_reply_event(SUPPORT, case.parent_ts, "The refund is on its way.")
+    event = slack_api.thread_reply_event(SUPPORT, case.parent_ts, "The refund is on its way.",
+                                         ts=next_agent_ts())
     first = await served.slack_event(event, "EvRETRY0001")
     again = await served.slack_event(event, "EvRETRY0001", retry_num=1)
     assert (first.status_code, again.status_code) == (200, 200)
