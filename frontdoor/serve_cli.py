@@ -56,7 +56,8 @@ async def _serve(host: str, port: int) -> None:
     services = build_services(settings)
     async with anlu_service(settings.frontdoor_nlu_url, settings.frontdoor_cache_dir,
                             settings.frontdoor_nlu_port, out=sys.stderr) as nlu_url:
-        classifier = RasaClassifier(nlu_url, timeout=settings.frontdoor_nlu_timeout)
+        classifier = RasaClassifier(nlu_url, timeout=settings.frontdoor_nlu_timeout,
+                                    case_prefix=settings.frontdoor_case_prefix)
         try:
             parts = build_server(services, classifier, nlu_ready=classifier.ready)
             config = uvicorn.Config(create_app(parts), host=host, port=port, log_level="info")
