@@ -39,20 +39,24 @@ class AgentDesk:
             uow.commit()
             return fresh
 
-    def _case_of_thread(self, thread_ref: str | None) -> Case | None:
-        if not thread_ref or ":" not in thread_ref:
-            return None
-        channel, ts = thread_ref.split(":", 1)
+    def _claim_and_find(self, event_id: str | None, thread_ref: str | None) -> Case | str:
+        """Claim the event and find the thread's case in one transaction ("duplicate" or
+        "ignored" when there is nothing to do)."""
         with self.uow() as uow:
-            return uow.cases.find_by_thread(channel, ts)
+            if event_id and not uow.inbound.claim(self.platform, event_id, self.cases.clock.now()):
+                return "duplicate"
+            case = None
+            if thread_ref and ":" in thread_ref:
+                channel, ts = thread_ref.split(":", 1)
+                case = uow.cases.find_by_thread(channel, ts)
+            uow.commit()
+        return case if case is not None else "ignored"
 
     def thread_message(self, msg: AgentMessage) -> DeskOutcome:
         """A human wrote in a case thread (``msg.thread_ref`` = "CHANNEL:PARENT_TS")."""
-        if not self._first_time(msg.event_id):
-            return DeskOutcome("duplicate")
-        case = self._case_of_thread(msg.thread_ref)
-        if case is None:
-            return DeskOutcome("ignored")
+        case = self._claim_and_find(msg.event_id, msg.thread_ref)
+        if isinstance(case, str):
+            return DeskOutcome(case)
         text = msg.text.strip()
         try:
             if text.lower().startswith(self.note_prefix):

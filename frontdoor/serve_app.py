@@ -63,6 +63,15 @@ def build_server(
         else:
             parts.telegram_webhook = inbound.webhook
         parts.on_start.append(bot.initialize)
+        if s.telegram_mode != "polling" and s.telegram_webhook_url:
+            webhook_url = s.telegram_webhook_url
+
+            async def register_webhook() -> None:
+                # Telegram then sends the secret with every update (checked by the webhook).
+                await bot.set_webhook(webhook_url, secret_token=s.telegram_webhook_secret,
+                                      allowed_updates=["message", "callback_query"])
+
+            parts.on_start.append(register_webhook)
         parts.on_stop.append(bot.shutdown)
 
     if s.slack_bot_token:

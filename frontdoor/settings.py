@@ -58,6 +58,7 @@ class Settings(BaseSettings):
     telegram_api_base_url: str = "https://api.telegram.org/bot"
     telegram_webhook_secret: str | None = None
     telegram_mode: str = "webhook"  # webhook | polling
+    telegram_webhook_url: str | None = None  # set: registered with Telegram on start
     # Slack
     slack_bot_token: str | None = None
     slack_signing_secret: str | None = None

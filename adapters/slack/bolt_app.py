@@ -212,6 +212,10 @@ def build_bolt_app(
 
     @app.view(DECLINE_CALLBACK)
     async def on_decline(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        if not await gate.allows(body["user"]["id"]):
+            await ack(response_action="errors",
+                      errors={"reason": "Only support agents can decline cases."})
+            return
         values = view["state"]["values"]
         reason = values["reason"]["reason"]["value"] or ""
         if len(reason.strip()) < 5:

@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 import httpx
 import pytest
@@ -674,3 +674,35 @@ async def test_decline_with_a_reason_from_the_modal(
     update = await served.slack.wait_for("chat.update", since=mark, timeout=WAIT)
     assert "`declined`" in _status_field(update)
     assert all(b["type"] != "actions" for b in update["blocks"])  # final: no buttons left
+
+
+async def test_decline_button_opens_the_reason_form(
+        served: Served, seller: TelegramSeller, case: OpenedCase) -> None:
+    response = await served.press_case_button("case_status:declined", case.number,
+                                              case.parent_ts)
+    assert response.status_code == 200
+    opened = await served.slack.wait_for("views.open", timeout=WAIT)
+    view = opened["view"] if isinstance(opened["view"], dict) else json.loads(opened["view"])
+    assert view["callback_id"] == "decline_reason" and view["private_metadata"] == case.number
+    # Nothing is declined until the agent gives the reason.
+    assert served.services.cases.get_case(case.number).case.status == d.OPEN
+
+
+async def test_decline_form_from_a_non_agent_is_refused(
+        served: Served, seller: TelegramSeller, case: OpenedCase) -> None:
+    payload = json.loads(dict(parse_qsl(_decline_submission(
+        case.number, "Somebody else deciding this.")))["payload"])
+    payload["user"]["id"] = "U0STRANGER"
+    response = await served.slack_post(urlencode({"payload": json.dumps(payload)}),
+                                       "application/x-www-form-urlencoded")
+    assert response.status_code == 200
+    assert response.json()["response_action"] == "errors"
+    assert served.services.cases.get_case(case.number).case.status == d.OPEN
+
+
+async def test_webhook_is_registered_with_its_secret_on_start(sqlite_db: Database) -> None:
+    async with serving(sqlite_db,
+                       telegram_webhook_url="https://support.example/telegram/webhook") as served:
+        registered = await served.telegram.wait_for("setWebhook", timeout=WAIT)
+        assert registered["url"] == "https://support.example/telegram/webhook"
+        assert registered["secret_token"] == TELEGRAM_SECRET

@@ -52,7 +52,7 @@ def api_error(error: str) -> Fault:
 class SlackStandIn(StandInServer):
     """Stand-in Web API. ``base_url`` goes to ``AsyncWebClient(base_url=...)``."""
 
-    json_form_fields = frozenset({"blocks", "attachments", "metadata"})
+    json_form_fields = frozenset({"blocks", "attachments", "metadata", "view"})
 
     def __init__(self, latency: float = 0.0) -> None:
         super().__init__(latency)
@@ -71,6 +71,7 @@ class SlackStandIn(StandInServer):
             "conversations.members": self._members,
             "conversations.open": self._open,
             "users.info": self._user_info,
+            "views.open": self._open_view,
         }
 
     @property
@@ -131,6 +132,14 @@ class SlackStandIn(StandInServer):
             return 200, {"ok": True}
 
         return await self._handle(request, "response_url", answer)
+
+    def _open_view(self, params: dict[str, Any]) -> HandlerResult:
+        view = params.get("view")
+        if isinstance(view, str):
+            view = json.loads(view)
+        if not params.get("trigger_id") or not isinstance(view, dict):
+            return 200, {"ok": False, "error": "invalid_arguments"}
+        return 200, {"ok": True, "view": {**view, "id": f"V{next(self._ts_counter):08d}"}}
 
     def _next_ts(self) -> str:
         # Unique and increasing, shaped like Slack's "seconds.micro-sequence".
@@ -242,7 +251,9 @@ def thread_reply_event(channel: str, thread_ts: str, text: str, user: str = "U0A
                        ts: str | None = None) -> dict[str, Any]:
     """A human's ``message`` event in a thread."""
     return {"type": "message", "channel": channel, "user": user, "text": text,
-            "ts": ts or f"{int(time.time())}.{next(_event_ids):06d}", "thread_ts": thread_ts,
+            # A seconds base far from the stand-in's own message ts, so the two never collide.
+            "ts": ts or f"{int(time.time()) + 500_000}.{next(_event_ids):06d}",
+            "thread_ts": thread_ts,
             "channel_type": "channel", "team": TEAM_ID}
 
 
