@@ -525,9 +525,14 @@ async def test_slack_429_and_500s_are_retried_and_the_post_arrives_once(
     await wait_in_thread(served, case.parent_ts, "buyer is in Berlin", since=posted.index)
     assert len([r for r in posts_in_thread(served, case.parent_ts, "still shows Leipzig")
                 if r.status == 200]) == 1
-    assert served.scalar(select(func.count()).select_from(OutboxRow).where(
+    # The stand-in answers before the dispatcher records the delivery: wait for the record.
+    pending = select(func.count()).select_from(OutboxRow).where(
         OutboxRow.status == "pending", OutboxRow.destination == "slack",
-        OutboxRow.kind == "agents.thread_post")) == 0
+        OutboxRow.kind == "agents.thread_post")
+    deadline = asyncio.get_running_loop().time() + WAIT
+    while served.scalar(pending) and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.05)
+    assert served.scalar(pending) == 0
 
 
 async def test_telegram_flood_wait_is_honoured_and_the_reply_arrives_once(
@@ -706,3 +711,49 @@ async def test_webhook_is_registered_with_its_secret_on_start(sqlite_db: Databas
         registered = await served.telegram.wait_for("setWebhook", timeout=WAIT)
         assert registered["url"] == "https://support.example/telegram/webhook"
         assert registered["secret_token"] == TELEGRAM_SECRET
+
+
+async def test_seller_in_a_slack_dm_registers_and_opens_a_case(served: Served) -> None:
+    """Sellers may DM the Slack app: same engine, replies in the DM, buttons as Block Kit."""
+    code = served.services.cases.create_invitation("Slack Seller").code
+    dm, user = "D0SELLER1", "U0SELLER1"
+
+    def dm_event(text: str, n: int) -> dict[str, Any]:
+        return {"type": "message", "channel": dm, "channel_type": "im", "user": user,
+                "text": text, "ts": f"1800000000.{n:06d}"}
+
+    mark = served.slack.mark()
+    assert (await served.slack_event(dm_event(code, 1), "EvDm1")).status_code == 200
+    await served.slack.wait_for("chat.postMessage", since=mark, timeout=WAIT,
+                                where=lambda r: r.get("channel") == dm)
+    mark = served.slack.mark()
+    text = f"my order {ORDER} never arrived, the buyer is waiting since Monday"
+    assert (await served.slack_event(dm_event(text, 2), "EvDm2")).status_code == 200
+    try:
+        offer = await served.slack.wait_for(
+            "chat.postMessage", since=mark, timeout=WAIT,
+            where=lambda r: r.get("channel") == dm and "Open it?" in r.get("text", ""))
+    except AssertionError:
+        raise AssertionError([r.get("text") for r in served.slack.calls("chat.postMessage")]) from None
+    blocks = offer.response["message"]["blocks"]
+    buttons = [e for b in blocks if b["type"] == "actions" for e in b["elements"]]
+    open_button = next(b for b in buttons if "Open the case" in b["text"]["text"])
+    assert open_button["action_id"] == "seller_button"
+
+    mark = served.slack.mark()
+    form = urlencode({"payload": json.dumps({
+        "type": "block_actions", "team": {"id": slack_api.TEAM_ID}, "api_app_id": "A0STANDIN",
+        "user": {"id": user, "team_id": slack_api.TEAM_ID}, "trigger_id": "9.9.9",
+        "channel": {"id": dm}, "container": {"type": "message", "channel_id": dm},
+        "actions": [{"type": "button", "action_id": "seller_button", "block_id": "b1",
+                     "value": open_button["value"], "action_ts": "1800000000.5"}]})})
+    pressed = await served.slack_post(form, "application/x-www-form-urlencoded")
+    assert pressed.status_code == 200, pressed.text
+    await served.slack.wait_for("chat.postMessage", since=mark, timeout=WAIT,
+                                where=lambda r: r.get("channel") == dm
+                                and "CX-000001" in r.get("text", ""))
+    parent = await served.slack.wait_for(
+        "chat.postMessage", timeout=WAIT,
+        where=lambda r: r.get("channel") == SUPPORT and not r.get("thread_ts"))
+    assert "CX-000001" in parent["text"]
+    assert served.case_count() == 1
