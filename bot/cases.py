@@ -300,7 +300,7 @@ class CaseService:
                        order_id: str | None) -> Case | None:
         """Raise if a new case on this issue is refused; return an active case to add to."""
         now = self.clock.now()
-        with self.uow() as uow:
+        with self.uow(read_only=True) as uow:
             return self._check_can_open(uow, seller_id, case_type, order_id, now)
 
     def _check_can_open(self, uow: UnitOfWork, seller_id: int, case_type: str | None,
