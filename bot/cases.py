@@ -55,6 +55,12 @@ STATUS_FILTERS: dict[str, tuple[str, ...] | None] = {
 _CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 
 
+def _new_invitation_code() -> str:
+    """Two groups of four, like ``K7QW-93XZ``: easy to read out, and the dash makes a typed
+    code recognisable as one whatever letters it happens to draw."""
+    return "-".join("".join(secrets.choice(_CODE_ALPHABET) for _ in range(4)) for _ in range(2))
+
+
 @dataclass(frozen=True)
 class CaseRules:
     """Thresholds of the rules; all configurable."""
@@ -138,7 +144,7 @@ class CaseService:
                 if parent is None:
                     raise InvalidInput(f"no seller with id {sub_account_of}")
                 merchant_id = parent.merchant_id
-            code = (code or "".join(secrets.choice(_CODE_ALPHABET) for _ in range(8))).upper()
+            code = (code or _new_invitation_code()).upper()
             inv = uow.invitations.add(
                 code, seller_name.strip()[:200] or "Seller", merchant_id,
                 now + timedelta(days=days or self.rules.invitation_days), created_by, now,
@@ -559,7 +565,8 @@ class CaseService:
               actor=actor_ref or actor_kind, reason=f" ({reason})" if reason else ""),
             "Frontdoor", now,
         )
-        if notify_seller:
+        if notify_seller and new != d.OPEN:
+            # Back to "open" (unassigned) looks the same to the seller: nothing to tell.
             self._notify_status(uow, case, new, reason, now)
         return case
 
@@ -628,11 +635,12 @@ class CaseService:
                     self.relay.thread(uow, case, text, seller.display_name, now, attachments, msg.id)
                 uow.commit()
                 return ReopenResult(case, previous, new_case=False)
-            # Closed: a new number, linked both ways (rule 3).
-            if case.case_type is not None:
-                active = uow.cases.find_active(seller_id, case.case_type, case.order_id)
-                if active is not None:
-                    return ReopenResult(active, case, new_case=False)
+            # Closed: a new number, linked both ways (rule 3). It is a new case on the issue,
+            # so the same checks as opening one: declined is final (rule 4), one active case
+            # per issue (rule 1), the daily cap (rule 8).
+            active = self._check_can_open(uow, seller_id, case.case_type, case.order_id, now)
+            if active is not None:
+                return ReopenResult(active, case, new_case=False)
             try:
                 new = uow.cases.add(d.NewCase(
                     seller_id=seller_id, identity_id=case.identity_id, case_type=case.case_type,
@@ -670,7 +678,10 @@ class CaseService:
                 return case
             changes: dict[str, Any] = {"urgent": on, "updated_at": now}
             if on and case.first_response_at is None:
-                due = self._due(now, True)
+                # While the case waits for the seller the clock is paused (it resumes with the
+                # paused time added): the urgent target counts from where it stopped.
+                paused_at = case.pending_since if case.status == d.PENDING else None
+                due = self._due(paused_at or now, True)
                 if case.first_response_due_at is None or due < case.first_response_due_at:
                     changes["first_response_due_at"] = due
                     changes["fr_warning_sent"] = False

@@ -120,7 +120,9 @@ class SchedulerConfig:
     digest_time: time = time(9, 0)  # FRONTDOOR_DIGEST_TIME="09:00"
     digest_timezone: str = "Europe/London"  # FRONTDOOR_DIGEST_TIMEZONE
     digest_max_items: int = 15  # FRONTDOOR_DIGEST_MAX_ITEMS, per section
-    digest_catch_up_hours: float = 12.0  # FRONTDOOR_DIGEST_CATCH_UP_HOURS
+    # A daily slot is at most 24 h old, so by default a missed digest is always posted on
+    # start (late rather than lost); lower it to drop digests that have gone stale.
+    digest_catch_up_hours: float = 24.0  # FRONTDOOR_DIGEST_CATCH_UP_HOURS
     sweep_interval_seconds: float = 60.0  # FRONTDOOR_SWEEP_INTERVAL_SECONDS
     batch_size: int = 500  # FRONTDOOR_SWEEP_BATCH_SIZE: cases per transaction
     slack_link_base: str = "https://slack.com"  # SLACK_LINK_BASE (workspace URL)

@@ -49,7 +49,7 @@ class Settings(BaseSettings):
     frontdoor_digest_time: str = "09:00"
     frontdoor_digest_timezone: str = "Europe/London"
     frontdoor_digest_max_items: int = 15
-    frontdoor_digest_catch_up_hours: float = 12
+    frontdoor_digest_catch_up_hours: float = 24
     frontdoor_sweep_interval_seconds: float = 60
     frontdoor_sweep_batch_size: int = 500
     frontdoor_knowledge_base: Path | None = None

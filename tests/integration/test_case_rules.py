@@ -135,6 +135,27 @@ def test_declined_is_final(service: CaseService) -> None:
         service.add_seller_message(seller.id, case.number, "but why")
 
 
+def test_reopening_an_older_closed_case_cannot_get_round_a_decline(service: CaseService) -> None:
+    _, seller = make_seller(service, "1")
+    first = service.open_case(seller.id, "policy", "restore my listing", order_id=ORDER).case
+    service.change_status(first.number, "closed")
+    second = service.open_case(seller.id, "policy", "restore it please", order_id=ORDER).case
+    service.change_status(second.number, "declined", reason="restricted product")
+    with pytest.raises(DeclinedFinal, match="restricted product"):
+        service.reopen(seller.id, first.number, "try again")
+    assert service.list_cases(seller.id, "in_progress") == []
+
+
+def test_reopening_a_closed_case_counts_against_the_daily_cap(service: CaseService) -> None:
+    _, seller = make_seller(service, "1")
+    old = service.open_case(seller.id, "listing", "photo rejected").case
+    service.change_status(old.number, "closed")
+    for i in range(4):
+        service.open_case(seller.id, None, f"question {i}")
+    with pytest.raises(DailyCapReached):
+        service.reopen(seller.id, old.number, "still rejected")
+
+
 # Reopen (rule 3) -------------------------------------------------------------------------------
 def test_reopen_closed_case_links_both_ways(service: CaseService) -> None:
     _, seller = make_seller(service, "1")
@@ -207,6 +228,21 @@ def test_urgent_tightens_first_response_target(service: CaseService, clock: Manu
     clock.advance(hours=1)
     urgent = service.set_urgent(case.number, True, "seller", "1", seller_id=seller.id)
     assert urgent.urgent and urgent.first_response_due_at == clock.now() + timedelta(hours=4)
+
+
+def test_urgent_while_waiting_for_the_seller_counts_from_the_pause(
+        service: CaseService, clock: ManualClock) -> None:
+    _, seller = make_seller(service, "1")
+    case = service.open_case(seller.id, "account_access", "locked out").case
+    clock.advance(hours=2)
+    service.change_status(case.number, "pending")
+    clock.advance(hours=8)  # the clock stands still at 2 h while the seller is away
+    service.set_urgent(case.number, True, "seller", "1", seller_id=seller.id)
+    clock.advance(hours=2)
+    back, _, _ = service.add_seller_message(seller.id, case.number, "here is the info")
+    # Flagged while paused: the 4 h urgent target runs from the seller's reply (16 h after
+    # opening), not from the flag during the pause (which would have left no time at all).
+    assert back.first_response_due_at == clock.now() + timedelta(hours=4)
 
 
 def test_keep_open_extends_deadline_a_limited_number_of_times(service: CaseService,
@@ -282,6 +318,16 @@ def test_transitions_are_checked(service: CaseService) -> None:
         service.change_status(case.number, "investigating")
     with pytest.raises(InvalidInput, match="unknown status"):
         service.change_status(case.number, "wat")
+
+
+def test_back_to_open_is_allowed_and_not_announced_to_the_seller(
+        service: CaseService, uow_factory: SqlUnitOfWorkFactory) -> None:
+    _, seller = make_seller(service, "1")
+    case = service.open_case(seller.id, "order", "x", order_id=ORDER).case
+    service.change_status(case.number, "investigating")
+    before = len(outbox(uow_factory, ob.SELLER_MESSAGE))
+    assert service.change_status(case.number, "open").status == "open"
+    assert len(outbox(uow_factory, ob.SELLER_MESSAGE)) == before
 
 
 def test_list_search_and_unread(service: CaseService) -> None:

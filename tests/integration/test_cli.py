@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 
 import pytest
 from typer.testing import CliRunner
@@ -38,7 +39,7 @@ def test_invite_create_json(db_url: str) -> None:
     result = runner.invoke(app, ["invite", "create", "Acme Ltd", "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    assert data["seller_name"] == "Acme Ltd" and len(data["code"]) == 8
+    assert data["seller_name"] == "Acme Ltd" and re.fullmatch(r"[A-Z2-9]{4}-[A-Z2-9]{4}", data["code"])
 
 
 def test_case_reply_note_status_show(db_url: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from bot.cases import CaseRules, CaseService
@@ -96,10 +97,23 @@ def test_missed_digest_runs_once_on_start(uow_factory: SqlUnitOfWorkFactory,
     # Down for two days: one digest (the latest slot), not one per missed day.
     clock.set(NINE + timedelta(days=2, hours=1))
     assert sweeper.digest(on_start=True) == 3
-    # A slot older than the catch-up limit waits for the next scheduled one.
+    # Down from 08:00 to 22:00: today's digest is late, not lost.
     clock.set(NINE + timedelta(days=3, hours=13))
+    assert sweeper.digest(on_start=True) == 3
     assert sweeper.digest(on_start=True) == 0
-    assert len(channel_posts(uow_factory)) == 6
+    assert len(channel_posts(uow_factory)) == 9
+
+
+def test_catch_up_limit_can_drop_stale_digests(uow_factory: SqlUnitOfWorkFactory,
+                                               clock: ManualClock) -> None:
+    _, sweeper = make(uow_factory, clock)
+    sweeper.config = replace(sweeper.config, digest_catch_up_hours=12)
+    clock.set(NINE - timedelta(hours=1))
+    assert sweeper.digest(on_start=True) == 0
+    # An operator who set a 12 h limit: a 13 h old slot waits for the next scheduled one.
+    clock.set(NINE + timedelta(hours=13))
+    assert sweeper.digest(on_start=True) == 0
+    assert channel_posts(uow_factory) == []
 
 
 def test_digest_follows_local_time_in_summer(uow_factory: SqlUnitOfWorkFactory,
