@@ -210,10 +210,10 @@ async def free_text(turn: Turn) -> None:
     if intent == "out_of_scope" and not att:
         smalltalk.out_of_scope(turn)
         return
-    # Unclear. A seller with cases waiting on them is most likely answering one of those.
-    waiting = await _waiting_cases(turn)
-    if waiting:
-        await followup.ask_which(turn, waiting, text, att, None, order)
+    # Unclear, and the seller has active cases: ask which (or a new issue) rather than guess.
+    candidates = await _candidate_cases(turn)
+    if candidates:
+        await followup.ask_which(turn, candidates, text, att, None, order)
         return
     await triage.offer_types(turn, text, att, order, nlu_down=not c.available)
 
@@ -225,11 +225,14 @@ async def _replied_case(turn: Turn) -> str | None:
                            turn.msg.address, str(turn.msg.reply_to_message_id), turn.seller_id)
 
 
-async def _waiting_cases(turn: Turn) -> list[str]:
+async def _candidate_cases(turn: Turn) -> list[str]:
+    """The seller's active cases, those waiting on the seller (pending, or with unread agent
+    replies) first: a message nobody can place is most likely an answer to one of those."""
     summaries = await turn.call(turn.cases.list_cases, turn.seller_id, "active", None,
                                 turn.config.list_limit)
-    return [s.case.number for s in summaries
-            if s.case.status == d.PENDING or s.unread > 0][: actions.MAX_CHOICES]
+    waiting = [s.case.number for s in summaries if s.case.status == d.PENDING or s.unread > 0]
+    others = [s.case.number for s in summaries if s.case.number not in waiting]
+    return (waiting + others)[: actions.MAX_CHOICES]
 
 
 async def _status(turn: Turn, number: str | None) -> None:

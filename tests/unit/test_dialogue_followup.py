@@ -81,6 +81,24 @@ async def test_several_waiting_cases_ask_which(chat: Chat, service: CaseService,
     assert service.get_case("CX-000002").messages[-1].text == "I have attached the invoice they wanted"
 
 
+async def test_several_active_cases_and_an_unclear_message_ask_which(
+        chat: Chat, service: CaseService, clock: ManualClock) -> None:
+    await open_case(chat, f"my order {ORDER} never arrived, the buyer is waiting since Monday")
+    await open_case(chat, f"the buyer wants a refund for {ORDER2} but the button fails")
+    service.change_status("CX-000001", "investigating")
+    service.change_status("CX-000002", "investigating")
+    service.agent_reply("CX-000002", "agent1", "Could you send the invoice?")
+    clock.advance(hours=30)  # no ongoing conversation, nothing pending
+    await chat.say("I have attached the invoice they wanted")
+    chat.expect("Which case is this about?")
+    # The case with an unread agent reply is the likelier one: it comes first.
+    chat.expect_buttons("Add to CX-000002", "Add to CX-000001", "It's a new issue")
+    assert chat.buttons.index("Add to CX-000002") < chat.buttons.index("Add to CX-000001")
+    await chat.press("Add to CX-000001")
+    chat.expect("Added to CX-000001")
+    assert service.get_case("CX-000001").messages[-1].text == "I have attached the invoice they wanted"
+
+
 async def test_which_case_answered_with_new_issue(chat: Chat, service: CaseService,
                                                   clock: ManualClock) -> None:
     await open_case(chat, f"my order {ORDER} never arrived, the buyer is waiting since Monday")
