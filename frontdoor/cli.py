@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import typer
 
 from bot.errors import CaseRuleError
+from bot.identifiers import normalise_case_number
 from bot.texts import STATUS_LABELS
 from frontdoor.chat_cli import chat
 from frontdoor.nlu_cli import nlu_app
@@ -42,6 +43,17 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def _services() -> Services:
     return build_services(load_settings())
+
+
+def _case_number(text: str) -> str:
+    """Agents type case numbers loosely ("cx-12", "CX 77", "4512"): accept what the bot
+    accepts from sellers; anything else is passed on and refused as an unknown case."""
+    return normalise_case_number(text, load_settings().frontdoor_case_prefix) or text
+
+
+NUMBER = typer.Argument(..., callback=_case_number, metavar="CASE",
+                        help='Case number: "CX-000012", "cx-12" and "12" all work.')
+JSON = typer.Option(False, "--json", help="Machine-readable output.")
 
 
 def refusals(func: F) -> F:
@@ -164,7 +176,7 @@ def case_search(
 
 @case_app.command("show")
 @refusals
-def case_show(number: str, as_json: bool = typer.Option(False, "--json")) -> None:
+def case_show(number: str = NUMBER, as_json: bool = JSON) -> None:
     """Show a case with its conversation, notes and events."""
     detail = _services().cases.get_case(number)
     if as_json:
@@ -196,44 +208,58 @@ def case_show(number: str, as_json: bool = typer.Option(False, "--json")) -> Non
 @case_app.command("reply")
 @refusals
 def case_reply(
-    number: str, text: str,
+    number: str = NUMBER, text: str = typer.Argument(...),
     agent: str = typer.Option("cli", "--as", help="Agent name shown in the thread."),
+    as_json: bool = JSON,
 ) -> None:
     """Reply to the seller (queued through the outbox to the seller's chat)."""
-    case, _msg = _services().cases.agent_reply(number, agent, text, agent_name=agent)
+    case, msg = _services().cases.agent_reply(number, agent, text, agent_name=agent)
+    if as_json:
+        _print_json({"case": case, "message": msg})
+        return
     typer.echo(f"reply queued for {case.number}")
 
 
 @case_app.command("note")
 @refusals
 def case_note(
-    number: str, text: str, agent: str = typer.Option("cli", "--as"),
+    number: str = NUMBER, text: str = typer.Argument(...),
+    agent: str = typer.Option("cli", "--as"), as_json: bool = JSON,
 ) -> None:
     """Add an internal note (never shown to the seller)."""
-    _services().cases.internal_note(number, agent, text, agent_name=agent)
-    typer.echo(f"note added to {number.upper()}")
+    msg = _services().cases.internal_note(number, agent, text, agent_name=agent)
+    if as_json:
+        _print_json({"number": number, "message": msg})
+        return
+    typer.echo(f"note added to {number}")
 
 
 @case_app.command("status")
 @refusals
 def case_status(
-    number: str,
+    number: str = NUMBER,
     status: str = typer.Argument(..., help="open | investigating | pending | resolved | "
                                            "closed | declined"),
     reason: str | None = typer.Option(None, help="Why (shown to the seller when declining)."),
-    agent: str = typer.Option("cli", "--as"),
+    agent: str = typer.Option("cli", "--as"), as_json: bool = JSON,
 ) -> None:
     """Change a case's status."""
     case = _services().cases.change_status(number, status, "agent", agent, reason)
+    if as_json:
+        _print_json(case)
+        return
     typer.echo(f"{case.number} is now {case.status}")
 
 
 @case_app.command("urgent")
 @refusals
-def case_urgent(number: str, off: bool = typer.Option(False, "--off"),
-                agent: str = typer.Option("cli", "--as")) -> None:
+def case_urgent(number: str = NUMBER, off: bool = typer.Option(False, "--off"),
+                agent: str = typer.Option("cli", "--as"), as_json: bool = JSON) -> None:
     """Flag a case urgent (or remove the flag with --off)."""
     case = _services().cases.set_urgent(number, not off, "agent", agent)
+    if as_json:
+        _print_json(case)
+        return
     typer.echo(f"{case.number} urgent: {'on' if case.urgent else 'off'}")
 
 

@@ -69,6 +69,24 @@ def test_case_list_and_search(db_url: str) -> None:
     assert "no matching cases" in none.output
 
 
+def test_loosely_typed_case_numbers_and_json_output(db_url: str) -> None:
+    number = seller_with_case()
+    assert number == "CX-000001"
+    replied = runner.invoke(app, ["case", "reply", "cx-1", "On it", "--json"])
+    assert replied.exit_code == 0, replied.output
+    data = json.loads(replied.output)
+    assert data["case"]["number"] == number and data["message"]["text"] == "On it"
+    noted = runner.invoke(app, ["case", "note", "CX 1", "checked the carrier", "--json"])
+    assert json.loads(noted.output)["number"] == number
+    status = runner.invoke(app, ["case", "status", "1", "investigating", "--json"])
+    assert json.loads(status.output)["status"] == "investigating"
+    urgent = runner.invoke(app, ["case", "urgent", "cx000001", "--json"])
+    assert json.loads(urgent.output)["urgent"] is True
+    shown = runner.invoke(app, ["case", "show", "#1", "--json"])
+    assert [m["text"] for m in json.loads(shown.output)["messages"]] == [
+        "my order is late", "On it", "checked the carrier"]
+
+
 def test_unknown_case_exits_2_with_a_clear_message(db_url: str) -> None:
     result = runner.invoke(app, ["case", "show", "CX-424242"])
     assert result.exit_code == 2
@@ -97,7 +115,13 @@ def test_outbox_status_and_dead_letters(db_url: str) -> None:
     assert retry.exit_code == 2
 
 
-@pytest.mark.parametrize("args", [[], ["case"], ["invite"], ["db"], ["outbox"]])
+@pytest.mark.parametrize("args", [
+    [], ["case"], ["invite"], ["db"], ["outbox"], ["nlu"],
+    ["case", "list"], ["case", "search"], ["case", "show"], ["case", "reply"], ["case", "note"],
+    ["case", "status"], ["case", "urgent"], ["invite", "create"], ["invite", "requests"],
+    ["db", "upgrade"], ["outbox", "status"], ["outbox", "dead"], ["outbox", "retry"],
+    ["nlu", "train"], ["nlu", "serve"], ["nlu", "parse"], ["nlu", "evaluate"], ["chat"], ["serve"],
+])
 def test_help_everywhere(args: list[str]) -> None:
     result = runner.invoke(app, [*args, "--help"])
     assert result.exit_code == 0 and "Usage" in result.output
