@@ -65,6 +65,18 @@ class Settings(BaseSettings):
     slack_app_token: str | None = None
     slack_api_base_url: str = "https://slack.com/api/"
     slack_support_channel: str | None = None
+    # SLACK_CHANNEL_<CASE_TYPE>: one field per case type of the fixed label set (bot/labels.py),
+    # so they are read from `.env` as well as from the environment, like every other setting.
+    slack_channel_account_health: str | None = None
+    slack_channel_account_access: str | None = None
+    slack_channel_registration: str | None = None
+    slack_channel_listing: str | None = None
+    slack_channel_order: str | None = None
+    slack_channel_payment: str | None = None
+    slack_channel_shipping: str | None = None
+    slack_channel_inventory: str | None = None
+    slack_channel_policy: str | None = None
+    slack_channel_advertising: str | None = None
     slack_note_prefix: str = "note:"
     slack_link_base: str = "https://slack.com"
     # HTTP server
@@ -76,7 +88,7 @@ class Settings(BaseSettings):
     def slack_channel_for(self, case_type: str | None) -> str | None:
         """SLACK_CHANNEL_<CASE_TYPE> if set, else the support channel."""
         if case_type and case_type in CASE_TYPES:
-            specific = os.environ.get(f"SLACK_CHANNEL_{case_type.upper()}")
+            specific: str | None = getattr(self, f"slack_channel_{case_type}")
             if specific:
                 return specific
         return self.slack_support_channel
