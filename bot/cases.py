@@ -474,6 +474,9 @@ class CaseService:
             msg = uow.messages.edit(case_message_id, text, now)
             case = uow.cases.get(msg.case_id)
             assert case is not None
+            # Nothing is lost: the words the seller may already have read stay on record.
+            uow.events.add(case.id, "message_edited", d.AGENT, old.author_ref,
+                           f"message {old.id}", None, old.text, now)
             ident = uow.identities.get(case.identity_id) if case.identity_id else None
             if ident is not None and ident.blocked_at is None:
                 from bot import outbox as ob

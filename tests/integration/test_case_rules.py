@@ -376,6 +376,20 @@ def test_every_change_writes_an_event(service: CaseService,
         assert uow.session.scalar(select(func.count()).select_from(CaseEventRow)) == 8
 
 
+def test_an_edited_agent_reply_keeps_its_first_words_in_the_history(
+        service: CaseService) -> None:
+    _, seller = make_seller(service, "1")
+    case = service.open_case(seller.id, "order", "late", order_id=ORDER).case
+    _, reply = service.agent_reply(case.number, "agent7", "Refund is on its way")
+    edited = service.agent_edit(reply.id, "Refund will be issued tomorrow")
+    assert edited is not None
+    detail = service.get_case(case.number)
+    assert detail.messages[-1].text == "Refund will be issued tomorrow"
+    event = next(e for e in detail.events if e.kind == "message_edited")
+    assert (event.actor_ref, event.from_value, event.reason) == (
+        "agent7", f"message {reply.id}", "Refund is on its way")
+
+
 def test_changes_queue_outbox_items_in_the_same_transaction(
         service: CaseService, uow_factory: SqlUnitOfWorkFactory) -> None:
     ident, seller = make_seller(service, "1")
