@@ -74,11 +74,14 @@ class SqlOutboxQueue:
                     thread = ThreadRef(case.slack_channel, case.slack_ts)
         payload = dict(row.payload)
         if row.kind == ob.SELLER_EDIT and "platform_message_id" not in payload:
+            # The seller's copy, in the chat the edit goes to. On Slack the agent's own thread
+            # message has a ref for the same case message too (platform "slack" as well).
             ref = session.scalar(
                 select(MessageRefRow).where(
                     MessageRefRow.platform == row.destination,
+                    MessageRefRow.chat_id == str(payload.get("address")),
                     MessageRefRow.case_message_id == payload.get("case_message_id"),
-                )
+                ).order_by(MessageRefRow.id.desc()).limit(1)
             )
             if ref is not None:
                 payload["platform_message_id"] = ref.message_id

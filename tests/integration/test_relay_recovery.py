@@ -7,8 +7,13 @@ configured in a `.env` file. The server and the helpers are those of test_serve_
 from __future__ import annotations
 
 import contextlib
+import itertools
+import json
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -33,8 +38,10 @@ from tests.integration.test_serve_relay import (
     Served,
     TelegramSeller,
     UvicornServer,
+    serving,
+    wait_in_thread,
 )
-from tests.standins import slack_api
+from tests.standins import RecordedRequest, slack_api
 from tests.standins.slack_api import SlackStandIn
 from tests.standins.telegram_api import TelegramStandIn
 
@@ -103,3 +110,102 @@ async def test_a_case_type_channel_set_only_in_dotenv_gets_the_case_and_its_agen
         assert served.services.cases.get_case("CX-000001").case.status == d.INVESTIGATING
         assert served.slack.calls("chat.postEphemeral") == []  # nobody was refused
 
+
+
+# Sellers in a Slack DM ------------------------------------------------------------------------
+_dm_seq = itertools.count(1)
+
+
+@dataclass
+class SlackDmSeller:
+    """A seller who DMs the Slack app, as Slack delivers it to /slack/events."""
+
+    served: Served
+    user: str = "U0SELLER1"
+    dm: str = "D0SELLER1"
+
+    async def say(self, text: str, expect: str) -> RecordedRequest:
+        n = next(_dm_seq)
+        event = {"type": "message", "channel": self.dm, "channel_type": "im", "user": self.user,
+                 "text": text, "ts": f"1800000000.{n:06d}"}
+        mark = self.served.slack.mark()
+        response = await self.served.slack_event(event, f"EvDm{n:06d}")
+        assert response.status_code == 200, response.text
+        return await self._answer(mark, expect)
+
+    async def press(self, label: str, expect: str) -> RecordedRequest:
+        """Press the Block Kit button whose label contains ``label`` in the latest DM."""
+        button = next(
+            e for r in reversed(self.served.slack.calls("chat.postMessage"))
+            if r.get("channel") == self.dm
+            for b in r.response["message"].get("blocks", []) if b["type"] == "actions"
+            for e in b["elements"] if label in e["text"]["text"])
+        payload = {
+            "type": "block_actions", "team": {"id": slack_api.TEAM_ID},
+            "api_app_id": "A0STANDIN", "user": {"id": self.user, "team_id": slack_api.TEAM_ID},
+            "trigger_id": "9.9.9", "channel": {"id": self.dm},
+            "container": {"type": "message", "channel_id": self.dm},
+            "actions": [{"type": "button", "action_id": button["action_id"], "block_id": "b1",
+                         "value": button["value"], "action_ts": f"1800000001.{next(_dm_seq)}"}]}
+        mark = self.served.slack.mark()
+        response = await self.served.slack_post(urlencode({"payload": json.dumps(payload)}),
+                                                "application/x-www-form-urlencoded")
+        assert response.status_code == 200, response.text
+        return await self._answer(mark, expect)
+
+    async def _answer(self, mark: int, expect: str) -> RecordedRequest:
+        return await self.served.slack.wait_for(
+            "chat.postMessage", since=mark, timeout=WAIT,
+            where=lambda r: r.get("channel") == self.dm and expect in r.get("text", ""))
+
+    async def open_case(self, text: str) -> str:
+        """Register, open a case about ``text``; the case's parent ts once its thread exists."""
+        code = self.served.services.cases.create_invitation("Slack Seller").code
+        await self.say(code, expect="registered as")
+        mark = self.served.slack.mark()
+        await self.say(text, expect="Open it?")
+        await self.press("Open the case", expect="CX-000001")
+        parent = await self.served.slack.wait_for(
+            "chat.postMessage", since=mark, timeout=WAIT,
+            where=lambda r: r.get("channel") == SUPPORT and not r.get("thread_ts"))
+        parent_ts = str(parent.response["ts"])
+        await wait_in_thread(self.served, parent_ts, "never arrived")
+        return parent_ts
+
+
+def edited_event(agent_ts: str, parent_ts: str, old: str, new: str) -> dict[str, Any]:
+    """The ``message_changed`` event Slack sends when an agent edits a thread message."""
+    return {"type": "message", "subtype": "message_changed", "channel": SUPPORT,
+            "channel_type": "channel", "hidden": True,
+            "message": {"type": "message", "user": AGENT, "text": new, "ts": agent_ts,
+                        "thread_ts": parent_ts},
+            "previous_message": {"type": "message", "user": AGENT, "ts": agent_ts,
+                                 "text": old}}
+
+
+async def test_agent_edit_reaches_a_seller_in_a_slack_dm_as_an_edit(db: Database) -> None:
+    async with serving(db) as served:
+        seller = SlackDmSeller(served)
+        parent_ts = await seller.open_case(f"my order {ORDER} never arrived, buyer waiting")
+        agent_ts = await served.agent_writes(parent_ts, "Your refund is 12 EUR.")
+        relayed = await served.slack.wait_for(
+            "chat.postMessage", timeout=WAIT,
+            where=lambda r: r.get("channel") == seller.dm and "12 EUR" in r.get("text", ""))
+        # The delivery is recorded after the stand-in answered: the reaction comes after it.
+        await served.slack.wait_for("reactions.add", timeout=WAIT,
+                                    where=lambda r: r.get("timestamp") == agent_ts)
+
+        response = await served.slack_event(edited_event(
+            agent_ts, parent_ts, "Your refund is 12 EUR.", "Your refund is 21 EUR."))
+        assert response.status_code == 200
+
+        update = await served.slack.wait_for(
+            "chat.update", timeout=WAIT, where=lambda r: r.get("channel") == seller.dm)
+        assert update["ts"] == relayed.response["ts"]
+        assert update.status == 200 and update.response["ok"], update.response
+        assert "Your refund is 21 EUR." in update["text"]
+        shown = served.slack.find(seller.dm, str(relayed.response["ts"]))
+        assert shown is not None and "21 EUR" in shown["text"]
+        # Nothing was reported as undelivered in the thread.
+        assert [r for r in served.slack.calls("chat.postMessage")
+                if r.get("thread_ts") == parent_ts and "Not delivered" in r.get("text", "")] == []
