@@ -1,0 +1,68 @@
+"""A case type the model is unsure of: the likeliest types as buttons, nothing guessed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from bot.cases import CaseService
+from bot.classification import Classification
+from bot.clock import ManualClock
+from bot.engine import Engine
+from bot.identifiers import extract_entities
+from bot.relay import Relay
+from storage.uow import SqlUnitOfWorkFactory
+from tests.unit.chat_harness import Chat, make_engine, register
+
+THRESHOLD = 0.55  # EngineConfig's default nlu_threshold
+
+
+@dataclass
+class UnsureClassifier:
+    """Reads every message as inventory / shipping / advertising, at a chosen confidence."""
+
+    confidence: float
+
+    async def classify(self, text: str) -> Classification:
+        top = self.confidence
+        ranking = (("inventory", top), ("shipping", top / 2), ("advertising", top / 4))
+        return Classification(text, "inventory", top, tuple(extract_entities(text)), ranking)
+
+
+def unsure_chat(service: CaseService, uow_factory: SqlUnitOfWorkFactory, relay: Relay,
+                clock: ManualClock, confidence: float) -> Chat:
+    engine: Engine = make_engine(service, uow_factory, relay, clock,
+                                 classifier=UnsureClassifier(confidence))
+    chat = Chat(engine, uow_factory)
+    register(service, chat)
+    return chat
+
+
+@pytest.mark.parametrize("confidence", [0.2, THRESHOLD - 0.01])
+async def test_below_the_threshold_the_ranked_types_are_offered(
+        service: CaseService, uow_factory: SqlUnitOfWorkFactory, relay: Relay,
+        clock: ManualClock, confidence: float) -> None:
+    chat = unsure_chat(service, uow_factory, relay, clock, confidence)
+    await chat.say("my stock report for 123-1234567-1234567 does not match what I sent in")
+    assert chat.buttons[:3] == ["Inventory / fulfilment", "Shipping", "Advertising"]
+    assert chat.buttons[-1] == "Something else"
+    assert service.list_cases(1, "all") == []  # nothing opened on a guess
+    await chat.press("Shipping")
+    await chat.press("Open the case")
+    chat.expect("CX-000001")
+    case = service.get_case("CX-000001").case
+    assert case.case_type == "shipping"
+    assert case.order_id == "123-1234567-1234567"
+    assert "stock report" in service.get_case("CX-000001").messages[0].text
+
+
+async def test_at_the_threshold_the_type_is_taken(
+        service: CaseService, uow_factory: SqlUnitOfWorkFactory, relay: Relay,
+        clock: ManualClock) -> None:
+    chat = unsure_chat(service, uow_factory, relay, clock, THRESHOLD)
+    await chat.say("the numbers in my stock report do not match what I sent in")
+    # Confident enough: straight into the inventory flow (its self-help article first).
+    assert "Something else" not in chat.buttons
+    chat.expect("Stock not showing as available?")
+
