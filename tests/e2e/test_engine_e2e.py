@@ -114,10 +114,31 @@ async def test_evaluation(chat: Chat, service: CaseService) -> None:
     assert evaluation.reason == "It took too long to get an answer from your team"
 
 
-async def test_hostile_input_with_the_real_model(chat: Chat, service: CaseService) -> None:
-    for text in ("x" * 100_000, "\x00\x01\x02", "我的订单没有到，买家一直在等待", "طلبي لم يصل",
-                 "'; DROP TABLE cases; --", "📦📦📦"):
-        replies = await chat.say(text)
-        assert replies, text
-    await chat.say("what's the status of CX-000099?")
-    chat.expect("I can't find CX-000099 among your cases")
+async def test_hostile_input_with_the_real_model(chat: Chat, service: CaseService,
+                                                 uow_factory: SqlUnitOfWorkFactory) -> None:
+    # 100 KB: refused before the model or the database see it.
+    await chat.say("x" * 100_000)
+    chat.expect("too long", "limit is 4000")
+    # Control characters only: an answer, nothing stored.
+    assert await chat.say("\x00\x01\x02")
+    # Emoji, Chinese, Arabic (right to left), SQL: each gets an answer, and the tables stand.
+    for text in ("📦📦📦", "我的订单没有到，买家一直在等待", "طلبي لم يصل",
+                 "'; DROP TABLE cases; --"):
+        assert await chat.say(text), text
+        await chat.say("cancel")
+    assert service.search_cases() == []
+    # A real case whose text is all of it at once, stored exactly (control characters gone).
+    hostile = (f"my package to the buyer never arrived, tracking shows no movement for order "
+               f"{ORDER} 📦 订单没有到 طلبي لم يصل\x07 '; DROP TABLE cases; --")
+    await chat.say(hostile)
+    chat.expect("I'll open this case", "Type: Shipping", f"Order: {ORDER}")
+    await chat.press("Open the case")
+    chat.expect("Opened CX-000001")
+    stored = service.get_case("CX-000001").messages[0].text
+    assert "\x07" not in stored and "DROP TABLE cases" in stored and "طلبي" in stored
+    # Another seller's case number: not found, and nothing of it leaks.
+    bob = Chat(chat.engine, uow_factory, user="200", name="Bob")
+    register(service, bob, "Bob's Shop")
+    await bob.say("what's the status of CX-000001?")
+    bob.expect("I can't find CX-000001 among your cases")
+    assert "订单" not in bob.text and "Shipping" not in bob.text
