@@ -11,7 +11,11 @@ Channel = Literal["telegram", "slack", "console"]
 
 @dataclass(frozen=True)
 class Attachment:
-    """Metadata of a file a seller sent; the bytes stay on the platform (``file_id``/``url``)."""
+    """Metadata of a file a seller sent; the bytes stay on the platform (``file_id``/``url``).
+
+    ``source`` is the channel whose ``file_id`` this is (e.g. "telegram"): the agents' side
+    fetches the bytes from there to copy the file into the case's thread.
+    """
 
     kind: str  # photo | document | voice | video | file
     file_id: str
@@ -19,6 +23,7 @@ class Attachment:
     mime_type: str | None = None
     size: int | None = None
     url: str | None = None
+    source: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form for storage and the outbox."""
@@ -29,6 +34,7 @@ class Attachment:
             "mime_type": self.mime_type,
             "size": self.size,
             "url": self.url,
+            "source": self.source,
         }
 
     @classmethod
@@ -40,6 +46,7 @@ class Attachment:
             mime_type=data.get("mime_type"),
             size=data.get("size"),
             url=data.get("url"),
+            source=data.get("source"),
         )
 
 

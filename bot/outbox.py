@@ -20,6 +20,9 @@ SELLER_EDIT = "seller.edit"  # payload: address, platform_message_id, text
 # Agent-bound kinds go to Slack (the agents' side).
 CASE_PARENT = "agents.case_parent"  # payload: card{...}; post once, then chat.update in place
 THREAD_POST = "agents.thread_post"  # payload: text, author, attachments[], case_message_id?
+# A seller's file copied into the case's thread, queued right after its THREAD_POST (same
+# ordering key): its own item, so a failed upload is retried without posting the text again.
+THREAD_FILE = "agents.thread_file"  # payload: source, attachment{...}, case_message_id?
 THREAD_REACTION = "agents.reaction"  # payload: name, target_ts
 CHANNEL_POST = "agents.channel_post"  # payload: channel, text
 

@@ -20,10 +20,15 @@ from bot.texts import CASE_TYPE_LABELS, STATUS_LABELS
 
 @dataclass
 class RelayConfig:
-    """Where agent-side items go. ``agents_destination`` None: no agent platform (console/CLI)."""
+    """Where agent-side items go. ``agents_destination`` None: no agent platform (console/CLI).
+
+    ``file_sources``: channels whose files the agents' platform can fetch and copy into a
+    case's thread (e.g. {"telegram"}); files from elsewhere are described only.
+    """
 
     agents_destination: str | None = None
     channel_for: Callable[[str | None], str | None] = lambda _case_type: None
+    file_sources: frozenset[str] = frozenset()
 
 
 class Relay:
@@ -112,13 +117,43 @@ class Relay:
         self, uow: UnitOfWork, case: Case, text: str, author: str, now: datetime,
         attachments: Sequence[dict[str, Any]] = (), case_message_id: int | None = None,
     ) -> int | None:
-        """Post into the case's thread."""
-        return self._agents(
+        """Post into the case's thread; then queue a copy of each file that can be copied.
+
+        The post describes every file (the metadata stays even if a copy fails); the copies
+        follow it in the thread's order, one outbox item each.
+        """
+        posted = self._agents(
             uow, case, ob.THREAD_POST,
             {"text": text, "author": author, "attachments": list(attachments),
              "case_message_id": case_message_id},
             now,
         )
+        if posted is None:
+            return None
+        fallback: list[str | None] = []  # the case's own channel, looked up once if needed
+        for attachment in attachments:
+            source = self._file_source(uow, case, attachment, fallback)
+            if source is not None:
+                self._agents(uow, case, ob.THREAD_FILE,
+                             {"source": source, "attachment": dict(attachment),
+                              "case_message_id": case_message_id}, now)
+        return posted
+
+    def _file_source(self, uow: UnitOfWork, case: Case, attachment: dict[str, Any],
+                     fallback: list[str | None]) -> str | None:
+        """The channel to fetch ``attachment`` from, or None if it is not to be copied."""
+        if not self.config.file_sources or not attachment.get("file_id"):
+            return None
+        source = attachment.get("source")
+        if source is None:
+            if attachment.get("url"):
+                return None  # already a link the agents can open (e.g. a Slack file)
+            # Files recorded before attachments named their channel: the case's own chat.
+            if not fallback:
+                identity = uow.identities.get(case.identity_id) if case.identity_id else None
+                fallback.append(identity.channel if identity else None)
+            source = fallback[0]
+        return str(source) if source in self.config.file_sources else None
 
     def reaction(self, uow: UnitOfWork, case: Case, target_ts: str, name: str,
                  now: datetime) -> int | None:

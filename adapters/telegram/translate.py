@@ -112,29 +112,31 @@ def _from_message(message: Message, event_id: str,
 def attachments_of(message: Message) -> tuple[Attachment, ...]:
     """Metadata of the files in a message; the bytes stay on Telegram (fetch by ``file_id``)."""
     found: list[Attachment] = []
+
+    def add(kind: str, file_id: str, name: str | None, mime: str | None,
+            size: int | None) -> None:
+        found.append(Attachment(kind, file_id, name, mime, size, source=CHANNEL))
+
     if message.photo:
         # Telegram sends every resolution; the last one is the largest.
         photo = message.photo[-1]
-        found.append(Attachment("photo", photo.file_id, None, "image/jpeg", photo.file_size))
+        add("photo", photo.file_id, None, "image/jpeg", photo.file_size)
     if message.video:
         video = message.video
-        found.append(Attachment("video", video.file_id, video.file_name, video.mime_type,
-                                video.file_size))
+        add("video", video.file_id, video.file_name, video.mime_type, video.file_size)
     if message.video_note:
         note = message.video_note
-        found.append(Attachment("video", note.file_id, None, "video/mp4", note.file_size))
+        add("video", note.file_id, None, "video/mp4", note.file_size)
     if message.voice:
         voice = message.voice
-        found.append(Attachment("voice", voice.file_id, None, voice.mime_type, voice.file_size))
+        add("voice", voice.file_id, None, voice.mime_type, voice.file_size)
     if message.audio:
         audio = message.audio
-        found.append(Attachment("file", audio.file_id, audio.file_name, audio.mime_type,
-                                audio.file_size))
+        add("file", audio.file_id, audio.file_name, audio.mime_type, audio.file_size)
     if message.document:
         # Animations (GIFs) also arrive as a document: this one entry covers both.
         doc = message.document
-        found.append(Attachment("document", doc.file_id, doc.file_name, doc.mime_type,
-                                doc.file_size))
+        add("document", doc.file_id, doc.file_name, doc.mime_type, doc.file_size)
     return tuple(found)
 
 

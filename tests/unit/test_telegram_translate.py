@@ -101,7 +101,8 @@ def test_photo_takes_the_largest_size_and_the_caption() -> None:
 
     assert message is not None
     assert message.text == "damaged box"
-    assert message.attachments == (Attachment("photo", "large", None, "image/jpeg", 150_000),)
+    assert message.attachments == (
+        Attachment("photo", "large", None, "image/jpeg", 150_000, source="telegram"),)
 
 
 def test_document_voice_and_video_metadata() -> None:
@@ -119,9 +120,11 @@ def test_document_voice_and_video_metadata() -> None:
                    for u in (document, voice, video)]
 
     assert attachments == [
-        (Attachment("document", "doc1", "invoice.pdf", "application/pdf", 2_000_000),),
-        (Attachment("voice", "voice1", None, "audio/ogg", 9_000),),
-        (Attachment("video", "vid1", "unboxing.mp4", "video/mp4", 25_000_000),),
+        (Attachment("document", "doc1", "invoice.pdf", "application/pdf", 2_000_000,
+                    source="telegram"),),
+        (Attachment("voice", "voice1", None, "audio/ogg", 9_000, source="telegram"),),
+        (Attachment("video", "vid1", "unboxing.mp4", "video/mp4", 25_000_000,
+                    source="telegram"),),
     ]
 
 
