@@ -14,6 +14,8 @@ Button contract (the Slack action handler relies on it):
 
 from __future__ import annotations
 
+import mimetypes
+import posixpath
 import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -198,6 +200,39 @@ def attachment_line(attachment: Attachment) -> str:
     details = [d for d in (_size(attachment.size), attachment.mime_type) if d]
     suffix = f" ({escape(', '.join(details))})" if details else ""
     return f"📎 {label}{suffix} · file_id `{escape(attachment.file_id)}`"
+
+
+def upload_filename(attachment: Attachment, stored_name: str | None = None) -> str:
+    """The file name for a copy of ``attachment`` uploaded into Slack.
+
+    The seller's own name if the platform passed it on (documents), else the kind with the
+    extension of the platform's stored name (``file_12.jpg``) or of the MIME type:
+    ``photo.jpg``, ``voice.ogg``.
+    """
+    if attachment.file_name and attachment.file_name.strip():
+        return attachment.file_name.strip()
+    ext = posixpath.splitext(stored_name or "")[1]
+    if not ext and attachment.mime_type:
+        ext = _EXTENSIONS.get(attachment.mime_type) or (
+            mimetypes.guess_extension(attachment.mime_type) or "")
+    return f"{attachment.kind}{ext}"
+
+
+# Preferred extensions where ``mimetypes`` picks an unusual one (``.oga``, ``.jpe``).
+_EXTENSIONS = {"audio/ogg": ".ogg", "image/jpeg": ".jpg", "video/mp4": ".mp4"}
+
+
+def file_not_copied_text(attachment: Attachment, source: str, reason: str) -> str:
+    """The thread note when a seller's file could not be copied into Slack.
+
+    The message above it still has the file's details (``attachment_line``), so nothing is
+    lost: an agent can ask the seller to send it again, or find it by its file_id.
+    """
+    name = f" _{escape(attachment.file_name)}_" if attachment.file_name else ""
+    return (f"⚠️ Could not copy the seller's {escape(attachment.kind)}{name} "
+            f"from {escape(source.title())} into this thread: "
+            f"{escape(reason)}. Its details are in the message above "
+            f"(file_id `{escape(attachment.file_id)}`).")
 
 
 def _size(size: int | None) -> str | None:

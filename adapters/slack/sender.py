@@ -10,6 +10,11 @@ Platform failures are reported as ``DeliveryResult``s, never raised:
   ``invalid_blocks``, ``message_not_found``...) -> permanent, with the error code in the text.
 
 ``already_reacted`` counts as delivered: a retried reaction gets it after a lost response.
+
+THREAD_FILE copies a seller's file into the case's thread: the bytes come from the file's
+source channel (a ``FileSource``, e.g. Telegram), and go up with ``files_upload_v2``. A file
+that cannot be fetched or that Slack refuses for good gets a note in the thread instead
+(delivered: retrying would not help); fetch or upload trouble that may pass is retried.
 """
 
 from __future__ import annotations
@@ -20,22 +25,26 @@ from types import TracebackType
 from typing import Any, Self
 
 import aiohttp
-from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.errors import SlackApiError, SlackClientError, SlackRequestError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.files import FileFetchFailed, FileSources, FileUnavailable
 from adapters.slack.cards import (
+    file_not_copied_text,
     render_case_card,
     reply_blocks,
     text_blocks,
     thread_post_text,
+    upload_filename,
 )
-from bot.messages import Reply
+from bot.messages import Attachment, Reply
 from bot.outbox import (
     CASE_PARENT,
     CHANNEL_POST,
     SELLER_EDIT,
     SELLER_MESSAGE,
     SLACK,
+    THREAD_FILE,
     THREAD_POST,
     THREAD_REACTION,
     DeliveryResult,
@@ -59,18 +68,22 @@ Call = Callable[[], Awaitable[DeliveryResult]]
 class SlackSender:
     """``OutboxSender`` for destination "slack".
 
-    Kinds: CASE_PARENT (post, then ``chat.update`` in place), THREAD_POST, THREAD_REACTION,
-    CHANNEL_POST, and SELLER_MESSAGE/SELLER_EDIT for sellers who DM the app.
+    Kinds: CASE_PARENT (post, then ``chat.update`` in place), THREAD_POST, THREAD_FILE,
+    THREAD_REACTION, CHANNEL_POST, and SELLER_MESSAGE/SELLER_EDIT for sellers who DM the app.
+    ``file_sources`` (by channel) is where THREAD_FILE items get their bytes.
     """
 
     destination = SLACK
 
-    def __init__(self, client: AsyncWebClient, *, owns_session: bool = False) -> None:
+    def __init__(self, client: AsyncWebClient, *, owns_session: bool = False,
+                 file_sources: FileSources | None = None) -> None:
         self.client = client
         self._owns_session = owns_session
+        self.file_sources: FileSources = file_sources or {}
 
     @classmethod
-    def create(cls, token: str, base_url: str = DEFAULT_BASE_URL) -> SlackSender:
+    def create(cls, token: str, base_url: str = DEFAULT_BASE_URL,
+               file_sources: FileSources | None = None) -> SlackSender:
         """A sender with its own client and connection pool.
 
         ``base_url`` is SLACK_API_BASE_URL; a missing trailing "/" is added, because the SDK
@@ -78,7 +91,8 @@ class SlackSender:
         """
         if not base_url.endswith("/"):
             base_url += "/"
-        return cls(AsyncWebClient(token=token, base_url=base_url), owns_session=True)
+        return cls(AsyncWebClient(token=token, base_url=base_url), owns_session=True,
+                   file_sources=file_sources)
 
     async def close(self) -> None:
         """Close the HTTP session this sender opened (a shared client is left alone)."""
@@ -126,6 +140,7 @@ class SlackSender:
         builders: dict[str, Callable[[OutboundItem], Call]] = {
             CASE_PARENT: self._case_parent,
             THREAD_POST: self._thread_post,
+            THREAD_FILE: self._thread_file,
             THREAD_REACTION: self._reaction,
             CHANNEL_POST: self._channel_post,
             SELLER_MESSAGE: self._seller_message,
@@ -152,6 +167,56 @@ class SlackSender:
                                 str(item.payload.get("author") or "?"),
                                 item.payload.get("attachments") or ())
         return self._post(channel=item.thread.channel, thread_ts=item.thread.ts, text=text)
+
+    def _thread_file(self, item: OutboundItem) -> Call:
+        if item.thread is None:
+            raise _NotYet("parent not posted yet")
+        attachment = Attachment.from_dict(item.payload["attachment"])
+        if not attachment.file_id:
+            raise ValueError("attachment without a file_id")
+        source_name = str(item.payload["source"])
+        source = self.file_sources.get(source_name)
+        channel, thread_ts = item.thread.channel, item.thread.ts
+
+        async def note(reason: str) -> DeliveryResult:
+            # The file is lost to the thread, not its metadata: say so where agents look.
+            log.warning("outbox item %s: %s file %s not copied: %s", item.id, source_name,
+                        attachment.file_id, reason)
+            text = file_not_copied_text(attachment, source_name, reason)
+            return await self._post(channel=channel, thread_ts=thread_ts, text=text)()
+
+        async def copy() -> DeliveryResult:
+            if source is None:
+                return await note(f"this server cannot fetch {source_name} files")
+            limit = source.max_bytes
+            if attachment.size is not None and limit is not None and attachment.size > limit:
+                return await note(f"it is over the {limit // (1024 * 1024)} MB download limit")
+            try:
+                fetched = await source.fetch(attachment.file_id)
+            except FileUnavailable as exc:
+                return await note(str(exc) or "the file is no longer available")
+            except FileFetchFailed as exc:
+                return DeliveryResult(ok=False, retry_after=exc.retry_after,
+                                      error=f"slack: fetching the file from {source_name}: {exc}")
+            name = upload_filename(attachment, fetched.name)
+            try:
+                response = await self.client.files_upload_v2(
+                    channel=channel, thread_ts=thread_ts, content=fetched.content,
+                    filename=name, title=name)
+            except SlackApiError as exc:
+                failure = _api_failure(exc)
+                if not failure.permanent:
+                    return failure
+                # E.g. uploads disabled in this workspace: a note, not a dead letter.
+                return await note(f"Slack refused the upload ({_error_code(exc) or 'error'})")
+            except SlackRequestError as exc:
+                # The bytes' POST to the upload URL failed (HTTP 5xx...): start over later.
+                return DeliveryResult(ok=False, error=f"slack: file upload failed: {exc}")
+            file_id = (response.get("file") or {}).get("id")
+            return DeliveryResult(ok=True, platform_message_id=str(file_id) if file_id else None,
+                                  platform_chat_id=channel)
+
+        return copy
 
     def _reaction(self, item: OutboundItem) -> Call:
         if item.thread is None:

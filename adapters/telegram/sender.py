@@ -39,6 +39,7 @@ from telegram.error import (
 )
 from telegram.warnings import PTBDeprecationWarning
 
+from adapters.telegram.files import file_base_url
 from adapters.telegram.translate import (
     CallbackDataTooLong,
     edit_message_kwargs,
@@ -70,7 +71,8 @@ class TelegramSender:
     def create(cls, token: str, base_url: str = DEFAULT_BASE_URL) -> TelegramSender:
         """A sender with its own ``Bot``. ``base_url`` as TELEGRAM_API_BASE_URL: the token is
         appended to it (or replaces a ``{token}`` placeholder)."""
-        return cls(Bot(token, base_url=base_url), owns_bot=True)
+        return cls(Bot(token, base_url=base_url, base_file_url=file_base_url(base_url)),
+                   owns_bot=True)
 
     async def close(self) -> None:
         if self._owns_bot:
