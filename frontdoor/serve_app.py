@@ -15,15 +15,17 @@ from starlette.requests import Request
 from starlette.responses import Response
 from telegram import Bot
 
+from adapters.files import FileSource
 from adapters.slack.bolt_app import build_bolt_app, refuse_request
 from adapters.slack.sender import SlackSender
+from adapters.telegram.files import TelegramFileSource, file_base_url
 from adapters.telegram.inbound import TelegramInbound
 from adapters.telegram.sender import TelegramSender
 from bot.agent_desk import AgentDesk
 from bot.classification import Classifier
 from bot.labels import CASE_TYPES
 from bot.messages import SellerMessage
-from bot.outbox import OutboxSender
+from bot.outbox import TELEGRAM, OutboxSender
 from frontdoor.server import ServerParts, bad_request
 from frontdoor.wiring import Services, build_engine
 
@@ -52,9 +54,13 @@ def build_server(
 
     senders: list[OutboxSender] = []
     parts = ServerParts(services=services, nlu_ready=nlu_ready)
+    # Where the Slack sender fetches sellers' files to copy them into case threads.
+    file_sources: dict[str, FileSource] = {}
 
     if s.telegram_bot_token:
-        bot = Bot(s.telegram_bot_token, base_url=s.telegram_api_base_url)
+        bot = Bot(s.telegram_bot_token, base_url=s.telegram_api_base_url,
+                  base_file_url=file_base_url(s.telegram_api_base_url))
+        file_sources[TELEGRAM] = TelegramFileSource(bot)
         telegram_sender = TelegramSender(bot)
         senders.append(telegram_sender)
         inbound = TelegramInbound(bot, on_seller_message, s.telegram_webhook_secret)
@@ -78,7 +84,7 @@ def build_server(
         client = AsyncWebClient(token=s.slack_bot_token, base_url=s.slack_api_base_url)
         # One connection pool for the process (opened in the server's event loop); without
         # it the SDK opens and closes an HTTP session for every single call.
-        slack_sender = SlackSender(client, owns_session=True)
+        slack_sender = SlackSender(client, owns_session=True, file_sources=file_sources)
         parts.on_start.append(_open_session(slack_sender))
         senders.append(slack_sender)
         desk = AgentDesk(services.cases, services.uow_factory, "slack", s.slack_note_prefix)

@@ -13,7 +13,7 @@ from bot.dialogue.config import EngineConfig
 from bot.dispatcher import OutboxDispatcher
 from bot.engine import Engine
 from bot.knowledge import KnowledgeBase
-from bot.outbox import SLACK, OutboxSender
+from bot.outbox import SLACK, TELEGRAM, OutboxSender
 from bot.relay import Relay, RelayConfig
 from frontdoor.settings import Settings
 from storage.database import Database
@@ -76,13 +76,22 @@ def agents_destination(settings: Settings) -> str | None:
     return SLACK if settings.slack_bot_token else None
 
 
+def copyable_file_sources(settings: Settings) -> frozenset[str]:
+    """Channels whose files are copied into the agents' Slack threads: Telegram's, when both
+    platforms are configured (``frontdoor serve`` then gives the Slack sender a fetcher)."""
+    if agents_destination(settings) == SLACK and settings.telegram_bot_token:
+        return frozenset({TELEGRAM})
+    return frozenset()
+
+
 def build_services(settings: Settings, clock: Clock | None = None,
                    database: Database | None = None) -> Services:
     """Wire the case store and rules for ``settings``. Builds no connection until used."""
     clock = clock or SystemClock()
     database = database or Database(settings.frontdoor_database_url)
     relay = Relay(RelayConfig(agents_destination=agents_destination(settings),
-                              channel_for=settings.slack_channel_for))
+                              channel_for=settings.slack_channel_for,
+                              file_sources=copyable_file_sources(settings)))
     holder: list[Services] = []
     uow_factory = SqlUnitOfWorkFactory(
         database, settings.frontdoor_case_prefix,
