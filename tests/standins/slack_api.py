@@ -8,6 +8,12 @@ fields or query strings; all are recorded as ``params``.
 State is kept per channel so tests can look at threads: ``standin.messages[channel]`` lists
 what was posted (with ``thread_ts`` for replies) and reactions. Posting to a user id (``U...``)
 lands in that user's DM channel (``D...``), as on Slack.
+
+File uploads work as Slack's external upload flow (what ``files_upload_v2`` does):
+``files.getUploadURLExternal`` hands out an ``upload_url`` on the stand-in itself, the bytes
+POSTed there are kept (recorded as method ``upload``; ``fail_next("upload", ...)`` fails it),
+and ``files.completeUploadExternal`` shares the files in ``channel_id``/``thread_ts``: they
+appear in ``standin.files`` and as a message with ``files`` in the thread.
 """
 
 from __future__ import annotations
@@ -52,11 +58,14 @@ def api_error(error: str) -> Fault:
 class SlackStandIn(StandInServer):
     """Stand-in Web API. ``base_url`` goes to ``AsyncWebClient(base_url=...)``."""
 
-    json_form_fields = frozenset({"blocks", "attachments", "metadata", "view"})
+    json_form_fields = frozenset({"blocks", "attachments", "metadata", "view", "files"})
 
     def __init__(self, latency: float = 0.0) -> None:
         super().__init__(latency)
         self.messages: dict[str, list[dict[str, Any]]] = {}
+        #: Uploads by file id: filename, length, and once POSTed, ``content``; once completed,
+        #: ``channel_id``, ``thread_ts``, ``title`` and the sharing message's ``ts``.
+        self.files: dict[str, dict[str, Any]] = {}
         self.users: dict[str, dict[str, Any]] = {}
         self.channel_members: dict[str, list[str]] = {}
         self._ts_counter = itertools.count(1)
@@ -72,6 +81,8 @@ class SlackStandIn(StandInServer):
             "conversations.open": self._open,
             "users.info": self._user_info,
             "views.open": self._open_view,
+            "files.getUploadURLExternal": self._get_upload_url,
+            "files.completeUploadExternal": self._complete_upload,
         }
 
     @property
@@ -106,11 +117,23 @@ class SlackStandIn(StandInServer):
     def find(self, channel: str, ts: str) -> dict[str, Any] | None:
         return next((m for m in self.messages.get(channel, []) if m["ts"] == ts), None)
 
+    def seed_message(self, channel: str, text: str) -> str:
+        """Put a bot message in ``channel`` without a request (e.g. a case parent to thread
+        under); returns its ts."""
+        _, body = self._post_message({"channel": channel, "text": text})
+        return str(body["ts"])
+
+    def shared_files(self, channel: str, thread_ts: str) -> list[dict[str, Any]]:
+        """The completed uploads shared in the thread of ``thread_ts``, in order."""
+        return [f for f in self.files.values()
+                if f.get("channel_id") == channel and f.get("thread_ts") == thread_ts]
+
     # Plumbing ----------------------------------------------------------------------------
     def _routes(self) -> list[tuple[str, str, Callable[[web.Request], Awaitable[web.StreamResponse]]]]:
         return [
             ("*", "/api/{method}", self._on_api),
             ("POST", "/response_url/{name}", self._on_response_url),
+            ("POST", "/upload/{file_id}", self._on_upload),
         ]
 
     async def _on_api(self, request: web.Request) -> web.StreamResponse:
@@ -132,6 +155,74 @@ class SlackStandIn(StandInServer):
             return 200, {"ok": True}
 
         return await self._handle(request, "response_url", answer)
+
+    async def _on_upload(self, request: web.Request) -> web.StreamResponse:
+        """The upload URL: takes the raw bytes (or a multipart ``file``), answers in text."""
+        file_id = request.match_info["file_id"]
+        if request.content_type == "multipart/form-data":
+            field = (await request.post()).get("file")
+            content = field.file.read() if isinstance(field, web.FileField) else b""
+        else:
+            content = await request.read()  # cached: the recording parser reads it again
+
+        async def answer(name: str, params: dict[str, Any]) -> HandlerResult:
+            upload = self.files.get(file_id)
+            if upload is None:
+                return 404, {"ok": False, "error": "file_not_found"}
+            upload["content"] = content
+            return 200, {"ok": True, "size": len(content)}
+
+        response = await self._handle(request, "upload", answer)
+        if response.status == 200:
+            # Slack's upload endpoint answers in plain text, not JSON.
+            return web.Response(text=f"OK - {len(content)}", content_type="text/plain")
+        return response
+
+    def _get_upload_url(self, params: dict[str, Any]) -> HandlerResult:
+        filename, length = params.get("filename"), str(params.get("length") or "")
+        if not filename or not length.isdigit():
+            return 200, {"ok": False, "error": "invalid_arguments"}
+        file_id = f"F{next(self._ts_counter):08d}"
+        self.files[file_id] = {"id": file_id, "filename": str(filename), "length": int(length)}
+        return 200, {"ok": True, "file_id": file_id,
+                     "upload_url": f"{self.origin}/upload/{file_id}"}
+
+    def _complete_upload(self, params: dict[str, Any]) -> HandlerResult:
+        files = params.get("files")
+        if isinstance(files, str):  # sent in the query string, where nothing is decoded
+            try:
+                files = json.loads(files)
+            except ValueError:
+                files = None
+        if not isinstance(files, list) or not files:
+            return 200, {"ok": False, "error": "invalid_arguments"}
+        channel, thread_ts = params.get("channel_id"), params.get("thread_ts")
+        if thread_ts and not channel:
+            return 200, {"ok": False, "error": "invalid_arguments"}
+        uploads = [self.files.get(str(f.get("id"))) for f in files]
+        if any(u is None or "content" not in u for u in uploads):
+            return 200, {"ok": False, "error": "file_not_found"}
+        completed: list[dict[str, Any]] = []
+        for upload, wanted in zip(uploads, files, strict=True):
+            assert upload is not None
+            if len(upload["content"]) != upload["length"]:
+                return 200, {"ok": False, "error": "file_upload_size_mismatch"}
+            upload["title"] = wanted.get("title") or upload["filename"]
+            completed.append({"id": upload["id"], "name": upload["filename"],
+                              "title": upload["title"], "size": upload["length"]})
+        if channel:
+            # Sharing a file posts a message carrying it (in the thread, if one is given).
+            message: dict[str, Any] = {
+                "type": "message", "ts": self._next_ts(), "user": BOT_USER_ID,
+                "text": str(params.get("initial_comment") or ""), "files": completed,
+            }
+            if thread_ts:
+                message["thread_ts"] = str(thread_ts)
+            self.messages.setdefault(str(channel), []).append(message)
+            for upload in uploads:
+                assert upload is not None
+                upload.update(channel_id=str(channel), thread_ts=thread_ts, ts=message["ts"])
+        return 200, {"ok": True, "files": completed}
 
     def _open_view(self, params: dict[str, Any]) -> HandlerResult:
         view = params.get("view")

@@ -8,8 +8,10 @@ recorded decoded.
 Behaviour worth knowing: message ids count per chat from 1; ``editMessageText`` with unchanged
 text and markup answers Telegram's "message is not modified" 400; chats in ``blocked_chats``
 answer 403 "bot was blocked by the user"; ``getFile`` refuses files over 20 MB like the real
-Bot API; ``getUpdates`` long-polls the updates queued with ``push_update`` and answers 409 while
-a webhook is set.
+Bot API; file downloads (``/file/bot<token>/<file_path>``) are recorded as method ``download``
+(``fail_next("download", ...)`` fails them) and answer 404 for unknown paths;
+``getUpdates`` long-polls the updates queued with ``push_update`` and answers 409 while a
+webhook is set.
 """
 
 from __future__ import annotations
@@ -155,10 +157,18 @@ class TelegramStandIn(StandInServer):
 
     async def _on_file(self, request: web.Request) -> web.StreamResponse:
         wanted = request.match_info["file_path"]
-        for path, content in self.files.values():
-            if path == wanted:
-                return web.Response(body=content, content_type="application/octet-stream")
-        return web.Response(status=404, text="Not Found")
+        found = next((content for path, content in self.files.values() if path == wanted),
+                     None)
+
+        async def answer(name: str, params: dict[str, Any]) -> HandlerResult:
+            if found is None:
+                return 404, _error(404, "Not Found")
+            return 200, {"file_path": wanted, "size": len(found)}
+
+        response = await self._handle(request, "download", answer)
+        if response.status == 200 and found is not None:
+            return web.Response(body=found, content_type="application/octet-stream")
+        return response
 
     # Methods -----------------------------------------------------------------------------
     def _bot_user(self) -> dict[str, Any]:
