@@ -4,6 +4,8 @@ parent message's buttons change the case."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot import domain as d
@@ -12,6 +14,8 @@ from bot.domain import Case
 from bot.errors import CaseRuleError
 from bot.messages import AgentMessage
 from bot.ports import UnitOfWorkFactory
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,29 @@ class AgentDesk:
             uow.commit()
             return fresh
 
+    def _run(self, event_id: str | None, work: Callable[[], DeskOutcome]) -> DeskOutcome:
+        """Do the work of a claimed event; if it fails, release the claim and re-raise.
+
+        The claim is committed before the work (the case rules run their own transactions).
+        A failure makes the platform retry the event (bolt answers Slack 500), and that retry
+        must be processed, not dropped as a duplicate: the agent's reply would be lost without
+        a word. Rule refusals are answers, not failures: they keep the claim. A retry that
+        arrives while the failing attempt is still running is still taken for a duplicate;
+        Slack retries again later, which then finds the claim released.
+        """
+        try:
+            return work()
+        except Exception:
+            if event_id:
+                try:
+                    with self.uow() as uow:
+                        uow.inbound.release(self.platform, event_id)
+                        uow.commit()
+                except Exception:
+                    log.exception("event %s failed and its claim could not be released; "
+                                  "a retry of it will be dropped", event_id)
+            raise
+
     def _claim_and_find(self, event_id: str | None, thread_ref: str | None) -> Case | str:
         """Claim the event and find the thread's case in one transaction ("duplicate" or
         "ignored" when there is nothing to do)."""
@@ -57,6 +84,10 @@ class AgentDesk:
         case = self._claim_and_find(msg.event_id, msg.thread_ref)
         if isinstance(case, str):
             return DeskOutcome(case)
+        found = case
+        return self._run(msg.event_id, lambda: self._thread_message(found, msg))
+
+    def _thread_message(self, case: Case, msg: AgentMessage) -> DeskOutcome:
         text = msg.text.strip()
         try:
             if text.lower().startswith(self.note_prefix):
@@ -75,6 +106,9 @@ class AgentDesk:
         """An agent edited a message already relayed: relay the edit where possible."""
         if not self._first_time(msg.event_id):
             return DeskOutcome("duplicate")
+        return self._run(msg.event_id, lambda: self._thread_edit(msg))
+
+    def _thread_edit(self, msg: AgentMessage) -> DeskOutcome:
         if not msg.thread_ref or not msg.platform_message_id:
             return DeskOutcome("ignored")
         channel = msg.thread_ref.split(":", 1)[0]
@@ -97,6 +131,10 @@ class AgentDesk:
         (arg = "on"/"off")."""
         if not self._first_time(event_id):
             return DeskOutcome("duplicate")
+        return self._run(event_id, lambda: self._button(number, kind, arg, agent_id, reason))
+
+    def _button(self, number: str, kind: str, arg: str, agent_id: str,
+                reason: str | None) -> DeskOutcome:
         try:
             if kind == "status":
                 self.cases.change_status(number, arg, d.AGENT, agent_id, reason)

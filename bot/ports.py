@@ -123,6 +123,9 @@ class InboundRepository(Protocol):
     def claim(self, source: str, event_id: str, now: datetime) -> bool:
         """Record an inbound platform event; False if it was already processed."""
         ...
+    def release(self, source: str, event_id: str) -> None:
+        """Forget a claimed event (its processing failed), so a redelivery is processed."""
+        ...
 
 
 class DialogueRepository(Protocol):

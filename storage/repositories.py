@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -542,6 +542,13 @@ class SqlInboundRepository(_Repo):
             .returning(ProcessedEventRow.id)
         )
         return result.first() is not None
+
+    def release(self, source: str, event_id: str) -> None:
+        self.session.execute(
+            delete(ProcessedEventRow).where(
+                ProcessedEventRow.source == source, ProcessedEventRow.event_id == event_id
+            )
+        )
 
 
 class SqlDialogueRepository(_Repo):

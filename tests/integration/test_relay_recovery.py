@@ -38,6 +38,7 @@ from tests.integration.test_serve_relay import (
     Served,
     TelegramSeller,
     UvicornServer,
+    next_agent_ts,
     serving,
     wait_in_thread,
 )
@@ -209,3 +210,36 @@ async def test_agent_edit_reaches_a_seller_in_a_slack_dm_as_an_edit(db: Database
         # Nothing was reported as undelivered in the thread.
         assert [r for r in served.slack.calls("chat.postMessage")
                 if r.get("thread_ts") == parent_ts and "Not delivered" in r.get("text", "")] == []
+
+
+# Slack retries of events whose processing failed ----------------------------------------------
+async def test_an_agent_reply_whose_processing_failed_arrives_with_slacks_retry(
+        db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    async with serving(db) as served:
+        seller = TelegramSeller(served)
+        await seller.register()
+        case = await seller.open_case(f"my order {ORDER} never arrived, buyer waiting")
+        cases = served.services.cases
+        real_reply = cases.agent_reply
+        failures = [ConnectionError("server closed the connection unexpectedly")]
+
+        def reply_failing_once(*args: Any, **kwargs: Any) -> Any:
+            if failures:
+                raise failures.pop()  # as a database connection lost mid-request would
+            return real_reply(*args, **kwargs)
+
+        monkeypatch.setattr(cases, "agent_reply", reply_failing_once)
+        event = slack_api.thread_reply_event(SUPPORT, case.parent_ts, "Refund sent today.",
+                                             ts=next_agent_ts())
+
+        first = await served.slack_event(event, "EvFAILS0001")
+        assert first.status_code >= 500  # no 2xx: Slack retries the event
+        retry = await served.slack_event(event, "EvFAILS0001", retry_num=1)
+        assert retry.status_code == 200
+
+        await served.telegram.wait_for(
+            "sendMessage", timeout=WAIT, where=lambda r: r.get("chat_id") == seller.chat
+            and "Refund sent today." in r.get("text", ""))
+        replies = [m.text for m in cases.get_case(case.number).messages
+                   if m.author_kind == d.AGENT]
+        assert replies == ["Refund sent today."]
