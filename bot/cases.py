@@ -459,6 +459,10 @@ class CaseService:
                 self.relay.thread(uow, case, t("thread.agent_reply_cli", author=agent_name or agent_id,
                                                text=text), agent_name or agent_id, now)
             if "first_response_at" in changes:
+                # The first-response target's outcome, for reports (rule 11).
+                due = case.first_response_due_at
+                uow.events.add(case.id, "first_response", d.AGENT, agent_id, None,
+                               "met" if due is None or now <= due else "missed", None, now)
                 self.relay.publish_card(uow, case, now)
             uow.commit()
             return case, msg

@@ -376,6 +376,22 @@ def test_every_change_writes_an_event(service: CaseService,
         assert uow.session.scalar(select(func.count()).select_from(CaseEventRow)) == 8
 
 
+def test_first_response_is_recorded_once_with_its_outcome(service: CaseService,
+                                                          clock: ManualClock) -> None:
+    _, seller = make_seller(service, "1")
+    on_time = service.open_case(seller.id, "order", "late", order_id=ORDER).case
+    late = service.open_case(seller.id, "payment", "fee").case
+    clock.advance(hours=2)
+    service.agent_reply(on_time.number, "agent7", "Looking into it")
+    service.agent_reply(on_time.number, "agent7", "Still looking")
+    clock.advance(hours=23)
+    service.agent_reply(late.number, "agent8", "Sorry for the wait")
+    for number, agent, outcome in ((on_time.number, "agent7", "met"),
+                                   (late.number, "agent8", "missed")):
+        events = [e for e in service.get_case(number).events if e.kind == "first_response"]
+        assert [(e.actor_ref, e.to_value) for e in events] == [(agent, outcome)]
+
+
 def test_an_edited_agent_reply_keeps_its_first_words_in_the_history(
         service: CaseService) -> None:
     _, seller = make_seller(service, "1")
