@@ -14,6 +14,7 @@ from bot.domain import Case
 from bot.errors import CaseRuleError
 from bot.messages import AgentMessage
 from bot.ports import UnitOfWorkFactory
+from bot.texts import t
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +101,17 @@ class AgentDesk:
                                    platform_message_id=msg.platform_message_id)
             return DeskOutcome("reply", case.number)
         except CaseRuleError as err:
+            self._not_sent(case, str(err))
             return DeskOutcome("refused", case.number, str(err))
+
+    def _not_sent(self, case: Case, reason: str) -> None:
+        """Tell the agents in the thread why a reply did not go. Through the outbox like every
+        other thread post: a Slack outage delays the warning and loses none, and the event is
+        answered without waiting for Slack."""
+        with self.uow() as uow:
+            self.cases.relay.thread(uow, case, t("thread.not_sent", error=reason), "Frontdoor",
+                                    self.cases.clock.now())
+            uow.commit()
 
     def thread_edit(self, msg: AgentMessage) -> DeskOutcome:
         """An agent edited a message already relayed: relay the edit where possible."""

@@ -68,6 +68,7 @@ CATALOGUE: dict[str, str] = {
         "delivered."
     ),
     "thread.delivery_failed": "⚠️ Not delivered to the seller: {error}",
+    "thread.not_sent": "⚠️ Not sent to the seller: {error}",
     # Conversation (bot.engine, bot.dialogue) ------------------------------------------------
     "engine.error": "Sorry, something went wrong on our side. Please try again in a moment.",
     "input.too_long": (

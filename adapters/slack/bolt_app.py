@@ -188,10 +188,8 @@ def build_bolt_app(
         thread_ts = event.get("thread_ts")
         if not thread_ts or thread_ts == event.get("ts"):
             return  # not a thread reply: channel chatter is not for sellers
-        outcome = await run(desk.thread_message, _agent_message(event, channel, event_id))
-        if outcome.action == "refused":
-            await client.chat_postMessage(channel=channel, thread_ts=thread_ts,
-                                          text=f":warning: Not sent: {outcome.error}")
+        # A refused reply is reported in the thread by the desk, through the outbox.
+        await run(desk.thread_message, _agent_message(event, channel, event_id))
 
     @app.action(re.compile(r"^case_(status|urgent):"))
     async def on_case_button(ack: AsyncAck, body: dict[str, Any]) -> None:

@@ -39,6 +39,7 @@ from tests.integration.test_serve_relay import (
     TelegramSeller,
     UvicornServer,
     next_agent_ts,
+    sent_to,
     serving,
     wait_in_thread,
 )
@@ -243,3 +244,27 @@ async def test_an_agent_reply_whose_processing_failed_arrives_with_slacks_retry(
         replies = [m.text for m in cases.get_case(case.number).messages
                    if m.author_kind == d.AGENT]
         assert replies == ["Refund sent today."]
+
+
+# A refused thread reply is answered through the outbox ----------------------------------------
+async def test_a_refused_reply_is_reported_in_the_thread_after_a_slack_outage(
+        db: Database) -> None:
+    async with serving(db) as served:
+        seller = TelegramSeller(served)
+        await seller.register()
+        case = await seller.open_case(f"my order {ORDER} never arrived, buyer waiting")
+        mark = served.slack.mark()
+        served.services.cases.change_status(case.number, d.DECLINED, d.AGENT, AGENT,
+                                            "the carrier confirmed delivery")
+        await wait_in_thread(served, case.parent_ts, "Declined", since=mark)
+
+        mark = served.slack.mark()
+        served.slack.fail_next("chat.postMessage", slack_api.server_error(503), times=2)
+        # Answered at once: the warning waits in the outbox, not in the request.
+        await served.agent_writes(case.parent_ts, "One more thing about the refund.")
+
+        warning = await wait_in_thread(served, case.parent_ts, "Not sent", since=mark)
+        assert "declined" in warning["text"]
+        tries = [r.status for r in served.slack.calls("chat.postMessage") if r.index >= mark]
+        assert tries == [503, 503, 200]  # delayed by the outage, not lost, posted once
+        assert sent_to(served, seller, "One more thing") == []
