@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import select
 from functools import cached_property
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 # Execution option marking a unit of work that only reads.
@@ -37,6 +39,40 @@ def _configure_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
+# Pooled PostgreSQL connections are replaced after this many seconds, before a server or
+# firewall idle timeout can cut them silently.
+POOL_RECYCLE_S = 1800
+
+
+def idle_connection_alive(dbapi_conn: Any) -> bool:
+    """Whether a pooled (idle) connection is still usable, without a round trip.
+
+    An idle connection has nothing to read: if its socket is readable, the server has sent
+    an error and closed it (restart, ``pg_terminate_backend``, idle timeout) or the socket
+    is at end of file. Costs one non-blocking poll instead of a ``SELECT 1`` per checkout.
+    """
+    if getattr(dbapi_conn, "closed", False) or getattr(dbapi_conn, "broken", False):
+        return False
+    try:
+        fd = dbapi_conn.fileno()
+    except Exception:  # the connection no longer has a socket
+        return False
+    if hasattr(select, "poll"):
+        poller = select.poll()
+        poller.register(fd, select.POLLIN | select.POLLPRI | select.POLLERR | select.POLLHUP)
+        return not poller.poll(0)
+    readable, _, errored = select.select([fd], [], [fd], 0)
+    return not readable and not errored
+
+
+def _configure_postgres(engine: Engine) -> None:
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
+        if not idle_connection_alive(dbapi_conn):
+            # The pool drops this connection and checks out (or opens) another one.
+            raise DisconnectionError("the server closed this pooled connection")
+
+
 class Database:
     """One database: its URL, a lazily built engine and a session factory."""
 
@@ -51,10 +87,16 @@ class Database:
             engine = create_engine(self.url, echo=self._echo, connect_args={"timeout": 30})
             _configure_sqlite(engine)
             return engine
-        return create_engine(
+        # No pool_pre_ping: its SELECT 1 is a round trip on every checkout, i.e. on every
+        # unit of work. A dead pooled connection is found by a non-blocking look at its socket
+        # instead, and connections are recycled before idle timeouts; a connection that dies
+        # in use fails that transaction and is invalidated (SQLAlchemy's disconnect handling).
+        engine = create_engine(
             self.url, echo=self._echo, pool_size=self._pool_size, max_overflow=20,
-            pool_pre_ping=True,
+            pool_recycle=POOL_RECYCLE_S,
         )
+        _configure_postgres(engine)
+        return engine
 
     @cached_property
     def sessions(self) -> sessionmaker[Session]:
