@@ -5,6 +5,9 @@
 through the flows in `bot.dialogue`, then saves the state and queues the replies to the
 user's channel through the outbox in one transaction.
 
+A turn that fails unexpectedly gives back its claim on the event, so a redelivery of the same
+event by the platform is processed instead of being dropped as a replay.
+
 Threading: the database layer is synchronous, so every storage call runs in a worker thread
 (`asyncio.to_thread`); the classifier is awaited outside any transaction.
 """
@@ -13,7 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, replace
+import threading
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bot.cases import CaseService
@@ -25,11 +29,11 @@ from bot.dialogue.config import EngineConfig
 from bot.dialogue.router import route
 from bot.dialogue.state import DialogueState
 from bot.dialogue.turn import Deps, Turn
-from bot.domain import Identity, Seller
+from bot.domain import Identity
 from bot.errors import CaseRuleError
 from bot.knowledge import KnowledgeBase
 from bot.messages import Reply, SellerMessage
-from bot.ports import UnitOfWorkFactory
+from bot.ports import Conversation, UnitOfWorkFactory
 from bot.relay import Relay
 from bot.texts import t
 
@@ -41,10 +45,16 @@ _DISPLAY_NAME_CHARS = 200
 
 
 @dataclass
-class _Start:
-    identity: Identity
-    seller: Seller | None
-    state: dict[str, Any]
+class _Claim:
+    """The inbound event a turn claimed. The lock orders the turn's last transaction against
+    a release of the claim, so exactly one of them happens: either the turn's work was saved
+    (the claim stays), or the claim is given back (a redelivery is processed)."""
+
+    channel: str
+    event_id: str | None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    saved: bool = False
+    released: bool = False
 
 
 class Engine:
@@ -63,6 +73,7 @@ class Engine:
         # One message at a time per user in this process, so a double tap cannot interleave
         # two turns over the same dialogue state.
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
+        self._background: set[asyncio.Future[None]] = set()
 
     async def handle(self, msg: SellerMessage) -> list[Reply]:
         """Process one inbound seller message; returns the replies AND queues them to the
@@ -92,9 +103,28 @@ class Engine:
 
     async def _turn(self, msg: SellerMessage, text: str,
                     prefetch: asyncio.Task[Classification] | None) -> list[Reply]:
-        start = await asyncio.to_thread(self._begin, msg)
+        claim = _Claim(msg.channel, msg.event_id)
+        begin = asyncio.ensure_future(asyncio.to_thread(self._begin, msg))
+        try:
+            start = await asyncio.shield(begin)
+        except asyncio.CancelledError:
+            # The claim may still commit in its thread: give it back once it has.
+            begin.add_done_callback(lambda done: self._release_later(done, claim))
+            raise
         if start is None:
             return []
+        try:
+            return await self._work(msg, text, prefetch, start, claim)
+        except BaseException:
+            # The work failed before it was saved (a database error, a cancelled task):
+            # give the event back, so the platform's redelivery is not dropped as a replay.
+            if claim.event_id and not claim.saved:
+                await asyncio.shield(asyncio.to_thread(self._release, claim))
+            raise
+
+    async def _work(self, msg: SellerMessage, text: str,
+                    prefetch: asyncio.Task[Classification] | None, start: Conversation,
+                    claim: _Claim) -> list[Reply]:
         state = DialogueState(start.state)
         too_big = [a for a in msg.attachments
                    if a.size is not None and a.size > self.config.max_attachment_bytes]
@@ -107,7 +137,7 @@ class Engine:
             turn.say("input.file_too_large", name=attachment.file_name or attachment.kind,
                      size_mb=round((attachment.size or 0) / 1_000_000, 1),
                      limit_mb=self.config.max_attachment_bytes // 1_000_000)
-        save_state = True
+        failed = False
         if too_big and not text and not msg.attachments:
             pass  # nothing else in the message: the refusal is the whole answer
         elif len(turn.text) > self.config.max_text_chars:
@@ -121,36 +151,72 @@ class Engine:
             except Exception:
                 log.exception("engine failed on a %s message from %s", msg.channel, msg.user_id)
                 turn.replies = [Reply(t("engine.error"))]
-                save_state = False  # keep the conversation where it was before this message
+                failed = True  # keep the conversation where it was; a redelivery is processed
         buttons = tuple(b for reply in turn.replies for b in reply.buttons)
         state.offer(buttons)
-        await asyncio.to_thread(self._finish, msg, start.identity, state if save_state else None,
-                                turn.replies)
+        new_state = None if failed else state.dump()
+        if new_state == start.state:
+            new_state = None  # unchanged: nothing to write
+        seller_id = turn.seller.id if turn.seller else None
+        identity_changed = turn.identity_changed or seller_id != start.identity.seller_id
+        await asyncio.to_thread(self._finish, msg, turn.identity, identity_changed, new_state,
+                                turn.replies, claim, failed)
         return turn.replies
 
     # Transactions -------------------------------------------------------------------------
-    def _begin(self, msg: SellerMessage) -> _Start | None:
+    def _begin(self, msg: SellerMessage) -> Conversation | None:
         """Claim the event, find or create the user, load the dialogue: one transaction."""
         now = self.clock.now()
         with self.uow_factory() as uow:
             if msg.event_id and not uow.inbound.claim(msg.channel, msg.event_id, now):
                 return None
             name = clean_text(msg.display_name)[:_DISPLAY_NAME_CHARS] or None
-            identity = uow.identities.ensure(msg.channel, msg.user_id, msg.address, name, now)
-            seller = uow.sellers.get(identity.seller_id) if identity.seller_id else None
-            state = uow.dialogue.load(msg.channel, msg.user_id)
+            start = uow.dialogue.start(msg.channel, msg.user_id, msg.address, name, now)
             uow.commit()
-        return _Start(identity, seller, state)
+        return start
 
-    def _finish(self, msg: SellerMessage, identity: Identity, state: DialogueState | None,
-                replies: list[Reply]) -> None:
-        """Save the dialogue and queue the replies together: both happen or neither."""
+    def _finish(self, msg: SellerMessage, identity: Identity, identity_changed: bool,
+                state: dict[str, Any] | None, replies: list[Reply], claim: _Claim,
+                release: bool) -> None:
+        """Save the dialogue and queue the replies together: both happen or neither. With
+        ``release`` (the turn failed) the event's claim is given back in the same transaction."""
         now = self.clock.now()
-        with self.uow_factory() as uow:
-            if state is not None:
-                uow.dialogue.save(msg.channel, msg.user_id, state.dump(), now)
-            # The identity row may have changed (registration): queue with the current one.
-            current = uow.identities.get(identity.id) or identity
-            for reply in replies:
-                self.relay.to_identity(uow, current, reply, now)
-            uow.commit()
+        with claim.lock:
+            if claim.released:
+                return  # given up already (the turn was cancelled): save nothing
+            with self.uow_factory() as uow:
+                if state is not None:
+                    uow.dialogue.save(msg.channel, msg.user_id, state, now)
+                if identity_changed:
+                    # The identity row changed in this turn (registration): queue with the
+                    # current one.
+                    identity = uow.identities.get(identity.id) or identity
+                for reply in replies:
+                    self.relay.to_identity(uow, identity, reply, now)
+                if release and claim.event_id:
+                    uow.inbound.release(claim.channel, claim.event_id)
+                uow.commit()
+            claim.saved = True
+
+    def _release_later(self, begin: asyncio.Future[Conversation | None], claim: _Claim) -> None:
+        if (not claim.event_id or begin.cancelled() or begin.exception() is not None
+                or begin.result() is None):
+            return  # nothing was claimed
+        task = asyncio.ensure_future(asyncio.to_thread(self._release, claim))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    def _release(self, claim: _Claim) -> None:
+        """Give the event back (its turn failed before its work was saved); best effort."""
+        assert claim.event_id is not None
+        with claim.lock:
+            if claim.saved:
+                return
+            claim.released = True
+            try:
+                with self.uow_factory() as uow:
+                    uow.inbound.release(claim.channel, claim.event_id)
+                    uow.commit()
+            except Exception:
+                log.exception("could not release inbound event %s:%s; a redelivery will be "
+                              "dropped", claim.channel, claim.event_id)

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol
@@ -128,9 +129,27 @@ class InboundRepository(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class Conversation:
+    """Who is writing and where their dialogue stands, read at the start of a turn."""
+
+    identity: Identity
+    seller: Seller | None
+    state: dict[str, Any]
+
+
 class DialogueRepository(Protocol):
     def load(self, channel: str, external_id: str) -> dict[str, Any]: ...
-    def save(self, channel: str, external_id: str, state: dict[str, Any], now: datetime) -> None: ...
+    def save(self, channel: str, external_id: str, state: dict[str, Any], now: datetime) -> None:
+        """Insert or replace the state of this user's dialogue."""
+        ...
+    def start(
+        self, channel: str, external_id: str, address: str, display_name: str | None,
+        now: datetime,
+    ) -> Conversation:
+        """The identity (created on first contact, address and name kept current), its seller
+        and the dialogue state: what a turn starts from, in as few statements as possible."""
+        ...
 
 
 class UnitOfWork(Protocol):

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -25,7 +25,7 @@ from bot.domain import (
     NewCase,
     Seller,
 )
-from bot.ports import DuplicateActiveCase
+from bot.ports import Conversation, DuplicateActiveCase
 from storage.models import (
     CaseEventRow,
     CaseMessageRow,
@@ -103,9 +103,18 @@ class _Repo:
 
 
 class SqlSellerRepository(_Repo):
+    def __init__(self, session: Session) -> None:
+        super().__init__(session)
+        # The session's identity map holds rows weakly: keep the sellers read in this unit of
+        # work, so a second get() (the case card, say) is answered without a query.
+        self._held: dict[int, SellerRow] = {}
+
     def get(self, seller_id: int) -> Seller | None:
-        row = self.session.get(SellerRow, seller_id)
-        return _seller(row) if row else None
+        row = self._held.get(seller_id) or self.session.get(SellerRow, seller_id)
+        if row is None:
+            return None
+        self._held[seller_id] = row
+        return _seller(row)
 
     def add(self, merchant_id: int | None, display_name: str, now: datetime) -> Seller:
         is_main = merchant_id is None
@@ -119,6 +128,7 @@ class SqlSellerRepository(_Repo):
         )
         self.session.add(row)
         self.session.flush()
+        self._held[row.id] = row
         return _seller(row)
 
 
@@ -230,6 +240,9 @@ class SqlCaseRepository(_Repo):
     def __init__(self, session: Session, prefix: str) -> None:
         super().__init__(session)
         self.prefix = prefix
+        # Rows read under lock, kept until the unit of work ends: the session's identity map
+        # holds rows weakly, and update() of a locked case must not read it again.
+        self._locked: dict[int, CaseRow] = {}
 
     def _next_number(self) -> str:
         # Incrementing one counter row takes its row lock until commit, so numbers are
@@ -280,14 +293,21 @@ class SqlCaseRepository(_Repo):
         if lock:
             stmt = stmt.with_for_update().execution_options(populate_existing=True)
         row = self.session.scalar(stmt)
-        return _case(row) if row else None
+        if row is None:
+            return None
+        if lock:
+            self._locked[row.id] = row
+        return _case(row)
 
     def get_for_update(self, case_id: int) -> Case | None:
         row = self.session.scalar(
             select(CaseRow).where(CaseRow.id == case_id).with_for_update()
             .execution_options(populate_existing=True)
         )
-        return _case(row) if row else None
+        if row is None:
+            return None
+        self._locked[row.id] = row
+        return _case(row)
 
     def find_by_thread(self, channel: str, ts: str) -> Case | None:
         row = self.session.scalar(
@@ -320,7 +340,7 @@ class SqlCaseRepository(_Repo):
         return _case(row) if row else None
 
     def update(self, case_id: int, **changes: Any) -> Case:
-        row = self.session.get(CaseRow, case_id)
+        row = self._locked.get(case_id) or self.session.get(CaseRow, case_id)
         if row is None:
             raise KeyError(case_id)
         if "order_id" in changes:
@@ -551,28 +571,63 @@ class SqlInboundRepository(_Repo):
         )
 
 
+_IDENTITY_COLUMNS = tuple(IdentityRow.__table__.c[name] for name in (
+    "id", "channel", "external_id", "address", "display_name", "seller_id", "blocked_at"))
+_SELLER_COLUMNS = tuple(SellerRow.__table__.c[name] for name in (
+    "id", "merchant_id", "display_name", "is_main", "created_at"))
+
+
 class SqlDialogueRepository(_Repo):
     def load(self, channel: str, external_id: str) -> dict[str, Any]:
-        row = self.session.scalar(
-            select(DialogueStateRow).where(
+        state = self.session.scalar(
+            select(DialogueStateRow.state).where(
                 DialogueStateRow.channel == channel, DialogueStateRow.external_id == external_id
             )
         )
-        return dict(row.state) if row else {}
+        return dict(state) if state else {}
 
     def save(self, channel: str, external_id: str, state: dict[str, Any], now: datetime) -> None:
-        row = self.session.scalar(
-            select(DialogueStateRow).where(
-                DialogueStateRow.channel == channel, DialogueStateRow.external_id == external_id
-            )
+        # One statement: insert the first state, replace it afterwards.
+        insert = pg_insert if self._pg else sqlite_insert
+        stmt = insert(DialogueStateRow).values(
+            channel=channel, external_id=external_id, state=state, updated_at=now
         )
-        if row is None:
-            self.session.add(
-                DialogueStateRow(
-                    channel=channel, external_id=external_id, state=state, updated_at=now
-                )
+        self.session.execute(stmt.on_conflict_do_update(
+            index_elements=["channel", "external_id"],
+            set_={"state": stmt.excluded.state, "updated_at": stmt.excluded.updated_at},
+        ))
+
+    def start(
+        self, channel: str, external_id: str, address: str, display_name: str | None,
+        now: datetime,
+    ) -> Conversation:
+        # Identity, seller and dialogue state in one query (plain columns: no ORM objects).
+        n_ident, n_seller = len(_IDENTITY_COLUMNS), len(_SELLER_COLUMNS)
+        found = self.session.execute(
+            select(*_IDENTITY_COLUMNS, *_SELLER_COLUMNS, DialogueStateRow.state)
+            .select_from(IdentityRow)
+            .outerjoin(SellerRow, SellerRow.id == IdentityRow.seller_id)
+            .outerjoin(DialogueStateRow, and_(DialogueStateRow.channel == IdentityRow.channel,
+                                              DialogueStateRow.external_id
+                                              == IdentityRow.external_id))
+            .where(IdentityRow.channel == channel, IdentityRow.external_id == external_id)
+        ).first()
+        if found is None:
+            # First contact (or a race with another first message): the careful path.
+            identity = SqlIdentityRepository(self.session).ensure(
+                channel, external_id, address, display_name, now)
+            seller = (SqlSellerRepository(self.session).get(identity.seller_id)
+                      if identity.seller_id else None)
+            return Conversation(identity, seller, self.load(channel, external_id))
+        identity = Identity(*found[:n_ident])
+        seller = Seller(*found[n_ident:n_ident + n_seller]) if identity.seller_id else None
+        state = found[n_ident + n_seller]
+        name = display_name or identity.display_name
+        if identity.address != address or identity.display_name != name:
+            self.session.execute(
+                update(IdentityRow).where(IdentityRow.id == identity.id)
+                .values(address=address, display_name=name)
             )
-        else:
-            row.state = state
-            row.updated_at = now
-        self.session.flush()
+            identity = Identity(identity.id, identity.channel, identity.external_id, address,
+                                name, identity.seller_id, identity.blocked_at)
+        return Conversation(identity, seller, dict(state) if state else {})

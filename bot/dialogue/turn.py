@@ -50,6 +50,9 @@ class Turn:
     deps: Deps
     replies: list[Reply] = field(default_factory=list)
     prefetch: asyncio.Task[Classification] | None = None
+    # Set by a flow that changed the identity row other than by registering a seller (which
+    # the engine notices itself): the replies are then queued with the identity read again.
+    identity_changed: bool = False
     _nlu: Classification | None = None
 
     # Output ---------------------------------------------------------------------------------

@@ -1,0 +1,151 @@
+"""A message is not lost when its turn fails: the event's claim is given back, so the
+platform's redelivery of the same event is processed (and a replay after success is not)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.cases import CaseService
+from bot.classification import Classification, FakeClassifier
+from bot.clock import ManualClock
+from bot.relay import Relay
+from bot.texts import t
+from storage.models import ProcessedEventRow
+from storage.uow import SqlUnitOfWorkFactory
+from tests.unit.chat_harness import RULES, Chat, make_engine, register
+
+ORDER = "123-1234567-1234567"
+TEXT = f"my order {ORDER} never arrived, the buyer is waiting since Monday"
+
+
+class FlakyClassifier:
+    """Fails the first ``failures`` calls with an unexpected error, then classifies."""
+
+    def __init__(self, failures: int = 1) -> None:
+        self.failures = failures
+        self.inner = FakeClassifier(dict(RULES), default=None)
+
+    async def classify(self, text: str) -> Classification:
+        if self.failures > 0:
+            self.failures -= 1
+            raise RuntimeError("the classifier blew up")
+        return await self.inner.classify(text)
+
+
+class BlockingClassifier:
+    """Waits until released: lets a test cancel a turn in the middle."""
+
+    def __init__(self) -> None:
+        self.started = asyncio.Event()
+        self.go = asyncio.Event()
+        self.inner = FakeClassifier(dict(RULES), default=None)
+
+    async def classify(self, text: str) -> Classification:
+        self.started.set()
+        await self.go.wait()
+        return await self.inner.classify(text)
+
+
+def _claims(uow_factory: SqlUnitOfWorkFactory, event_id: str) -> int:
+    with uow_factory() as uow:
+        return int(uow.session.scalar(select(func.count()).select_from(ProcessedEventRow)
+                                      .where(ProcessedEventRow.event_id == event_id)) or 0)
+
+
+def _chat(service: CaseService, uow_factory: SqlUnitOfWorkFactory, relay: Relay,
+          clock: ManualClock, classifier: Any) -> Chat:
+    chat = Chat(make_engine(service, uow_factory, relay, clock, classifier=classifier),
+                uow_factory)
+    register(service, chat)
+    return chat
+
+
+async def test_a_failed_turn_is_processed_when_the_event_is_redelivered(
+        service: CaseService, uow_factory: SqlUnitOfWorkFactory, relay: Relay,
+        clock: ManualClock) -> None:
+    chat = _chat(service, uow_factory, relay, clock, FlakyClassifier(failures=1))
+
+    await chat.say(TEXT, event_id="tg-1001")
+    chat.expect(t("engine.error"))
+    assert _claims(uow_factory, "tg-1001") == 0  # given back with the error reply
+
+    # The platform delivers the same event again: this time it is processed.
+    await chat.say(TEXT, event_id="tg-1001")
+    chat.expect("I'll open this case", f"Order: {ORDER}")
+    assert _claims(uow_factory, "tg-1001") == 1
+
+    # A replay of a processed event is still dropped.
+    assert await chat.say(TEXT, event_id="tg-1001") == []
+    await chat.press("Open the case")
+    chat.expect("Opened CX-000001")
+
+
+async def test_a_turn_that_cannot_be_saved_raises_and_gives_the_event_back(
+        service: CaseService, uow_factory: SqlUnitOfWorkFactory, relay: Relay,
+        clock: ManualClock, monkeypatch: pytest.MonkeyPatch) -> None:
+    chat = _chat(service, uow_factory, relay, clock, FakeClassifier(dict(RULES), default=None))
+    original = relay.to_identity
+    calls = {"n": 0}
+
+    def broken_once(*args: Any, **kwargs: Any) -> int | None:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("the database went away while queueing the reply")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(relay, "to_identity", broken_once)
+    with pytest.raises(RuntimeError):
+        await chat.say(TEXT, event_id="tg-2002")
+    assert _claims(uow_factory, "tg-2002") == 0
+    assert chat.outbox() == []  # nothing of the failed turn was queued
+
+    await chat.say(TEXT, event_id="tg-2002")
+    chat.expect("I'll open this case")
+    assert _claims(uow_factory, "tg-2002") == 1
+    await chat.press("Open the case")  # the dialogue state of the retry was saved
+    chat.expect("Opened CX-000001")
+
+
+async def test_a_cancelled_turn_gives_the_event_back(
+        service: CaseService, uow_factory: SqlUnitOfWorkFactory, relay: Relay,
+        clock: ManualClock) -> None:
+    blocking = BlockingClassifier()
+    chat = _chat(service, uow_factory, relay, clock, blocking)
+
+    task = asyncio.ensure_future(chat.say(TEXT, event_id="tg-3003"))
+    await asyncio.wait_for(blocking.started.wait(), 5)
+    while _claims(uow_factory, "tg-3003") == 0:  # the claim is committed before the NLU answers
+        await asyncio.sleep(0.01)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    # Cancelled while its first transaction was still returning, the turn gives the claim
+    # back as soon as that transaction is done; otherwise before the task ends.
+    for _ in range(500):
+        if _claims(uow_factory, "tg-3003") == 0:
+            break
+        await asyncio.sleep(0.01)
+    assert _claims(uow_factory, "tg-3003") == 0
+
+    blocking.go.set()
+    await chat.say(TEXT, event_id="tg-3003")
+    chat.expect("I'll open this case")
+
+
+async def test_a_refused_rule_is_not_a_failure(chat_service_pair: tuple[Chat, CaseService],
+                                               uow_factory: SqlUnitOfWorkFactory) -> None:
+    chat, _service = chat_service_pair
+    await chat.say("CX-999999 any update?", event_id="tg-4004")
+    chat.expect("CX-999999")
+    assert _claims(uow_factory, "tg-4004") == 1  # an answered turn keeps its claim
+
+
+@pytest.fixture
+def chat_service_pair(service: CaseService, uow_factory: SqlUnitOfWorkFactory, relay: Relay,
+                      clock: ManualClock) -> tuple[Chat, CaseService]:
+    return _chat(service, uow_factory, relay, clock,
+                 FakeClassifier(dict(RULES), default=None)), service
