@@ -172,6 +172,11 @@ class Engine:
                 return None
             name = clean_text(msg.display_name)[:_DISPLAY_NAME_CHARS] or None
             start = uow.dialogue.start(msg.channel, msg.user_id, msg.address, name, now)
+            if start.identity.blocked_at is not None:
+                # Writing to the bot means the chat takes messages again (the seller unblocked
+                # it): answer them, and deliver the agents' replies from now on.
+                start = replace(start, identity=self.relay.seller_reachable(
+                    uow, start.identity, now))
             uow.commit()
         return start
 

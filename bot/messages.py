@@ -126,3 +126,16 @@ class AgentMessage:
     edited: bool = False
     event_id: str | None = None
     raw: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ChatMembership:
+    """The platform reports whether the bot may write to a seller's chat: on Telegram, a
+    ``my_chat_member`` update when the seller blocks the bot (``reachable`` False) or unblocks
+    it (True). ``event_id`` identifies the delivery so replays are processed once."""
+
+    channel: str
+    user_id: str
+    chat_id: str
+    reachable: bool
+    event_id: str | None = None

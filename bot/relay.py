@@ -7,15 +7,18 @@ Slack (ordered per case: the parent is posted before anything lands in its threa
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from bot import outbox as ob
-from bot.domain import Case, Identity
+from bot.domain import ACTIVE_STATUSES, Case, Identity
 from bot.messages import Reply
 from bot.ports import UnitOfWork
-from bot.texts import CASE_TYPE_LABELS, STATUS_LABELS
+from bot.texts import CASE_TYPE_LABELS, STATUS_LABELS, t
+
+#: Author of the relay's own notes in case threads.
+NOTE_AUTHOR = "Frontdoor"
 
 
 @dataclass
@@ -41,7 +44,15 @@ class Relay:
         case: Case | None = None, case_message_id: int | None = None,
         extra: dict[str, Any] | None = None,
     ) -> int | None:
-        """Queue a message to one platform user; None if that chat refuses messages."""
+        """Queue a message to one platform user; None if that chat refuses messages.
+
+        While a chat is blocked nothing is queued for it, and what was dropped is not replayed
+        when the seller comes back (``seller_reachable``): a backlog sent days later would be
+        out of date and out of order with what happened since. Nothing is lost either: an
+        agent's reply stays a case message the seller sees with the case (its status shows
+        the last reply and the unread count), the thread said "not delivered" for it, and the
+        thread is told when delivery works again, so the agent resends what still matters.
+        """
         if identity.blocked_at is not None:
             return None
         payload: dict[str, Any] = {
@@ -61,15 +72,51 @@ class Relay:
         case_message_id: int | None = None, extra: dict[str, Any] | None = None,
     ) -> int | None:
         """Queue a message to the chat the case was opened from (or the seller's first)."""
+        identity = self._seller_chat(uow, case)
+        if identity is None:
+            return None
+        return self.to_identity(uow, identity, reply, now, case, case_message_id, extra)
+
+    def _seller_chat(self, uow: UnitOfWork, case: Case) -> Identity | None:
+        """Where messages about ``case`` go: the identity it was opened from, else the
+        seller's first."""
         identity = uow.identities.get(case.identity_id) if case.identity_id else None
         if identity is None:
             known = uow.identities.for_seller(case.seller_id)
             identity = known[0] if known else None
-        if identity is None:
-            return None
+        return identity
+
+    # Seller blocked / unblocked the bot ------------------------------------------------------
+    def seller_unreachable(self, uow: UnitOfWork, identity: Identity,
+                           now: datetime) -> Identity:
+        """The platform says the seller blocked the bot: stop queueing to that chat before a
+        send fails, and tell the threads of the cases whose messages go there."""
         if identity.blocked_at is not None:
-            return None
-        return self.to_identity(uow, identity, reply, now, case, case_message_id, extra)
+            return identity
+        uow.identities.set_blocked(identity.id, now)
+        self._tell_threads(uow, identity, t("thread.seller_blocked", channel=identity.channel),
+                           now)
+        return replace(identity, blocked_at=now)
+
+    def seller_reachable(self, uow: UnitOfWork, identity: Identity, now: datetime) -> Identity:
+        """The seller wrote again or unblocked the bot: deliver to that chat from now on, and
+        tell the threads of the cases whose messages go there (replies dropped meanwhile are
+        not replayed: see ``to_identity``)."""
+        if identity.blocked_at is None:
+            return identity
+        uow.identities.set_blocked(identity.id, None)
+        self._tell_threads(uow, identity,
+                           t("thread.seller_reachable", channel=identity.channel), now)
+        return replace(identity, blocked_at=None)
+
+    def _tell_threads(self, uow: UnitOfWork, identity: Identity, text: str,
+                      now: datetime) -> None:
+        if identity.seller_id is None:
+            return  # not registered: no cases
+        for case in uow.cases.list_for_seller(identity.seller_id, ACTIVE_STATUSES, None, 100):
+            chat = self._seller_chat(uow, case)
+            if chat is not None and chat.id == identity.id:
+                self.thread(uow, case, text, NOTE_AUTHOR, now)
 
     # Agent side ----------------------------------------------------------------------------
     def _agents(self, uow: UnitOfWork, case: Case, kind: str, payload: dict[str, Any],

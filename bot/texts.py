@@ -69,6 +69,14 @@ CATALOGUE: dict[str, str] = {
     ),
     "thread.delivery_failed": "⚠️ Not delivered to the seller: {error}",
     "thread.not_sent": "⚠️ Not sent to the seller: {error}",
+    "thread.seller_blocked": (
+        "⚠️ The seller blocked the bot on {channel}: replies are not delivered until they "
+        "unblock it or write again."
+    ),
+    "thread.seller_reachable": (
+        "✅ The seller's {channel} chat accepts messages again: replies are delivered from now "
+        "on. Replies marked as not delivered were not resent; send again what still matters."
+    ),
     # Conversation (bot.engine, bot.dialogue) ------------------------------------------------
     "engine.error": "Sorry, something went wrong on our side. Please try again in a moment.",
     "input.too_long": (

@@ -3,6 +3,7 @@ tokens are set), the engine, the agent desk, the outbox dispatcher, and the sche
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
@@ -19,13 +20,14 @@ from adapters.files import FileSource
 from adapters.slack.bolt_app import build_bolt_app, refuse_request
 from adapters.slack.sender import SlackSender
 from adapters.telegram.files import TelegramFileSource, file_base_url
-from adapters.telegram.inbound import TelegramInbound
+from adapters.telegram.inbound import ALLOWED_UPDATES, TelegramInbound
 from adapters.telegram.sender import TelegramSender
 from bot.agent_desk import AgentDesk
 from bot.classification import Classifier
 from bot.labels import CASE_TYPES
-from bot.messages import SellerMessage
+from bot.messages import ChatMembership, SellerMessage
 from bot.outbox import TELEGRAM, OutboxSender
+from bot.reachability import Reachability
 from frontdoor.server import ServerParts, bad_request
 from frontdoor.wiring import Services, build_engine
 
@@ -63,7 +65,14 @@ def build_server(
         file_sources[TELEGRAM] = TelegramFileSource(bot)
         telegram_sender = TelegramSender(bot)
         senders.append(telegram_sender)
-        inbound = TelegramInbound(bot, on_seller_message, s.telegram_webhook_secret)
+        reachability = Reachability(services.uow_factory, services.relay, services.clock)
+
+        async def on_membership(change: ChatMembership) -> object:
+            # The seller blocked or unblocked the bot (Telegram my_chat_member).
+            return await asyncio.to_thread(reachability.membership, change)
+
+        inbound = TelegramInbound(bot, on_seller_message, s.telegram_webhook_secret,
+                                  on_membership)
         if s.telegram_mode == "polling":
             parts.background.append(inbound.poll)
         else:
@@ -73,9 +82,10 @@ def build_server(
             webhook_url = s.telegram_webhook_url
 
             async def register_webhook() -> None:
-                # Telegram then sends the secret with every update (checked by the webhook).
+                # Telegram then sends the secret with every update (checked by the webhook),
+                # and my_chat_member updates: a seller blocking or unblocking the bot.
                 await bot.set_webhook(webhook_url, secret_token=s.telegram_webhook_secret,
-                                      allowed_updates=["message", "callback_query"])
+                                      allowed_updates=list(ALLOWED_UPDATES))
 
             parts.on_start.append(register_webhook)
         parts.on_stop.append(bot.shutdown)

@@ -16,8 +16,12 @@ from starlette.responses import PlainTextResponse, Response
 from telegram import Bot
 from telegram.error import TelegramError
 
-from adapters.telegram.translate import callback_query_id, seller_message_from_update
-from bot.messages import SellerMessage
+from adapters.telegram.translate import (
+    callback_query_id,
+    chat_membership_from_update,
+    seller_message_from_update,
+)
+from bot.messages import ChatMembership, SellerMessage
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +30,11 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_UPDATE_BYTES = 1_000_000
 
 SellerHandler = Callable[[SellerMessage], Awaitable[object]]
+MembershipHandler = Callable[[ChatMembership], Awaitable[object]]
+
+#: The updates we ask Telegram for (webhook and polling alike). ``my_chat_member`` tells us
+#: when a seller blocks or unblocks the bot; Telegram keeps the last list it was given.
+ALLOWED_UPDATES = ("message", "callback_query", "my_chat_member")
 
 
 def _text(status: int, message: str) -> Response:
@@ -36,13 +45,21 @@ class TelegramInbound:
     """Feeds Telegram updates to ``on_seller_message`` (the engine)."""
 
     def __init__(self, bot: Bot, on_seller_message: SellerHandler,
-                 webhook_secret: str | None) -> None:
+                 webhook_secret: str | None,
+                 on_membership: MembershipHandler | None = None) -> None:
         self.bot = bot
         self.on_seller_message = on_seller_message
         self.webhook_secret = webhook_secret
+        self.on_membership = on_membership
 
     async def handle_update(self, data: dict[str, Any]) -> bool:
         """Process one update dict; False if it is not something the engine handles."""
+        membership = chat_membership_from_update(data, self.bot)
+        if membership is not None:
+            if self.on_membership is None:
+                return False
+            await self.on_membership(membership)
+            return True
         msg = seller_message_from_update(data, self.bot)
         if msg is None:
             return False
@@ -91,7 +108,8 @@ class TelegramInbound:
         try:
             while not stop.is_set():
                 fetch = asyncio.ensure_future(
-                    self.bot.get_updates(offset=offset, timeout=timeout))
+                    self.bot.get_updates(offset=offset, timeout=timeout,
+                                         allowed_updates=ALLOWED_UPDATES))
                 await asyncio.wait({fetch, stopping}, return_when=asyncio.FIRST_COMPLETED)
                 if not fetch.done():
                     fetch.cancel()

@@ -12,6 +12,7 @@ from typing import Any
 from telegram import (
     Bot,
     CallbackQuery,
+    ChatMember,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     Message,
@@ -19,7 +20,7 @@ from telegram import (
     User,
 )
 
-from bot.messages import Attachment, Reply, SellerMessage
+from bot.messages import Attachment, ChatMembership, Reply, SellerMessage
 
 CHANNEL = "telegram"
 
@@ -56,6 +57,25 @@ def seller_message_from_update(update: Update | Mapping[str, Any],
     if update.message is not None:
         return _from_message(update.message, event_id, raw)
     return None
+
+
+def chat_membership_from_update(update: Update | Mapping[str, Any],
+                                bot: Bot | None = None) -> ChatMembership | None:
+    """A seller blocked ("kicked") or unblocked ("member") the bot in their private chat, from
+    a ``my_chat_member`` update; None for anything else (groups included)."""
+    if not isinstance(update, Update):
+        if "my_chat_member" not in update:
+            return None  # most updates: no need to parse them twice
+        update = Update.de_json(dict(update), bot)
+    changed = update.my_chat_member
+    if changed is None or changed.chat.type != changed.chat.PRIVATE:
+        return None
+    status = changed.new_chat_member.status
+    if status not in (ChatMember.BANNED, ChatMember.MEMBER):
+        return None
+    return ChatMembership(channel=CHANNEL, user_id=str(changed.from_user.id),
+                          chat_id=str(changed.chat.id), reachable=status == ChatMember.MEMBER,
+                          event_id=f"{CHANNEL}:{update.update_id}")
 
 
 def callback_query_id(message: SellerMessage) -> str | None:

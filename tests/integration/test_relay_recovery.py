@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from bot import domain as d
 from bot.classification import FakeClassifier
@@ -25,6 +26,7 @@ from frontdoor.server import create_app
 from frontdoor.settings import Settings
 from frontdoor.wiring import build_services
 from storage.database import Database
+from storage.models import IdentityRow
 from tests.integration.test_serve_relay import (
     AGENT,
     ORDER,
@@ -35,6 +37,7 @@ from tests.integration.test_serve_relay import (
     TELEGRAM_SECRET,
     TELEGRAM_TOKEN,
     WAIT,
+    OpenedCase,
     Served,
     TelegramSeller,
     UvicornServer,
@@ -43,7 +46,7 @@ from tests.integration.test_serve_relay import (
     serving,
     wait_in_thread,
 )
-from tests.standins import RecordedRequest, slack_api
+from tests.standins import RecordedRequest, slack_api, telegram_api
 from tests.standins.slack_api import SlackStandIn
 from tests.standins.telegram_api import TelegramStandIn
 
@@ -268,3 +271,99 @@ async def test_a_refused_reply_is_reported_in_the_thread_after_a_slack_outage(
         tries = [r.status for r in served.slack.calls("chat.postMessage") if r.index >= mark]
         assert tries == [503, 503, 200]  # delayed by the outage, not lost, posted once
         assert sent_to(served, seller, "One more thing") == []
+
+
+# A seller who blocked the bot and came back -------------------------------------------------------
+async def _blocked_by_a_failed_send(served: Served, seller: TelegramSeller,
+                                    case: OpenedCase) -> None:
+    """The seller blocks the bot; the next agent reply is refused (403) and the thread says so."""
+    served.telegram.block_chat(seller.chat)
+    mark = served.slack.mark()
+    await served.agent_writes(case.parent_ts, "We need the invoice, please.")
+    await wait_in_thread(served, case.parent_ts, "no longer accepts messages", since=mark)
+
+
+def _blocked_at(served: Served, seller: TelegramSeller) -> Any:
+    return served.scalar(select(IdentityRow.blocked_at).where(
+        IdentityRow.channel == "telegram", IdentityRow.external_id == seller.chat))
+
+
+async def test_a_seller_who_writes_again_after_blocking_gets_answers_again(
+        db: Database) -> None:
+    async with serving(db) as served:
+        seller = TelegramSeller(served)
+        await seller.register()
+        case = await seller.open_case(f"my order {ORDER} never arrived, buyer waiting")
+        await _blocked_by_a_failed_send(served, seller, case)
+        assert _blocked_at(served, seller) is not None
+
+        served.telegram.blocked_chats.discard(seller.chat)  # they unblocked it in Telegram
+        mark = served.slack.mark()
+        # Writing is proof enough: the bot's own answer gets through.
+        await seller.say("The delivery tracking still shows Leipzig.", expect="Added to")
+
+        await wait_in_thread(served, case.parent_ts, "accepts messages again", since=mark)
+        assert _blocked_at(served, seller) is None
+        await served.agent_writes(case.parent_ts, "Welcome back: the invoice, please.")
+        await served.telegram.wait_for(
+            "sendMessage", timeout=WAIT, where=lambda r: r.get("chat_id") == seller.chat
+            and "Welcome back" in r.get("text", "") and r.status == 200)
+        # The reply dropped while blocked is not replayed (the thread said it was not
+        # delivered; the agent decides what to send again).
+        assert [r.status for r in sent_to(served, seller, "We need the invoice")] == [403]
+
+
+async def test_telegram_reporting_an_unblock_restores_delivery(db: Database) -> None:
+    async with serving(db) as served:
+        seller = TelegramSeller(served)
+        await seller.register()
+        case = await seller.open_case(f"my order {ORDER} never arrived, buyer waiting")
+        await _blocked_by_a_failed_send(served, seller, case)
+
+        served.telegram.blocked_chats.discard(seller.chat)
+        mark = served.slack.mark()
+        unblocked = telegram_api.my_chat_member_update("member", user_id=seller.user_id)
+        assert (await served.telegram_update(unblocked)).status_code == 200
+        assert (await served.telegram_update(unblocked)).status_code == 200  # a replay
+
+        note = await wait_in_thread(served, case.parent_ts, "accepts messages again",
+                                    since=mark)
+        assert "telegram" in note["text"]
+        await served.agent_writes(case.parent_ts, "Thanks for unblocking us.")
+        await served.telegram.wait_for(
+            "sendMessage", timeout=WAIT, where=lambda r: r.get("chat_id") == seller.chat
+            and "Thanks for unblocking" in r.get("text", "") and r.status == 200)
+        # A later thread post as a marker: a second note would have come before it.
+        await seller.say("The delivery tracking still shows Leipzig.", expect="Added to")
+        await wait_in_thread(served, case.parent_ts, "still shows Leipzig", since=mark)
+        assert len([r for r in served.slack.calls("chat.postMessage") if r.index >= mark
+                    and "accepts messages again" in r.get("text", "")]) == 1
+
+
+async def test_telegram_reporting_a_block_stops_delivery_before_a_send_fails(
+        db: Database) -> None:
+    async with serving(db) as served:
+        seller = TelegramSeller(served)
+        await seller.register()
+        case = await seller.open_case(f"my order {ORDER} never arrived, buyer waiting")
+        served.telegram.block_chat(seller.chat)
+        telegram_mark, mark = served.telegram.mark(), served.slack.mark()
+
+        kicked = telegram_api.my_chat_member_update("kicked", user_id=seller.user_id)
+        assert (await served.telegram_update(kicked)).status_code == 200
+
+        await wait_in_thread(served, case.parent_ts, "blocked the bot", since=mark)
+        assert _blocked_at(served, seller) is not None
+        await served.agent_writes(case.parent_ts, "Are you still there?")
+        await wait_in_thread(served, case.parent_ts, "Not delivered to the seller", since=mark)
+        assert [r for r in served.telegram.requests[telegram_mark:]
+                if r.method == "sendMessage"] == []  # never tried: no 403 needed
+
+
+async def test_the_webhook_asks_telegram_for_block_and_unblock_updates(
+        sqlite_db: Database) -> None:
+    async with serving(sqlite_db,
+                       telegram_webhook_url="https://support.example/telegram/webhook") as served:
+        registered = await served.telegram.wait_for("setWebhook", timeout=WAIT)
+        assert set(registered["allowed_updates"]) == {
+            "message", "callback_query", "my_chat_member"}

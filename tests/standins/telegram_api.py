@@ -398,6 +398,27 @@ def callback_update(
     }
 
 
+def my_chat_member_update(status: str, *, user_id: int = 424242, first_name: str = "Ada",
+                          update_id: int | None = None) -> dict[str, Any]:
+    """The update Telegram sends when a user blocks the bot in their private chat (``status``
+    "kicked") or unblocks it ("member")."""
+    bot = {"id": 7000000001, "is_bot": True, "first_name": "Frontdoor"}
+
+    def member(state: str) -> dict[str, Any]:
+        # A "kicked" member always carries until_date (0: for ever).
+        return {"user": bot, "status": state, **({"until_date": 0} if state == "kicked" else {})}
+
+    return {
+        "update_id": update_id if update_id is not None else next(_update_ids),
+        "my_chat_member": {
+            "chat": {"id": user_id, "type": "private", "first_name": first_name},
+            "from": _user(user_id, first_name, None, None), "date": int(time.time()),
+            "old_chat_member": member("member" if status == "kicked" else "kicked"),
+            "new_chat_member": member(status),
+        },
+    }
+
+
 def as_json(update: dict[str, Any]) -> bytes:
     """The update as the bytes Telegram would POST to a webhook."""
     return json.dumps(update).encode()
