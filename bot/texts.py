@@ -68,6 +68,10 @@ CATALOGUE: dict[str, str] = {
         "delivered."
     ),
     "thread.delivery_failed": "⚠️ Not delivered to the seller: {error}",
+    "thread.file_not_copied": (
+        "⚠️ The seller's file \"{name}\" could not be copied into this thread after {attempts} "
+        "tries ({error}). Its details are in the message above."
+    ),
     "thread.not_sent": "⚠️ Not sent to the seller: {error}",
     "thread.seller_blocked": (
         "⚠️ The seller blocked the bot on {channel}: replies are not delivered until they "

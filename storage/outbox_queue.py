@@ -138,6 +138,9 @@ class SqlOutboxQueue:
 
     def _after_dead(self, uow: SqlUnitOfWork, row: OutboxRow, item: OutboundItem,
                     result: DeliveryResult, now: datetime) -> None:
+        if row.kind == ob.THREAD_FILE:
+            self._file_not_copied(uow, row, result, now)
+            return
         if row.kind not in (ob.SELLER_MESSAGE, ob.SELLER_EDIT):
             return
         if result.permanent:
@@ -166,6 +169,20 @@ class SqlOutboxQueue:
             uow, case, t(key, channel=row.destination, error=result.error or "unknown error"),
             "Frontdoor", now,
         )
+
+    def _file_not_copied(self, uow: SqlUnitOfWork, row: OutboxRow, result: DeliveryResult,
+                         now: datetime) -> None:
+        """A seller's file that kept failing to copy: say so in the thread, so agents know
+        to look at the file's details (posted above it) or ask the seller again."""
+        case = uow.cases.get(row.case_id) if row.case_id is not None else None
+        if case is None:
+            return
+        attachment = row.payload.get("attachment") or {}
+        name = attachment.get("file_name") or attachment.get("kind") or "file"
+        self.relay.thread(uow, case, t("thread.file_not_copied", name=name,
+                                       attempts=row.attempts,
+                                       error=result.error or "unknown error"),
+                          "Frontdoor", now)
 
     def next_due_at(self, destinations: Sequence[str]) -> datetime | None:
         if not destinations:

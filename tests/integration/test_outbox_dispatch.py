@@ -10,13 +10,14 @@ from dataclasses import dataclass, field
 import pytest
 
 from bot import outbox as ob
-from bot.cases import CaseService
+from bot.cases import CaseRules, CaseService
 from bot.clock import ManualClock
 from bot.dispatcher import OutboxDispatcher, backoff
 from bot.outbox import DeliveryResult, OutboundItem
 from bot.relay import Relay, RelayConfig
 from storage.database import Database
 from storage.outbox_queue import SqlOutboxQueue
+from storage.uow import SqlUnitOfWorkFactory
 from tests.integration.test_case_rules import make_seller
 
 ORDER = "123-1234567-1234567"
@@ -229,3 +230,38 @@ def test_postgres_notify_wakes_other_processes(postgres_url: str, clock: ManualC
         assert woke.wait(5), "no NOTIFY received"
     finally:
         listener.stop()
+
+
+@dataclass
+class FilesFailSender(ScriptedSender):
+    """Slack that takes every post but whose file copies keep failing for now."""
+
+    async def deliver(self, item: OutboundItem) -> DeliveryResult:
+        if item.kind == ob.THREAD_FILE:
+            self.seen.append(item)
+            return DeliveryResult(ok=False, error="telegram: 502 Bad Gateway")
+        return await super().deliver(item)
+
+
+async def test_a_file_copy_that_keeps_failing_is_reported_in_the_thread(
+        db: Database, uow_factory: SqlUnitOfWorkFactory, clock: ManualClock) -> None:
+    relay = Relay(RelayConfig(agents_destination="slack", channel_for=lambda _t: "C_SUPPORT",
+                              file_sources=frozenset({"telegram"})))
+    service = CaseService(uow_factory, relay, CaseRules(), clock)
+    ident, seller = make_seller(service, "42")
+    photo = {"kind": "photo", "file_id": "AgAD-1", "file_name": "label.jpg",
+             "source": "telegram"}
+    service.open_case(seller.id, "shipping", "the label is torn", order_id=ORDER,
+                      attachments=[photo], identity_id=ident.id)
+    slack = FilesFailSender("slack")
+    disp = OutboxDispatcher(SqlOutboxQueue(db, relay), [slack, ScriptedSender("telegram")],
+                            clock, max_attempts=3)
+    for _ in range(4):
+        await disp.run_once()
+        clock.advance(seconds=600)
+    await disp.run_once()
+    assert [i.kind for i in slack.seen].count(ob.THREAD_FILE) == 3
+    notes = [i.payload["text"] for i in slack.seen if i.kind == ob.THREAD_POST]
+    assert any('"label.jpg" could not be copied into this thread after 3 tries '
+               "(telegram: 502 Bad Gateway)" in n for n in notes), notes
+    assert SqlOutboxQueue(db).counts().get("dead") == 1
