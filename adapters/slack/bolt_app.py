@@ -220,12 +220,15 @@ def build_bolt_app(
             await ack(response_action="errors",
                       errors={"reason": "Tell the seller why, in a sentence."})
             return
-        await ack()
         number = view["private_metadata"]
         outcome = await run(desk.button, number, "status", "declined", body["user"]["id"],
                             reason.strip())
         if outcome.action == "refused":
-            log.warning("decline of %s refused: %s", number, outcome.error)
+            # Keep the form open with the reason, so the agent knows nothing changed.
+            await ack(response_action="errors",
+                      errors={"reason": f"Not declined: {outcome.error}"})
+            return
+        await ack()
 
     @app.action("seller_button")
     async def on_seller_button(ack: AsyncAck, body: dict[str, Any]) -> None:

@@ -705,6 +705,19 @@ async def test_decline_form_from_a_non_agent_is_refused(
     assert served.services.cases.get_case(case.number).case.status == d.OPEN
 
 
+async def test_decline_of_a_closed_case_keeps_the_form_open_with_the_reason(
+        served: Served, seller: TelegramSeller, case: OpenedCase) -> None:
+    served.services.cases.change_status(case.number, "closed")
+    response = await served.slack_post(_decline_submission(case.number, "Too late to decline."),
+                                       "application/x-www-form-urlencoded")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["response_action"] == "errors"
+    assert body["errors"]["reason"].startswith("Not declined:")
+    assert "closed" in body["errors"]["reason"]
+    assert served.services.cases.get_case(case.number).case.status == d.CLOSED
+
+
 async def test_webhook_is_registered_with_its_secret_on_start(sqlite_db: Database) -> None:
     async with serving(sqlite_db,
                        telegram_webhook_url="https://support.example/telegram/webhook") as served:
