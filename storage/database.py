@@ -65,12 +65,23 @@ def idle_connection_alive(dbapi_conn: Any) -> bool:
     return not readable and not errored
 
 
+_READS = ("SELECT", "WITH", "SHOW", "EXPLAIN")
+
+
 def _configure_postgres(engine: Engine) -> None:
     @event.listens_for(engine, "checkout")
     def _on_checkout(dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
         if not idle_connection_alive(dbapi_conn):
             # The pool drops this connection and checks out (or opens) another one.
             raise DisconnectionError("the server closed this pooled connection")
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _reads_only(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        # Read-only units of work run in autocommit (see Database.read_only_options), where a
+        # write would be committed at once: refuse anything but a query there.
+        if (conn.get_execution_options().get(READ_ONLY)
+                and not statement.lstrip()[:7].upper().startswith(_READS)):
+            raise PermissionError(f"write in a read-only unit of work: {statement[:60]!r}")
 
 
 class Database:
@@ -97,6 +108,16 @@ class Database:
         )
         _configure_postgres(engine)
         return engine
+
+    @cached_property
+    def read_only_options(self) -> dict[str, Any]:
+        """Execution options of a read-only unit of work's connection. SQLite: a plain
+        (deferred) BEGIN, no write lock. PostgreSQL: autocommit, which saves the BEGIN and
+        ROLLBACK round trips; under READ COMMITTED every statement takes its own snapshot
+        anyway, so the reads see exactly what they would inside a transaction."""
+        if self.dialect == "postgresql":
+            return {READ_ONLY: True, "isolation_level": "AUTOCOMMIT"}
+        return {READ_ONLY: True}
 
     @cached_property
     def sessions(self) -> sessionmaker[Session]:

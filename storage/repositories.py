@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import Table, and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -551,67 +552,98 @@ class SqlOutboxRepository(_Repo):
         return row.id
 
 
-class SqlInboundRepository(_Repo):
-    def claim(self, source: str, event_id: str, now: datetime) -> bool:
-        # One statement on both databases; a replay inserts nothing.
-        insert = pg_insert if self._pg else sqlite_insert
-        result = self.session.execute(
-            insert(ProcessedEventRow)
-            .values(source=source, event_id=event_id, created_at=now)
-            .on_conflict_do_nothing(index_elements=["source", "event_id"])
-            .returning(ProcessedEventRow.id)
-        )
-        return result.first() is not None
-
-    def release(self, source: str, event_id: str) -> None:
-        self.session.execute(
-            delete(ProcessedEventRow).where(
-                ProcessedEventRow.source == source, ProcessedEventRow.event_id == event_id
-            )
-        )
-
-
-_IDENTITY_COLUMNS = tuple(IdentityRow.__table__.c[name] for name in (
+# The statements of every message's turn, built once per dialect and run with parameters:
+# plain Core (no ORM bulk machinery), no per-call construction or cache-key work.
+_PROCESSED = cast(Table, ProcessedEventRow.__table__)
+_DIALOGUES = cast(Table, DialogueStateRow.__table__)
+_IDENTITIES = cast(Table, IdentityRow.__table__)
+_SELLERS = cast(Table, SellerRow.__table__)
+_IDENTITY_COLUMNS = tuple(_IDENTITIES.c[name] for name in (
     "id", "channel", "external_id", "address", "display_name", "seller_id", "blocked_at"))
-_SELLER_COLUMNS = tuple(SellerRow.__table__.c[name] for name in (
+_SELLER_COLUMNS = tuple(_SELLERS.c[name] for name in (
     "id", "merchant_id", "display_name", "is_main", "created_at"))
 
 
-class SqlDialogueRepository(_Repo):
-    def load(self, channel: str, external_id: str) -> dict[str, Any]:
-        state = self.session.scalar(
-            select(DialogueStateRow.state).where(
-                DialogueStateRow.channel == channel, DialogueStateRow.external_id == external_id
-            )
+@dataclass(frozen=True)
+class _TurnStatements:
+    claim: Any
+    release: Any
+    start: Any
+    rename: Any
+    load: Any
+    save: Any
+
+
+def _turn_statements(dialect: str) -> _TurnStatements:
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    p, d, i = _PROCESSED.c, _DIALOGUES.c, _IDENTITIES.c
+    save = insert(_DIALOGUES).values(channel=bindparam("channel"),
+                                     external_id=bindparam("external_id"),
+                                     state=bindparam("state"), updated_at=bindparam("now"))
+    return _TurnStatements(
+        claim=insert(_PROCESSED)
+        .values(source=bindparam("source"), event_id=bindparam("event_id"),
+                created_at=bindparam("now"))
+        .on_conflict_do_nothing(index_elements=["source", "event_id"])
+        .returning(p.id),
+        release=delete(_PROCESSED).where(p.source == bindparam("source"),
+                                         p.event_id == bindparam("event_id")),
+        # Identity, seller and dialogue state in one query.
+        start=select(*_IDENTITY_COLUMNS, *_SELLER_COLUMNS, d.state)
+        .select_from(
+            _IDENTITIES
+            .outerjoin(_SELLERS, _SELLERS.c.id == i.seller_id)
+            .outerjoin(_DIALOGUES, and_(d.channel == i.channel, d.external_id == i.external_id))
         )
+        .where(i.channel == bindparam("channel"), i.external_id == bindparam("external_id")),
+        rename=update(_IDENTITIES).where(i.id == bindparam("identity_id"))
+        .values(address=bindparam("address"), display_name=bindparam("display_name")),
+        load=select(d.state).where(d.channel == bindparam("channel"),
+                                   d.external_id == bindparam("external_id")),
+        # Insert the first state, replace it afterwards: one statement either way.
+        save=save.on_conflict_do_update(
+            index_elements=["channel", "external_id"],
+            set_={"state": save.excluded.state, "updated_at": save.excluded.updated_at},
+        ),
+    )
+
+
+_STATEMENTS = {name: _turn_statements(name) for name in ("postgresql", "sqlite")}
+
+
+class _TurnRepo(_Repo):
+    @property
+    def _sql(self) -> _TurnStatements:
+        return _STATEMENTS["postgresql" if self._pg else "sqlite"]
+
+
+class SqlInboundRepository(_TurnRepo):
+    def claim(self, source: str, event_id: str, now: datetime) -> bool:
+        # One statement on both databases; a replay inserts nothing.
+        result = self.session.execute(self._sql.claim,
+                                      {"source": source, "event_id": event_id, "now": now})
+        return result.first() is not None
+
+    def release(self, source: str, event_id: str) -> None:
+        self.session.execute(self._sql.release, {"source": source, "event_id": event_id})
+
+
+class SqlDialogueRepository(_TurnRepo):
+    def load(self, channel: str, external_id: str) -> dict[str, Any]:
+        state = self.session.scalar(self._sql.load,
+                                    {"channel": channel, "external_id": external_id})
         return dict(state) if state else {}
 
     def save(self, channel: str, external_id: str, state: dict[str, Any], now: datetime) -> None:
-        # One statement: insert the first state, replace it afterwards.
-        insert = pg_insert if self._pg else sqlite_insert
-        stmt = insert(DialogueStateRow).values(
-            channel=channel, external_id=external_id, state=state, updated_at=now
-        )
-        self.session.execute(stmt.on_conflict_do_update(
-            index_elements=["channel", "external_id"],
-            set_={"state": stmt.excluded.state, "updated_at": stmt.excluded.updated_at},
-        ))
+        self.session.execute(self._sql.save, {"channel": channel, "external_id": external_id,
+                                              "state": state, "now": now})
 
     def start(
         self, channel: str, external_id: str, address: str, display_name: str | None,
         now: datetime,
     ) -> Conversation:
-        # Identity, seller and dialogue state in one query (plain columns: no ORM objects).
-        n_ident, n_seller = len(_IDENTITY_COLUMNS), len(_SELLER_COLUMNS)
-        found = self.session.execute(
-            select(*_IDENTITY_COLUMNS, *_SELLER_COLUMNS, DialogueStateRow.state)
-            .select_from(IdentityRow)
-            .outerjoin(SellerRow, SellerRow.id == IdentityRow.seller_id)
-            .outerjoin(DialogueStateRow, and_(DialogueStateRow.channel == IdentityRow.channel,
-                                              DialogueStateRow.external_id
-                                              == IdentityRow.external_id))
-            .where(IdentityRow.channel == channel, IdentityRow.external_id == external_id)
-        ).first()
+        found = self.session.execute(self._sql.start,
+                                     {"channel": channel, "external_id": external_id}).first()
         if found is None:
             # First contact (or a race with another first message): the careful path.
             identity = SqlIdentityRepository(self.session).ensure(
@@ -619,15 +651,14 @@ class SqlDialogueRepository(_Repo):
             seller = (SqlSellerRepository(self.session).get(identity.seller_id)
                       if identity.seller_id else None)
             return Conversation(identity, seller, self.load(channel, external_id))
+        n_ident, n_seller = len(_IDENTITY_COLUMNS), len(_SELLER_COLUMNS)
         identity = Identity(*found[:n_ident])
         seller = Seller(*found[n_ident:n_ident + n_seller]) if identity.seller_id else None
         state = found[n_ident + n_seller]
         name = display_name or identity.display_name
         if identity.address != address or identity.display_name != name:
-            self.session.execute(
-                update(IdentityRow).where(IdentityRow.id == identity.id)
-                .values(address=address, display_name=name)
-            )
+            self.session.execute(self._sql.rename, {"identity_id": identity.id,
+                                                    "address": address, "display_name": name})
             identity = Identity(identity.id, identity.channel, identity.external_id, address,
                                 name, identity.seller_id, identity.blocked_at)
         return Conversation(identity, seller, dict(state) if state else {})

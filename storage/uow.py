@@ -8,7 +8,7 @@ from types import TracebackType
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from storage.database import READ_ONLY, Database
+from storage.database import Database
 from storage.repositories import (
     SqlCaseRepository,
     SqlDialogueRepository,
@@ -39,7 +39,7 @@ class SqlUnitOfWork:
     def __enter__(self) -> SqlUnitOfWork:
         self.session = self._database.sessions()
         if self._read_only:
-            self.session.connection(execution_options={READ_ONLY: True})
+            self.session.connection(execution_options=self._database.read_only_options)
         s = self.session
         self.sellers = SqlSellerRepository(s)
         self.identities = SqlIdentityRepository(s)

@@ -1,0 +1,85 @@
+"""What one message costs in SQL: the engine's own statements per turn stay few.
+
+A turn's first transaction claims the event and reads identity, seller and dialogue in one
+query; its last one writes the dialogue in one upsert (nothing when it did not change) and
+queues the replies. Counted with a ``before_cursor_execute`` listener.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import event
+
+from bot.cases import CaseService
+from storage.database import Database
+from storage.uow import SqlUnitOfWorkFactory
+from tests.unit import chat_harness
+from tests.unit.chat_harness import Chat
+
+chat = chat_harness.chat
+engine = chat_harness.engine
+guest = chat_harness.guest
+
+
+@contextmanager
+def statements(db: Database) -> Iterator[list[str]]:
+    sent: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        word = statement.split(None, 1)[0].upper()
+        if word not in ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE"):
+            sent.append(" ".join(statement.split())[:60])
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+
+
+def _kinds(sent: list[str]) -> list[str]:
+    return [" ".join(s.split()[:3]) for s in sent]
+
+
+async def test_a_small_talk_turn_is_four_statements(chat: Chat, db: Database) -> None:
+    with statements(db) as sent:
+        await chat.say("hello")
+    notify = ["NOTIFY frontdoor_outbox"] if db.dialect == "postgresql" else []
+    assert _kinds(sent) == [
+        "INSERT INTO processed_events",  # the claim
+        "SELECT identities.id, identities.channel,",  # identity + seller + dialogue, joined
+        "INSERT INTO dialogue_states",  # the upsert (here: the first state)
+        "INSERT INTO outbox",  # the reply
+        *notify,
+    ], sent
+
+
+async def test_an_unchanged_dialogue_is_not_written(chat: Chat, db: Database) -> None:
+    await chat.say("thanks")
+    with statements(db) as sent:
+        await chat.say("thanks")
+    assert not any("dialogue_states" in s for s in sent), sent
+
+
+async def test_a_follow_up_reads_its_case_once(chat: Chat, db: Database,
+                                               service: CaseService) -> None:
+    await chat.say("my order 123-1234567-1234567 never arrived, the buyer is waiting")
+    await chat.press("Open the case")
+    with statements(db) as sent:
+        await chat.say("I also attached the tracking page from the carrier for you")
+    case_reads = [s for s in sent if s.startswith("SELECT cases.")]
+    assert len(case_reads) == 1, sent
+    assert service.get_case("CX-000001").messages[-1].text.startswith("I also attached")
+
+
+async def test_registration_queues_the_reply_with_the_current_identity(
+        guest: Chat, service: CaseService, uow_factory: SqlUnitOfWorkFactory) -> None:
+    inv = service.create_invitation("Guest Shop")
+    await guest.command("start", inv.code)
+    guest.expect("Guest Shop")
+    assert guest.outbox()[-1].text == guest.replies[-1].text
+    with uow_factory() as uow:
+        ident = uow.identities.find(guest.channel, guest.user)
+        assert ident is not None and ident.seller_id is not None
