@@ -14,14 +14,26 @@ File uploads work as Slack's external upload flow (what ``files_upload_v2`` does
 POSTed there are kept (recorded as method ``upload``; ``fail_next("upload", ...)`` fails it),
 and ``files.completeUploadExternal`` shares the files in ``channel_id``/``thread_ts``: they
 appear in ``standin.files`` and as a message with ``files`` in the thread.
+
+Socket Mode works as Slack's: ``apps.connections.open``, called with an app-level token
+(``xapp-...``), hands out a ``ws://`` URL on the stand-in; the websocket there greets with
+``hello``, carries the envelopes a test pushes (``await standin.socket_push(envelope)``, built
+with :func:`events_api_envelope`, :func:`interactive_envelope`, :func:`slash_command_envelope`)
+and records the client's acks (method ``socket_mode.ack``). Connections are recorded as
+``socket_mode.connect``; ``socket_disconnect`` asks the client to reconnect (Slack's
+``disconnect`` message), ``socket_drop`` cuts the connections, and ``refuse_socket_mode`` makes
+``apps.connections.open`` answer an error (a revoked token) until it is called with None.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import itertools
 import json
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlencode
@@ -29,11 +41,13 @@ from urllib.parse import urlencode
 from aiohttp import web
 from slack_sdk.signature import SignatureVerifier
 
-from tests.standins import Fault, HandlerResult, StandInServer
+from tests.standins import Fault, HandlerResult, RecordedRequest, StandInServer
 
 TEAM_ID = "T0STANDIN"
 BOT_USER_ID = "U0BOT0001"
 BOT_ID = "B0BOT0001"
+APP_ID = "A0STANDIN"
+SOCKET_MODE_PATH = "/socket-mode"
 
 
 # Faults ------------------------------------------------------------------------------------
@@ -70,6 +84,11 @@ class SlackStandIn(StandInServer):
         self.channel_members: dict[str, list[str]] = {}
         self._ts_counter = itertools.count(1)
         self._ts_base = int(time.time())
+        # Socket Mode: tickets handed out by apps.connections.open, the open websockets (the
+        # newest last: envelopes go there, as Slack uses one of an app's connections).
+        self._socket_tickets: set[str] = set()
+        self._sockets: list[web.WebSocketResponse] = []
+        self._socket_refusal: str | None = None
         self._handlers: dict[str, Callable[[dict[str, Any]], HandlerResult]] = {
             "api.test": lambda params: (200, {"ok": True, "args": params}),
             "auth.test": self._auth_test,
@@ -134,6 +153,7 @@ class SlackStandIn(StandInServer):
             ("*", "/api/{method}", self._on_api),
             ("POST", "/response_url/{name}", self._on_response_url),
             ("POST", "/upload/{file_id}", self._on_upload),
+            ("GET", SOCKET_MODE_PATH, self._on_socket),
         ]
 
     async def _on_api(self, request: web.Request) -> web.StreamResponse:
@@ -143,6 +163,8 @@ class SlackStandIn(StandInServer):
         async def answer(name: str, params: dict[str, Any]) -> HandlerResult:
             if not authorized and name != "api.test":
                 return 200, {"ok": False, "error": "not_authed"}
+            if name == "apps.connections.open":
+                return self._open_connection(request.headers.get("Authorization", ""))
             handler = self._handlers.get(name)
             if handler is None:
                 return 200, {"ok": False, "error": "unknown_method"}
@@ -241,6 +263,121 @@ class SlackStandIn(StandInServer):
     def _dm_channel(user_id: str) -> str:
         return "D" + hashlib.sha1(user_id.encode()).hexdigest()[:10].upper()
 
+    # Socket Mode ---------------------------------------------------------------------------
+    def refuse_socket_mode(self, error: str | None) -> None:
+        """Make ``apps.connections.open`` answer ``{"ok": false, "error": error}`` from now on
+        (e.g. ``invalid_auth``, ``token_revoked``); None accepts app tokens again."""
+        self._socket_refusal = error
+
+    @property
+    def socket_connections(self) -> int:
+        """How many Socket Mode websockets are open now."""
+        return len(self._sockets)
+
+    async def socket_connected(self, count: int = 1, timeout: float = 5.0,
+                               since: int = 0) -> RecordedRequest:
+        """The ``count``-th Socket Mode connection (after ``since``), once the client made it."""
+        return await self.wait_for("socket_mode.connect", count=count, timeout=timeout,
+                                   since=since)
+
+    async def socket_push(self, envelope: dict[str, Any], timeout: float = 5.0) -> dict[str, Any]:
+        """Send ``envelope`` over the newest Socket Mode connection and return the client's
+        ack (``{"envelope_id": ..., "payload": ...}``) once it arrives.
+
+        Raises AssertionError when no client is connected or no ack comes within ``timeout``.
+        """
+        envelope_id = str(envelope["envelope_id"])
+        await self._in_server_loop(self._send_to_socket(json.dumps(envelope)))
+        ack = await self.log.wait_for(
+            lambda r: r.method == "socket_mode.ack" and r.params.get("envelope_id") == envelope_id,
+            1, timeout, 0, f"ack of envelope {envelope_id}")
+        return dict(ack.params)
+
+    def socket_acks(self, envelope_id: str | None = None) -> list[dict[str, Any]]:
+        """The acks received so far (of one envelope, if given), in order."""
+        return [dict(r.params) for r in self.calls("socket_mode.ack")
+                if envelope_id is None or r.params.get("envelope_id") == envelope_id]
+
+    async def socket_disconnect(self, reason: str = "refresh_requested") -> None:
+        """Send Slack's ``disconnect`` message: the client should open a new connection."""
+        message = {"type": "disconnect", "reason": reason,
+                   "debug_info": {"host": "standin-applink"}}
+        await self._in_server_loop(self._send_to_socket(json.dumps(message)))
+
+    async def socket_drop(self) -> None:
+        """Close every Socket Mode connection from the server side (a network cut, a deploy)."""
+        await self._in_server_loop(self._close_sockets())
+
+    async def _in_server_loop(self, coro: Any) -> Any:
+        # The websockets belong to the stand-in's loop, which may run in another thread.
+        if self._loop is None or self._loop is asyncio.get_running_loop():
+            return await coro
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self._loop))
+
+    async def _send_to_socket(self, text: str) -> None:
+        open_sockets = [ws for ws in self._sockets if not ws.closed]
+        if not open_sockets:
+            raise AssertionError("no Socket Mode client is connected")
+        await open_sockets[-1].send_str(text)
+
+    async def _close_sockets(self) -> None:
+        for ws in list(self._sockets):
+            with contextlib.suppress(Exception):
+                await ws.close(code=1001, message=b"going away")
+
+    def _open_connection(self, authorization: str) -> HandlerResult:
+        if not authorization.removeprefix("Bearer ").startswith("xapp-"):
+            # A bot or user token where the app-level token belongs.
+            return 200, {"ok": False, "error": "not_allowed_token_type"}
+        if self._socket_refusal is not None:
+            return 200, {"ok": False, "error": self._socket_refusal}
+        ticket = uuid.uuid4().hex
+        self._socket_tickets.add(ticket)
+        url = f"ws://127.0.0.1:{self._port}{SOCKET_MODE_PATH}?ticket={ticket}&app_id={APP_ID}"
+        return 200, {"ok": True, "url": url}
+
+    def _record_socket(self, method: str, params: dict[str, Any]) -> None:
+        self.log.add(RecordedRequest(
+            index=-1, method=method, params=params, headers={}, http_method="WS",
+            path=SOCKET_MODE_PATH, status=200, response=None, received_at=time.monotonic()))
+
+    async def _on_socket(self, request: web.Request) -> web.StreamResponse:
+        """A Socket Mode websocket: ``hello`` first, then envelopes out and acks in."""
+        ticket = request.query.get("ticket", "")
+        if ticket not in self._socket_tickets:
+            return web.json_response({"ok": False, "error": "invalid_ticket"}, status=401)
+        ws = web.WebSocketResponse()  # answers the client's pings itself
+        await ws.prepare(request)
+        self._sockets.append(ws)
+        self._record_socket("socket_mode.connect", {"ticket": ticket})
+        try:
+            await ws.send_str(json.dumps({
+                "type": "hello", "num_connections": len(self._sockets),
+                "debug_info": {"host": "standin-applink", "build_number": 1,
+                               "approximate_connection_time": 3600},
+                "connection_info": {"app_id": APP_ID},
+            }))
+            async for message in ws:
+                if message.type != web.WSMsgType.TEXT:
+                    continue
+                try:
+                    data = json.loads(message.data)
+                except ValueError:
+                    data = None
+                if isinstance(data, dict) and "envelope_id" in data:
+                    self._record_socket("socket_mode.ack", data)
+                else:
+                    self._record_socket("socket_mode.unexpected", {"data": message.data})
+        finally:
+            self._sockets.remove(ws)
+            self._record_socket("socket_mode.disconnect", {"ticket": ticket})
+        return ws
+
+    async def stop(self) -> None:
+        # Open websockets would hold the server's shutdown until they time out.
+        await self._close_sockets()
+        await super().stop()
+
     # Methods -----------------------------------------------------------------------------
     def _auth_test(self, params: dict[str, Any]) -> HandlerResult:
         return 200, {"ok": True, "url": "https://standin.slack.com/", "team": "Stand-in",
@@ -330,7 +467,7 @@ _event_ids = itertools.count(1)
 def event_envelope(event: dict[str, Any], event_id: str | None = None) -> dict[str, Any]:
     """An Events API ``event_callback`` around ``event`` (JSON-post it to /slack/events)."""
     return {
-        "token": "legacy-verification-token", "team_id": TEAM_ID, "api_app_id": "A0STANDIN",
+        "token": "legacy-verification-token", "team_id": TEAM_ID, "api_app_id": APP_ID,
         "type": "event_callback", "event": event,
         "event_id": event_id or f"Ev{next(_event_ids):08d}", "event_time": int(time.time()),
         "authorizations": [{"team_id": TEAM_ID, "user_id": BOT_USER_ID, "is_bot": True,
@@ -348,12 +485,12 @@ def thread_reply_event(channel: str, thread_ts: str, text: str, user: str = "U0A
             "channel_type": "channel", "team": TEAM_ID}
 
 
-def block_action_form(action_id: str, value: str, *, user: str = "U0AGENT01",
-                      channel: str = "C0SUPPORT", message_ts: str = "1.000001",
-                      response_url: str | None = None) -> str:
-    """The form body Slack posts when a Block Kit button is pressed (``payload=<json>``)."""
-    payload = {
-        "type": "block_actions", "team": {"id": TEAM_ID}, "api_app_id": "A0STANDIN",
+def block_action_payload(action_id: str, value: str, *, user: str = "U0AGENT01",
+                         channel: str = "C0SUPPORT", message_ts: str = "1.000001",
+                         response_url: str | None = None) -> dict[str, Any]:
+    """The ``block_actions`` payload Slack sends when a Block Kit button is pressed."""
+    return {
+        "type": "block_actions", "team": {"id": TEAM_ID}, "api_app_id": APP_ID,
         "user": {"id": user, "team_id": TEAM_ID}, "trigger_id": "1.2.3",
         "channel": {"id": channel}, "container": {"type": "message", "message_ts": message_ts,
                                                   "channel_id": channel},
@@ -362,4 +499,50 @@ def block_action_form(action_id: str, value: str, *, user: str = "U0AGENT01",
         "actions": [{"type": "button", "action_id": action_id, "block_id": "b",
                      "value": value, "action_ts": str(time.time())}],
     }
+
+
+def block_action_form(action_id: str, value: str, *, user: str = "U0AGENT01",
+                      channel: str = "C0SUPPORT", message_ts: str = "1.000001",
+                      response_url: str | None = None) -> str:
+    """The form body Slack posts when a Block Kit button is pressed (``payload=<json>``)."""
+    payload = block_action_payload(action_id, value, user=user, channel=channel,
+                                   message_ts=message_ts, response_url=response_url)
     return urlencode({"payload": json.dumps(payload)})
+
+
+# Socket Mode envelopes (what Slack sends over the websocket) ---------------------------------
+def socket_envelope(kind: str, payload: dict[str, Any], *, envelope_id: str | None = None,
+                    accepts_response_payload: bool = False,
+                    **extra: Any) -> dict[str, Any]:
+    """A Socket Mode envelope of type ``kind`` (``events_api``, ``interactive``,
+    ``slash_commands``) around ``payload``; each has its own ``envelope_id``."""
+    return {"envelope_id": envelope_id or str(uuid.uuid4()), "type": kind, "payload": payload,
+            "accepts_response_payload": accepts_response_payload, **extra}
+
+
+def events_api_envelope(event: dict[str, Any], event_id: str | None = None,
+                        retry_attempt: int = 0) -> dict[str, Any]:
+    """An Events API delivery. Slack's retry of an unacknowledged one is a new envelope with
+    the same ``event_id`` and ``retry_attempt`` counting up."""
+    return socket_envelope("events_api", event_envelope(event, event_id),
+                           retry_attempt=retry_attempt,
+                           retry_reason="timeout" if retry_attempt else "")
+
+
+def interactive_envelope(payload: dict[str, Any]) -> dict[str, Any]:
+    """An interaction (``block_actions``, ``view_submission``...); view submissions may be
+    answered in the ack (validation errors)."""
+    return socket_envelope("interactive", payload,
+                           accepts_response_payload=payload.get("type") == "view_submission")
+
+
+def slash_command_envelope(command: str, text: str, *, user: str = "U0AGENT01",
+                           channel: str = "C0SUPPORT") -> dict[str, Any]:
+    """A slash command; the ack's payload is what the invoking user sees."""
+    payload = {
+        "token": "legacy-verification-token", "team_id": TEAM_ID, "team_domain": "standin",
+        "channel_id": channel, "channel_name": "support", "user_id": user, "user_name": "agent",
+        "command": command, "text": text, "api_app_id": APP_ID, "is_enterprise_install": "false",
+        "response_url": "https://hooks.slack.invalid/commands/1", "trigger_id": "4.5.6",
+    }
+    return socket_envelope("slash_commands", payload, accepts_response_payload=True)
