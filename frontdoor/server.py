@@ -51,6 +51,8 @@ class ServerParts:
     telegram_webhook: Handler | None = None
     slack_events: Handler | None = None
     nlu_ready: Callable[[], Awaitable[bool]] | None = None
+    #: More /readyz checks by name: each answers "ok" or "error: <why>" (e.g. Slack Socket Mode).
+    readiness: dict[str, Callable[[], Awaitable[str]]] = field(default_factory=dict)
     background: list[Callable[[asyncio.Event], Coroutine[Any, Any, None]]] = field(
         default_factory=list)
     on_start: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
@@ -82,6 +84,11 @@ def create_app(parts: ServerParts) -> Starlette:
                 checks["nlu"] = "ok" if await parts.nlu_ready() else "error: not answering"
             except Exception as exc:
                 checks["nlu"] = f"error: {type(exc).__name__}"
+        for name, check in parts.readiness.items():
+            try:
+                checks[name] = await check()
+            except Exception as exc:
+                checks[name] = f"error: {type(exc).__name__}"
         ready = all(v == "ok" for v in checks.values())
         return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
 
@@ -121,8 +128,16 @@ def create_app(parts: ServerParts) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         stop = asyncio.Event()
-        for start in parts.on_start:
-            await start()
+        try:
+            for start in parts.on_start:
+                await start()
+        except BaseException:
+            # A part that cannot start fails the startup (the server exits): release what
+            # the earlier parts opened first.
+            for finish in parts.on_stop:
+                with contextlib.suppress(Exception):
+                    await finish()
+            raise
         tasks = []
         if parts.dispatcher is not None:
             tasks.append(asyncio.create_task(parts.dispatcher.run_forever(stop)))
