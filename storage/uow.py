@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from types import TracebackType
 
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from storage.database import Database
@@ -63,9 +62,8 @@ class SqlUnitOfWork:
             self.session.close()
 
     def commit(self) -> None:
-        if self.outbox.added and self.session.get_bind().dialect.name == "postgresql":
-            # Delivered to listeners only if the transaction commits.
-            self.session.execute(text("NOTIFY frontdoor_outbox"))
+        # On PostgreSQL the outbox inserts themselves NOTIFY the other processes' dispatchers
+        # (delivered only if the transaction commits): see SqlOutboxRepository.
         self.session.commit()
         if self.outbox.added and self._on_outbox_commit is not None:
             self.outbox.added = False
