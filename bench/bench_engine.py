@@ -449,7 +449,7 @@ def report(results: list[Result], command: str, total_s: float, sellers: int, ro
         "`before_cursor_execute` listener; BEGIN, COMMIT and ROLLBACK not counted), write "
         "transactions, read-only units of work and pool checkouts. On PostgreSQL each write "
         "transaction also costs a BEGIN and a COMMIT round trip (read-only units run in "
-        "autocommit: none), and a commit that queued outbox items sends a `NOTIFY` (counted).",
+        "autocommit: none); an outbox insert carries the `NOTIFY` for other processes.",
         "",
         "| database | message | statements | write transactions | read-only units | "
         "checkouts |",

@@ -389,8 +389,10 @@ class CaseService:
     def add_seller_message(
         self, seller_id: int, number: str, text: str,
         attachments: Sequence[dict[str, Any]] = (), platform_ref: tuple[str, str, str] | None = None,
+        seller: Seller | None = None,
     ) -> AddedMessage:
-        """A seller writes in a case. Pending or resolved cases go back in progress (rule 3)."""
+        """A seller writes in a case. Pending or resolved cases go back in progress (rule 3).
+        ``seller``: the seller's record if the caller has it already (saves reading it)."""
         text = self._clean(text)
         if not text and not attachments:
             raise InvalidInput("the message is empty")
@@ -403,7 +405,8 @@ class CaseService:
             if case.status == d.CLOSED:
                 raise InvalidTransition(f"{case.number} is closed; reopen it to continue",
                                         number=case.number)
-            seller = uow.sellers.get(seller_id)
+            if seller is None or seller.id != seller_id:
+                seller = uow.sellers.get(seller_id)
             assert seller is not None
             msg = uow.messages.add(case.id, d.SELLER, str(seller_id), seller.display_name, text,
                                    attachments, False, now)

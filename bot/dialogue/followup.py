@@ -28,7 +28,8 @@ async def add(turn: Turn, number: str, text: str, attachments: list[dict[str, An
         ref = (turn.msg.channel, turn.msg.address, turn.msg.platform_message_id)
     try:
         case, _msg, previous = await turn.call(turn.cases.add_seller_message, turn.seller_id,
-                                               number, text, attachments, ref)
+                                               number, text, attachments, ref,
+                                               seller=turn.seller)
     except InvalidTransition:
         # Closed: history stays as it was; offer a linked reopen instead (rule 3).
         turn.say("followup.closed", number=number,

@@ -65,7 +65,7 @@ async def test_an_unchanged_dialogue_is_not_written(chat: Chat, db: Database) ->
     assert not any(s.startswith("INSERT INTO dialogue_states") for s in sent), sent
 
 
-async def test_a_follow_up_reads_its_case_once(chat: Chat, db: Database,
+async def test_a_follow_up_reads_its_case_once_and_not_the_seller(chat: Chat, db: Database,
                                                service: CaseService) -> None:
     await chat.say("my order 123-1234567-1234567 never arrived, the buyer is waiting")
     await chat.press("Open the case")
@@ -73,6 +73,8 @@ async def test_a_follow_up_reads_its_case_once(chat: Chat, db: Database,
         await chat.say("I also attached the tracking page from the carrier for you")
     case_reads = [s for s in sent if s.startswith("SELECT cases.")]
     assert len(case_reads) == 1, sent
+    # The seller is known from the turn's first read: not read again.
+    assert not any(s.startswith("SELECT sellers.") for s in sent), sent
     assert service.get_case("CX-000001").messages[-1].text.startswith("I also attached")
 
 
