@@ -79,10 +79,16 @@ def test_read_only_units_of_work_read(uow_factory: SqlUnitOfWorkFactory,
 
 
 def test_read_only_units_of_work_refuse_writes_on_postgresql(
-        uow_factory: SqlUnitOfWorkFactory, db: Database, clock: ManualClock) -> None:
-    if db.dialect != "postgresql":
-        pytest.skip("PostgreSQL runs read-only units of work in autocommit")
-    with uow_factory(read_only=True) as uow, pytest.raises(PermissionError):
-        uow.inbound.claim("telegram", "ro-1", clock.now())
-    with uow_factory() as uow:
-        assert uow.inbound.claim("telegram", "ro-1", clock.now())  # nothing was written
+        postgres_url: str, clock: ManualClock) -> None:
+    # PostgreSQL runs read-only units of work in autocommit: a write there would stick.
+    db = Database(postgres_url)
+    try:
+        uow_factory = SqlUnitOfWorkFactory(db, "CX")
+        with uow_factory(read_only=True) as uow, pytest.raises(PermissionError):
+            uow.inbound.claim("telegram", f"ro-{clock.now().timestamp()}", clock.now())
+        with uow_factory() as uow:
+            # nothing was written
+            assert uow.inbound.claim("telegram", f"ro-{clock.now().timestamp()}", clock.now())
+            uow.rollback()
+    finally:
+        db.dispose()
