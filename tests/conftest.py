@@ -18,8 +18,7 @@ from storage.migrate import upgrade
 from storage.models import Base
 from storage.uow import SqlUnitOfWorkFactory
 
-pytest_plugins = ["tests.rasa_fixtures"] if os.path.exists(
-    os.path.join(os.path.dirname(__file__), "rasa_fixtures.py")) else []
+pytest_plugins = ["tests.rasa_fixtures"]
 
 PG_ENV = "FRONTDOOR_TEST_DATABASE_URL"
 
