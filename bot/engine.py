@@ -33,7 +33,7 @@ from bot.domain import Identity
 from bot.errors import CaseRuleError
 from bot.knowledge import KnowledgeBase
 from bot.messages import Reply, SellerMessage
-from bot.ports import Conversation, UnitOfWorkFactory
+from bot.ports import Conversation, UnitOfWorkFactory, turn_commits
 from bot.relay import Relay
 from bot.texts import t
 
@@ -55,6 +55,7 @@ class _Claim:
     lock: threading.Lock = field(default_factory=threading.Lock)
     saved: bool = False
     released: bool = False
+    work_committed: bool = False  # a flow of the turn committed something: keep the claim
 
 
 class Engine:
@@ -118,7 +119,7 @@ class Engine:
         except BaseException:
             # The work failed before it was saved (a database error, a cancelled task):
             # give the event back, so the platform's redelivery is not dropped as a replay.
-            if claim.event_id and not claim.saved:
+            if claim.event_id and not claim.saved and not claim.work_committed:
                 await asyncio.shield(asyncio.to_thread(self._release, claim))
             raise
 
@@ -144,6 +145,8 @@ class Engine:
             # Answer before any work: nothing is classified or stored, the flow stays put.
             turn.say("input.too_long", length=len(turn.text), limit=self.config.max_text_chars)
         else:
+            commits: list[None] = []
+            token = turn_commits.set(commits)
             try:
                 await route(turn)
             except CaseRuleError as err:
@@ -152,6 +155,11 @@ class Engine:
                 log.exception("engine failed on a %s message from %s", msg.channel, msg.user_id)
                 turn.replies = [Reply(t("engine.error"))]
                 failed = True  # keep the conversation where it was; a redelivery is processed
+            finally:
+                turn_commits.reset(token)
+                # Part of the work is saved (a message added to a case...): a redelivery of
+                # this event would repeat it, so from here on the claim stays.
+                claim.work_committed = bool(commits)
         buttons = tuple(b for reply in turn.replies for b in reply.buttons)
         state.offer(buttons)
         new_state = None if failed else state.dump()
@@ -160,7 +168,7 @@ class Engine:
         seller_id = turn.seller.id if turn.seller else None
         identity_changed = turn.identity_changed or seller_id != start.identity.seller_id
         await asyncio.to_thread(self._finish, msg, turn.identity, identity_changed, new_state,
-                                turn.replies, claim, failed)
+                                turn.replies, claim, failed and not claim.work_committed)
         return turn.replies
 
     # Transactions -------------------------------------------------------------------------

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
@@ -21,6 +22,19 @@ from bot.domain import (
     NewCase,
     Seller,
 )
+
+
+# Write commits made while a turn's flows run (the engine sets a fresh list per turn; worker
+# threads started with asyncio.to_thread see the same list). Once any work of a turn is
+# committed, the engine keeps the inbound event's claim: a redelivery would do that work twice.
+turn_commits: ContextVar[list[None] | None] = ContextVar("turn_commits", default=None)
+
+
+def note_commit() -> None:
+    """Units of work call this after each write commit."""
+    log = turn_commits.get()
+    if log is not None:
+        log.append(None)
 
 
 class DuplicateActiveCase(Exception):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import select
 from functools import cached_property
 from typing import Any
@@ -66,6 +67,11 @@ def idle_connection_alive(dbapi_conn: Any) -> bool:
 
 
 _READS = ("SELECT", "WITH", "SHOW", "EXPLAIN")
+# A query may still write (a data-modifying WITH, pg_notify) or take row locks that autocommit
+# would drop at once: refuse those too.
+_WRITES_IN_A_QUERY = re.compile(
+    r"\b(INSERT|UPDATE|DELETE|MERGE|pg_notify)\b|\bFOR\s+(NO\s+KEY\s+)?(UPDATE|SHARE)\b",
+    re.IGNORECASE)
 
 
 def _configure_postgres(engine: Engine) -> None:
@@ -79,8 +85,9 @@ def _configure_postgres(engine: Engine) -> None:
     def _reads_only(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         # Read-only units of work run in autocommit (see Database.read_only_options), where a
         # write would be committed at once: refuse anything but a query there.
-        if (conn.get_execution_options().get(READ_ONLY)
-                and not statement.lstrip()[:7].upper().startswith(_READS)):
+        if conn.get_execution_options().get(READ_ONLY) and (
+                not statement.lstrip()[:7].upper().startswith(_READS)
+                or _WRITES_IN_A_QUERY.search(statement)):
             raise PermissionError(f"write in a read-only unit of work: {statement[:60]!r}")
 
 

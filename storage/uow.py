@@ -7,6 +7,7 @@ from types import TracebackType
 
 from sqlalchemy.orm import Session
 
+from bot.ports import note_commit
 from storage.database import Database
 from storage.repositories import (
     SqlCaseRepository,
@@ -65,6 +66,8 @@ class SqlUnitOfWork:
         # On PostgreSQL the outbox inserts themselves NOTIFY the other processes' dispatchers
         # (delivered only if the transaction commits): see SqlOutboxRepository.
         self.session.commit()
+        if not self._read_only:
+            note_commit()
         if self.outbox.added and self._on_outbox_commit is not None:
             self.outbox.added = False
             # Wake the dispatcher: new outbox items are visible now.

@@ -90,5 +90,15 @@ def test_read_only_units_of_work_refuse_writes_on_postgresql(
             # nothing was written
             assert uow.inbound.claim("telegram", f"ro-{clock.now().timestamp()}", clock.now())
             uow.rollback()
+        # Queries that write or lock rows are refused too (autocommit would commit a write at
+        # once and drop a lock at once).
+        for statement in ("WITH gone AS (DELETE FROM processed_events RETURNING 1) "
+                          "SELECT count(*) FROM gone",
+                          "SELECT id FROM cases FOR UPDATE",
+                          "SELECT pg_notify('frontdoor_outbox', '')"):
+            with uow_factory(read_only=True) as uow, pytest.raises(PermissionError):
+                uow.session.execute(text(statement))
+        with uow_factory(read_only=True) as uow:
+            assert uow.session.execute(text("SELECT count(*) >= 0 FROM cases")).scalar() is True
     finally:
         db.dispose()

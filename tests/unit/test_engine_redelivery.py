@@ -149,3 +149,53 @@ def chat_service_pair(service: CaseService, uow_factory: SqlUnitOfWorkFactory, r
                       clock: ManualClock) -> tuple[Chat, CaseService]:
     return _chat(service, uow_factory, relay, clock,
                  FakeClassifier(dict(RULES), default=None)), service
+
+
+async def test_a_turn_whose_work_was_saved_keeps_its_claim_so_nothing_is_done_twice(
+        service: CaseService, uow_factory: SqlUnitOfWorkFactory, relay: Relay,
+        clock: ManualClock, monkeypatch: pytest.MonkeyPatch) -> None:
+    chat = _chat(service, uow_factory, relay, clock, FakeClassifier(dict(RULES), default=None))
+    await chat.say(TEXT)
+    await chat.press("Open the case")
+    chat.expect("Opened CX-000001")
+    original = relay.to_identity
+    calls = {"n": 0}
+
+    def broken_once(*args: Any, **kwargs: Any) -> int | None:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("the database went away while queueing the reply")
+        return original(*args, **kwargs)
+
+    # The follow-up is added to the case (committed), then queueing the answer fails.
+    monkeypatch.setattr(relay, "to_identity", broken_once)
+    detail = "the delivery driver says he left it at the door but nothing was there"
+    with pytest.raises(RuntimeError):
+        await chat.say(detail, event_id="tg-5005")
+    assert _claims(uow_factory, "tg-5005") == 1  # kept: part of the turn's work is saved
+    # The platform redelivers the event: dropped, so the message is in the case once.
+    assert await chat.say(detail, event_id="tg-5005") == []
+    texts = [m.text for m in service.get_case("CX-000001").messages]
+    assert texts.count(detail) == 1
+
+
+async def test_a_failed_flow_after_saved_work_keeps_its_claim(
+        service: CaseService, uow_factory: SqlUnitOfWorkFactory, relay: Relay,
+        clock: ManualClock, monkeypatch: pytest.MonkeyPatch) -> None:
+    chat = _chat(service, uow_factory, relay, clock, FakeClassifier(dict(RULES), default=None))
+    await chat.say(TEXT)
+    await chat.press("Open the case")
+    original = service.add_seller_message
+
+    def added_then_broken(*args: Any, **kwargs: Any) -> Any:
+        original(*args, **kwargs)
+        raise RuntimeError("failed after the message was saved")
+
+    monkeypatch.setattr(service, "add_seller_message", added_then_broken)
+    detail = "the delivery driver says he left it at the door but nothing was there"
+    await chat.say(detail, event_id="tg-6006")
+    chat.expect(t("engine.error"))
+    assert _claims(uow_factory, "tg-6006") == 1
+    monkeypatch.setattr(service, "add_seller_message", original)
+    assert await chat.say(detail, event_id="tg-6006") == []
+    assert [m.text for m in service.get_case("CX-000001").messages].count(detail) == 1
