@@ -93,9 +93,9 @@ class Relay:
         send fails, and tell the threads of the cases whose messages go there."""
         if identity.blocked_at is not None:
             return identity
-        uow.identities.set_blocked(identity.id, now)
-        self._tell_threads(uow, identity, t("thread.seller_blocked", channel=identity.channel),
-                           now)
+        if uow.identities.set_blocked(identity.id, now):  # else another process did it
+            self._tell_threads(uow, identity,
+                               t("thread.seller_blocked", channel=identity.channel), now)
         return replace(identity, blocked_at=now)
 
     def seller_reachable(self, uow: UnitOfWork, identity: Identity, now: datetime) -> Identity:
@@ -104,9 +104,9 @@ class Relay:
         not replayed: see ``to_identity``)."""
         if identity.blocked_at is None:
             return identity
-        uow.identities.set_blocked(identity.id, None)
-        self._tell_threads(uow, identity,
-                           t("thread.seller_reachable", channel=identity.channel), now)
+        if uow.identities.set_blocked(identity.id, None):  # else another process did it
+            self._tell_threads(uow, identity,
+                               t("thread.seller_reachable", channel=identity.channel), now)
         return replace(identity, blocked_at=None)
 
     def _tell_threads(self, uow: UnitOfWork, identity: Identity, text: str,

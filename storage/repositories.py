@@ -180,10 +180,16 @@ class SqlIdentityRepository(_Repo):
             update(IdentityRow).where(IdentityRow.id == identity_id).values(seller_id=seller_id)
         )
 
-    def set_blocked(self, identity_id: int, when: datetime | None) -> None:
-        self.session.execute(
-            update(IdentityRow).where(IdentityRow.id == identity_id).values(blocked_at=when)
+    def set_blocked(self, identity_id: int, when: datetime | None) -> bool:
+        # Conditional on the current state, so of two processes that see the same change only
+        # one reports it (the other's UPDATE finds the row already changed).
+        changing = (IdentityRow.blocked_at.is_(None) if when is not None
+                    else IdentityRow.blocked_at.is_not(None))
+        result = self.session.execute(
+            update(IdentityRow).where(IdentityRow.id == identity_id, changing)
+            .values(blocked_at=when)
         )
+        return bool(getattr(result, "rowcount", 0))
 
     def for_seller(self, seller_id: int) -> Sequence[Identity]:
         rows = self.session.scalars(select(IdentityRow).where(IdentityRow.seller_id == seller_id))

@@ -437,3 +437,26 @@ def test_oversized_and_control_text(service: CaseService) -> None:
     case = service.open_case(seller.id, None, "hi\x00\x07 there\n😀 مرحبا 你好 '; DROP TABLE cases;--")
     [msg] = service.get_case(case.case.number).messages
     assert msg.text == "hi there\n😀 مرحبا 你好 '; DROP TABLE cases;--"
+
+
+def test_an_unblock_seen_twice_is_told_to_the_threads_once(
+        service: CaseService, uow_factory: SqlUnitOfWorkFactory, clock: ManualClock) -> None:
+    ident, seller = make_seller(service, "1")
+    service.open_case(seller.id, "order", "late", order_id=ORDER, identity_id=ident.id)
+    relay = service.relay
+    with uow_factory() as uow:
+        registered = uow.identities.get(ident.id)
+        assert registered is not None and registered.seller_id == seller.id
+        blocked = relay.seller_unreachable(uow, registered, clock.now())
+        uow.commit()
+    # Two processes got the news at once (the my_chat_member update and a /start), both
+    # holding the identity as blocked.
+    for _ in range(2):
+        with uow_factory() as uow:
+            assert relay.seller_reachable(uow, blocked, clock.now()).blocked_at is None
+            uow.commit()
+    notes = [r.payload["text"] for r in outbox(uow_factory, ob.THREAD_POST)]
+    assert sum("blocked the bot" in n for n in notes) == 1
+    assert sum("accepts messages again" in n for n in notes) == 1
+    with uow_factory() as uow:
+        assert uow.identities.get(ident.id).blocked_at is None  # type: ignore[union-attr]
