@@ -23,7 +23,6 @@ from bot.domain import (
     Seller,
 )
 
-
 # Write commits made while a turn's flows run (the engine sets a fresh list per turn; worker
 # threads started with asyncio.to_thread see the same list). Once any work of a turn is
 # committed, the engine keeps the inbound event's claim: a redelivery would do that work twice.
