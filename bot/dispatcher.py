@@ -79,8 +79,12 @@ class OutboxDispatcher:
 
     async def _deliver(self, item: OutboundItem) -> None:
         sender = self.senders[item.destination]
+        # Finish well inside the lease: past it another dispatcher may claim the item again.
+        limit = self.lease.total_seconds() * 0.8
         try:
-            result = await sender.deliver(item)
+            result = await asyncio.wait_for(sender.deliver(item), limit)
+        except TimeoutError:
+            result = DeliveryResult(ok=False, error=f"no answer within {limit:.0f} s")
         except Exception as exc:  # a sender bug must not stop the dispatcher
             log.exception("sender %s raised on item %s", item.destination, item.id)
             result = DeliveryResult(ok=False, error=f"{type(exc).__name__}: {exc}")
@@ -100,19 +104,44 @@ class OutboxDispatcher:
         await asyncio.to_thread(self.queue.complete, item, result, now, retry_at, dead)
 
     async def run_once(self, limit: int = 1000) -> int:
-        """Deliver everything due now (heads of each ordering key, repeatedly); return count."""
+        """Deliver everything due now (heads of each ordering key, repeatedly); return count.
+
+        Up to ``batch`` deliveries run at once, and more are claimed as soon as one finishes
+        or new work is committed: a slow one (a large file) holds up only its own ordering key
+        (whose later items wait behind its lease), never the other chats and threads.
+        """
         self._loop = asyncio.get_running_loop()
         done = 0
-        while done < limit:
-            items = await asyncio.to_thread(
-                self.queue.claim_due, list(self.senders), self.clock.now(),
-                min(self.batch, limit - done), self.lease,
-            )
-            if not items:
-                break
-            await asyncio.gather(*(self._deliver(i) for i in items))
-            done += len(items)
-        return done
+        claimed = 0
+        in_flight: set[asyncio.Future[None]] = set()
+        try:
+            while True:
+                room = min(self.batch - len(in_flight), limit - claimed)
+                if room > 0:
+                    items = await asyncio.to_thread(
+                        self.queue.claim_due, list(self.senders), self.clock.now(), room,
+                        self.lease,
+                    )
+                    claimed += len(items)
+                    in_flight.update(asyncio.ensure_future(self._deliver(i)) for i in items)
+                if not in_flight:
+                    return done
+                self._wake.clear()
+                woken = asyncio.ensure_future(self._wake.wait())
+                finished, _ = await asyncio.wait(
+                    in_flight | {woken}, timeout=self.idle_poll,
+                    return_when=asyncio.FIRST_COMPLETED)
+                woken.cancel()
+                finished.discard(woken)
+                for task in finished:
+                    task.result()  # _deliver catches sender errors; a storage error surfaces
+                in_flight -= finished
+                done += len(finished)
+        finally:
+            # Cancelled (shutdown) or failed: stop the rest; their leases run out and they are
+            # claimed again later.
+            for task in in_flight:
+                task.cancel()
 
     async def run_forever(self, stop: asyncio.Event) -> None:
         """Deliver until ``stop`` is set; sleep until woken, the next retry, or the idle poll

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import pytest
 
@@ -265,3 +266,73 @@ async def test_a_file_copy_that_keeps_failing_is_reported_in_the_thread(
     assert any('"label.jpg" could not be copied into this thread after 3 tries '
                "(telegram: 502 Bad Gateway)" in n for n in notes), notes
     assert SqlOutboxQueue(db).counts().get("dead") == 1
+
+
+@dataclass
+class StuckSender(ScriptedSender):
+    """Takes every item at once, except the ones with ``stuck`` in their text, which hang
+    until ``release`` is set."""
+
+    release: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def deliver(self, item: OutboundItem) -> DeliveryResult:
+        if "stuck" in str(item.payload.get("text", "")):
+            self.seen.append(item)
+            await self.release.wait()
+            self.counter += 1
+            return DeliveryResult(ok=True, platform_message_id=f"{self.counter}.0",
+                                  platform_chat_id="C1")
+        return await super().deliver(item)
+
+
+async def test_a_slow_delivery_holds_up_only_its_own_thread(
+        db: Database, service: CaseService, clock: ManualClock) -> None:
+    _, seller = make_seller(service, "42")
+    slow = service.open_case(seller.id, "shipping", "stuck parcel", order_id=ORDER).case
+    slack = StuckSender("slack")
+    disp = dispatcher(db, clock, slack, ScriptedSender("telegram"))
+    stop = asyncio.Event()
+    runner = asyncio.ensure_future(disp.run_forever(stop))
+    try:
+        for _ in range(200):  # the slow case's thread post is under way
+            if any("stuck" in str(i.payload.get("text")) for i in slack.seen):
+                break
+            await asyncio.sleep(0.01)
+        # New work for another case arrives while that delivery hangs: it goes out at once.
+        other = service.open_case(seller.id, "payment", "missing payout").case
+        disp.wake()
+        for _ in range(200):
+            if any(i.case_id == other.id and i.kind == ob.THREAD_POST for i in slack.seen):
+                break
+            await asyncio.sleep(0.01)
+        assert any(i.case_id == other.id and i.kind == ob.THREAD_POST for i in slack.seen)
+        # The slow case's later items wait behind it (its order is kept).
+        service.add_seller_message(seller.id, slow.number, "after the stuck one")
+        disp.wake()
+        await asyncio.sleep(0.2)
+        assert not any("after the stuck one" in str(i.payload.get("text")) for i in slack.seen)
+        slack.release.set()
+        for _ in range(200):
+            if any("after the stuck one" in str(i.payload.get("text")) for i in slack.seen):
+                break
+            await asyncio.sleep(0.01)
+        texts = [str(i.payload.get("text")) for i in slack.seen if i.case_id == slow.id
+                 and i.kind == ob.THREAD_POST]
+        assert texts[-2:] == ["stuck parcel", "after the stuck one"]
+    finally:
+        stop.set()
+        await asyncio.wait_for(runner, 5)
+
+
+async def test_a_delivery_that_never_answers_is_retried_before_its_lease_ends(
+        db: Database, service: CaseService, clock: ManualClock) -> None:
+    _, seller = make_seller(service, "42")
+    service.open_case(seller.id, "shipping", "stuck parcel", order_id=ORDER)
+    relay = Relay(RelayConfig(agents_destination="slack", channel_for=lambda _t: "C_SUPPORT"))
+    slack = StuckSender("slack")
+    disp = OutboxDispatcher(SqlOutboxQueue(db, relay), [slack, ScriptedSender("telegram")],
+                            clock, lease=timedelta(seconds=0.5))
+    await asyncio.wait_for(disp.run_once(), 5)
+    assert disp.failed == 1 and disp.delivered == 1  # the parent went out, the post timed out
+    rows = SqlOutboxQueue(db).counts()
+    assert rows.get("pending", 0) >= 1
