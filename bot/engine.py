@@ -96,6 +96,10 @@ class Engine:
             # Most typed messages need the NLU: ask it now, so its round trip overlaps the
             # first database transaction instead of following it.
             prefetch = asyncio.create_task(self.deps.classifier.classify(text))
+            # Let the request leave before the first transaction's worker thread competes for
+            # the interpreter (it would delay sending it).
+            for _ in range(4):
+                await asyncio.sleep(0)
         try:
             return await self._turn(msg, text, prefetch)
         finally:
