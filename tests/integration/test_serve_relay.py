@@ -718,6 +718,23 @@ async def test_decline_of_a_closed_case_keeps_the_form_open_with_the_reason(
     assert served.services.cases.get_case(case.number).case.status == d.CLOSED
 
 
+async def test_telegram_commands_through_the_webhook(
+        served: Served, seller: TelegramSeller, case: OpenedCase) -> None:
+    await seller.say("/help", expect="Commands: /new, /cases")
+    listed = await seller.say("/cases", expect=case.number)
+    assert listed is not None and "Your active cases (1)" in listed["text"]
+    shown = await seller.say(f"/case {case.number.lower()}", expect=case.number)
+    assert shown is not None and "In progress" in shown["text"]
+    await seller.say("/case CX-999999", expect="CX-999999")
+    await seller.say("/new", expect="What is the new case about?")
+    assert any(b["text"] == "Something else" for b in seller.buttons())
+    # A pressed button's callback query is answered (the spinner on the button stops).
+    mark = served.telegram.mark()
+    await seller.press("Shipping", expect="Shipping")
+    answered = await served.telegram.wait_for("answerCallbackQuery", since=mark, timeout=WAIT)
+    assert answered.status == 200
+
+
 async def test_webhook_is_registered_with_its_secret_on_start(sqlite_db: Database) -> None:
     async with serving(sqlite_db,
                        telegram_webhook_url="https://support.example/telegram/webhook") as served:
