@@ -30,6 +30,7 @@ from bot.relay import Relay, RelayConfig
 from storage.database import Database
 from storage.models import OutboxRow
 from storage.uow import SqlUnitOfWorkFactory
+from tests.integration import test_serve_relay as relay_tests
 from tests.integration.test_serve_relay import (
     ORDER,
     SUPPORT,
@@ -290,11 +291,7 @@ async def served(db: Database) -> AsyncIterator[Served]:
         yield running
 
 
-@pytest.fixture
-async def seller(served: Served) -> TelegramSeller:
-    s = TelegramSeller(served)
-    await s.register()
-    return s
+seller = relay_tests.seller  # the relay tests' fixture, over this module's ``served``
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from storage.database import Database
 from storage.models import CaseMessageRow, IdentityRow, JobRunRow, ProcessedEventRow
+from tests.integration import test_serve_relay as relay_tests
 from tests.integration.test_serve_relay import (
     AGENT,
     ORDER,
@@ -36,17 +37,9 @@ async def served(sqlite_db: Database) -> AsyncIterator[Served]:
         yield running
 
 
-@pytest.fixture
-async def seller(served: Served) -> TelegramSeller:
-    s = TelegramSeller(served)
-    await s.register()
-    return s
-
-
-@pytest.fixture
-async def case(seller: TelegramSeller) -> OpenedCase:
-    return await seller.open_case(
-        f"my order {ORDER} never arrived, the buyer is waiting since Monday")
+# The relay tests' seller and case fixtures, over this module's ``served``.
+seller = relay_tests.seller
+case = relay_tests.case
 
 
 def count(served: Served, model: type) -> int:

@@ -56,6 +56,20 @@ def _claims(uow_factory: SqlUnitOfWorkFactory, event_id: str) -> int:
                                       .where(ProcessedEventRow.event_id == event_id)) or 0)
 
 
+def break_the_first_reply(relay: Relay, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The next reply the engine queues fails as if the database went away; later ones work."""
+    original = relay.to_identity
+    calls = {"n": 0}
+
+    def broken_once(*args: Any, **kwargs: Any) -> int | None:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("the database went away while queueing the reply")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(relay, "to_identity", broken_once)
+
+
 def _chat(service: CaseService, uow_factory: SqlUnitOfWorkFactory, relay: Relay,
           clock: ManualClock, classifier: Any) -> Chat:
     chat = Chat(make_engine(service, uow_factory, relay, clock, classifier=classifier),
@@ -88,16 +102,7 @@ async def test_a_turn_that_cannot_be_saved_raises_and_gives_the_event_back(
         service: CaseService, uow_factory: SqlUnitOfWorkFactory, relay: Relay,
         clock: ManualClock, monkeypatch: pytest.MonkeyPatch) -> None:
     chat = _chat(service, uow_factory, relay, clock, FakeClassifier(dict(RULES), default=None))
-    original = relay.to_identity
-    calls = {"n": 0}
-
-    def broken_once(*args: Any, **kwargs: Any) -> int | None:
-        calls["n"] += 1
-        if calls["n"] == 1:
-            raise RuntimeError("the database went away while queueing the reply")
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(relay, "to_identity", broken_once)
+    break_the_first_reply(relay, monkeypatch)
     with pytest.raises(RuntimeError):
         await chat.say(TEXT, event_id="tg-2002")
     assert _claims(uow_factory, "tg-2002") == 0
@@ -158,17 +163,8 @@ async def test_a_turn_whose_work_was_saved_keeps_its_claim_so_nothing_is_done_tw
     await chat.say(TEXT)
     await chat.press("Open the case")
     chat.expect("Opened CX-000001")
-    original = relay.to_identity
-    calls = {"n": 0}
-
-    def broken_once(*args: Any, **kwargs: Any) -> int | None:
-        calls["n"] += 1
-        if calls["n"] == 1:
-            raise RuntimeError("the database went away while queueing the reply")
-        return original(*args, **kwargs)
-
     # The follow-up is added to the case (committed), then queueing the answer fails.
-    monkeypatch.setattr(relay, "to_identity", broken_once)
+    break_the_first_reply(relay, monkeypatch)
     detail = "the delivery driver says he left it at the door but nothing was there"
     with pytest.raises(RuntimeError):
         await chat.say(detail, event_id="tg-5005")
