@@ -14,6 +14,7 @@ from bot.domain import Case
 from bot.errors import CaseRuleError
 from bot.messages import AgentMessage
 from bot.ports import UnitOfWorkFactory
+from bot.relay import NOTE_AUTHOR
 from bot.texts import t
 
 log = logging.getLogger(__name__)
@@ -109,7 +110,7 @@ class AgentDesk:
         other thread post: a Slack outage delays the warning and loses none, and the event is
         answered without waiting for Slack."""
         with self.uow() as uow:
-            self.cases.relay.thread(uow, case, t("thread.not_sent", error=reason), "Frontdoor",
+            self.cases.relay.thread(uow, case, t("thread.not_sent", error=reason), NOTE_AUTHOR,
                                     self.cases.clock.now())
             uow.commit()
 

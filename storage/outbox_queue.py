@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, aliased
 
 from bot import outbox as ob
 from bot.outbox import DeliveryResult, OutboundItem, ThreadRef
-from bot.relay import Relay
+from bot.relay import NOTE_AUTHOR, Relay
 from bot.texts import t
 from storage.database import Database
 from storage.models import CaseRow, IdentityRow, MessageRefRow, OutboxRow
@@ -167,7 +167,7 @@ class SqlOutboxQueue:
         key = "thread.blocked" if result.extra.get("unreachable") else "thread.delivery_failed"
         self.relay.thread(
             uow, case, t(key, channel=row.destination, error=result.error or "unknown error"),
-            "Frontdoor", now,
+            NOTE_AUTHOR, now,
         )
 
     def _file_not_copied(self, uow: SqlUnitOfWork, row: OutboxRow, result: DeliveryResult,
@@ -182,7 +182,7 @@ class SqlOutboxQueue:
         self.relay.thread(uow, case, t("thread.file_not_copied", name=name,
                                        attempts=row.attempts,
                                        error=result.error or "unknown error"),
-                          "Frontdoor", now)
+                          NOTE_AUTHOR, now)
 
     def next_due_at(self, destinations: Sequence[str]) -> datetime | None:
         if not destinations:
