@@ -42,6 +42,10 @@ class OutboundItem:
     ``thread`` is filled by the dispatcher at delivery time from the case (None until the
     case's Slack parent has been posted), so thread posts queued before the parent still land
     in the right thread: items of one case are delivered strictly in order.
+
+    ``recovering``: an earlier claim of this item ran out without its delivery being recorded
+    (a process died, or lost the database, in the middle of the send), so the platform may
+    already have it: a sender that can look (Slack) checks before sending again.
     """
 
     id: int
@@ -52,6 +56,7 @@ class OutboundItem:
     case_number: str | None = None
     attempts: int = 0
     thread: ThreadRef | None = None
+    recovering: bool = False
 
 
 @dataclass(frozen=True)
