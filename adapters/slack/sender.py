@@ -9,7 +9,16 @@ Platform failures are reported as ``DeliveryResult``s, never raised:
 * every other Web API error (``channel_not_found``, ``not_in_channel``, ``invalid_auth``,
   ``invalid_blocks``, ``message_not_found``...) -> permanent, with the error code in the text.
 
-``already_reacted`` counts as delivered: a retried reaction gets it after a lost response.
+``already_reacted`` counts as delivered: a retried reaction gets it after a lost response,
+and ``chat.update`` sets the same content again: both may simply be repeated.
+
+Every message posted for an item carries metadata naming the item. An item handed over again
+after an earlier claim ran out unrecorded (``recovering``) is first looked for where it would
+have landed (:mod:`adapters.slack.recovery`): found, it is reported as delivered there, not
+posted again. When that lookup fails for a reason that may pass (rate limit, 5xx, network),
+the item is retried rather than posted: a retry only delays it, a post may show agents or a
+seller the same message twice. When it fails for good (e.g. a missing ``*:history`` scope),
+the item is posted anyway: at-least-once must not turn into never.
 
 THREAD_FILE copies a seller's file into the case's thread: the bytes come from the file's
 source channel (a ``FileSource``, e.g. Telegram), and go up with ``files_upload_v2``. A file
@@ -21,6 +30,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from types import TracebackType
 from typing import Any, Self
 
@@ -37,6 +47,7 @@ from adapters.slack.cards import (
     thread_post_text,
     upload_filename,
 )
+from adapters.slack.recovery import EarlierDeliveries, outbox_metadata
 from bot.messages import Attachment, Reply
 from bot.outbox import (
     CASE_PARENT,
@@ -80,6 +91,7 @@ class SlackSender:
         self.client = client
         self._owns_session = owns_session
         self.file_sources: FileSources = file_sources or {}
+        self.earlier = EarlierDeliveries(client)
 
     @classmethod
     def create(cls, token: str, base_url: str = DEFAULT_BASE_URL,
@@ -156,7 +168,7 @@ class SlackSender:
             channel = item.payload["channel"]
             if not channel:
                 raise ValueError("no channel for the case (SLACK_SUPPORT_CHANNEL unset?)")
-            return self._post(channel=channel, text=text, blocks=blocks)
+            return self._post(item, channel=channel, text=text, blocks=blocks)
         return self._update(channel=item.thread.channel, ts=item.thread.ts, text=text,
                             blocks=blocks)
 
@@ -166,7 +178,8 @@ class SlackSender:
         text = thread_post_text(str(item.payload.get("text") or ""),
                                 str(item.payload.get("author") or "?"),
                                 item.payload.get("attachments") or ())
-        return self._post(channel=item.thread.channel, thread_ts=item.thread.ts, text=text)
+        return self._post(item, channel=item.thread.channel, thread_ts=item.thread.ts,
+                          text=text)
 
     def _thread_file(self, item: OutboundItem) -> Call:
         if item.thread is None:
@@ -183,9 +196,16 @@ class SlackSender:
             log.warning("outbox item %s: %s file %s not copied: %s", item.id, source_name,
                         attachment.file_id, reason)
             text = file_not_copied_text(attachment, source_name, reason)
-            return await self._post(channel=channel, thread_ts=thread_ts, text=text)()
+            # A recovering item's note was looked for with its file, below.
+            return await self._post(item, channel=channel, thread_ts=thread_ts, text=text,
+                                    look_first=False)()
 
         async def copy() -> DeliveryResult:
+            if item.recovering:
+                earlier = await self._look_first(item, lambda: self.earlier.file(
+                    item.id, channel, thread_ts, upload_filename(attachment), attachment.size))
+                if earlier is not None:
+                    return earlier
             if source is None:
                 return await note(f"this server cannot fetch {source_name} files")
             limit = source.max_bytes
@@ -235,13 +255,13 @@ class SlackSender:
         return react
 
     def _channel_post(self, item: OutboundItem) -> Call:
-        return self._post(channel=item.payload["channel"], text=str(item.payload["text"]),
-                          blocks=item.payload.get("blocks"))
+        return self._post(item, channel=item.payload["channel"],
+                          text=str(item.payload["text"]), blocks=item.payload.get("blocks"))
 
     def _seller_message(self, item: OutboundItem) -> Call:
         reply = Reply.from_dict(item.payload["reply"])
-        return self._post(channel=item.payload["address"], text=_plain_fallback(reply.text),
-                          blocks=reply_blocks(reply))
+        return self._post(item, channel=item.payload["address"],
+                          text=_plain_fallback(reply.text), blocks=reply_blocks(reply))
 
     def _seller_edit(self, item: OutboundItem) -> Call:
         text = str(item.payload["text"])
@@ -251,21 +271,52 @@ class SlackSender:
                             text=_plain_fallback(text), blocks=text_blocks(text))
 
     # Web API calls -------------------------------------------------------------------------
-    def _post(self, *, channel: str, text: str, blocks: list[dict[str, Any]] | None = None,
-              thread_ts: str | None = None) -> Call:
+    def _post(self, item: OutboundItem, *, channel: str, text: str,
+              blocks: list[dict[str, Any]] | None = None, thread_ts: str | None = None,
+              look_first: bool = True) -> Call:
+        """Post a message of ``item`` (tagged with it); a recovering item is first looked for
+        where this message would be, unless ``look_first`` is False."""
         kwargs: dict[str, Any] = {"channel": channel, "text": text,
-                                  "unfurl_links": False, "unfurl_media": False}
+                                  "unfurl_links": False, "unfurl_media": False,
+                                  "metadata": outbox_metadata(item.id)}
         if blocks:
             kwargs["blocks"] = blocks
         if thread_ts:
             kwargs["thread_ts"] = thread_ts
 
         async def post() -> DeliveryResult:
+            if item.recovering and look_first:
+                earlier = await self._look_first(
+                    item, lambda: self.earlier.message(item.id, channel, thread_ts))
+                if earlier is not None:
+                    return earlier
             response = await self.client.chat_postMessage(**kwargs)
             return DeliveryResult(ok=True, platform_message_id=str(response["ts"]),
                                   platform_chat_id=str(response["channel"]))
 
         return post
+
+    async def _look_first(self, item: OutboundItem,
+                          lookup: Callable[[], Awaitable[DeliveryResult | None]]
+                          ) -> DeliveryResult | None:
+        """What to report instead of sending a recovering item: its earlier delivery if the
+        lookup finds it, a failure to retry if the lookup may work later; None: send it."""
+        try:
+            found = await lookup()
+        except SlackApiError as exc:
+            failure = _api_failure(exc)
+            if failure.permanent:
+                log.warning("outbox item %s: cannot look for an earlier delivery (%s); "
+                            "sending it again, which may repeat it", item.id, failure.error)
+                return None
+            return replace(failure, error=f"{failure.error} (looking for an earlier delivery)")
+        except (TimeoutError, aiohttp.ClientError, OSError, SlackClientError) as exc:
+            return DeliveryResult(
+                ok=False, error=f"slack: network error looking for an earlier delivery {exc!r}")
+        if found is not None:
+            log.info("outbox item %s was delivered before its claim ran out (%s %s): "
+                     "not sent again", item.id, found.platform_chat_id, found.platform_message_id)
+        return found
 
     def _update(self, *, channel: str, ts: str, text: str,
                 blocks: list[dict[str, Any]]) -> Call:

@@ -42,6 +42,7 @@ from aiohttp import web
 from slack_sdk.signature import SignatureVerifier
 
 from tests.standins import Fault, HandlerResult, RecordedRequest, StandInServer
+from tests.standins.slack_history import history_handler, replies_handler
 
 TEAM_ID = "T0STANDIN"
 BOT_USER_ID = "U0BOT0001"
@@ -98,6 +99,8 @@ class SlackStandIn(StandInServer):
             "reactions.add": self._add_reaction,
             "conversations.members": self._members,
             "conversations.open": self._open,
+            "conversations.history": history_handler(self.messages),
+            "conversations.replies": replies_handler(self.messages),
             "users.info": self._user_info,
             "views.open": self._open_view,
             "files.getUploadURLExternal": self._get_upload_url,
@@ -400,6 +403,8 @@ class SlackStandIn(StandInServer):
             message["blocks"] = params["blocks"]
         if params.get("thread_ts"):
             message["thread_ts"] = str(params["thread_ts"])
+        if isinstance(params.get("metadata"), dict):  # read back by conversations.*
+            message["metadata"] = params["metadata"]
         self.messages.setdefault(channel, []).append(message)
         return 200, {"ok": True, "channel": channel, "ts": message["ts"], "message": message}
 
