@@ -19,6 +19,7 @@ from bot.classification import Classifier, FakeClassifier
 from bot.errors import CaseRuleError
 from bot.outbox import CONSOLE
 from frontdoor.settings import Settings, load_settings
+from frontdoor.shutdown import run_until_stopped
 from frontdoor.wiring import Services, build_engine, build_services
 from storage.models import SellerRow
 
@@ -133,7 +134,16 @@ def chat(
                                 "from buttons."),
 ) -> None:
     """Chat with the bot as a seller, in this terminal."""
-    code = asyncio.run(_chat(load_settings(), as_seller, no_nlu))
+    from nlu.environment import RasaEnvironmentError
+    from nlu.server import RasaServerError
+    from nlu.training import TrainingError
+
+    try:
+        # SIGTERM and SIGINT end the chat with the local Rasa server stopped (frontdoor.shutdown).
+        code = run_until_stopped(lambda _stop: _chat(load_settings(), as_seller, no_nlu))
+    except (RasaEnvironmentError, TrainingError, RasaServerError) as exc:
+        typer.echo(f"error: {exc} (or chat without NLU: --no-nlu)", err=True)
+        raise typer.Exit(1) from None
     if code:
         raise typer.Exit(code)
 

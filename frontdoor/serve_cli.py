@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import logging
 import sys
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from frontdoor.settings import load_settings
+from frontdoor.shutdown import StopRequest, run_until_stopped
+
+if TYPE_CHECKING:
+    import uvicorn
 
 
 def serve(
@@ -18,7 +24,7 @@ def serve(
 ) -> None:
     """Run the server: Telegram webhook (or polling), Slack events (or Socket Mode), /healthz,
     /readyz, /metrics, the outbox dispatcher and the scheduler. Starts a local Rasa server
-    when FRONTDOOR_NLU_URL is unset, and stops it on exit."""
+    when FRONTDOOR_NLU_URL is unset, and stops it on exit (SIGTERM and SIGINT included)."""
     settings = load_settings()
     if not (settings.telegram_bot_token or settings.slack_bot_token):
         typer.echo("error: set TELEGRAM_BOT_TOKEN and/or SLACK_BOT_TOKEN to serve a platform "
@@ -39,13 +45,35 @@ def serve(
 
         upgrade(settings.frontdoor_database_url)
     # --port 0 asks the OS for a free port (uvicorn logs the one it got).
-    asyncio.run(_serve(host or settings.frontdoor_host,
-                       settings.frontdoor_port if port is None else port))
+    listen_port = settings.frontdoor_port if port is None else port
+    from nlu.environment import RasaEnvironmentError
+    from nlu.server import RasaServerError
+    from nlu.training import TrainingError
+
+    try:
+        run_until_stopped(lambda stop: _serve(host or settings.frontdoor_host, listen_port, stop))
+    except (RasaEnvironmentError, TrainingError, RasaServerError) as exc:
+        # The local NLU could not start (a busy port, say): a reason, not a traceback.
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
 
 
-async def _serve(host: str, port: int) -> None:
-    import uvicorn
+def _uvicorn_server(app: Any, host: str, port: int) -> uvicorn.Server:
+    import uvicorn  # here: the other commands need not load it
 
+    class Server(uvicorn.Server):
+        """uvicorn without signal handlers of its own: run_until_stopped owns SIGTERM and
+        SIGINT and asks it to shut down. uvicorn's handlers re-raise the signal once its
+        shutdown is done, and that ended the process before the Rasa server was stopped."""
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            yield
+
+    return Server(uvicorn.Config(app, host=host, port=port, log_level="info"))
+
+
+async def _serve(host: str, port: int, stop: StopRequest) -> None:
     from frontdoor.serve_app import build_server
     from frontdoor.server import create_app
     from frontdoor.wiring import build_services
@@ -60,7 +88,15 @@ async def _serve(host: str, port: int) -> None:
                                     case_prefix=settings.frontdoor_case_prefix)
         try:
             parts = build_server(services, classifier, nlu_ready=classifier.ready)
-            config = uvicorn.Config(create_app(parts), host=host, port=port, log_level="info")
-            await uvicorn.Server(config).serve()
+            server = _uvicorn_server(create_app(parts), host, port)
+
+            def shut_down() -> None:
+                server.should_exit = True
+
+            def stop_waiting() -> None:  # for open connections and background work
+                server.force_exit = True
+
+            with stop.handled_by(shut_down, stop_waiting):
+                await server.serve()
         finally:
             await classifier.aclose()

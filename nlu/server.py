@@ -4,32 +4,35 @@ API
 ---
 ``RasaServer(model, rasa, port=0, host="127.0.0.1", startup_timeout=300, log_file=None,
 echo=False)``
-    One server process. ``port=0`` picks a free port. ``start()`` launches it and blocks until
-    ``GET /status`` names the loaded model and a ``/model/parse`` answers, then returns the base
-    URL (also in ``.url``); ``stop()`` ends it (SIGTERM, then SIGKILL after a grace period).
-    It is a context manager (``with RasaServer(...) as url:``) and an async one
-    (``async with RasaServer(...) as url:``, start/stop run in a thread). Its output goes to
-    ``log_file`` (a temporary file by default; its tail is in the error when start fails) or,
-    with ``echo``, to this process's terminal. A server left running when the interpreter
-    exits is stopped by an ``atexit`` hook.
+    One server process. ``port=0`` picks a free port; a given port that something already
+    listens on is refused (``RasaServerError``) rather than worked around, see ``launch``.
+    ``start()`` launches it and blocks until ``GET /status`` names *its* model and a
+    ``/model/parse`` answers, then returns the base URL (also in ``.url``); ``stop()`` ends it
+    and anything it forked (SIGTERM to its process group, SIGKILL after a grace period).
+    ``astart()``/``astop()`` are the async versions: the process is launched on the calling
+    (event loop) thread and readiness is awaited, so cancelling ``astart`` stops the server at
+    once. It is a context manager (``with RasaServer(...) as url:``) and an async one
+    (``async with RasaServer(...) as url:``). Its output goes to ``log_file`` (a temporary
+    file by default; its tail is in the error when start fails) or, with ``echo``, to this
+    process's terminal. The process is spawned by :mod:`nlu.processes`: it dies with this
+    process even when this one is SIGKILLed, and is stopped at interpreter exit.
 
 ``nlu_service(nlu_url, cache_dir, port=0, project=None, out=sys.stderr, echo=False)``
-    What ``frontdoor serve``, ``frontdoor chat`` and ``frontdoor nlu parse`` use: a context
-    manager yielding the NLU base URL. With ``nlu_url`` (``FRONTDOOR_NLU_URL``) it just yields
-    it; otherwise it trains the model if needed, starts a local server and stops it on exit.
-    ``anlu_service`` is the async version.
+    A context manager yielding the NLU base URL (``frontdoor nlu parse`` and ``evaluate``,
+    tests, benchmarks). With ``nlu_url`` (``FRONTDOOR_NLU_URL``) it just yields it; otherwise
+    it trains the model if needed, starts a local server and stops it on exit.
+    ``anlu_service`` is the async version (``frontdoor serve`` and ``chat``).
 
-``wait_until_ready(url, timeout)``
-    Block until a Rasa server at ``url`` has a model loaded; raises ``RasaServerError``.
+``wait_until_ready(url, timeout)`` / ``await_ready(url, timeout)``
+    Block (or await) until a Rasa server at ``url`` has a model loaded; raise
+    ``RasaServerError``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import atexit
 import contextlib
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -38,12 +41,15 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import IO, TextIO
+from typing import IO, Any, TextIO
 
 import httpx
 
+from nlu import processes
 from nlu.environment import subprocess_env
 from nlu.project import RasaProject
+
+POLL_SECONDS = 0.5
 
 
 class RasaServerError(RuntimeError):
@@ -57,32 +63,100 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
-def _model_loaded(client: httpx.Client, url: str) -> bool:
+def port_in_use(host: str, port: int) -> bool:
+    """True when something listens on ``host:port`` (or on all interfaces at that port)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # SO_REUSEADDR as servers use it: connections of a stopped server lingering in
+        # TIME_WAIT do not count, only a listening socket does.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
+def _describe_listener(url: str) -> str:
+    """What answers at ``url``, for the error when its port is taken."""
     try:
-        status = client.get(f"{url}/status")
-        if status.status_code != 200 or not status.json().get("model_file"):
-            return False
-        # A model file alone is not enough: the first parse also has to work.
-        parse = client.post(f"{url}/model/parse", json={"text": "hello"})
-        return parse.status_code == 200 and "intent" in parse.json()
+        status = httpx.get(f"{url}/status", timeout=2.0).json()
+        model = status.get("model_file") if isinstance(status, dict) else None
     except (httpx.HTTPError, ValueError):
-        return False
+        return "something that is not a Rasa server listens there"
+    if model:
+        return f"a Rasa server with model {model} answers there, probably left by an earlier run"
+    return "a Rasa server answers there, probably left by an earlier run"
+
+
+class _Readiness:
+    """The checks of a server that is starting: is it ready, did it fail?"""
+
+    def __init__(self, url: str, proc: subprocess.Popen[bytes] | None, model_name: str | None,
+                 describe: str) -> None:
+        self.url = url
+        self.proc = proc
+        self.model_name = model_name
+        self.describe = describe
+
+    def check_alive(self) -> None:
+        if self.proc is not None and self.proc.poll() is not None:
+            raise RasaServerError(f"Rasa exited with code {self.proc.returncode} while "
+                                  f"starting{self.describe}")
+
+    def loaded(self, status: Any) -> bool:
+        """Whether ``/status`` names a model; raises if it is not the one we started."""
+        model = status.get("model_file") if isinstance(status, dict) else None
+        if not model:
+            return False
+        if self.model_name is not None and Path(str(model)).name != self.model_name:
+            # Another server answers on our port: never classify with a model we did not load.
+            raise RasaServerError(f"{self.url} serves model {model}, not {self.model_name}: "
+                                  f"another Rasa server holds the port{self.describe}")
+        return True
+
+    @staticmethod
+    def parsed(answer: httpx.Response) -> bool:
+        # A model file alone is not enough: the first parse also has to work.
+        return answer.status_code == 200 and "intent" in answer.json()
 
 
 def wait_until_ready(url: str, timeout: float = 300.0, proc: subprocess.Popen[bytes] | None = None,
-                     describe: str = "") -> None:
-    """Block until the Rasa server at ``url`` has a model loaded and parses.
-
-    If ``proc`` (the server's process) exits meanwhile, fail at once instead of waiting.
-    """
+                     describe: str = "", model_name: str | None = None) -> None:
+    """Block until the Rasa server at ``url`` has a model loaded (``model_name``, if given)
+    and parses. If ``proc`` (the server's process) exits meanwhile, fail at once."""
+    readiness = _Readiness(url, proc, model_name, describe)
     deadline = time.monotonic() + timeout
     with httpx.Client(timeout=10.0) as client:
         while time.monotonic() < deadline:
-            if proc is not None and proc.poll() is not None:
-                raise RasaServerError(f"Rasa exited with code {proc.returncode} while starting{describe}")
-            if _model_loaded(client, url):
-                return
-            time.sleep(0.5)
+            readiness.check_alive()
+            try:
+                status = client.get(f"{url}/status")
+                if status.status_code == 200 and readiness.loaded(status.json()) \
+                        and readiness.parsed(client.post(f"{url}/model/parse", json={"text": "hello"})):
+                    return
+            except (httpx.HTTPError, ValueError):
+                pass
+            time.sleep(POLL_SECONDS)
+    raise RasaServerError(f"Rasa at {url} was not ready after {timeout:.0f} s{describe}")
+
+
+async def await_ready(url: str, timeout: float = 300.0, proc: subprocess.Popen[bytes] | None = None,
+                      describe: str = "", model_name: str | None = None) -> None:
+    """:func:`wait_until_ready` for async code; cancelling it stops the waiting at once."""
+    readiness = _Readiness(url, proc, model_name, describe)
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient(timeout=10.0) as client:
+        while time.monotonic() < deadline:
+            readiness.check_alive()
+            try:
+                status = await client.get(f"{url}/status")
+                if status.status_code == 200 and readiness.loaded(status.json()) \
+                        and readiness.parsed(await client.post(f"{url}/model/parse",
+                                                               json={"text": "hello"})):
+                    return
+            except (httpx.HTTPError, ValueError):
+                pass
+            await asyncio.sleep(POLL_SECONDS)
     raise RasaServerError(f"Rasa at {url} was not ready after {timeout:.0f} s{describe}")
 
 
@@ -111,20 +185,34 @@ class RasaServer:
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 
+    @property
+    def pid(self) -> int | None:
+        """The server process's id while it runs (it also leads its process group)."""
+        return self._proc.pid if self.running and self._proc is not None else None
+
     def _log_tail(self, size: int = 3000) -> str:
         if self.log_file is None or not self.log_file.exists():
             return ""
         data = self.log_file.read_bytes()[-size:]
         return "\n--- end of the Rasa log (" + str(self.log_file) + "):\n" + data.decode("utf-8", "replace")
 
-    def start(self) -> str:
-        """Start the server and wait until it parses; return its URL."""
+    def launch(self) -> None:
+        """Start the process without waiting for it to be ready (``start``/``astart`` wait)."""
         if self.running:
-            return self.url
+            return
         if not self.model.is_file():
             raise RasaServerError(f"no model at {self.model}: run `frontdoor nlu train`")
         if self.port == 0:
             self.port = free_port(self.host)
+        elif port_in_use(self.host, self.port):
+            # Refuse rather than pick another port: whatever holds a configured port (most
+            # likely a server an earlier run could not stop, 1 GB and possibly an old model)
+            # must be noticed and removed, not silently kept alive beside a new one; and a
+            # configured port is a promise to whoever else (firewall, operator) relies on it.
+            raise RasaServerError(
+                f"port {self.port} on {self.host} is already in use: "
+                f"{_describe_listener(self.url)}. Stop that process (`ss -ltnp` shows it) or "
+                "choose another port (FRONTDOOR_NLU_PORT, or --port)")
         cmd = [str(self.rasa), "run", "--enable-api", "-i", self.host, "-p", str(self.port),
                "-m", str(self.model)]
         if self.echo:
@@ -136,40 +224,64 @@ class RasaServer:
                 self.log_file = Path(name)
             self._log = self.log_file.open("ab")
             stdout = self._log
-        # Its own session, so stopping it also reaches anything it forked.
-        self._proc = subprocess.Popen(cmd, stdout=stdout, stderr=subprocess.STDOUT,
-                                      stdin=subprocess.DEVNULL, env=subprocess_env(),
-                                      start_new_session=True)
-        atexit.register(self.stop)
+        self._proc = processes.spawn(cmd, stdout=stdout, stderr=subprocess.STDOUT,
+                                     env=subprocess_env())
+
+    def start(self) -> str:
+        """Start the server and wait until it parses; return its URL."""
+        if self.running:
+            return self.url
+        self.launch()
         try:
-            wait_until_ready(self.url, self.startup_timeout, self._proc)
-        except RasaServerError as exc:
+            wait_until_ready(self.url, self.startup_timeout, self._proc, model_name=self.model.name)
+        except BaseException as exc:
             self.stop()
-            raise RasaServerError(f"{exc}{self._log_tail()}") from None
+            if isinstance(exc, RasaServerError):
+                raise RasaServerError(f"{exc}{self._log_tail()}") from None
+            raise
+        return self.url
+
+    async def astart(self) -> str:
+        """:meth:`start` for async code. Launches on the calling thread, which must live as
+        long as the server (see nlu.processes); a cancelled start stops the server."""
+        if self.running:
+            return self.url
+        self.launch()
+        try:
+            await await_ready(self.url, self.startup_timeout, self._proc,
+                              model_name=self.model.name)
+        except BaseException as exc:
+            await self.astop()
+            if isinstance(exc, RasaServerError):
+                raise RasaServerError(f"{exc}{self._log_tail()}") from None
+            raise
         return self.url
 
     def stop(self, grace: float = 15.0) -> None:
         """Stop the server (SIGTERM, then SIGKILL after ``grace`` seconds). Idempotent."""
         proc, self._proc = self._proc, None
-        atexit.unregister(self.stop)
-        if proc is not None and proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=grace)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+        if proc is not None:
+            processes.stop(proc, grace)
         if self._log is not None:
             self._log.close()
             self._log = None
 
+    async def astop(self, grace: float = 15.0) -> None:
+        """:meth:`stop` without blocking the event loop. Shielded: a cancellation while it
+        waits leaves it running to the end in its thread."""
+        await asyncio.shield(asyncio.to_thread(self.stop, grace))
+
     def wait(self) -> int:
-        """Block until the server exits by itself (``frontdoor nlu serve``); its exit code."""
+        """Block until the server exits by itself; its exit code."""
         if self._proc is None:
             return 0
         return self._proc.wait()
+
+    async def await_exit(self) -> int:
+        """Until the server exits by itself (``frontdoor nlu serve``); its exit code."""
+        while self._proc is not None and self._proc.poll() is None:
+            await asyncio.sleep(POLL_SECONDS)
+        return 0 if self._proc is None else self._proc.returncode
 
     def __enter__(self) -> str:
         return self.start()
@@ -179,11 +291,17 @@ class RasaServer:
         self.stop()
 
     async def __aenter__(self) -> str:
-        return await asyncio.to_thread(self.start)
+        return await self.astart()
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                         tb: TracebackType | None) -> None:
-        await asyncio.to_thread(self.stop)
+        await self.astop()
+
+
+def _local_server(cache_dir: Path, model: Path, port: int, echo: bool = False) -> RasaServer:
+    from nlu.environment import rasa_executable
+
+    return RasaServer(model, rasa_executable(cache_dir), port=port, echo=echo)
 
 
 @contextlib.contextmanager
@@ -194,12 +312,11 @@ def nlu_service(nlu_url: str | None, cache_dir: Path, port: int = 0, project: Ra
     if nlu_url:
         yield nlu_url.rstrip("/")
         return
-    from nlu.environment import rasa_executable
     from nlu.training import ensure_model
 
     model = ensure_model(cache_dir, project, out=out)
     print(f"Starting the local Rasa server (model {model.name[:12]}) ...", file=out, flush=True)
-    with RasaServer(model, rasa_executable(cache_dir), port=port, echo=echo) as url:
+    with _local_server(cache_dir, model, port, echo) as url:
         print(f"Rasa is answering at {url}", file=out, flush=True)
         yield url
 
@@ -207,10 +324,15 @@ def nlu_service(nlu_url: str | None, cache_dir: Path, port: int = 0, project: Ra
 @contextlib.asynccontextmanager
 async def anlu_service(nlu_url: str | None, cache_dir: Path, port: int = 0,
                        project: RasaProject | None = None, out: TextIO = sys.stderr) -> AsyncIterator[str]:
-    """:func:`nlu_service` for async code: training and start-up run in a thread."""
-    manager = nlu_service(nlu_url, cache_dir, port, project, out)
-    url = await asyncio.to_thread(manager.__enter__)
-    try:
+    """:func:`nlu_service` for async code: training runs in a thread, the server is launched
+    on the event loop's thread and awaited, so a cancellation at any point stops it."""
+    if nlu_url:
+        yield nlu_url.rstrip("/")
+        return
+    from nlu.training import ensure_model
+
+    model = await asyncio.to_thread(ensure_model, cache_dir, project, out)
+    print(f"Starting the local Rasa server (model {model.name[:12]}) ...", file=out, flush=True)
+    async with _local_server(cache_dir, model, port) as url:
+        print(f"Rasa is answering at {url}", file=out, flush=True)
         yield url
-    finally:
-        await asyncio.to_thread(manager.__exit__, None, None, None)

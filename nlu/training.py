@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TextIO
 
 from nlu.environment import ensure_rasa_env, file_lock, subprocess_env
+from nlu.processes import spawn, stop
 from nlu.project import RasaProject, model_path, models_dir
 
 
@@ -73,9 +74,14 @@ def train_model(cache_dir: Path, project: RasaProject | None = None, out: TextIO
             ]
             print(f"Training the NLU model {name[:12]}... from {project.root}", file=out, flush=True)
             started = time.monotonic()
-            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                    env=subprocess_env(), cwd=tmp)
-            tail = _stream(proc, out)
+            # Spawned to die with us (nlu.processes): an interrupted start leaves no training.
+            proc = spawn(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         env=subprocess_env(), cwd=tmp)
+            try:
+                tail = _stream(proc, out)
+            except BaseException:  # interrupted (Ctrl-C): the training must not outlive us
+                stop(proc)
+                raise
             if proc.wait() != 0:
                 raise TrainingError(f"rasa train failed ({proc.returncode}):\n{tail[-2000:]}")
             produced = Path(tmp) / f"{name}.tar.gz"
