@@ -75,11 +75,14 @@ def train(
 
 @nlu_app.command("serve")
 def serve(
-    port: int | None = typer.Option(None, help="Port on 127.0.0.1 (default FRONTDOOR_NLU_PORT)."),
+    port: int | None = typer.Option(None, help="Port (default FRONTDOOR_NLU_PORT)."),
+    host: str = typer.Option("127.0.0.1", help="Listen address; a shared server on its own host "
+                                               "needs a private interface (or 0.0.0.0 in a container)."),
     model: Path | None = MODEL_OPTION,
     project: Path | None = PROJECT_OPTION,
 ) -> None:
-    """Run `rasa run --enable-api` on 127.0.0.1 with the current model until interrupted."""
+    """Run `rasa run --enable-api` (127.0.0.1 unless --host) with the current model until
+    interrupted."""
     from nlu.environment import RasaEnvironmentError, rasa_executable
     from nlu.server import RasaServer, RasaServerError
     from nlu.training import TrainingError, ensure_model
@@ -90,7 +93,7 @@ def serve(
     except (RasaEnvironmentError, TrainingError) as exc:
         raise _fail(str(exc)) from None
     server = RasaServer(model_file, rasa_executable(settings.frontdoor_cache_dir),
-                        port=port or settings.frontdoor_nlu_port, echo=True)
+                        port=port or settings.frontdoor_nlu_port, host=host, echo=True)
 
     def _stop(signum: int, _frame: FrameType | None) -> None:
         raise KeyboardInterrupt
