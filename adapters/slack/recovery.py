@@ -14,8 +14,8 @@ Both read ``include_all_metadata``; a bot token needs the history scope of the c
 (``channels:history``, ``groups:history`` for private channels, ``im:history`` for DMs).
 
 File uploads cannot carry metadata. A seller's file copied into a thread is recognised by
-what the thread holds: a file share by this app's bot user, with the same name (and size,
-when known), below the newest message tagged with an earlier item of the thread. Items of a
+what the thread holds: a file share by this app's bot user, with the same name and size,
+below the newest message tagged with an earlier item of the thread. Items of a
 thread are delivered strictly in order, so nothing of this app after that message can be
 a later item's; only an identical file earlier in the same seller message could be mistaken
 for this one (and then the thread already has those bytes).
@@ -144,7 +144,7 @@ def _matching_file(message: Mapping[str, Any], name: str, size: int | None) -> s
     for shared in message.get("files") or ():
         if not isinstance(shared, Mapping) or shared.get("name") != name:
             continue
-        if size is not None and shared.get("size") not in (None, size):
+        if size is not None and shared.get("size") not in (None, size):  # None: not said
             continue
         if shared.get("id"):
             return str(shared["id"])

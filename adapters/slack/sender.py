@@ -191,21 +191,15 @@ class SlackSender:
         source = self.file_sources.get(source_name)
         channel, thread_ts = item.thread.channel, item.thread.ts
 
-        async def note(reason: str) -> DeliveryResult:
+        async def note(reason: str, look_first: bool = True) -> DeliveryResult:
             # The file is lost to the thread, not its metadata: say so where agents look.
             log.warning("outbox item %s: %s file %s not copied: %s", item.id, source_name,
                         attachment.file_id, reason)
             text = file_not_copied_text(attachment, source_name, reason)
-            # A recovering item's note was looked for with its file, below.
             return await self._post(item, channel=channel, thread_ts=thread_ts, text=text,
-                                    look_first=False)()
+                                    look_first=look_first)()
 
         async def copy() -> DeliveryResult:
-            if item.recovering:
-                earlier = await self._look_first(item, lambda: self.earlier.file(
-                    item.id, channel, thread_ts, upload_filename(attachment), attachment.size))
-                if earlier is not None:
-                    return earlier
             if source is None:
                 return await note(f"this server cannot fetch {source_name} files")
             limit = source.max_bytes
@@ -219,6 +213,14 @@ class SlackSender:
                 return DeliveryResult(ok=False, retry_after=exc.retry_after,
                                       error=f"slack: fetching the file from {source_name}: {exc}")
             name = upload_filename(attachment, fetched.name)
+            if item.recovering:
+                # Looked for once the name and size are known exactly (fetching is needed to
+                # upload anyway); this also finds a note posted for the item instead.
+                size = len(fetched.content)
+                earlier = await self._look_first(item, lambda: self.earlier.file(
+                    item.id, channel, thread_ts, name, size))
+                if earlier is not None:
+                    return earlier
             try:
                 response = await self.client.files_upload_v2(
                     channel=channel, thread_ts=thread_ts, content=fetched.content,
@@ -228,7 +230,8 @@ class SlackSender:
                 if not failure.permanent:
                     return failure
                 # E.g. uploads disabled in this workspace: a note, not a dead letter.
-                return await note(f"Slack refused the upload ({_error_code(exc) or 'error'})")
+                return await note(f"Slack refused the upload ({_error_code(exc) or 'error'})",
+                                  look_first=False)
             except SlackRequestError as exc:
                 # The bytes' POST to the upload URL failed (HTTP 5xx...): start over later.
                 return DeliveryResult(ok=False, error=f"slack: file upload failed: {exc}")
