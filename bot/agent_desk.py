@@ -7,11 +7,20 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
+from typing import Literal
 
 from bot import domain as d
 from bot.cases import CaseService
 from bot.domain import Case
 from bot.errors import CaseRuleError
+from bot.inbound_claims import (
+    RELEASED,
+    ClaimLost,
+    EventInProgress,
+    InboundClaim,
+    working_on,
+)
 from bot.messages import AgentMessage
 from bot.ports import UnitOfWorkFactory
 from bot.relay import NOTE_AUTHOR
@@ -31,63 +40,91 @@ class DeskOutcome:
 
 class AgentDesk:
     def __init__(self, cases: CaseService, uow_factory: UnitOfWorkFactory,
-                 platform: str = "slack", note_prefix: str = "note:") -> None:
+                 platform: str = "slack", note_prefix: str = "note:",
+                 lease: timedelta = timedelta(seconds=30)) -> None:
         self.cases = cases
         self.uow = uow_factory
         self.platform = platform
         self.note_prefix = note_prefix.lower()
+        # How long an event is held before a retry may take it over (its attempt died).
+        self.lease = lease
 
-    def _first_time(self, event_id: str | None) -> bool:
+    def _claim(self, event_id: str | None) -> InboundClaim | None | Literal[False]:
+        """Lease the event (see bot.inbound_claims): a claim, None for an event without an id,
+        or False when it is a replay or another attempt is working on it."""
         if not event_id:
-            return True
+            return None
         with self.uow() as uow:
-            fresh = uow.inbound.claim(self.platform, event_id, self.cases.clock.now())
+            claim = uow.inbound.claim(self.platform, event_id, self.cases.clock.now(),
+                                      self.lease)
+            if claim is None and uow.inbound.in_progress(self.platform, event_id):
+                raise EventInProgress(self.platform, event_id)
             uow.commit()
-            return fresh
+        return claim if claim is not None else False
 
-    def _run(self, event_id: str | None, work: Callable[[], DeskOutcome]) -> DeskOutcome:
-        """Do the work of a claimed event; if it fails, release the claim and re-raise.
+    def _run(self, claim: InboundClaim | None, work: Callable[[], DeskOutcome]) -> DeskOutcome:
+        """Do the work of a claimed event. The case rules run their own transactions; the
+        first of them to commit marks the event done with it, so a crash before leaves the
+        lease to run out and the platform's retry is processed, and a retry after is a replay.
 
-        The claim is committed before the work (the case rules run their own transactions).
-        A failure makes the platform retry the event (bolt answers Slack 500), and that retry
-        must be processed, not dropped as a duplicate: the agent's reply would be lost without
-        a word. Rule refusals are answers, not failures: they keep the claim. A retry that
-        arrives while the failing attempt is still running is still taken for a duplicate;
-        Slack retries again later, which then finds the claim released.
+        A failure gives the claim back at once, so Slack's next retry (bolt answers 500) need
+        not wait for the lease. Rule refusals are answers, not failures: the event is done.
         """
         try:
-            return work()
+            with working_on(claim):
+                outcome = work()
+                if claim is not None and claim.leased:
+                    self._complete()  # nothing was written (ignored, refused): still done
+                return outcome
+        except ClaimLost as lost:
+            log.warning("%s", lost)
+            return DeskOutcome("duplicate")
         except Exception:
-            if event_id:
+            if claim is not None and claim.leased:
                 try:
                     with self.uow() as uow:
-                        uow.inbound.release(self.platform, event_id)
+                        uow.inbound.release(claim)
+                        claim.state = RELEASED
                         uow.commit()
                 except Exception:
-                    log.exception("event %s failed and its claim could not be released; "
-                                  "a retry of it will be dropped", event_id)
+                    log.warning("event %s failed and its claim could not be given back; a retry "
+                                "is processed when its lease runs out", claim.event_id,
+                                exc_info=True)
             raise
 
-    def _claim_and_find(self, event_id: str | None, thread_ref: str | None) -> Case | str:
+    def _complete(self) -> None:
+        with self.uow() as uow:
+            uow.commit()  # completes the current claim (see SqlUnitOfWork.commit)
+
+    def _claim_and_find(self, event_id: str | None,
+                        thread_ref: str | None) -> tuple[InboundClaim | None, Case] | str:
         """Claim the event and find the thread's case in one transaction ("duplicate" or
         "ignored" when there is nothing to do)."""
         with self.uow() as uow:
-            if event_id and not uow.inbound.claim(self.platform, event_id, self.cases.clock.now()):
-                return "duplicate"
+            claim = None
+            if event_id:
+                claim = uow.inbound.claim(self.platform, event_id, self.cases.clock.now(),
+                                          self.lease)
+                if claim is None:
+                    if uow.inbound.in_progress(self.platform, event_id):
+                        raise EventInProgress(self.platform, event_id)
+                    return "duplicate"
             case = None
             if thread_ref and ":" in thread_ref:
                 channel, ts = thread_ref.split(":", 1)
                 case = uow.cases.find_by_thread(channel, ts)
+            if case is None:
+                return "ignored"  # rolled back: nothing claimed for a message outside cases
             uow.commit()
-        return case if case is not None else "ignored"
+        return claim, case
 
     def thread_message(self, msg: AgentMessage) -> DeskOutcome:
         """A human wrote in a case thread (``msg.thread_ref`` = "CHANNEL:PARENT_TS")."""
-        case = self._claim_and_find(msg.event_id, msg.thread_ref)
-        if isinstance(case, str):
-            return DeskOutcome(case)
-        found = case
-        return self._run(msg.event_id, lambda: self._thread_message(found, msg))
+        claimed = self._claim_and_find(msg.event_id, msg.thread_ref)
+        if isinstance(claimed, str):
+            return DeskOutcome(claimed)
+        claim, case = claimed
+        return self._run(claim, lambda: self._thread_message(case, msg))
 
     def _thread_message(self, case: Case, msg: AgentMessage) -> DeskOutcome:
         text = msg.text.strip()
@@ -116,9 +153,10 @@ class AgentDesk:
 
     def thread_edit(self, msg: AgentMessage) -> DeskOutcome:
         """An agent edited a message already relayed: relay the edit where possible."""
-        if not self._first_time(msg.event_id):
+        claim = self._claim(msg.event_id)
+        if claim is False:
             return DeskOutcome("duplicate")
-        return self._run(msg.event_id, lambda: self._thread_edit(msg))
+        return self._run(claim, lambda: self._thread_edit(msg))
 
     def _thread_edit(self, msg: AgentMessage) -> DeskOutcome:
         if not msg.thread_ref or not msg.platform_message_id:
@@ -141,9 +179,10 @@ class AgentDesk:
                reason: str | None = None, event_id: str | None = None) -> DeskOutcome:
         """A button on a case's parent: ``kind`` "status" (arg = new status) or "urgent"
         (arg = "on"/"off")."""
-        if not self._first_time(event_id):
+        claim = self._claim(event_id)
+        if claim is False:
             return DeskOutcome("duplicate")
-        return self._run(event_id, lambda: self._button(number, kind, arg, agent_id, reason))
+        return self._run(claim, lambda: self._button(number, kind, arg, agent_id, reason))
 
     def _button(self, number: str, kind: str, arg: str, agent_id: str,
                 reason: str | None) -> DeskOutcome:

@@ -5,8 +5,10 @@
 through the flows in `bot.dialogue`, then saves the state and queues the replies to the
 user's channel through the outbox in one transaction.
 
-A turn that fails unexpectedly gives back its claim on the event, so a redelivery of the same
-event by the platform is processed instead of being dropped as a replay.
+The claim on the event is a lease that becomes "done" in the same transaction as the turn's
+first saved work (bot.inbound_claims): a crash or a database outage before that loses nothing,
+since the platform's redelivery is processed once the lease runs out. A turn that fails
+unexpectedly gives its claim back at once, so that redelivery need not wait for the lease.
 
 Threading: the database layer is synchronous, so every storage call runs in a worker thread
 (`asyncio.to_thread`); the classifier is awaited outside any transaction.
@@ -16,8 +18,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 from bot.cases import CaseService
@@ -31,9 +33,16 @@ from bot.dialogue.state import DialogueState
 from bot.dialogue.turn import Deps, Turn
 from bot.domain import Identity
 from bot.errors import CaseRuleError
+from bot.inbound_claims import (
+    RELEASED,
+    ClaimLost,
+    EventInProgress,
+    InboundClaim,
+    working_on,
+)
 from bot.knowledge import KnowledgeBase
 from bot.messages import Reply, SellerMessage
-from bot.ports import Conversation, UnitOfWorkFactory, turn_commits
+from bot.ports import Conversation, UnitOfWorkFactory
 from bot.relay import Relay
 from bot.texts import t
 
@@ -42,20 +51,6 @@ __all__ = ["Engine", "EngineConfig"]
 log = logging.getLogger(__name__)
 
 _DISPLAY_NAME_CHARS = 200
-
-
-@dataclass
-class _Claim:
-    """The inbound event a turn claimed. The lock orders the turn's last transaction against
-    a release of the claim, so exactly one of them happens: either the turn's work was saved
-    (the claim stays), or the claim is given back (a redelivery is processed)."""
-
-    channel: str
-    event_id: str | None
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    saved: bool = False
-    released: bool = False
-    work_committed: bool = False  # a flow of the turn committed something: keep the claim
 
 
 class Engine:
@@ -79,7 +74,8 @@ class Engine:
     async def handle(self, msg: SellerMessage) -> list[Reply]:
         """Process one inbound seller message; returns the replies AND queues them to the
         outbox (relay.to_identity) for the user's channel. If ``msg.event_id`` was already
-        processed, returns [] and does nothing."""
+        processed, returns [] and does nothing; if another attempt is working on it, raises
+        EventInProgress (the platform must redeliver it later)."""
         key = (msg.channel, msg.user_id)
         lock = self._locks.setdefault(key, asyncio.Lock())
         try:
@@ -108,28 +104,35 @@ class Engine:
 
     async def _turn(self, msg: SellerMessage, text: str,
                     prefetch: asyncio.Task[Classification] | None) -> list[Reply]:
-        claim = _Claim(msg.channel, msg.event_id)
         begin = asyncio.ensure_future(asyncio.to_thread(self._begin, msg))
         try:
-            start = await asyncio.shield(begin)
+            started = await asyncio.shield(begin)
         except asyncio.CancelledError:
             # The claim may still commit in its thread: give it back once it has.
-            begin.add_done_callback(lambda done: self._release_later(done, claim))
+            begin.add_done_callback(self._release_later)
             raise
-        if start is None:
-            return []
-        try:
-            return await self._work(msg, text, prefetch, start, claim)
-        except BaseException:
-            # The work failed before it was saved (a database error, a cancelled task):
-            # give the event back, so the platform's redelivery is not dropped as a replay.
-            if claim.event_id and not claim.saved and not claim.work_committed:
-                await asyncio.shield(asyncio.to_thread(self._release, claim))
-            raise
+        if started is None:
+            return []  # a replay of an event already done
+        claim, start = started
+        with working_on(claim):
+            try:
+                return await self._work(msg, text, prefetch, start, claim)
+            except ClaimLost as lost:
+                # This attempt outlived its lease and a redelivery took the event over: that
+                # attempt answers the seller; this one's work was rolled back.
+                log.warning("%s", lost)
+                return []
+            except BaseException:
+                # The work failed before it was saved (a database error, a cancelled task):
+                # give the event back now, so the platform's redelivery is processed without
+                # waiting for the lease to run out.
+                if claim is not None and claim.leased:
+                    await asyncio.shield(asyncio.to_thread(self._release, claim))
+                raise
 
     async def _work(self, msg: SellerMessage, text: str,
                     prefetch: asyncio.Task[Classification] | None, start: Conversation,
-                    claim: _Claim) -> list[Reply]:
+                    claim: InboundClaim | None) -> list[Reply]:
         state = DialogueState(start.state)
         too_big = [a for a in msg.attachments
                    if a.size is not None and a.size > self.config.max_attachment_bytes]
@@ -149,21 +152,16 @@ class Engine:
             # Answer before any work: nothing is classified or stored, the flow stays put.
             turn.say("input.too_long", length=len(turn.text), limit=self.config.max_text_chars)
         else:
-            commits: list[None] = []
-            token = turn_commits.set(commits)
             try:
                 await route(turn)
             except CaseRuleError as err:
                 refusal(turn, err)
+            except ClaimLost:
+                raise
             except Exception:
                 log.exception("engine failed on a %s message from %s", msg.channel, msg.user_id)
                 turn.replies = [Reply(t("engine.error"))]
                 failed = True  # keep the conversation where it was; a redelivery is processed
-            finally:
-                turn_commits.reset(token)
-                # Part of the work is saved (a message added to a case...): a redelivery of
-                # this event would repeat it, so from here on the claim stays.
-                claim.work_committed = bool(commits)
         buttons = tuple(b for reply in turn.replies for b in reply.buttons)
         state.offer(buttons)
         new_state = None if failed else state.dump()
@@ -171,17 +169,26 @@ class Engine:
             new_state = None  # unchanged: nothing to write
         seller_id = turn.seller.id if turn.seller else None
         identity_changed = turn.identity_changed or seller_id != start.identity.seller_id
+        # A failed turn whose flows saved nothing gives the event back with its answer; once
+        # part of the work is saved (the claim is done), a redelivery would repeat it.
+        release = failed and claim is not None and claim.leased
         await asyncio.to_thread(self._finish, msg, turn.identity, identity_changed, new_state,
-                                turn.replies, claim, failed and not claim.work_committed)
+                                turn.replies, claim if release else None)
         return turn.replies
 
     # Transactions -------------------------------------------------------------------------
-    def _begin(self, msg: SellerMessage) -> Conversation | None:
-        """Claim the event, find or create the user, load the dialogue: one transaction."""
+    def _begin(self, msg: SellerMessage) -> tuple[InboundClaim | None, Conversation] | None:
+        """Lease the event, find or create the user, load the dialogue: one transaction."""
         now = self.clock.now()
+        claim = None
         with self.uow_factory() as uow:
-            if msg.event_id and not uow.inbound.claim(msg.channel, msg.event_id, now):
-                return None
+            if msg.event_id:
+                claim = uow.inbound.claim(msg.channel, msg.event_id, now,
+                                          timedelta(seconds=self.config.inbound_lease_seconds))
+                if claim is None:
+                    if uow.inbound.in_progress(msg.channel, msg.event_id):
+                        raise EventInProgress(msg.channel, msg.event_id)
+                    return None  # done: a replay
             name = clean_text(msg.display_name)[:_DISPLAY_NAME_CHARS] or None
             start = uow.dialogue.start(msg.channel, msg.user_id, msg.address, name, now)
             if start.identity.blocked_at is not None:
@@ -189,51 +196,49 @@ class Engine:
                 # it): answer them, and deliver the agents' replies from now on.
                 start = replace(start, identity=self.relay.seller_reachable(
                     uow, start.identity, now))
-            uow.commit()
-        return start
+            uow.commit()  # no claim is current yet: the lease is taken, not completed
+        return claim, start
 
     def _finish(self, msg: SellerMessage, identity: Identity, identity_changed: bool,
-                state: dict[str, Any] | None, replies: list[Reply], claim: _Claim,
-                release: bool) -> None:
-        """Save the dialogue and queue the replies together: both happen or neither. With
-        ``release`` (the turn failed) the event's claim is given back in the same transaction."""
+                state: dict[str, Any] | None, replies: list[Reply],
+                release: InboundClaim | None) -> None:
+        """Save the dialogue and queue the replies together: both happen or neither, and the
+        event's claim is done in the same commit (unless the flows' work already did it). With
+        ``release`` (the turn failed) the claim is given back in this transaction instead."""
         now = self.clock.now()
-        with claim.lock:
-            if claim.released:
-                return  # given up already (the turn was cancelled): save nothing
-            with self.uow_factory() as uow:
-                if state is not None:
-                    uow.dialogue.save(msg.channel, msg.user_id, state, now)
-                if identity_changed:
-                    # The identity row changed in this turn (registration): queue with the
-                    # current one.
-                    identity = uow.identities.get(identity.id) or identity
-                for reply in replies:
-                    self.relay.to_identity(uow, identity, reply, now)
-                if release and claim.event_id:
-                    uow.inbound.release(claim.channel, claim.event_id)
-                uow.commit()
-            claim.saved = True
+        with self.uow_factory() as uow:
+            if state is not None:
+                uow.dialogue.save(msg.channel, msg.user_id, state, now)
+            if identity_changed:
+                # The identity row changed in this turn (registration): queue with the
+                # current one.
+                identity = uow.identities.get(identity.id) or identity
+            for reply in replies:
+                self.relay.to_identity(uow, identity, reply, now)
+            if release is not None:
+                uow.inbound.release(release)
+                release.state = RELEASED
+            uow.commit()
 
-    def _release_later(self, begin: asyncio.Future[Conversation | None], claim: _Claim) -> None:
-        if (not claim.event_id or begin.cancelled() or begin.exception() is not None
-                or begin.result() is None):
+    def _release_later(self, begin: asyncio.Future[tuple[InboundClaim | None, Conversation]
+                                                    | None]) -> None:
+        if begin.cancelled() or begin.exception() is not None:
+            return
+        started = begin.result()
+        if started is None or started[0] is None:
             return  # nothing was claimed
-        task = asyncio.ensure_future(asyncio.to_thread(self._release, claim))
+        task = asyncio.ensure_future(asyncio.to_thread(self._release, started[0]))
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
-    def _release(self, claim: _Claim) -> None:
-        """Give the event back (its turn failed before its work was saved); best effort."""
-        assert claim.event_id is not None
-        with claim.lock:
-            if claim.saved:
-                return
-            claim.released = True
-            try:
-                with self.uow_factory() as uow:
-                    uow.inbound.release(claim.channel, claim.event_id)
-                    uow.commit()
-            except Exception:
-                log.exception("could not release inbound event %s:%s; a redelivery will be "
-                              "dropped", claim.channel, claim.event_id)
+    def _release(self, claim: InboundClaim) -> None:
+        """Give the event back (its turn failed before its work was saved). Best effort: if
+        the database is unreachable, the lease runs out instead."""
+        try:
+            with self.uow_factory() as uow:
+                uow.inbound.release(claim)
+                claim.state = RELEASED
+                uow.commit()
+        except Exception:
+            log.warning("could not give back inbound event %s:%s; it is processed when its "
+                        "lease runs out", claim.source, claim.event_id, exc_info=True)

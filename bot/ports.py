@@ -6,9 +6,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Protocol
 
@@ -22,18 +21,7 @@ from bot.domain import (
     NewCase,
     Seller,
 )
-
-# Write commits made while a turn's flows run (the engine sets a fresh list per turn; worker
-# threads started with asyncio.to_thread see the same list). Once any work of a turn is
-# committed, the engine keeps the inbound event's claim: a redelivery would do that work twice.
-turn_commits: ContextVar[list[None] | None] = ContextVar("turn_commits", default=None)
-
-
-def note_commit() -> None:
-    """Units of work call this after each write commit."""
-    log = turn_commits.get()
-    if log is not None:
-        log.append(None)
+from bot.inbound_claims import InboundClaim
 
 
 class DuplicateActiveCase(Exception):
@@ -135,11 +123,22 @@ class OutboxRepository(Protocol):
 
 
 class InboundRepository(Protocol):
-    def claim(self, source: str, event_id: str, now: datetime) -> bool:
-        """Record an inbound platform event; False if it was already processed."""
+    """Leases on inbound platform events (see bot.inbound_claims)."""
+
+    def claim(self, source: str, event_id: str, now: datetime,
+              lease: timedelta) -> InboundClaim | None:
+        """Lease the event; None if it is done, or leased by a live attempt."""
         ...
-    def release(self, source: str, event_id: str) -> None:
-        """Forget a claimed event (its processing failed), so a redelivery is processed."""
+    def in_progress(self, source: str, event_id: str) -> bool:
+        """Whether the event is leased (being worked on, or its attempt died), not done."""
+        ...
+    def complete(self, claim: InboundClaim) -> bool:
+        """Mark the event done (in the caller's transaction); False if the lease was taken
+        over by another attempt."""
+        ...
+    def release(self, claim: InboundClaim) -> None:
+        """Give a claim back (its attempt failed before any work), so a redelivery is
+        processed at once instead of after the lease."""
         ...
 
 

@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     frontdoor_evaluation_days: int = 4
     frontdoor_max_text_chars: int = 4000
     frontdoor_max_attachment_mb: int = 20
+    # Delivery guarantees
+    frontdoor_inbound_lease_seconds: float = 30.0
     # Scheduler
     frontdoor_reminder_hours: str = "24,72"
     frontdoor_pending_auto_close_days: int = 7

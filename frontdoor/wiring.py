@@ -116,6 +116,7 @@ def build_engine(services: Services, classifier: Classifier) -> Engine:
         first_response_urgent_hours=s.frontdoor_first_response_urgent_hours,
         max_text_chars=s.frontdoor_max_text_chars,
         max_attachment_bytes=s.frontdoor_max_attachment_mb * 1_000_000,
+        inbound_lease_seconds=s.frontdoor_inbound_lease_seconds,
     )
     return Engine(services.cases, services.uow_factory, classifier, services.relay, config,
                   services.clock, KnowledgeBase.load(s.frontdoor_knowledge_base))

@@ -270,7 +270,13 @@ class OutboxRow(Base):
 
 
 class ProcessedEventRow(Base):
-    """Inbound platform deliveries already handled (Slack retries, Telegram replays)."""
+    """Inbound platform deliveries being handled or handled (Slack retries, Telegram replays).
+
+    A row with ``lease_until`` set is a claim in progress, held by ``owner``: it is done only
+    when the event's first work commits (``lease_until`` cleared in the same transaction).
+    A claim whose lease ran out (its process died, or lost the database) is taken over by the
+    platform's redelivery. Rows from before leases existed have no lease: done.
+    """
 
     __tablename__ = "processed_events"
     __table_args__ = (UniqueConstraint("source", "event_id"),)
@@ -278,6 +284,8 @@ class ProcessedEventRow(Base):
     source: Mapped[str] = mapped_column(String(20))
     event_id: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime]
+    lease_until: Mapped[datetime | None]
+    owner: Mapped[str | None] = mapped_column(String(40))
 
 
 class DialogueStateRow(Base):

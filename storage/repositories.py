@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Table, and_, bindparam, delete, func, insert, or_, select, update
@@ -26,6 +26,7 @@ from bot.domain import (
     NewCase,
     Seller,
 )
+from bot.inbound_claims import InboundClaim
 from bot.ports import Conversation, DuplicateActiveCase
 from storage.models import (
     CaseEventRow,
@@ -591,6 +592,8 @@ _SELLER_COLUMNS = tuple(_SELLERS.c[name] for name in (
 @dataclass(frozen=True)
 class _TurnStatements:
     claim: Any
+    in_progress: Any
+    complete: Any
     release: Any
     start: Any
     rename: Any
@@ -604,14 +607,29 @@ def _turn_statements(dialect: str) -> _TurnStatements:
     save = insert(_DIALOGUES).values(channel=bindparam("channel"),
                                      external_id=bindparam("external_id"),
                                      state=bindparam("state"), updated_at=bindparam("now"))
+    claim = insert(_PROCESSED).values(source=bindparam("source"),
+                                      event_id=bindparam("event_id"),
+                                      created_at=bindparam("now"),
+                                      lease_until=bindparam("lease_until"),
+                                      owner=bindparam("owner"))
     return _TurnStatements(
-        claim=insert(_PROCESSED)
-        .values(source=bindparam("source"), event_id=bindparam("event_id"),
-                created_at=bindparam("now"))
-        .on_conflict_do_nothing(index_elements=["source", "event_id"])
-        .returning(p.id),
+        claim=claim.on_conflict_do_update(
+            index_elements=["source", "event_id"],
+            # Take over only a claim in progress whose lease ran out: its attempt died.
+            set_={"lease_until": claim.excluded.lease_until, "owner": claim.excluded.owner},
+            where=and_(p.lease_until.is_not(None), p.lease_until < claim.excluded.created_at),
+        ).returning(p.id),
+        in_progress=select(p.id).where(p.source == bindparam("source"),
+                                       p.event_id == bindparam("event_id"),
+                                       p.lease_until.is_not(None)),
+        complete=update(_PROCESSED)
+        .where(p.source == bindparam("b_source"), p.event_id == bindparam("b_event_id"),
+               p.owner == bindparam("b_owner"), p.lease_until.is_not(None))
+        .values(lease_until=None),
         release=delete(_PROCESSED).where(p.source == bindparam("source"),
-                                         p.event_id == bindparam("event_id")),
+                                         p.event_id == bindparam("event_id"),
+                                         p.owner == bindparam("owner"),
+                                         p.lease_until.is_not(None)),
         # Identity, seller and dialogue state in one query.
         start=select(*_IDENTITY_COLUMNS, *_SELLER_COLUMNS, d.state)
         .select_from(
@@ -642,14 +660,29 @@ class _TurnRepo(_Repo):
 
 
 class SqlInboundRepository(_TurnRepo):
-    def claim(self, source: str, event_id: str, now: datetime) -> bool:
-        # One statement on both databases; a replay inserts nothing.
-        result = self.session.execute(self._sql.claim,
-                                      {"source": source, "event_id": event_id, "now": now})
-        return result.first() is not None
+    def claim(self, source: str, event_id: str, now: datetime,
+              lease: timedelta) -> InboundClaim | None:
+        # One statement on both databases: a new event or an abandoned claim is leased; a done
+        # or live one returns nothing. On PostgreSQL a concurrent claim of the same event
+        # waits for this one's transaction and then sees its live lease.
+        claim = InboundClaim(source, event_id)
+        result = self.session.execute(self._sql.claim, {
+            "source": source, "event_id": event_id, "now": now, "lease_until": now + lease,
+            "owner": claim.owner})
+        return claim if result.first() is not None else None
 
-    def release(self, source: str, event_id: str) -> None:
-        self.session.execute(self._sql.release, {"source": source, "event_id": event_id})
+    def in_progress(self, source: str, event_id: str) -> bool:
+        return self.session.scalar(self._sql.in_progress,
+                                   {"source": source, "event_id": event_id}) is not None
+
+    def complete(self, claim: InboundClaim) -> bool:
+        result = self.session.execute(self._sql.complete, {
+            "b_source": claim.source, "b_event_id": claim.event_id, "b_owner": claim.owner})
+        return bool(getattr(result, "rowcount", 0))
+
+    def release(self, claim: InboundClaim) -> None:
+        self.session.execute(self._sql.release, {
+            "source": claim.source, "event_id": claim.event_id, "owner": claim.owner})
 
 
 class SqlDialogueRepository(_TurnRepo):

@@ -7,7 +7,7 @@ from types import TracebackType
 
 from sqlalchemy.orm import Session
 
-from bot.ports import note_commit
+from bot.inbound_claims import DONE, ClaimLost, current_claim
 from storage.database import Database
 from storage.repositories import (
     SqlCaseRepository,
@@ -63,11 +63,17 @@ class SqlUnitOfWork:
             self.session.close()
 
     def commit(self) -> None:
+        claim = None if self._read_only else current_claim.get()
+        # The first work of an inbound event marks the event done in its own transaction:
+        # both are saved, or neither (see bot.inbound_claims).
+        if claim is not None and claim.leased and not self.inbound.complete(claim):
+            self.session.rollback()
+            raise ClaimLost(claim)
         # On PostgreSQL the outbox inserts themselves NOTIFY the other processes' dispatchers
         # (delivered only if the transaction commits): see SqlOutboxRepository.
         self.session.commit()
-        if not self._read_only:
-            note_commit()
+        if claim is not None and claim.leased:
+            claim.state = DONE
         if self.outbox.added and self._on_outbox_commit is not None:
             self.outbox.added = False
             # Wake the dispatcher: new outbox items are visible now.

@@ -30,5 +30,8 @@ class EngineConfig:
     # Telegram's Bot API cannot download files over 20 MB, so agents could never see them.
     max_attachment_bytes: int = 20_000_000
     followup_hours: int = 24
+    # How long a turn holds its event before a redelivery may take it over (the turn died):
+    # longer than a slow turn (NLU timeout + database), shorter than the platforms' retries.
+    inbound_lease_seconds: float = 30.0
     menu_types: int = 4
     list_limit: int = 10

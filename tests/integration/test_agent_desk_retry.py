@@ -1,9 +1,10 @@
 """Slack retries an event it got no 2xx for. If the desk's work on an event fails after the
-event was claimed, the retry must be processed, not dropped as a duplicate: otherwise the
-agent's reply is lost without a word."""
+event was claimed, or its process died, the retry must be processed, not dropped as a
+duplicate: otherwise the agent's reply is lost without a word."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from bot.agent_desk import AgentDesk
 from bot.cases import CaseRules, CaseService
 from bot.clock import ManualClock
+from bot.inbound_claims import EventInProgress
 from bot.messages import AgentMessage
 from bot.relay import Relay
 from storage.uow import SqlUnitOfWorkFactory
@@ -113,3 +115,36 @@ def test_a_refusal_is_an_answer_not_a_failure(
 
     assert desk.thread_message(msg).action == "refused"
     assert desk.thread_message(msg).action == "duplicate"
+
+
+def test_a_reply_whose_process_died_after_the_claim_is_processed_once_after_the_lease(
+        service: CaseService, uow_factory: SqlUnitOfWorkFactory, clock: ManualClock) -> None:
+    number = case_in_thread(service, uow_factory)
+    desk = AgentDesk(service, uow_factory, lease=timedelta(seconds=30))
+    msg = AgentMessage("U7", "Refund is on its way", thread_ref="C1:100.1", agent_name="Ann",
+                       platform_message_id="100.2", event_id="EvKILLED")
+    # A process claimed the event, then was killed before the reply was saved.
+    with uow_factory() as uow:
+        assert uow.inbound.claim("slack", "EvKILLED", clock.now(), timedelta(seconds=30))
+        uow.commit()
+    # Slack's retry while that lease is live must not be acknowledged as done...
+    with pytest.raises(EventInProgress):
+        desk.thread_message(msg)
+    assert seller_items(uow_factory) == []
+    # ...its retry after the lease is processed, and a later one is a replay.
+    clock.advance(timedelta(seconds=31))
+    assert desk.thread_message(msg).action == "reply"
+    assert desk.thread_message(msg).action == "duplicate"
+    [(_, payload)] = seller_items(uow_factory)
+    assert payload["reply"]["text"] == f"💬 {number}: Refund is on its way"
+
+
+def test_a_refused_button_press_is_done_and_not_repeated(
+        service: CaseService, uow_factory: SqlUnitOfWorkFactory) -> None:
+    number = case_in_thread(service, uow_factory)
+    desk = AgentDesk(service, uow_factory)
+    refused = desk.button(number, "status", "no-such-status", "U7", event_id="EvREFUSED")
+    assert refused.action == "refused"
+    # Nothing was written, but the press was answered: its redelivery is a replay.
+    assert desk.button(number, "status", "no-such-status", "U7",
+                       event_id="EvREFUSED").action == "duplicate"

@@ -4,6 +4,7 @@ closed is never handed to a unit of work."""
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 from sqlalchemy import create_engine, event, text
 
@@ -45,7 +46,7 @@ def test_a_connection_the_server_closed_is_replaced_without_a_ping(postgres_url:
         # The next unit of work gets a fresh connection instead of an error.
         now = ManualClock().now()
         with SqlUnitOfWork(db) as uow:
-            assert uow.inbound.claim("test", "pool-1", now)
+            assert uow.inbound.claim("test", "pool-1", now, timedelta(seconds=30))
             uow.commit()
         assert _backend_pid(db) != first
         assert not any("SELECT 1" in s for s in statements)

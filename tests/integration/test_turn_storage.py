@@ -1,13 +1,17 @@
-"""The storage a turn uses: the joined start read, the dialogue upsert, claims and their
-release, and read-only units of work (autocommit on PostgreSQL, writes refused)."""
+"""The storage a turn uses: the joined start read, the dialogue upsert, inbound claims (leases
+completed by the event's first work, taken over when their attempt died), and read-only units
+of work (autocommit on PostgreSQL, writes refused)."""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import text
 
 from bot.cases import CaseService
 from bot.clock import ManualClock
+from bot.inbound_claims import DONE, ClaimLost, working_on
 from storage.database import Database
 from storage.uow import SqlUnitOfWorkFactory
 
@@ -57,18 +61,83 @@ def test_save_inserts_then_replaces(uow_factory: SqlUnitOfWorkFactory,
     assert count == 1
 
 
+LEASE = timedelta(seconds=30)
+
+
 def test_a_released_claim_can_be_claimed_again(uow_factory: SqlUnitOfWorkFactory,
                                                clock: ManualClock) -> None:
     with uow_factory() as uow:
-        assert uow.inbound.claim("telegram", "ev-1", clock.now())
-        assert not uow.inbound.claim("telegram", "ev-1", clock.now())
+        claim = uow.inbound.claim("telegram", "ev-1", clock.now(), LEASE)
+        assert claim is not None
+        assert uow.inbound.claim("telegram", "ev-1", clock.now(), LEASE) is None
         uow.commit()
     with uow_factory() as uow:
-        uow.inbound.release("telegram", "ev-1")
+        uow.inbound.release(claim)
         uow.commit()
     with uow_factory() as uow:
-        assert uow.inbound.claim("telegram", "ev-1", clock.now())
+        assert uow.inbound.claim("telegram", "ev-1", clock.now(), LEASE) is not None
         uow.commit()
+
+
+def test_a_claim_whose_attempt_died_is_taken_over_after_its_lease(
+        uow_factory: SqlUnitOfWorkFactory, clock: ManualClock) -> None:
+    with uow_factory() as uow:
+        first = uow.inbound.claim("slack", "Ev1", clock.now(), LEASE)
+        uow.commit()
+    assert first is not None
+    # The attempt died without saving any work: within the lease a redelivery waits...
+    clock.advance(timedelta(seconds=29))
+    with uow_factory() as uow:
+        assert uow.inbound.claim("slack", "Ev1", clock.now(), LEASE) is None
+        uow.rollback()
+    # ...after it, the redelivery takes the event over.
+    clock.advance(timedelta(seconds=2))
+    with uow_factory() as uow:
+        second = uow.inbound.claim("slack", "Ev1", clock.now(), LEASE)
+        uow.commit()
+    assert second is not None and second.owner != first.owner
+    # The first attempt, if it was only slow, can no longer complete (nor release) the event.
+    with uow_factory() as uow:
+        assert not uow.inbound.complete(first)
+        uow.inbound.release(first)
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.inbound.complete(second)
+        uow.commit()
+
+
+def test_a_done_event_is_never_claimed_again(uow_factory: SqlUnitOfWorkFactory,
+                                            clock: ManualClock) -> None:
+    with uow_factory() as uow:
+        claim = uow.inbound.claim("telegram", "ev-9", clock.now(), LEASE)
+        assert claim is not None
+        uow.commit()
+    with uow_factory() as uow, working_on(claim):
+        uow.commit()  # the event's work: completes the claim in the same commit
+    assert claim.state == DONE
+    clock.advance(timedelta(days=2))
+    with uow_factory() as uow:
+        assert uow.inbound.claim("telegram", "ev-9", clock.now(), LEASE) is None
+        uow.inbound.release(claim)  # a done event is not given back either
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.inbound.claim("telegram", "ev-9", clock.now(), LEASE) is None
+
+
+def test_work_committed_after_a_takeover_is_rolled_back(
+        uow_factory: SqlUnitOfWorkFactory, service: CaseService, clock: ManualClock) -> None:
+    with uow_factory() as uow:
+        slow = uow.inbound.claim("telegram", "ev-5", clock.now(), LEASE)
+        uow.commit()
+    assert slow is not None
+    clock.advance(LEASE + timedelta(seconds=1))
+    with uow_factory() as uow:
+        assert uow.inbound.claim("telegram", "ev-5", clock.now(), LEASE) is not None
+        uow.commit()
+    with working_on(slow), pytest.raises(ClaimLost):
+        service.identify("telegram", "slow-writer")
+    with uow_factory() as uow:
+        assert uow.identities.find("telegram", "slow-writer") is None
 
 
 def test_read_only_units_of_work_read(uow_factory: SqlUnitOfWorkFactory,
@@ -85,10 +154,11 @@ def test_read_only_units_of_work_refuse_writes_on_postgresql(
     try:
         uow_factory = SqlUnitOfWorkFactory(db, "CX")
         with uow_factory(read_only=True) as uow, pytest.raises(PermissionError):
-            uow.inbound.claim("telegram", f"ro-{clock.now().timestamp()}", clock.now())
+            uow.inbound.claim("telegram", f"ro-{clock.now().timestamp()}", clock.now(), LEASE)
         with uow_factory() as uow:
             # nothing was written
-            assert uow.inbound.claim("telegram", f"ro-{clock.now().timestamp()}", clock.now())
+            assert uow.inbound.claim("telegram", f"ro-{clock.now().timestamp()}", clock.now(),
+                                     LEASE)
             uow.rollback()
         # Queries that write or lock rows are refused too (autocommit would commit a write at
         # once and drop a lock at once).

@@ -1,9 +1,11 @@
-"""A message is not lost when its turn fails: the event's claim is given back, so the
-platform's redelivery of the same event is processed (and a replay after success is not)."""
+"""A message is not lost when its turn fails: the event's claim is given back, or, when the
+attempt died or lost the database, its lease runs out, so the platform's redelivery of the same
+event is processed (and a replay after success is not)."""
 
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -12,6 +14,7 @@ from sqlalchemy import func, select
 from bot.cases import CaseService
 from bot.classification import Classification, FakeClassifier
 from bot.clock import ManualClock
+from bot.inbound_claims import EventInProgress
 from bot.relay import Relay
 from bot.texts import t
 from storage.models import ProcessedEventRow
@@ -194,4 +197,79 @@ async def test_a_failed_flow_after_saved_work_keeps_its_claim(
     assert _claims(uow_factory, "tg-6006") == 1
     monkeypatch.setattr(service, "add_seller_message", original)
     assert await chat.say(detail, event_id="tg-6006") == []
+    assert [m.text for m in service.get_case("CX-000001").messages].count(detail) == 1
+
+
+class OutageAfterClaims:
+    """The real units of work, except that while ``down`` every new one fails to start, as
+    when the database becomes unreachable between a turn's claim and its work."""
+
+    def __init__(self, inner: SqlUnitOfWorkFactory) -> None:
+        self.inner = inner
+        self.down = False
+        self.refused = 0
+
+    def __call__(self, read_only: bool = False) -> Any:
+        if self.down:
+            self.refused += 1
+            raise ConnectionError("the database is unreachable")
+        return self.inner(read_only)
+
+
+async def test_an_attempt_that_died_after_its_claim_is_processed_when_its_lease_runs_out(
+        service: CaseService, uow_factory: SqlUnitOfWorkFactory, relay: Relay,
+        clock: ManualClock) -> None:
+    chat = _chat(service, uow_factory, relay, clock, FakeClassifier(dict(RULES), default=None))
+    await chat.say(TEXT)
+    await chat.press("Open the case")
+    # A process claimed the event and was killed before it saved anything: its lease stays.
+    with uow_factory() as uow:
+        assert uow.inbound.claim("telegram", "tg-7007", clock.now(), timedelta(seconds=30))
+        uow.commit()
+    detail = "the delivery driver says he left it at the door but nothing was there"
+    # The platform's redelivery while the lease is live is asked to come back later...
+    with pytest.raises(EventInProgress):
+        await chat.say(detail, event_id="tg-7007")
+    # ...and once the lease has run out it is processed, once.
+    clock.advance(timedelta(seconds=31))
+    await chat.say(detail, event_id="tg-7007")
+    chat.expect("CX-000001")
+    assert await chat.say(detail, event_id="tg-7007") == []
+    assert [m.text for m in service.get_case("CX-000001").messages].count(detail) == 1
+
+
+async def test_a_database_outage_between_claim_and_work_loses_nothing(
+        service: CaseService, uow_factory: SqlUnitOfWorkFactory, relay: Relay,
+        clock: ManualClock) -> None:
+    outage = OutageAfterClaims(uow_factory)
+    service.uow = outage
+    chat = Chat(make_engine(service, outage, relay, clock,  # type: ignore[arg-type]
+                            classifier=FakeClassifier(dict(RULES), default=None)), uow_factory)
+    register(service, chat)
+    await chat.say(TEXT)
+    await chat.press("Open the case")
+    detail = "the delivery driver says he left it at the door but nothing was there"
+
+    # The claim commits; then the database goes away for every later unit of the turn,
+    # including the one that would give the claim back.
+    original_begin = chat.engine._begin
+
+    def begin_then_outage(msg: Any) -> Any:
+        started = original_begin(msg)
+        outage.down = True
+        return started
+
+    chat.engine._begin = begin_then_outage  # type: ignore[method-assign]
+    with pytest.raises(ConnectionError):
+        await chat.say(detail, event_id="tg-8008")
+    assert outage.refused >= 2  # the work and the release were both refused
+    chat.engine._begin = original_begin  # type: ignore[method-assign]
+    outage.down = False
+
+    # The database is back. Redeliveries within the lease wait; after it, processed once.
+    with pytest.raises(EventInProgress):
+        await chat.say(detail, event_id="tg-8008")
+    clock.advance(timedelta(seconds=31))
+    await chat.say(detail, event_id="tg-8008")
+    assert await chat.say(detail, event_id="tg-8008") == []
     assert [m.text for m in service.get_case("CX-000001").messages].count(detail) == 1

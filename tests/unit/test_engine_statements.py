@@ -1,8 +1,8 @@
 """What one message costs in SQL: the engine's own statements per turn stay few.
 
 A turn's first transaction claims the event and reads identity, seller and dialogue in one
-query; its last one writes the dialogue in one upsert (nothing when it did not change) and
-queues the replies. Counted with a ``before_cursor_execute`` listener.
+query; its last one writes the dialogue in one upsert (nothing when it did not change), queues
+the replies and marks the event done. Counted with a ``before_cursor_execute`` listener.
 """
 
 from __future__ import annotations
@@ -43,19 +43,20 @@ def _kinds(sent: list[str]) -> list[str]:
     return [" ".join(s.split()[:3]) for s in sent]
 
 
-async def test_a_small_talk_turn_is_four_statements(chat: Chat, db: Database) -> None:
+async def test_a_small_talk_turn_is_five_statements(chat: Chat, db: Database) -> None:
     with statements(db) as sent:
         await chat.say("hello")
     # PostgreSQL: the reply's insert also NOTIFYs the other processes' dispatchers.
     queue = "WITH queued AS" if db.dialect == "postgresql" else "INSERT INTO outbox"
     assert _kinds(sent) == [
-        "INSERT INTO processed_events",  # the claim
+        "INSERT INTO processed_events",  # the claim (a lease)
         "SELECT identities.id, identities.channel,",  # identity + seller + dialogue, joined
         "INSERT INTO dialogue_states",  # the upsert (here: the first state)
         queue,  # the reply
+        "UPDATE processed_events SET",  # the event is done, with the reply
     ], sent
     if db.dialect == "postgresql":
-        assert "pg_notify" in sent[-1], sent
+        assert "pg_notify" in sent[-2], sent
 
 
 async def test_an_unchanged_dialogue_is_not_written(chat: Chat, db: Database) -> None:
