@@ -12,7 +12,8 @@
     counts the *thread*, not the process, as the parent.
 
 ``stop(proc, grace)``
-    SIGTERM to the child's group, up to ``grace`` seconds to exit, then SIGKILL to the group.
+    SIGTERM to the child's group, up to ``grace`` seconds for the child to exit, then SIGKILL to
+    whatever is left of the group.
 
 ``stop_all(grace)``
     Stops every child spawned here that is still running; also run at interpreter exit.
@@ -28,6 +29,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from typing import IO, Any
 
@@ -78,19 +80,36 @@ def spawn(cmd: Sequence[str], *, stdout: int | IO[Any] | None = None,
 def signal_group(proc: subprocess.Popen[bytes], signum: int) -> None:
     """``signum`` to the child's process group (it leads it), if it has not been reaped."""
     if proc.returncode is None:
-        with contextlib.suppress(ProcessLookupError):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, signum)
 
 
-def stop(proc: subprocess.Popen[bytes], grace: float = 15.0) -> int:
-    """Stop the child and its group: SIGTERM, then SIGKILL after ``grace`` s. Its exit code."""
-    if proc.poll() is None:
-        signal_group(proc, signal.SIGTERM)
+def _leader_exited(proc: subprocess.Popen[bytes], timeout: float) -> bool:
+    """Wait up to ``timeout`` s for the child to exit, leaving it unreaped (a zombie): while it
+    is, its pid cannot be reused, so its process group can still be signalled safely."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc.returncode is not None:
+            return True
         try:
-            proc.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            signal_group(proc, signal.SIGKILL)
-            proc.wait()
+            if os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT | os.WNOHANG) is not None:
+                return True
+        except ChildProcessError:  # reaped meanwhile by another thread's poll()
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)
+
+
+def stop(proc: subprocess.Popen[bytes], grace: float = 15.0) -> int:
+    """Stop the child and its group: SIGTERM to the group, up to ``grace`` s for the child to
+    exit, then SIGKILL to whatever is left of the group. The child's exit code."""
+    if proc.returncode is None:
+        signal_group(proc, signal.SIGTERM)
+        _leader_exited(proc, grace)
+        # Also after a clean exit: what the child forked must not outlive it.
+        signal_group(proc, signal.SIGKILL)
+        proc.wait()
     with _children_lock:
         _children.discard(proc)
     return proc.returncode
