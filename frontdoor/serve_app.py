@@ -10,16 +10,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
-from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_sdk.errors import SlackApiError
-from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
-from starlette.requests import Request
-from starlette.responses import Response
 from telegram import Bot
 
 from adapters.files import FileSource
-from adapters.slack.bolt_app import build_bolt_app, refuse_request
+from adapters.slack.bolt_app import build_bolt_app
+from adapters.slack.http_endpoint import SlackHttpEndpoint
 from adapters.slack.sender import SlackSender
 from adapters.telegram.files import TelegramFileSource, file_base_url
 from adapters.telegram.inbound import ALLOWED_UPDATES, TelegramInbound
@@ -30,7 +27,7 @@ from bot.labels import CASE_TYPES
 from bot.messages import ChatMembership, SellerMessage
 from bot.outbox import TELEGRAM, OutboxSender
 from bot.reachability import Reachability
-from frontdoor.server import ServerParts, bad_request
+from frontdoor.server import ServerParts
 from frontdoor.wiring import Services, build_engine
 
 log = logging.getLogger(__name__)
@@ -113,16 +110,8 @@ def build_server(
             parts.readiness["slack_socket_mode"] = socket_mode.readiness
             parts.extra["slack_socket_mode"] = socket_mode
         if s.slack_signing_secret:
-            handler = AsyncSlackRequestHandler(bolt)
-            verifier = SignatureVerifier(s.slack_signing_secret)
-
-            async def slack_events(request: Request) -> Response:
-                refusal = refuse_request(await request.body(), request.headers, verifier)
-                if refusal is not None:
-                    return bad_request(refusal[1], refusal[0])
-                return await handler.handle(request)  # the body is cached on the request
-
-            parts.slack_events = slack_events
+            # Signature and shape checked before bolt runs: a malformed request gets a 4xx.
+            parts.slack_events = SlackHttpEndpoint(bolt, s.slack_signing_secret).handle
         parts.on_stop.append(slack_sender.close)
 
     parts.dispatcher = services.dispatcher(senders)

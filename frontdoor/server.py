@@ -13,11 +13,13 @@ from typing import Any
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, generate_latest
 from sqlalchemy import text
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot.dispatcher import OutboxDispatcher
+from frontdoor.body_limit import DEFAULT_MAX_REQUEST_BYTES, BodySizeLimit
 from frontdoor.wiring import Services
 
 log = logging.getLogger(__name__)
@@ -58,11 +60,14 @@ class ServerParts:
     on_start: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     on_stop: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     metrics: Metrics = field(default_factory=Metrics)
+    #: Request bodies over this many bytes are answered 413 unread.
+    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
     extra: dict[str, Any] = field(default_factory=dict)  # e.g. the engine, for tests
 
 
 def create_app(parts: ServerParts) -> Starlette:
-    """The ASGI application: /healthz, /readyz, /metrics, and the platform webhooks."""
+    """The ASGI application: /healthz, /readyz, /metrics, and the platform webhooks; bodies
+    over ``parts.max_request_bytes`` are answered 413."""
 
     async def healthz(_request: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -153,12 +158,8 @@ def create_app(parts: ServerParts) -> Starlette:
                 with contextlib.suppress(Exception):
                     await finish()
 
-    return Starlette(routes=routes, lifespan=lifespan)
+    return Starlette(routes=routes, lifespan=lifespan, middleware=[
+        Middleware(BodySizeLimit, max_bytes=parts.max_request_bytes)])
 
 
-def bad_request(message: str, status: int = 400) -> Response:
-    """A plain error response that says what was wrong."""
-    return PlainTextResponse(message + "\n", status_code=status)
-
-
-__all__ = ["Metrics", "ServerParts", "bad_request", "create_app"]
+__all__ = ["Metrics", "ServerParts", "create_app"]

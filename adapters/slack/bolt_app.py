@@ -3,28 +3,29 @@ commands for agents, and sellers who DM the app.
 
 Bolt verifies request signatures (HTTP mode) and acks; our handlers turn payloads into engine
 types (`AgentMessage`, `SellerMessage`) and hand them to the agent desk or the engine. Nothing
-here talks to the database directly.
+here talks to the database directly. Over HTTP, `http_endpoint` has checked each request's
+shape (`payload_checks`) before these handlers see it; texts are stripped of characters no
+database takes.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
-from urllib.parse import parse_qs
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.errors import SlackApiError
-from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.cards import parse_action
+from adapters.slack.payload_checks import DECLINE_CALLBACK
 from bot.agent_desk import AgentDesk
 from bot.cases import CaseService
+from bot.dialogue.cleaning import storable
 from bot.errors import CaseRuleError
 from bot.identifiers import normalise_case_number
 from bot.messages import Attachment, SellerMessage
@@ -33,7 +34,6 @@ from bot.texts import STATUS_LABELS
 log = logging.getLogger(__name__)
 
 SellerHandler = Callable[[SellerMessage], Awaitable[object]]
-DECLINE_CALLBACK = "decline_reason"
 
 
 class AgentGate:
@@ -72,46 +72,17 @@ class AgentGate:
         return user_id in self._members
 
 
-def refuse_request(body: bytes, headers: Mapping[str, str],
-                   verifier: SignatureVerifier | None) -> tuple[int, str] | None:
-    """Why an HTTP request to /slack/events must not reach bolt: ``(401, reason)`` for a
-    missing, wrong or stale signature, ``(400, reason)`` for a body Slack never sends. None
-    when it may go on.
-
-    Bolt parses the body before it checks the signature, and answers 500 to a body it cannot
-    parse: checking here first gives unsigned noise a 401 and signed garbage a 400.
-    """
-    if verifier is not None:
-        try:
-            valid = verifier.is_valid_request(body, headers)
-        except ValueError:  # a timestamp header that is not a number
-            valid = False
-        if not valid:
-            return 401, "invalid or stale Slack request signature"
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError:
-        return 400, "body is not UTF-8"
-    content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
-    try:
-        if content_type.startswith("application/json"):
-            if not isinstance(json.loads(text), dict):
-                return 400, "JSON body is not an object"
-            return None
-        payload = parse_qs(text).get("payload")
-        if payload and not isinstance(json.loads(payload[0]), dict):
-            return 400, "payload is not a JSON object"
-    except ValueError:
-        return 400, "body is not valid JSON"
-    return None
+def _text(value: str | None) -> str | None:
+    return None if value is None else storable(value)
 
 
 def _files(event: dict[str, Any]) -> tuple[Attachment, ...]:
     return tuple(
         Attachment(
             kind="photo" if str(f.get("mimetype", "")).startswith("image/") else "file",
-            file_id=str(f.get("id", "")), file_name=f.get("name"), mime_type=f.get("mimetype"),
-            size=f.get("size"), url=f.get("url_private") or f.get("permalink"),
+            file_id=str(f.get("id", "")), file_name=_text(f.get("name")),
+            mime_type=_text(f.get("mimetype")), size=f.get("size"),
+            url=_text(f.get("url_private") or f.get("permalink")),
         )
         for f in event.get("files", []) or []
     )
@@ -171,7 +142,7 @@ def build_bolt_app(
                 return
             await on_seller_message(SellerMessage(
                 channel="slack", user_id=str(event.get("user")), chat_id=event.get("channel"),
-                text=event.get("text") or "", attachments=_files(event),
+                text=_text(event.get("text")) or "", attachments=_files(event),
                 platform_message_id=event.get("ts"), reply_to_message_id=event.get("thread_ts"),
                 event_id=f"slack:{event_id}" if event_id else None, raw=body,
             ))
@@ -215,7 +186,7 @@ def build_bolt_app(
                       errors={"reason": "Only support agents can decline cases."})
             return
         values = view["state"]["values"]
-        reason = values["reason"]["reason"]["value"] or ""
+        reason = storable(values["reason"]["reason"]["value"] or "")
         if len(reason.strip()) < 5:
             await ack(response_action="errors",
                       errors={"reason": "Tell the seller why, in a sentence."})
@@ -236,7 +207,7 @@ def build_bolt_app(
         action = body["actions"][0]
         await on_seller_message(SellerMessage(
             channel="slack", user_id=body["user"]["id"],
-            chat_id=(body.get("channel") or {}).get("id"), button=action.get("value"),
+            chat_id=(body.get("channel") or {}).get("id"), button=_text(action.get("value")),
             event_id=f"slack:action:{action.get('action_ts')}", raw=body,
         ))
 
@@ -245,7 +216,7 @@ def build_bolt_app(
         if not await gate.allows(command["user_id"]):
             await ack("Only support agents can look up cases.")
             return
-        number = normalise_case_number(command.get("text", ""), case_prefix)
+        number = normalise_case_number(storable(command.get("text") or ""), case_prefix)
         if number is None:
             await ack(f"Usage: /case {case_prefix}-000123")
             return
@@ -259,7 +230,7 @@ def build_bolt_app(
         if not await gate.allows(command["user_id"]):
             await ack("Only support agents can list cases.")
             return
-        status = (command.get("text") or "in_progress").strip() or "in_progress"
+        status = storable(command.get("text") or "").strip() or "in_progress"
         try:
             found = await run(cases.search_cases, status, None, 20)
         except CaseRuleError as err:
@@ -279,7 +250,7 @@ def _agent_message(event: dict[str, Any], channel: str, event_id: str | None,
     from bot.messages import AgentMessage
 
     return AgentMessage(
-        agent_id=str(event.get("user")), text=event.get("text") or "",
+        agent_id=str(event.get("user")), text=_text(event.get("text")) or "",
         thread_ref=f"{channel}:{event.get('thread_ts')}", platform_message_id=event.get("ts"),
         edited=edited, event_id=event_id, raw=event,
     )

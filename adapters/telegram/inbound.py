@@ -1,5 +1,12 @@
 """Telegram updates in: the webhook endpoint (secret checked on every request) and a
-long-polling loop for development. Both turn updates into `SellerMessage`s for the engine."""
+long-polling loop for development. Both turn updates into `SellerMessage`s for the engine.
+
+A malformed update (one that fails translation) is answered 200 and logged with the reason:
+Telegram repeats every update answered with anything but 2xx, and holds back the chat's later
+updates meanwhile, so a 4xx would block the seller's chat for an update that can never
+succeed. An update that translates but fails in the engine (the database is down) is
+answered 5xx, so that Telegram delivers it again.
+"""
 
 from __future__ import annotations
 
@@ -16,18 +23,13 @@ from starlette.responses import PlainTextResponse, Response
 from telegram import Bot
 from telegram.error import TelegramError
 
-from adapters.telegram.translate import (
-    callback_query_id,
-    chat_membership_from_update,
-    seller_message_from_update,
-)
+from adapters.inbound_checks import MalformedPayload
+from adapters.telegram.translate import callback_query_id, translate_update
 from bot.messages import ChatMembership, SellerMessage
 
 log = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
-# Telegram's updates are small; anything much bigger is not from Telegram.
-MAX_UPDATE_BYTES = 1_000_000
 
 SellerHandler = Callable[[SellerMessage], Awaitable[object]]
 MembershipHandler = Callable[[ChatMembership], Awaitable[object]]
@@ -53,16 +55,20 @@ class TelegramInbound:
         self.on_membership = on_membership
 
     async def handle_update(self, data: dict[str, Any]) -> bool:
-        """Process one update dict; False if it is not something the engine handles."""
-        membership = chat_membership_from_update(data, self.bot)
-        if membership is not None:
+        """Process one update dict; False if it is not something the engine handles.
+
+        Raises MalformedPayload (before anything is done) for an update that can never be
+        processed; whatever the engine raises after that is passed on.
+        """
+        translated = translate_update(data, self.bot)
+        if isinstance(translated, ChatMembership):
             if self.on_membership is None:
                 return False
-            await self.on_membership(membership)
+            await self.on_membership(translated)
             return True
-        msg = seller_message_from_update(data, self.bot)
-        if msg is None:
+        if translated is None:
             return False
+        msg = translated
         query_id = callback_query_id(msg)
         if query_id:
             # Stop the button's spinner; a failure here must not lose the press itself.
@@ -72,26 +78,33 @@ class TelegramInbound:
         return True
 
     async def webhook(self, request: Request) -> Response:
-        """POST /telegram/webhook: 401 without the right secret, 400 for a malformed body."""
+        """POST /telegram/webhook: 401 without the right secret, 400 for a body that is not
+        an update at all, 200 for a malformed update (ignored, logged), 5xx if processing a
+        valid one failed (Telegram redelivers it). The server caps the body's size (413)."""
         if not self.webhook_secret:
             return _text(503, "webhook secret not configured (TELEGRAM_WEBHOOK_SECRET)")
         given = request.headers.get(SECRET_HEADER, "")
         if not hmac.compare_digest(given.encode(), self.webhook_secret.encode()):
             return _text(401, "missing or wrong secret token")
         body = await request.body()
-        if len(body) > MAX_UPDATE_BYTES:
-            return _text(413, "update too large")
         try:
             data = json.loads(body)
+        except RecursionError:
+            log.warning("Telegram webhook body nests too deeply to parse")
+            return _text(400, "body nests too deeply")
         except (ValueError, UnicodeDecodeError):
+            log.warning("Telegram webhook body is not JSON")
             return _text(400, "body is not JSON")
-        if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+        update_id = data.get("update_id") if isinstance(data, dict) else None
+        if isinstance(update_id, bool) or not isinstance(update_id, int):
+            # Telegram never sends this: answering 400 holds back no seller's updates.
+            log.warning("Telegram webhook body is not an update (no integer update_id)")
             return _text(400, "not a Telegram update (no update_id)")
         try:
             await self.handle_update(data)
-        except (KeyError, TypeError, ValueError) as exc:
-            log.warning("malformed Telegram update %s: %s", data.get("update_id"), exc)
-            return _text(400, f"malformed update: {type(exc).__name__}")
+        except MalformedPayload as exc:
+            log.warning("malformed Telegram update %s ignored: %s", update_id, exc.reason)
+            return _text(200, f"malformed update ignored: {exc.reason}")
         return _text(200, "ok")
 
     async def poll(self, stop: asyncio.Event, timeout: int = 25) -> None:
@@ -126,6 +139,9 @@ class TelegramInbound:
                     offset = update.update_id + 1
                     try:
                         await self.handle_update(update.to_dict())
+                    except MalformedPayload as exc:  # it can never succeed: skip it
+                        log.warning("malformed Telegram update %s ignored: %s",
+                                    update.update_id, exc.reason)
                     except Exception:  # one bad update must not stop polling
                         log.exception("update %s failed", update.update_id)
         finally:

@@ -20,6 +20,12 @@ from telegram import (
     User,
 )
 
+from adapters.inbound_checks import (
+    MalformedPayload,
+    check_nesting,
+    checked_membership,
+    checked_seller_message,
+)
 from bot.messages import Attachment, ChatMembership, Reply, SellerMessage
 
 CHANNEL = "telegram"
@@ -35,6 +41,112 @@ _COMMAND = re.compile(r"^/(?P<name>[A-Za-z0-9_]{1,32})(?:@\w+)?(?:\s+(?P<args>.*
 
 class CallbackDataTooLong(ValueError):
     """A button payload does not fit Telegram's 64-byte ``callback_data``."""
+
+
+# Inbound -------------------------------------------------------------------------------------
+#: Telegram's ids are integers that fit in 64 bits (chat ids may be negative).
+_ID_RANGE = 2**63
+
+
+def translate_update(data: Mapping[str, Any],
+                     bot: Bot | None = None) -> SellerMessage | ChatMembership | None:
+    """What one update Telegram sent means for us: a seller's message, a change of the chat's
+    membership, or None for updates we do not handle.
+
+    Raises MalformedPayload, with the reason, for an update that can never be processed: a
+    field of the wrong type, a message without its chat or sender, ids that do not fit,
+    nesting deep enough to exhaust recursion. What it returns is safe to store.
+    """
+    check_nesting(data)
+    _check_shape(data)
+    try:
+        membership = chat_membership_from_update(data, bot)
+        if membership is not None:
+            return checked_membership(membership)
+        msg = seller_message_from_update(data, bot)
+    except MalformedPayload:
+        raise
+    except Exception as exc:  # parsing is pure: any failure means the update is unreadable
+        raise MalformedPayload(f"python-telegram-bot cannot read it: {type(exc).__name__}: "
+                               f"{_short(exc)}") from exc
+    return None if msg is None else checked_seller_message(msg)
+
+
+def _short(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:200]
+
+
+def _check_shape(data: Mapping[str, Any]) -> None:
+    """The fields we read, with the types Telegram documents: python-telegram-bot takes most
+    values as they come, so a string where an id belongs would otherwise pass."""
+    _telegram_id(data, "update_id", "update")
+    if "message" in data:
+        _check_message(data["message"], "message")
+    if "callback_query" in data:
+        query = _object(data, "callback_query", "update")
+        _string(query, "id", "button press")
+        _user(query, "button press")
+        data_field = query.get("data")
+        if data_field is not None:
+            if not isinstance(data_field, str):
+                raise MalformedPayload("button press: data is not a string")
+            if len(data_field.encode("utf-8", "surrogatepass")) > MAX_CALLBACK_DATA_BYTES:
+                raise MalformedPayload(f"button press: data is over {MAX_CALLBACK_DATA_BYTES} bytes")
+        if query.get("message") is not None:
+            _check_message(query["message"], "button press's message")
+    if "my_chat_member" in data:
+        changed = _object(data, "my_chat_member", "update")
+        _chat(changed, "membership change")
+        _user(changed, "membership change")
+        member = _object(changed, "new_chat_member", "membership change")
+        _string(member, "status", "membership change's new member")
+
+
+def _check_message(value: Any, where: str) -> None:
+    if value is None:
+        return  # PTB reads a null message as no message: nothing to handle
+    if not isinstance(value, Mapping):
+        raise MalformedPayload(f"{where} is not an object")
+    _telegram_id(value, "message_id", where)
+    _chat(value, where)
+    if value.get("from") is not None:  # channel posts have no sender; they are ignored
+        _user(value, where)
+    for field in ("text", "caption"):
+        if value.get(field) is not None and not isinstance(value[field], str):
+            raise MalformedPayload(f"{where}: {field} is not a string")
+    if value.get("reply_to_message") is not None:
+        _check_message(value["reply_to_message"], f"{where}'s replied-to message")
+
+
+def _object(parent: Mapping[str, Any], key: str, where: str) -> Mapping[str, Any]:
+    value = parent.get(key)
+    if not isinstance(value, Mapping):
+        raise MalformedPayload(f"{where}: {key} is missing or not an object")
+    return value
+
+
+def _string(parent: Mapping[str, Any], key: str, where: str) -> str:
+    value = parent.get(key)
+    if not isinstance(value, str) or not value:
+        raise MalformedPayload(f"{where}: {key} is missing or not a string")
+    return value
+
+
+def _telegram_id(parent: Mapping[str, Any], key: str, where: str) -> int:
+    value = parent.get(key)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise MalformedPayload(f"{where}: {key} is missing or not an integer")
+    if not -_ID_RANGE < value < _ID_RANGE:
+        raise MalformedPayload(f"{where}: {key} does not fit in 64 bits")
+    return value
+
+
+def _chat(parent: Mapping[str, Any], where: str) -> None:
+    _telegram_id(_object(parent, "chat", where), "id", f"{where}'s chat")
+
+
+def _user(parent: Mapping[str, Any], where: str) -> None:
+    _telegram_id(_object(parent, "from", where), "id", f"{where}'s sender")
 
 
 def seller_message_from_update(update: Update | Mapping[str, Any],

@@ -1,0 +1,84 @@
+"""POST /slack/events: Slack's HTTP requests (events, interactions, slash commands) into bolt.
+
+Every request is checked before bolt runs: the signature (401), then whether bolt and our
+listeners can read it at all (400). A refused request is logged with the reason and answered
+with ``X-Slack-No-Retry: 1``: it can never succeed, so Slack's retries would only repeat it.
+What passes goes to bolt; a failure there (the database is down) is a 5xx that Slack retries.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+from slack_bolt.adapter.starlette.async_handler import (
+    AsyncSlackRequestHandler,
+    to_async_bolt_request,
+)
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.signature import SignatureVerifier
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+
+from adapters.slack.payload_checks import problem_with
+
+log = logging.getLogger(__name__)
+
+#: Slack's header for "do not retry this request" (its Events API retries any non-2xx).
+NO_RETRY_HEADER = "X-Slack-No-Retry"
+
+
+def refuse_request(body: bytes, headers: Mapping[str, str],
+                   verifier: SignatureVerifier | None) -> tuple[int, str] | None:
+    """Why a request must not reach bolt: ``(401, reason)`` for a missing, wrong or stale
+    signature, ``(400, reason)`` for a body bolt or our listeners cannot process. None when
+    it may go on. (Bolt parses the body before it checks the signature, and answers 500 to
+    a body it cannot parse: checking here first gives unsigned noise a 401.)"""
+    if verifier is not None:
+        try:
+            valid = verifier.is_valid_request(body, headers)
+        except ValueError:  # a timestamp header that is not a number
+            valid = False
+        if not valid:
+            return 401, "invalid or stale Slack request signature"
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return 400, "body is not UTF-8"
+    return None
+
+
+def _unreadable(request: Request, body: bytes) -> str | None:
+    """Why bolt's listeners could not process this (signed, UTF-8) request, or None."""
+    try:
+        # Exactly what bolt's Starlette adapter will build from it: the same parser and the
+        # same context extraction, so nothing it trips over gets past this point.
+        parsed = to_async_bolt_request(request, body).body
+    except RecursionError:
+        return "JSON nests too deeply"
+    except ValueError:
+        return "body is not valid JSON"
+    except Exception as exc:  # bolt's parsing is pure: any failure means unreadable
+        return f"bolt cannot read it ({type(exc).__name__})"
+    return problem_with(parsed)
+
+
+class SlackHttpEndpoint:
+    """The Starlette handler for /slack/events in front of the bolt app."""
+
+    def __init__(self, bolt: AsyncApp, signing_secret: str) -> None:
+        self.handler = AsyncSlackRequestHandler(bolt)
+        self.verifier = SignatureVerifier(signing_secret)
+
+    async def handle(self, request: Request) -> Response:
+        body = await request.body()
+        refusal = refuse_request(body, request.headers, self.verifier)
+        if refusal is None:
+            reason = _unreadable(request, body)
+            refusal = None if reason is None else (400, reason)
+        if refusal is not None:
+            status, reason = refusal
+            log.warning("Slack request refused (%s): %s", status, reason)
+            return PlainTextResponse(reason + "\n", status_code=status,
+                                     headers={NO_RETRY_HEADER: "1"})
+        return await self.handler.handle(request)  # the body is cached on the request

@@ -1,0 +1,82 @@
+"""A cap on request bodies: anything bigger is answered 413 before a handler reads it all.
+
+Platform requests are small (a Telegram update or a Slack event is a few kilobytes); a
+client sending megabytes is not a platform, and reading it whole would only cost memory.
+A declared ``Content-Length`` over the cap is refused without reading the body; a body
+without one (chunked) is counted as it arrives and refused once it passes the cap.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+log = logging.getLogger(__name__)
+
+#: The default cap: far above any platform request, far below what would hurt.
+DEFAULT_MAX_REQUEST_BYTES = 1_000_000
+
+
+class _TooLarge(Exception):
+    """The body being read has passed the cap."""
+
+
+class BodySizeLimit:
+    """ASGI middleware answering 413 to HTTP requests whose body is over ``max_bytes``."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int = DEFAULT_MAX_REQUEST_BYTES) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = _content_length(scope)
+        if declared is not None and declared > self.max_bytes:
+            await self._refuse(scope, send, declared)
+            return
+        received = 0
+        started = False
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise _TooLarge
+            return message
+
+        async def watching_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, watching_send)
+        except _TooLarge:
+            if started:  # too late to answer 413: the handler answered without reading it all
+                raise
+            await self._refuse(scope, send, received)
+
+    async def _refuse(self, scope: Scope, send: Send, size: int) -> None:
+        log.warning("request to %s refused: body of %s bytes or more is over the %s-byte cap",
+                    scope.get("path"), size, self.max_bytes)
+        body = f"request body too large (at most {self.max_bytes} bytes)\n".encode()
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"text/plain; charset=utf-8"),
+                                (b"content-length", str(len(body)).encode()),
+                                (b"connection", b"close")]})
+        await send({"type": "http.response.body", "body": body})
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers", []):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
