@@ -7,7 +7,9 @@ fields or query strings; all are recorded as ``params``.
 
 State is kept per channel so tests can look at threads: ``standin.messages[channel]`` lists
 what was posted (with ``thread_ts`` for replies) and reactions. Posting to a user id (``U...``)
-lands in that user's DM channel (``D...``), as on Slack.
+lands in that user's DM channel (``D...``), as on Slack. ``conversations.history`` and
+``conversations.replies`` read them back (:mod:`tests.standins.slack_history`), with the
+``metadata`` a message was posted with when ``include_all_metadata`` is asked for.
 
 File uploads work as Slack's external upload flow (what ``files_upload_v2`` does):
 ``files.getUploadURLExternal`` hands out an ``upload_url`` on the stand-in itself, the bytes
