@@ -4,6 +4,11 @@ Items that share an ordering key (one seller chat, or one case's Slack thread) a
 strictly one after another; different keys go out concurrently. A platform outage delays
 items (exponential backoff, honouring Retry-After) and loses none; after ``max_attempts`` an
 item is dead-lettered and, where it concerns a case, the agents are told.
+
+A send that reached its platform must be recorded, or the item is sent again when its lease
+runs out. So a database error never abandons sends in flight: claiming pauses while they
+finish, and recording each result is retried until it is stored. Shutdown stops claiming and
+lets the sends in flight finish and be recorded.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -19,6 +25,10 @@ from bot.clock import Clock
 from bot.outbox import DeliveryResult, OutboundItem, OutboxSender
 
 log = logging.getLogger(__name__)
+
+# Recording a delivered item is retried with these pauses (seconds) until it is stored.
+_RECORD_RETRY_FIRST = 0.1
+_RECORD_RETRY_MAX = 2.0
 
 
 class OutboxQueue(Protocol):
@@ -62,6 +72,7 @@ class OutboxDispatcher:
         self.delivered = 0
         self.failed = 0
         self.dead = 0
+        self.record_retries = 0  # deliveries whose result the database refused for a while
 
     def wake(self) -> None:
         """New work was committed: deliver now. Safe to call from any thread."""
@@ -101,27 +112,59 @@ class OutboxDispatcher:
             log.warning("outbox item %s dead-lettered: %s", item.id, result.error)
         else:
             self.failed += 1
-        await asyncio.to_thread(self.queue.complete, item, result, now, retry_at, dead)
+        await self._record(item, result, now, retry_at, dead)
 
-    async def run_once(self, limit: int = 1000) -> int:
+    async def _record(self, item: OutboundItem, result: DeliveryResult, now: datetime,
+                      retry_at: datetime | None, dead: bool) -> None:
+        """Store a delivery's outcome, retrying until the database takes it: an unrecorded
+        send is sent again once its lease runs out. Recording twice is harmless (only a
+        pending item is updated)."""
+        pause = _RECORD_RETRY_FIRST
+        while True:
+            try:
+                await asyncio.to_thread(self.queue.complete, item, result, now, retry_at, dead)
+                return
+            except Exception as exc:
+                self.record_retries += 1
+                log.warning("could not record the delivery of outbox item %s (%s); retrying "
+                            "in %.1f s", item.id, exc, pause)
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, _RECORD_RETRY_MAX)
+
+    async def run_once(self, limit: int = 1000, stop: asyncio.Event | None = None) -> int:
         """Deliver everything due now (heads of each ordering key, repeatedly); return count.
 
         Up to ``batch`` deliveries run at once, and more are claimed as soon as one finishes
         or new work is committed: a slow one (a large file) holds up only its own ordering key
         (whose later items wait behind its lease), never the other chats and threads.
+
+        If claiming fails (the database is away) while sends are in flight, they go on and
+        claiming is tried again after a pause; with none in flight the error is raised. Once
+        ``stop`` is set nothing more is claimed, and the call returns when the sends in flight
+        are finished and recorded.
         """
         self._loop = asyncio.get_running_loop()
         done = 0
         claimed = 0
         in_flight: set[asyncio.Future[None]] = set()
+        claim_again_at = 0.0
         try:
             while True:
                 room = min(self.batch - len(in_flight), limit - claimed)
-                if room > 0:
-                    items = await asyncio.to_thread(
-                        self.queue.claim_due, list(self.senders), self.clock.now(), room,
-                        self.lease,
-                    )
+                stopping = stop is not None and stop.is_set()
+                if room > 0 and not stopping and time.monotonic() >= claim_again_at:
+                    try:
+                        items = await asyncio.to_thread(
+                            self.queue.claim_due, list(self.senders), self.clock.now(), room,
+                            self.lease,
+                        )
+                    except Exception:
+                        if not in_flight:
+                            raise
+                        log.warning("could not claim outbox items; the %d sends in flight go "
+                                    "on", len(in_flight), exc_info=True)
+                        items = []
+                        claim_again_at = time.monotonic() + self.idle_poll
                     claimed += len(items)
                     in_flight.update(asyncio.ensure_future(self._deliver(i)) for i in items)
                 if not in_flight:
@@ -134,12 +177,12 @@ class OutboxDispatcher:
                 woken.cancel()
                 finished.discard(woken)
                 for task in finished:
-                    task.result()  # _deliver catches sender errors; a storage error surfaces
+                    task.result()  # _deliver reports sender errors and retries its record
                 in_flight -= finished
                 done += len(finished)
         finally:
-            # Cancelled (shutdown) or failed: stop the rest; their leases run out and they are
-            # claimed again later.
+            # Only cancellation gets here with sends in flight (shutdown past its grace
+            # period): their leases run out and they are claimed again later.
             for task in in_flight:
                 task.cancel()
 
@@ -150,7 +193,7 @@ class OutboxDispatcher:
         while not stop.is_set():
             self._wake.clear()
             try:
-                await self.run_once()
+                await self.run_once(stop=stop)
             except Exception:  # the database may be briefly unreachable: keep going
                 log.exception("outbox dispatch failed; retrying")
             timeout = self.idle_poll

@@ -59,11 +59,14 @@ class SqlOutboxQueue:
             rows = list(session.scalars(stmt))
             items = []
             for row in rows:
+                # Claimed before and never recorded (sent or failed): that dispatcher died or
+                # lost the database mid-send, so the platform may already have it.
+                recovering = row.claimed_until is not None
                 row.claimed_until = now + lease
-                items.append(self._item(session, row))
+                items.append(self._item(session, row, recovering))
             return items
 
-    def _item(self, session: Session, row: OutboxRow) -> OutboundItem:
+    def _item(self, session: Session, row: OutboxRow, recovering: bool) -> OutboundItem:
         thread = None
         number = None
         if row.case_id is not None:
@@ -88,6 +91,7 @@ class SqlOutboxQueue:
         return OutboundItem(
             id=row.id, destination=row.destination, kind=row.kind, payload=payload,
             case_id=row.case_id, case_number=number, attempts=row.attempts, thread=thread,
+            recovering=recovering,
         )
 
     def complete(self, item: OutboundItem, result: DeliveryResult, now: datetime,

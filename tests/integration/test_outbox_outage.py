@@ -1,0 +1,169 @@
+"""The dispatcher when the database goes away in the middle of sends: the sends in flight are
+not abandoned, their results are recorded once the database is back, and nothing is sent
+twice (an unrecorded send would be repeated when its lease runs out). Shutdown lets sends in
+flight finish and be recorded. A real outage with real processes is in tests/faults."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+
+from bot import outbox as ob
+from bot.cases import CaseService
+from bot.clock import ManualClock
+from bot.dispatcher import OutboxDispatcher
+from bot.outbox import DeliveryResult, OutboundItem
+from bot.relay import Relay, RelayConfig
+from storage.database import Database
+from storage.models import OutboxRow
+from storage.outbox_queue import SqlOutboxQueue
+from tests.integration.test_case_rules import make_seller
+
+
+class DatabaseAway(ConnectionError):
+    """What the driver raises while the database cannot be reached."""
+
+
+class QueueWithOutage:
+    """The real outbox queue, except that every call fails while ``down``."""
+
+    def __init__(self, inner: SqlOutboxQueue) -> None:
+        self.inner = inner
+        self.down = False
+        self.refused: list[str] = []
+
+    def _check(self, call: str) -> None:
+        if self.down:
+            self.refused.append(call)
+            raise DatabaseAway("connection refused")
+
+    def claim_due(self, destinations: Sequence[str], now: datetime, limit: int,
+                  lease: timedelta) -> list[OutboundItem]:
+        self._check("claim_due")
+        return self.inner.claim_due(destinations, now, limit, lease)
+
+    def complete(self, item: OutboundItem, result: DeliveryResult, now: datetime,
+                 retry_at: datetime | None, dead: bool) -> None:
+        self._check("complete")
+        self.inner.complete(item, result, now, retry_at, dead)
+
+    def next_due_at(self, destinations: Sequence[str]) -> datetime | None:
+        self._check("next_due_at")
+        return self.inner.next_due_at(destinations)
+
+
+@dataclass
+class GatedSender:
+    """Accepts every send, but holds it until ``gate`` opens (a slow platform answer)."""
+
+    destination: str
+    gate: asyncio.Event = field(default_factory=asyncio.Event)
+    holding: int = 0
+    sent: list[int] = field(default_factory=list)
+
+    async def deliver(self, item: OutboundItem) -> DeliveryResult:
+        self.holding += 1
+        await self.gate.wait()
+        self.sent.append(item.id)
+        return DeliveryResult(ok=True, platform_message_id=f"{item.id}.0",
+                              platform_chat_id=str(item.payload.get("address", "C1")))
+
+
+def _replies(service: CaseService, sellers: int) -> None:
+    for n in range(sellers):
+        ident, seller = make_seller(service, f"4{n}")
+        case = service.open_case(seller.id, None, f"issue {n}", identity_id=ident.id).case
+        service.agent_reply(case.number, "U1", f"answer {n}")
+
+
+def _telegram_statuses(db: Database) -> dict[str, int]:
+    """Outbox items to sellers' Telegram chats, per status (the agents' Slack items are not
+    delivered by these dispatchers)."""
+    with db.sessions() as session:
+        rows = session.execute(select(OutboxRow.status, func.count())
+                               .where(OutboxRow.destination == ob.TELEGRAM)
+                               .group_by(OutboxRow.status))
+        return {status: int(n) for status, n in rows}
+
+
+def _dispatcher(db: Database, clock: ManualClock,
+                sender: GatedSender) -> tuple[OutboxDispatcher, QueueWithOutage]:
+    relay = Relay(RelayConfig(agents_destination=None))
+    queue = QueueWithOutage(SqlOutboxQueue(db, relay))
+    disp = OutboxDispatcher(queue, [sender], clock, idle_poll=0.05)
+    return disp, queue
+
+
+async def _until(condition: object, timeout: float = 10.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():  # type: ignore[operator]
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.01)
+
+
+async def test_sends_in_flight_during_an_outage_are_recorded_once_and_never_repeated(
+        db: Database, service: CaseService, clock: ManualClock) -> None:
+    _replies(service, 3)
+    telegram = GatedSender(ob.TELEGRAM)
+    disp, queue = _dispatcher(db, clock, telegram)
+    run = asyncio.ensure_future(disp.run_once())
+    await _until(lambda: telegram.holding == 3)  # three sends waiting on the platform
+
+    queue.down = True
+    disp.wake()  # the dispatcher tries to claim more: refused
+    await _until(lambda: "claim_due" in queue.refused)
+    telegram.gate.set()  # the platform accepts the three sends...
+    await _until(lambda: queue.refused.count("complete") >= 3)  # ...recording them fails
+    assert not run.done() and len(telegram.sent) == 3
+
+    queue.down = False  # the database is back
+    assert await asyncio.wait_for(run, 10) == 3
+    assert disp.record_retries >= 3 and disp.delivered == 3
+    assert _telegram_statuses(db) == {"sent": 3}
+
+    # Past every lease, nothing is due again: no send is repeated.
+    clock.advance(timedelta(minutes=10))
+    assert await disp.run_once() == 0
+    assert sorted(telegram.sent) == sorted(set(telegram.sent))
+
+
+async def test_a_claim_that_fails_with_nothing_in_flight_is_raised_for_the_loop_to_retry(
+        db: Database, service: CaseService, clock: ManualClock) -> None:
+    _replies(service, 1)
+    telegram = GatedSender(ob.TELEGRAM)
+    telegram.gate.set()
+    disp, queue = _dispatcher(db, clock, telegram)
+    queue.down = True
+    stop = asyncio.Event()
+    loop = asyncio.ensure_future(disp.run_forever(stop))
+    await _until(lambda: queue.refused.count("claim_due") >= 2)  # it keeps trying
+    queue.down = False
+    await _until(lambda: telegram.sent != [])
+    stop.set()
+    await asyncio.wait_for(loop, 10)
+    assert len(telegram.sent) == 1
+    assert _telegram_statuses(db) == {"sent": 1}
+
+
+async def test_shutdown_lets_sends_in_flight_finish_and_be_recorded(
+        db: Database, service: CaseService, clock: ManualClock) -> None:
+    _replies(service, 2)
+    telegram = GatedSender(ob.TELEGRAM)
+    disp, _queue = _dispatcher(db, clock, telegram)
+    stop = asyncio.Event()
+    loop = asyncio.ensure_future(disp.run_forever(stop))
+    await _until(lambda: telegram.holding == 2)
+    stop.set()  # shutdown begins while both sends wait on the platform
+    service.agent_reply("CX-000001", "U1", "queued during shutdown")
+    disp.wake()
+    await asyncio.sleep(0.2)
+    assert not loop.done()  # waiting for the sends in flight, not abandoning them
+    telegram.gate.set()
+    await asyncio.wait_for(loop, 10)
+    assert len(telegram.sent) == 2
+    # Both recorded; the reply queued after the stop is left for the next start.
+    assert _telegram_statuses(db) == {"sent": 2, "pending": 1}
