@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-import signal
 import sys
 from collections.abc import Iterable
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import typer
 
 from frontdoor.settings import Settings, load_settings
+from frontdoor.shutdown import StopRequest, run_until_stopped
 
 nlu_app = typer.Typer(help="Train, serve, query and evaluate the NLU model.", no_args_is_help=True)
 
@@ -95,24 +94,23 @@ def serve(
     server = RasaServer(model_file, rasa_executable(settings.frontdoor_cache_dir),
                         port=port or settings.frontdoor_nlu_port, host=host, echo=True)
 
-    def _stop(signum: int, _frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
+    async def run(_stop: StopRequest) -> int:
+        # SIGTERM and SIGINT cancel this (frontdoor.shutdown): leaving the block stops Rasa.
+        async with server as url:
+            typer.echo(f"Rasa NLU is serving {model_file.name} at {url} (Ctrl-C stops it)",
+                       err=True)
+            try:
+                return await server.await_exit()
+            finally:
+                typer.echo("stopping Rasa ...", err=True)
+        typer.echo("Rasa has stopped", err=True)
 
-    # Both signals stop Rasa too; SIGINT explicitly, as a shell may start us with it ignored.
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
     try:
-        url = server.start()
-        typer.echo(f"Rasa NLU is serving {model_file.name} at {url} (Ctrl-C stops it)", err=True)
-        code = server.wait()
-        if code:
-            raise _fail(f"rasa exited with code {code}")
+        code = run_until_stopped(run)
     except RasaServerError as exc:
         raise _fail(str(exc)) from None
-    except KeyboardInterrupt:
-        typer.echo("stopping Rasa ...", err=True)
-    finally:
-        server.stop()
+    if code:
+        raise _fail(f"rasa exited with code {code}")
 
 
 def _parse_lines(url: str, lines: Iterable[str], settings: Settings) -> None:

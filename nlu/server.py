@@ -318,7 +318,11 @@ def nlu_service(nlu_url: str | None, cache_dir: Path, port: int = 0, project: Ra
     print(f"Starting the local Rasa server (model {model.name[:12]}) ...", file=out, flush=True)
     with _local_server(cache_dir, model, port, echo) as url:
         print(f"Rasa is answering at {url}", file=out, flush=True)
-        yield url
+        try:
+            yield url
+        finally:
+            print(f"Stopping the local Rasa server at {url} ...", file=out, flush=True)
+    print("The local Rasa server has stopped", file=out, flush=True)
 
 
 @contextlib.asynccontextmanager
@@ -335,4 +339,8 @@ async def anlu_service(nlu_url: str | None, cache_dir: Path, port: int = 0,
     print(f"Starting the local Rasa server (model {model.name[:12]}) ...", file=out, flush=True)
     async with _local_server(cache_dir, model, port) as url:
         print(f"Rasa is answering at {url}", file=out, flush=True)
-        yield url
+        try:
+            yield url
+        finally:
+            print(f"Stopping the local Rasa server at {url} ...", file=out, flush=True)
+    print("The local Rasa server has stopped", file=out, flush=True)
