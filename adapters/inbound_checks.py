@@ -70,8 +70,14 @@ def _optional_id(value: str | None, what: str, limit: int = MAX_ID_CHARS) -> str
     return None if value is None else check_id(value, what, limit)
 
 
-def _optional_text(value: str | None) -> str | None:
-    return None if value is None else storable(value)
+def _optional_text(value: str | None, what: str) -> str | None:
+    return None if value is None else _text(value, what)
+
+
+def _text(value: str, what: str) -> str:
+    if not isinstance(value, str):
+        raise MalformedPayload(f"{what} is not a string")
+    return storable(value)
 
 
 def checked_seller_message(msg: SellerMessage) -> SellerMessage:
@@ -84,11 +90,11 @@ def checked_seller_message(msg: SellerMessage) -> SellerMessage:
     _optional_id(msg.event_id, "event id", MAX_EVENT_ID_CHARS)
     return replace(
         msg,
-        text=storable(msg.text),
-        display_name=_optional_text(msg.display_name),
-        button=_optional_text(msg.button),
-        command=_optional_text(msg.command),
-        command_args=storable(msg.command_args),
+        text=_text(msg.text, "text"),
+        display_name=_optional_text(msg.display_name, "sender's name"),
+        button=_optional_text(msg.button, "button payload"),
+        command=_optional_text(msg.command, "command"),
+        command_args=_text(msg.command_args, "command arguments"),
         attachments=tuple(_checked_attachment(a) for a in msg.attachments),
     )
 
@@ -99,9 +105,9 @@ def _checked_attachment(attachment: Attachment) -> Attachment:
                                         or not isinstance(attachment.size, int)
                                         or attachment.size < 0):
         raise MalformedPayload("file size is not a whole number of bytes")
-    return replace(attachment, file_name=_optional_text(attachment.file_name),
-                   mime_type=_optional_text(attachment.mime_type),
-                   url=_optional_text(attachment.url))
+    return replace(attachment, file_name=_optional_text(attachment.file_name, "file name"),
+                   mime_type=_optional_text(attachment.mime_type, "file type"),
+                   url=_optional_text(attachment.url, "file URL"))
 
 
 def checked_membership(change: ChatMembership) -> ChatMembership:

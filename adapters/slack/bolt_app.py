@@ -186,7 +186,7 @@ def build_bolt_app(
                       errors={"reason": "Only support agents can decline cases."})
             return
         values = view["state"]["values"]
-        reason = storable(values["reason"]["reason"]["value"] or "")
+        reason = storable(values["reason"]["reason"].get("value") or "")
         if len(reason.strip()) < 5:
             await ack(response_action="errors",
                       errors={"reason": "Tell the seller why, in a sentence."})

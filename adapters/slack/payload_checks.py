@@ -129,6 +129,7 @@ def _check_view_submission(body: Mapping[str, Any]) -> None:
     where = "form submission"
     check_id(_object(body, "user", where).get("id"), f"{where}'s user id")
     view = _object(body, "view", where)
+    _string(view, "type", where)  # bolt's matchers read it
     if _string(view, "callback_id", where) != DECLINE_CALLBACK:
         return
     check_id(view.get("private_metadata"), f"{where}'s case number")

@@ -64,12 +64,12 @@ def translate_update(data: Mapping[str, Any],
         if membership is not None:
             return checked_membership(membership)
         msg = seller_message_from_update(data, bot)
+        return None if msg is None else checked_seller_message(msg)
     except MalformedPayload:
         raise
-    except Exception as exc:  # parsing is pure: any failure means the update is unreadable
+    except Exception as exc:  # translation is pure: any failure means the update is unreadable
         raise MalformedPayload(f"python-telegram-bot cannot read it: {type(exc).__name__}: "
                                f"{_short(exc)}") from exc
-    return None if msg is None else checked_seller_message(msg)
 
 
 def _short(exc: BaseException) -> str:

@@ -196,7 +196,7 @@ def _decline_submission(mutate: Callable[[dict[str, Any]], Any]) -> str:
     payload: dict[str, Any] = {
         "type": "view_submission", "team": {"id": slack_api.TEAM_ID}, "user": {"id": AGENT},
         "trigger_id": "1.2.3",
-        "view": {"callback_id": "decline_reason", "private_metadata": "CX-000001",
+        "view": {"type": "modal", "callback_id": "decline_reason", "private_metadata": "CX-000001",
                  "state": {"values": {"reason": {"reason": {"value": "Not our marketplace"}}}}},
     }
     mutate(payload)
