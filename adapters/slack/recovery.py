@@ -3,9 +3,10 @@ is found instead of posted twice.
 
 A process can die (or lose its database) between Slack accepting a message and the outbox
 recording it; the item's lease then runs out and another claim hands it over again with
-``recovering`` set. Every ``chat.postMessage`` the sender makes for an item carries message
-metadata naming the item (:func:`outbox_metadata`), so before sending such an item again the
-sender looks where it would have landed:
+``recovering`` set. Likewise an answer can be lost after Slack posted (a timeout, a cut
+connection), and the item is retried. Every ``chat.postMessage`` the sender makes for an item
+carries message metadata naming the item (:func:`outbox_metadata`), so before sending such an
+item again the sender looks where it would have landed:
 
 * a thread post: ``conversations.replies`` on the thread;
 * a channel post, a case parent or a seller's DM: ``conversations.history``, newest first.

@@ -12,12 +12,14 @@ Platform failures are reported as ``DeliveryResult``s, never raised:
 ``already_reacted`` counts as delivered: a retried reaction gets it after a lost response,
 and ``chat.update`` sets the same content again: both may simply be repeated.
 
-Every message posted for an item carries metadata naming the item. An item handed over again
-after an earlier claim ran out unrecorded (``recovering``) is first looked for where it would
-have landed (:mod:`adapters.slack.recovery`): found, it is reported as delivered there, not
-posted again. When that lookup fails for a reason that may pass (rate limit, 5xx, network),
-the item is retried rather than posted: a retry only delays it, a post may show agents or a
-seller the same message twice. When it fails for good (e.g. a missing ``*:history`` scope),
+Every message posted for an item carries metadata naming the item. An item that may already
+be in Slack is first looked for where it would have landed (:mod:`adapters.slack.recovery`):
+found, it is reported as delivered there, not posted again. That is an item handed over again
+after an earlier claim ran out unrecorded (``recovering``: the process died mid-send), and any
+retry (``attempts`` > 0): a timeout, a cut connection or a 5xx may come after Slack posted.
+When that lookup fails for a reason that may pass (rate limit, 5xx, network), the item is
+retried rather than posted: a retry only delays it, a post may show agents or a seller the
+same message twice. When it fails for good (e.g. a missing ``*:history`` scope),
 the item is posted anyway: at-least-once must not turn into never.
 
 THREAD_FILE copies a seller's file into the case's thread: the bytes come from the file's
@@ -213,7 +215,7 @@ class SlackSender:
                 return DeliveryResult(ok=False, retry_after=exc.retry_after,
                                       error=f"slack: fetching the file from {source_name}: {exc}")
             name = upload_filename(attachment, fetched.name)
-            if item.recovering:
+            if _may_be_there(item):
                 # Looked for once the name and size are known exactly (fetching is needed to
                 # upload anyway); this also finds a note posted for the item instead.
                 size = len(fetched.content)
@@ -277,8 +279,8 @@ class SlackSender:
     def _post(self, item: OutboundItem, *, channel: str, text: str,
               blocks: list[dict[str, Any]] | None = None, thread_ts: str | None = None,
               look_first: bool = True) -> Call:
-        """Post a message of ``item`` (tagged with it); a recovering item is first looked for
-        where this message would be, unless ``look_first`` is False."""
+        """Post a message of ``item`` (tagged with it); an item that may be there already is
+        first looked for where this message would be, unless ``look_first`` is False."""
         kwargs: dict[str, Any] = {"channel": channel, "text": text,
                                   "unfurl_links": False, "unfurl_media": False,
                                   "metadata": outbox_metadata(item.id)}
@@ -288,7 +290,7 @@ class SlackSender:
             kwargs["thread_ts"] = thread_ts
 
         async def post() -> DeliveryResult:
-            if item.recovering and look_first:
+            if look_first and _may_be_there(item):
                 earlier = await self._look_first(
                     item, lambda: self.earlier.message(item.id, channel, thread_ts))
                 if earlier is not None:
@@ -302,7 +304,7 @@ class SlackSender:
     async def _look_first(self, item: OutboundItem,
                           lookup: Callable[[], Awaitable[DeliveryResult | None]]
                           ) -> DeliveryResult | None:
-        """What to report instead of sending a recovering item: its earlier delivery if the
+        """What to report instead of sending an item again: its earlier delivery if the
         lookup finds it, a failure to retry if the lookup may work later; None: send it."""
         try:
             found = await lookup()
@@ -330,6 +332,11 @@ class SlackSender:
                                   platform_chat_id=str(response.get("channel") or channel))
 
         return update
+
+
+def _may_be_there(item: OutboundItem) -> bool:
+    # An earlier attempt whose outcome was not seen (a crash) or not certain (a lost answer).
+    return item.recovering or item.attempts > 0
 
 
 class _NotYet(Exception):

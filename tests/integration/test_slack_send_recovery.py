@@ -2,9 +2,9 @@
 
 The real slack_sdk sender against the Slack stand-in: every message posted for an outbox item
 carries metadata naming the item; an item handed over again after an earlier claim ran out
-unrecorded (``recovering``) is looked for where it would have landed (thread replies, channel
-or DM history, file shares) and reported as delivered there; a lookup that fails for a while
-does not post. (Through the dispatcher and the database: test_slack_send_recovery_dispatch.)
+unrecorded (``recovering``), or retried, is looked for where it would have landed (thread
+replies, channel or DM history, file shares) and reported as delivered there; a lookup that
+fails for a while does not post. (Through the dispatcher and the database: test_slack_send_recovery_dispatch.)
 """
 
 from __future__ import annotations
@@ -199,6 +199,23 @@ async def test_a_recovering_item_that_never_landed_is_posted_once(
     assert result.platform_message_id == posted["ts"]
     assert len(posts_of(slack, neighbour.id)) == 1
     assert len(slack.calls("chat.postMessage")) == 2
+
+
+async def test_a_retry_after_a_lost_answer_finds_the_post_and_a_retry_after_a_refusal_posts(
+        slack: SlackStandIn, sender: SlackSender, thread: ThreadRef) -> None:
+    # Slack posted, but the answer never came back (timeout, cut connection): retried.
+    answered_lost = thread_post(thread, "first")
+    first = await sender.deliver(answered_lost)
+    retry = await sender.deliver(replace(answered_lost, attempts=1))
+    assert retry.ok and retry.platform_message_id == first.platform_message_id
+    # Slack said 429 (nothing posted): the retry looks, finds nothing, posts once.
+    refused = thread_post(thread, "second")
+    slack.fail_next("chat.postMessage", slack_api.rate_limited(1))
+    assert not (await sender.deliver(refused)).ok
+    assert (await sender.deliver(replace(refused, attempts=1))).ok
+
+    assert [len(posts_of(slack, i.id)) for i in (answered_lost, refused)] == [1, 1]
+    assert len(slack.calls("conversations.replies")) == 2  # the two retries looked first
 
 
 async def test_a_parent_is_found_past_the_first_page_of_a_busy_channel(
