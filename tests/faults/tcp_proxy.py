@@ -57,7 +57,7 @@ class TcpProxy:
         self.port = 0
         self.cuts: list[tuple[float, float]] = []  # (monotonic start, seconds) of each cut
         self.connections_made = 0
-        self.connections_refused_during_cuts = 0  # dialled while cut (seen by the OS only)
+        self.connections_cut = 0  # open connections a cut reset or closed
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name=name, daemon=True)
         self._server: asyncio.AbstractServer | None = None
@@ -119,6 +119,7 @@ class TcpProxy:
             self._server.close()  # new connections are refused from now on
             self._server = None
         for link in list(self._links):
+            self.connections_cut += 1
             if not gentle or not link.awaiting_answer:
                 link.abort()
             else:

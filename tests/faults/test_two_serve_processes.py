@@ -45,6 +45,12 @@ async def run_scenario(name: str, cluster: Cluster, platforms: PlatformClient,
     return report
 
 
+def attempts_during(platforms: PlatformClient, proxy_cuts: list[tuple[float, float]]) -> int:
+    """Inbound attempts made while a cut was on: the fault met traffic."""
+    return sum(1 for d in platforms.deliveries for a in d.attempts
+               for start, seconds in proxy_cuts if start <= a.at <= start + seconds)
+
+
 async def test_platform_errors_and_refused_connections(
         cluster: Cluster, platforms: PlatformClient) -> None:
     """25% of sends answered 429 (Retry-After 1 s), 500, or 2.5 s late; then both platforms
@@ -62,8 +68,10 @@ async def test_platform_errors_and_refused_connections(
                 f"slack sends: {cluster.slack.chaos.summary()}"]
 
     report = await run_scenario("platform faults", cluster, platforms, fault, SETTLE, notes)
-    faulted = sum(n for k, n in cluster.telegram.chaos.seen.items() if k != "ok")
-    assert faulted > 0, report.line()  # the faults really happened
+    # The faults really happened: sends failed on both platforms, pooled connections were cut.
+    for chaos in (cluster.telegram.chaos, cluster.slack.chaos):
+        assert sum(n for k, n in chaos.seen.items() if k != "ok") > 0, report.line()
+    assert cluster.telegram_proxy.connections_cut + cluster.slack_proxy.connections_cut > 0
 
 
 async def test_database_unreachable_for_5_seconds(
@@ -77,8 +85,9 @@ async def test_database_unreachable_for_5_seconds(
         cluster.pg.cut(5.0)
 
     await run_scenario("database cut 5s", cluster, platforms, fault, SETTLE_AFTER_LEASE,
-                       lambda: [f"pg connections made {cluster.pg.connections_made}"])
-    assert cluster.pg.cuts
+                       lambda: [f"pg connections cut {cluster.pg.connections_cut}, made "
+                                f"{cluster.pg.connections_made}"])
+    assert cluster.pg.connections_cut > 0 and attempts_during(platforms, cluster.pg.cuts) > 0
 
 
 async def test_rasa_down_and_back(cluster: Cluster, platforms: PlatformClient) -> None:
@@ -90,7 +99,10 @@ async def test_rasa_down_and_back(cluster: Cluster, platforms: PlatformClient) -
         cluster.rasa.cut(6.0)
 
     await run_scenario("rasa cut 6s", cluster, platforms, fault, SETTLE,
-                       lambda: [f"rasa connections made {cluster.rasa.connections_made}"])
+                       lambda: [f"rasa connections cut {cluster.rasa.connections_cut}, made "
+                                f"{cluster.rasa.connections_made}; inbound attempts while cut "
+                                f"{attempts_during(platforms, cluster.rasa.cuts)}"])
+    assert attempts_during(platforms, cluster.rasa.cuts) > 0
 
 
 async def test_sigkill_of_one_process_mid_traffic(
@@ -109,6 +121,8 @@ async def test_sigkill_of_one_process_mid_traffic(
 
     await run_scenario("sigkill + restart", cluster, platforms, fault, SETTLE_AFTER_LEASE)
     assert victim.kills and victim.starts == 2
+    refused = sum(n for k, n in platforms.outcomes().items() if not k.startswith("2"))
+    assert refused > 0  # the platforms met the dead process and redelivered
 
 
 # The harness's own assumption --------------------------------------------------------------
