@@ -5,6 +5,7 @@ parent message's buttons change the case."""
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -15,6 +16,8 @@ from bot.cases import CaseService
 from bot.domain import Case
 from bot.errors import CaseRuleError
 from bot.inbound_claims import (
+    IN_PROGRESS_POLL,
+    IN_PROGRESS_WAIT,
     RELEASED,
     ClaimLost,
     EventInProgress,
@@ -54,13 +57,23 @@ class AgentDesk:
         or False when it is a replay or another attempt is working on it."""
         if not event_id:
             return None
-        with self.uow() as uow:
-            claim = uow.inbound.claim(self.platform, event_id, self.cases.clock.now(),
-                                      self.lease)
-            if claim is None and uow.inbound.in_progress(self.platform, event_id):
-                raise EventInProgress(self.platform, event_id)
-            uow.commit()
-        return claim if claim is not None else False
+        deadline = time.monotonic() + IN_PROGRESS_WAIT
+        while True:
+            with self.uow() as uow:
+                claim = uow.inbound.claim(self.platform, event_id, self.cases.clock.now(),
+                                          self.lease)
+                busy = claim is None and uow.inbound.in_progress(self.platform, event_id)
+                uow.commit()
+            if not busy:
+                return claim if claim is not None else False
+            self._wait_for_other_attempt(event_id, deadline)
+
+    def _wait_for_other_attempt(self, event_id: str, deadline: float) -> None:
+        """Another attempt is working on the event: give it a moment (see IN_PROGRESS_WAIT),
+        then ask the platform to come back later."""
+        if time.monotonic() >= deadline:
+            raise EventInProgress(self.platform, event_id)
+        time.sleep(IN_PROGRESS_POLL)
 
     def _run(self, claim: InboundClaim | None, work: Callable[[], DeskOutcome]) -> DeskOutcome:
         """Do the work of a claimed event. The case rules run their own transactions; the
@@ -100,23 +113,26 @@ class AgentDesk:
                         thread_ref: str | None) -> tuple[InboundClaim | None, Case] | str:
         """Claim the event and find the thread's case in one transaction ("duplicate" or
         "ignored" when there is nothing to do)."""
-        with self.uow() as uow:
-            claim = None
-            if event_id:
-                claim = uow.inbound.claim(self.platform, event_id, self.cases.clock.now(),
-                                          self.lease)
-                if claim is None:
-                    if uow.inbound.in_progress(self.platform, event_id):
-                        raise EventInProgress(self.platform, event_id)
-                    return "duplicate"
-            case = None
-            if thread_ref and ":" in thread_ref:
-                channel, ts = thread_ref.split(":", 1)
-                case = uow.cases.find_by_thread(channel, ts)
-            if case is None:
-                return "ignored"  # rolled back: nothing claimed for a message outside cases
-            uow.commit()
-        return claim, case
+        deadline = time.monotonic() + IN_PROGRESS_WAIT
+        while True:
+            with self.uow() as uow:
+                claim = None
+                if event_id:
+                    claim = uow.inbound.claim(self.platform, event_id, self.cases.clock.now(),
+                                              self.lease)
+                    if claim is None and not uow.inbound.in_progress(self.platform, event_id):
+                        return "duplicate"
+                if event_id is None or claim is not None:
+                    case = None
+                    if thread_ref and ":" in thread_ref:
+                        channel, ts = thread_ref.split(":", 1)
+                        case = uow.cases.find_by_thread(channel, ts)
+                    if case is None:
+                        return "ignored"  # rolled back: nothing claimed outside cases
+                    uow.commit()
+                    return claim, case
+            assert event_id is not None
+            self._wait_for_other_attempt(event_id, deadline)
 
     def thread_message(self, msg: AgentMessage) -> DeskOutcome:
         """A human wrote in a case thread (``msg.thread_ref`` = "CHANNEL:PARENT_TS")."""

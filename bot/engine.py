@@ -34,6 +34,8 @@ from bot.dialogue.turn import Deps, Turn
 from bot.domain import Identity
 from bot.errors import CaseRuleError
 from bot.inbound_claims import (
+    IN_PROGRESS_POLL,
+    IN_PROGRESS_WAIT,
     RELEASED,
     ClaimLost,
     EventInProgress,
@@ -97,7 +99,15 @@ class Engine:
             for _ in range(4):
                 await asyncio.sleep(0)
         try:
-            return await self._turn(msg, text, prefetch)
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + IN_PROGRESS_WAIT
+            while True:
+                try:
+                    return await self._turn(msg, text, prefetch)
+                except EventInProgress:
+                    if loop.time() >= deadline:
+                        raise
+                    await asyncio.sleep(IN_PROGRESS_POLL)
         finally:
             if prefetch is not None and not prefetch.done():
                 prefetch.cancel()

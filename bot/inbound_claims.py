@@ -66,6 +66,14 @@ class EventInProgress(Exception):
         self.event_id = event_id
 
 
+# A redelivery that finds another attempt working waits this long (seconds, polling) for it to
+# finish before asking the platform to come back later: a duplicate delivered side by side
+# with its original (a double tap, a Slack retry of a slow answer) is then answered as done.
+# Below Slack's 3 s acknowledgement limit.
+IN_PROGRESS_WAIT = 2.0
+IN_PROGRESS_POLL = 0.05
+
+
 # The claim of the event whose work is running; units of work complete it on commit.
 current_claim: ContextVar[InboundClaim | None] = ContextVar("current_claim", default=None)
 
