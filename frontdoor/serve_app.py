@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 import aiohttp
@@ -96,7 +97,8 @@ def build_server(
         slack_sender = SlackSender(client, owns_session=True, file_sources=file_sources)
         parts.on_start.append(_open_session(slack_sender))
         senders.append(slack_sender)
-        desk = AgentDesk(services.cases, services.uow_factory, "slack", s.slack_note_prefix)
+        desk = AgentDesk(services.cases, services.uow_factory, "slack", s.slack_note_prefix,
+                         timedelta(seconds=s.frontdoor_inbound_lease_seconds))
         bolt = build_bolt_app(
             client, None if s.slack_app_token and not s.slack_signing_secret
             else s.slack_signing_secret,

@@ -25,6 +25,7 @@ from telegram.error import TelegramError
 
 from adapters.inbound_checks import MalformedPayload
 from adapters.telegram.translate import callback_query_id, translate_update
+from bot.inbound_claims import EventInProgress
 from bot.messages import ChatMembership, SellerMessage
 
 log = logging.getLogger(__name__)
@@ -102,6 +103,12 @@ class TelegramInbound:
             return _text(400, "not a Telegram update (no update_id)")
         try:
             await self.handle_update(data)
+        except EventInProgress as busy:
+            # Another attempt holds the update: Telegram must bring it back later (by then it
+            # is done, or that attempt died and its lease ran out).
+            log.info("%s", busy)
+            return PlainTextResponse("update in progress; retry later\n", status_code=503,
+                                     headers={"Retry-After": "5"})
         except MalformedPayload as exc:
             log.warning("malformed Telegram update %s ignored: %s", update_id, exc.reason)
             return _text(200, f"malformed update ignored: {exc.reason}")
@@ -136,13 +143,18 @@ class TelegramInbound:
                     await asyncio.wait({stopping}, timeout=2)
                     continue
                 for update in updates:
-                    offset = update.update_id + 1
                     try:
                         await self.handle_update(update.to_dict())
                     except MalformedPayload as exc:  # it can never succeed: skip it
                         log.warning("malformed Telegram update %s ignored: %s",
                                     update.update_id, exc.reason)
-                    except Exception:  # one bad update must not stop polling
-                        log.exception("update %s failed", update.update_id)
+                    except Exception:
+                        # The database or the NLU is away: confirming the update would lose
+                        # it. Ask for it again (from this one on) after a pause.
+                        log.warning("update %s failed; fetching it again", update.update_id,
+                                    exc_info=True)
+                        await asyncio.wait({stopping}, timeout=2)
+                        break
+                    offset = update.update_id + 1
         finally:
             stopping.cancel()
