@@ -1,0 +1,49 @@
+"""What the case rules return besides domain records."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from bot import domain as d
+from bot.domain import Case, CaseMessage, Evaluation
+
+
+@dataclass(frozen=True)
+class OpenCaseResult:
+    """``created`` False: an active case on the same issue already existed and is returned."""
+
+    case: Case
+    created: bool
+
+
+class AddedMessage(NamedTuple):
+    """A seller message added to a case; ``previous_status`` tells whether it moved the case
+    back in progress (it was pending or resolved)."""
+
+    case: Case
+    message: CaseMessage
+    previous_status: str
+
+
+@dataclass(frozen=True)
+class ReopenResult:
+    """``case`` is the case now in progress; ``new_number`` when a closed case got a new one."""
+
+    case: Case
+    previous: Case
+    new_case: bool
+
+
+@dataclass(frozen=True)
+class CaseDetail:
+    case: Case
+    messages: Sequence[CaseMessage]
+    events: Sequence[d.CaseEvent]
+    evaluation: Evaluation | None
+    reopened_from: str | None
+    reopened_as: str | None
+    unread: int
+    extra: dict[str, Any] = field(default_factory=dict)
+

@@ -1,0 +1,168 @@
+"""What a seller may do to a case (rules 3, 5): reopen, urgent, keep open, ask for a person."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+from bot import domain as d
+from bot.case_rules.opening import OpeningRules
+from bot.case_rules.results import ReopenResult
+from bot.case_rules.status import StatusRules
+from bot.domain import Case
+from bot.errors import (
+    DeclinedFinal,
+    InvalidTransition,
+    KeepOpenLimit,
+)
+from bot.ports import DuplicateActiveCase
+from bot.texts import STATUS_LABELS, t
+
+
+class SellerActionRules(OpeningRules, StatusRules):
+    """Reopening, urgency, keeping a case open, asking for a person."""
+
+    def reopen(self, seller_id: int, number: str, text: str = "",
+               attachments: Sequence[dict[str, Any]] = ()) -> ReopenResult:
+        """Closed: a new linked case. Resolved: back in progress. Declined: refused (final)."""
+        text = self._clean(text) if text else ""
+        now = self.clock.now()
+        with self.uow() as uow:
+            case = self._owned(uow, seller_id, number, lock=True)
+            # A case already reopened: continue from the newest in the chain.
+            while case.reopened_as_id is not None:
+                nxt = uow.cases.get_for_update(case.reopened_as_id)
+                assert nxt is not None
+                case = nxt
+            seller = uow.sellers.get(seller_id)
+            assert seller is not None
+            if case.status == d.DECLINED:
+                raise DeclinedFinal(
+                    f"{case.number} was declined with no further action and cannot be reopened",
+                    number=case.number,
+                )
+            if case.status in (d.OPEN, d.INVESTIGATING, d.PENDING):
+                if text or attachments:
+                    msg = uow.messages.add(case.id, d.SELLER, str(seller_id), seller.display_name,
+                                           text, attachments, False, now)
+                    self.relay.thread(uow, case, text, seller.display_name, now, attachments, msg.id)
+                    if case.status == d.PENDING:
+                        case = self.apply_status(uow, case, d.INVESTIGATING, d.SELLER,
+                                                str(seller_id), "seller replied", now, False)
+                uow.commit()
+                return ReopenResult(case, case, new_case=False)
+            if case.status == d.RESOLVED:
+                previous = case
+                case = self.apply_status(uow, case, d.INVESTIGATING, d.SELLER, str(seller_id),
+                                        "reopened by the seller", now, notify_seller=False)
+                if text or attachments:
+                    msg = uow.messages.add(case.id, d.SELLER, str(seller_id), seller.display_name,
+                                           text, attachments, False, now)
+                    self.relay.thread(uow, case, text, seller.display_name, now, attachments, msg.id)
+                uow.commit()
+                return ReopenResult(case, previous, new_case=False)
+            # Closed: a new number, linked both ways (rule 3). It is a new case on the issue,
+            # so the same checks as opening one: declined is final (rule 4), one active case
+            # per issue (rule 1), the daily cap (rule 8).
+            active = self._check_can_open(uow, seller_id, case.case_type, case.order_id, now)
+            if active is not None:
+                return ReopenResult(active, case, new_case=False)
+            try:
+                new = uow.cases.add(d.NewCase(
+                    seller_id=seller_id, identity_id=case.identity_id, case_type=case.case_type,
+                    order_id=case.order_id, title=case.title, status=d.OPEN, urgent=case.urgent,
+                    created_at=now, first_response_due_at=self._due(now, case.urgent),
+                    reopened_from_id=case.id,
+                ))
+            except DuplicateActiveCase:
+                uow.rollback()
+                raise InvalidTransition("a case on this issue was just opened; try again") from None
+            old = uow.cases.update(case.id, reopened_as_id=new.id, updated_at=now)
+            uow.events.add(old.id, "reopened_as", d.SELLER, str(seller_id), old.number,
+                           new.number, None, now)
+            uow.events.add(new.id, "reopened_from", d.SELLER, str(seller_id), old.number,
+                           new.number, None, now)
+            body = text or t("thread.reopened_from", number=old.number)
+            self._record_open(uow, new, seller, body, attachments, now)
+            self.relay.thread(uow, new, t("thread.reopened_from", number=old.number),
+                              "Frontdoor", now)
+            self.relay.thread(uow, old, t("thread.reopened_as", number=new.number),
+                              "Frontdoor", now)
+            uow.commit()
+            return ReopenResult(new, old, new_case=True)
+
+    def set_urgent(self, number: str, on: bool, actor_kind: str, actor_ref: str | None,
+                   seller_id: int | None = None) -> Case:
+        """Flag (or unflag) a case urgent; the first-response target tightens to the urgent one."""
+        now = self.clock.now()
+        with self.uow() as uow:
+            case = (self._owned(uow, seller_id, number, lock=True) if seller_id is not None
+                    else self._case(uow, number, lock=True))
+            if case.status in (d.CLOSED, d.DECLINED):
+                raise InvalidTransition(f"{case.number} is {case.status}")
+            if case.urgent == on:
+                return case
+            changes: dict[str, Any] = {"urgent": on, "updated_at": now}
+            if on and case.first_response_at is None:
+                # While the case waits for the seller the clock is paused (it resumes with the
+                # paused time added): the urgent target counts from where it stopped.
+                paused_at = case.pending_since if case.status == d.PENDING else None
+                due = self._due(paused_at or now, True)
+                if case.first_response_due_at is None or due < case.first_response_due_at:
+                    changes["first_response_due_at"] = due
+                    changes["fr_warning_sent"] = False
+            case = uow.cases.update(case.id, **changes)
+            uow.events.add(case.id, "urgent", actor_kind, actor_ref, "off" if on else "on",
+                           "on" if on else "off", None, now)
+            self.relay.publish_card(uow, case, now)
+            self.relay.thread(uow, case, t("thread.urgent_on" if on else "thread.urgent_off",
+                                           actor=actor_ref or actor_kind), "Frontdoor", now)
+            uow.commit()
+            return case
+
+    def keep_open(self, seller_id: int, number: str) -> Case:
+        """The seller needs more time: push the auto-close deadline back (a limited number
+        of times)."""
+        now = self.clock.now()
+        with self.uow() as uow:
+            case = self._owned(uow, seller_id, number, lock=True)
+            if case.status not in (d.PENDING, d.RESOLVED):
+                raise InvalidTransition(
+                    f"{case.number} is {STATUS_LABELS[case.status].lower()}; it will not be "
+                    "closed while it is in progress",
+                    number=case.number,
+                )
+            if case.keep_open_count >= self.rules.keep_open_max:
+                raise KeepOpenLimit(
+                    f"{case.number} has already been kept open {case.keep_open_count} times "
+                    "(the limit); please reply with what you have so far",
+                    number=case.number,
+                )
+            base = max(case.auto_close_at or now, now)
+            until = base + timedelta(days=self.rules.keep_open_days)
+            case = uow.cases.update(case.id, auto_close_at=until,
+                                    keep_open_count=case.keep_open_count + 1, updated_at=now)
+            uow.events.add(case.id, "keep_open", d.SELLER, str(seller_id), None,
+                           until.isoformat(), None, now)
+            self.relay.thread(uow, case, t("thread.keep_open",
+                                           until=until.strftime("%Y-%m-%d %H:%M UTC")),
+                              "Frontdoor", now)
+            uow.commit()
+            return case
+
+    def request_human(self, seller_id: int, number: str) -> Case:
+        """The seller asked for a person: flag the case for agents."""
+        now = self.clock.now()
+        with self.uow() as uow:
+            case = self._owned(uow, seller_id, number, lock=True)
+            if case.needs_human:
+                return case
+            case = uow.cases.update(case.id, needs_human=True, updated_at=now)
+            uow.events.add(case.id, "needs_human", d.SELLER, str(seller_id), "off", "on", None,
+                           now)
+            self.relay.publish_card(uow, case, now)
+            self.relay.thread(uow, case, t("thread.needs_human"), "Frontdoor", now)
+            uow.commit()
+            return case
+
