@@ -27,7 +27,7 @@ from tests.faults.traffic import AGENT_TEXT, SELLER_TEXTS, Plan, run_traffic, wa
 pytestmark = [pytest.mark.postgres, pytest.mark.rasa]
 
 PLAN = Plan(messages_per_seller=3, spread_seconds=6.0)
-SETTLE = 45.0
+SETTLE = 60.0
 SETTLE_AFTER_LEASE = 90.0  # a claim cut short is retried when the 60 s outbox lease runs out
 
 
