@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 DIGEST_JOB_ID = "digest"
 # A cron wake-up a hair before the minute must still count as that slot.
 _SLOT_TOLERANCE = timedelta(seconds=60)
+_LATE_DIGEST_GRACE_SECONDS = 60
 
 
 def scheduler_config(settings: object | None) -> SchedulerConfig:
@@ -81,7 +82,11 @@ def build_scheduler(services: Services, settings: object | None = None,
         _digest_job,
         CronTrigger(hour=config.digest_time.hour, minute=config.digest_time.minute, timezone=zone),
         args=(sweeper,), id=DIGEST_JOB_ID, name="daily digest", max_instances=1, coalesce=True,
-        misfire_grace_time=int(config.digest_catch_up_hours * 3600), replace_existing=True,
+        # A digest fired late by a busy loop still goes out; with no catch-up on start (0 h)
+        # apscheduler still needs a grace of at least a second.
+        misfire_grace_time=max(_LATE_DIGEST_GRACE_SECONDS,
+                               int(config.digest_catch_up_hours * 3600)),
+        replace_existing=True,
     )
     return scheduler
 

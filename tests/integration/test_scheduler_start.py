@@ -115,3 +115,14 @@ async def test_restart_catches_up_everything_due_once(db: Database) -> None:
     assert done["auto_close"] == 1
     assert services.cases.get_case(pending).case.status == "closed"
     assert services.cases.get_case(kept).case.status == "pending"
+
+
+async def test_no_catch_up_still_builds_and_starts_the_scheduler(db: Database) -> None:
+    # FRONTDOOR_DIGEST_CATCH_UP_HOURS=0 is documented ("never post a missed digest on
+    # start"); apscheduler refuses a misfire grace of 0, which used to stop serve at start.
+    services = services_for(db, ManualClock(MONDAY))
+    scheduler = build_scheduler(services, SchedulerConfig(digest_catch_up_hours=0))
+    assert scheduler.get_job("digest").misfire_grace_time == 60
+    scheduler.start(paused=True)
+    assert scheduler.running
+    scheduler.shutdown(wait=False)
