@@ -81,4 +81,20 @@ class SlackHttpEndpoint:
             log.warning("Slack request refused (%s): %s", status, reason)
             return PlainTextResponse(reason + "\n", status_code=status,
                                      headers={NO_RETRY_HEADER: "1"})
-        return await self.handler.handle(request)  # the body is cached on the request
+        response = await self.handler.handle(request)  # the body is cached on the request
+        if response.status_code == 404:
+            # Bolt has no listener for it (another app's button, an event we don't ask for):
+            # it can never succeed either.
+            log.warning("Slack request refused (404): nothing here handles it (%s)",
+                        _describe(request, body))
+            response.headers[NO_RETRY_HEADER] = "1"
+        return response
+
+
+def _describe(request: Request, body: bytes) -> str:
+    """A short, safe description of what a request carried (its kind and action ids)."""
+    parsed = to_async_bolt_request(request, body).body
+    kind = str(parsed.get("type") or parsed.get("command") or "unknown")[:40]
+    actions = parsed.get("actions") if isinstance(parsed.get("actions"), list) else []
+    ids = [str(a.get("action_id"))[:60] for a in actions if isinstance(a, dict)]
+    return f"{kind}{' ' + ', '.join(ids) if ids else ''}"

@@ -297,10 +297,14 @@ async def test_malformed_slack_requests_never_get_a_5xx(
     assert failures == []
 
 
-async def test_unknown_but_well_formed_action_is_not_an_error(served: Served) -> None:
+async def test_unknown_but_well_formed_action_is_not_an_error(
+        served: Served, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING)
     response = await served.slack_post(
         _action_form(lambda p: p["actions"][0].update(action_id="someone_elses_button")), FORM)
     assert 400 <= response.status_code < 500  # bolt: no listener for it
+    assert response.headers.get("X-Slack-No-Retry") == "1"
+    assert "someone_elses_button" in caplog.text and "nothing here handles it" in caplog.text
 
 
 async def test_nul_and_lone_surrogates_in_an_agent_reply_are_stored_clean(
