@@ -9,19 +9,26 @@ import asyncio
 import contextlib
 import getpass
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 
 import typer
-from sqlalchemy import select
 
 from adapters.console import ConsoleSender, run_console
 from bot.classification import Classifier, FakeClassifier
+from bot.dispatcher import OutboxDispatcher
 from bot.errors import CaseRuleError
 from bot.outbox import CONSOLE
+from bot.texts import t
 from frontdoor.settings import Settings, load_settings
 from frontdoor.shutdown import run_until_stopped
 from frontdoor.wiring import Services, build_engine, build_services
-from storage.models import SellerRow
+from storage.console_queries import (
+    ChatOutboxQueue,
+    find_invitation,
+    find_seller,
+    mark_reply_read,
+)
 
 DEMO_SELLER_NAME = "Demo Seller"
 
@@ -30,16 +37,15 @@ def demo_code(settings: Settings) -> str:
     return f"{settings.frontdoor_brand.upper()}-DEMO"
 
 
-def find_seller(services: Services, who: str) -> tuple[int, str] | None:
-    """A seller by id or by display name (case-insensitive)."""
-    with services.uow_factory() as uow:
-        if who.isdigit():
-            seller = uow.sellers.get(int(who))
-            if seller is not None:
-                return seller.id, seller.display_name
-        row = uow.session.scalars(select(SellerRow).where(
-            SellerRow.display_name.ilike(who)).order_by(SellerRow.id)).first()
-        return (row.id, row.display_name) if row else None
+@dataclass(frozen=True)
+class ChatUser:
+    """Who the terminal chats as: its console user, the banner, and what is typed for them
+    first (an invited seller's ``/start CODE``)."""
+
+    user_id: str
+    display_name: str
+    banner: str
+    first_lines: tuple[str, ...] = ()
 
 
 def console_user_for(services: Services, seller_id: int, name: str) -> str:
@@ -57,6 +63,30 @@ def console_user_for(services: Services, seller_id: int, name: str) -> str:
         return external
 
 
+def chat_user_as(services: Services, who: str) -> ChatUser | None:
+    """``--as WHO``: a registered seller (id or name), or an invited one (the name the
+    invitation was made for, or its code), registered the way the chat registers anyone: by
+    ``/start CODE``. None if nobody answers to ``who``."""
+    seller = find_seller(services.database, who)
+    if seller is not None:
+        user_id = console_user_for(services, seller.id, seller.display_name)
+        return ChatUser(user_id, seller.display_name,
+                        t("console.chatting_as", name=seller.display_name, id=seller.id))
+    invitation = find_invitation(services.database, who)
+    if invitation is None:
+        return None
+    if invitation.expires_at < services.clock.now():
+        return ChatUser("", invitation.seller_name, t(
+            "console.invitation_expired", name=invitation.seller_name, code=invitation.code,
+            date=f"{invitation.expires_at:%d %b %Y}"))
+    # Its own console user; once registered, `--as` finds the seller and this same user.
+    user_id = f"invited-{invitation.id}"
+    return ChatUser(user_id, invitation.seller_name,
+                    t("console.registering_as", name=invitation.seller_name,
+                      code=invitation.code),
+                    first_lines=(f"/start {invitation.code}",))
+
+
 def demo_banner(services: Services, user_id: str) -> str | None:
     """For an unregistered console user: make sure a demo invitation exists and say its code."""
     ident, seller = services.cases.identify(CONSOLE, user_id, user_id, user_id)
@@ -70,10 +100,29 @@ def demo_banner(services: Services, user_id: str) -> str | None:
             inv = services.cases.create_invitation(DEMO_SELLER_NAME, code=code, days=365,
                                                    created_by="frontdoor chat")
     if inv is not None and inv.used_by_seller_id is None:
-        return (f"You are not registered yet. Your demo invitation code is {code}: "
-                "type it to register.")
-    return ("You are not registered yet. Ask an operator for a code: "
-            "frontdoor invite create \"Your Shop\"")
+        return t("console.demo_code", code=code)
+    return t("console.ask_operator")
+
+
+def chat_dispatcher(services: Services, sender: ConsoleSender,
+                    user_id: str) -> OutboxDispatcher:
+    """Delivers this terminal's chat only (other sellers' console messages wait for their
+    own terminal), woken by this process's commits."""
+    dispatcher = OutboxDispatcher(
+        ChatOutboxQueue(services.database, user_id, services.relay), [sender], services.clock,
+        max_attempts=services.settings.frontdoor_outbox_max_attempts)
+    services.on_outbox_commit(dispatcher.wake)
+    return dispatcher
+
+
+def replies_shown_are_read(services: Services) -> Callable[[int], None]:
+    """For the sender: an agent reply printed in the terminal counts as read (the seller
+    watched it arrive), so the "Updated" mark does not count it again."""
+
+    def mark(case_message_id: int) -> None:
+        mark_reply_read(services.database, case_message_id, services.clock.now())
+
+    return mark
 
 
 @contextlib.asynccontextmanager
@@ -101,35 +150,38 @@ async def _chat(settings: Settings, as_seller: str | None, no_nlu: bool) -> int:
     services = build_services(settings)
     try:
         if as_seller:
-            found = await asyncio.to_thread(find_seller, services, as_seller)
-            if found is None:
-                typer.echo(f"error: no seller {as_seller!r} (use a seller id or display name)",
-                           err=True)
+            user = await asyncio.to_thread(chat_user_as, services, as_seller)
+            if user is None:
+                typer.echo(f"error: no seller or invitation {as_seller!r} (use a seller id, a "
+                           "seller's name, or the name or code of an invitation: frontdoor "
+                           "invite create NAME)", err=True)
                 return 2
-            user_id = await asyncio.to_thread(console_user_for, services, *found)
-            display = found[1]
-            banner = f"Chatting as {display} (seller {found[0]})."
+            if not user.user_id:
+                typer.echo(f"error: {user.banner}", err=True)
+                return 2
         else:
             user_id = f"console-{getpass.getuser()}"
-            display = getpass.getuser()
             demo: str | None = await asyncio.to_thread(demo_banner, services, user_id)
-            banner = demo or ""
-        sender = ConsoleSender(address=user_id)
-        dispatcher = services.dispatcher([sender])
+            user = ChatUser(user_id, getpass.getuser(), demo or "")
+        sender = ConsoleSender(address=user.user_id,
+                               on_reply_shown=replies_shown_are_read(services))
+        dispatcher = chat_dispatcher(services, sender, user.user_id)
         async with classifier_for(settings, no_nlu) as classifier:
             engine = build_engine(services, classifier)
-            typer.echo(f"{settings.frontdoor_brand} seller support, console chat. "
-                       "Type /help for help, a number to press a button, /quit to leave.")
-            if banner:
-                typer.echo(banner)
-            await run_console(engine, dispatcher.run_once, sender, user_id, display)
+            typer.echo(t("console.welcome", brand=settings.frontdoor_brand))
+            if user.banner:
+                typer.echo(user.banner)
+            await run_console(engine, dispatcher.run_once, sender, user.user_id,
+                              user.display_name, first_lines=user.first_lines)
     finally:
         services.database.dispose()
     return 0
 
 
 def chat(
-    as_seller: str | None = typer.Option(None, "--as", help="Seller id or display name."),
+    as_seller: str | None = typer.Option(
+        None, "--as", help="Seller id or name, or the seller name or code of an invitation "
+        "(the invited seller is registered as the chat would)."),
     no_nlu: bool = typer.Option(False, "--no-nlu", help="Don't start Rasa; pick case types "
                                 "from buttons."),
 ) -> None:

@@ -6,8 +6,9 @@ with a one-line reason on stderr.
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, is_dataclass
 from datetime import datetime
 from functools import wraps
@@ -15,13 +16,15 @@ from typing import Any, TypeVar
 
 import typer
 
+from bot.domain import Case
 from bot.errors import CaseRuleError
 from bot.identifiers import normalise_case_number
 from bot.texts import STATUS_LABELS
 from frontdoor.chat_cli import chat
 from frontdoor.nlu_cli import nlu_app
 from frontdoor.serve_cli import serve
-from frontdoor.settings import load_settings
+from frontdoor.settings import Settings, load_settings
+from frontdoor.timestamps import age, human_date, human_time, zone_name
 from frontdoor.wiring import Services, build_services
 
 app = typer.Typer(
@@ -89,12 +92,27 @@ def _print_json(value: Any) -> None:
 # db ------------------------------------------------------------------------------------------
 @db_app.command("upgrade")
 def db_upgrade() -> None:
-    """Apply the schema migrations to FRONTDOOR_DATABASE_URL."""
-    from storage.migrate import upgrade
+    """Apply the schema migrations to FRONTDOOR_DATABASE_URL (creating a SQLite file if
+    there is none) and say what was done."""
+    from storage.schema_upgrade import upgrade_with_report
 
     settings = load_settings()
-    upgrade(settings.frontdoor_database_url)
-    typer.echo("database is up to date")
+    try:
+        report = upgrade_with_report(settings.frontdoor_database_url)
+    except Exception as exc:  # cannot connect, no such directory, no permission
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        typer.echo(f"error: could not upgrade the database: {reason}", err=True)
+        raise typer.Exit(1) from None
+    if report.new_file:
+        typer.echo(f"created a new database: {report.where} (schema revision {report.after})")
+    elif report.was_empty:
+        typer.echo(f"created the schema in the empty database {report.where} "
+                   f"(revision {report.after})")
+    elif report.before != report.after:
+        typer.echo(f"upgraded {report.where} from schema revision {report.before} to "
+                   f"{report.after}: database is up to date")
+    else:
+        typer.echo(f"database is up to date ({report.where}, schema revision {report.after})")
 
 
 # invite --------------------------------------------------------------------------------------
@@ -109,12 +127,37 @@ def invite_create(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Create an invitation code for a new seller."""
-    inv = _services().cases.create_invitation(seller_name, sub_account_of, days, "cli", code)
+    settings = load_settings()
+    inv = build_services(settings).cases.create_invitation(seller_name, sub_account_of, days,
+                                                           "cli", code)
+    link, why_not = _telegram_link(settings, inv.code)
     if as_json:
-        _print_json(inv)
+        _print_json({**asdict(inv), "telegram_link": link})
+        return
+    typer.echo(f"{inv.code}  for {inv.seller_name}, expires {human_date(inv.expires_at)}")
+    if link:
+        typer.echo(f"Telegram: {link}")
     else:
-        typer.echo(f"{inv.code}  for {inv.seller_name}, expires {inv.expires_at:%Y-%m-%d}")
-        typer.echo(f"Telegram deep link: /start {inv.code}")
+        typer.echo(f"Telegram: {why_not}; the seller sends /start {inv.code} to the bot "
+                   "(or types the code in any chat with it)")
+
+
+def _telegram_link(settings: Settings, code: str) -> tuple[str | None, str]:
+    """The deep link to the bot that registers with ``code``, or None and why there is none.
+    The bot's username comes from Telegram (getMe), so the link is the bot's real one."""
+    if not settings.telegram_bot_token:
+        return None, "no deep link without TELEGRAM_BOT_TOKEN"
+    from adapters.telegram.bot_identity import BotIdentityUnavailable, bot_username, start_link
+
+    try:
+        username = asyncio.run(bot_username(settings.telegram_bot_token,
+                                            settings.telegram_api_base_url))
+    except BotIdentityUnavailable as exc:
+        return None, f"no deep link ({exc})"
+    link = start_link(username, code)
+    if link is None:
+        return None, f"no deep link (a start link cannot carry the code {code!r})"
+    return link, ""
 
 
 @invite_app.command("requests")
@@ -126,16 +169,47 @@ def invite_requests(as_json: bool = typer.Option(False, "--json")) -> None:
         return
     if not rows:
         typer.echo("no invitation requests")
+    now = datetime.now().astimezone()
     for r in rows:
-        typer.echo(f"#{r['id']} {r['channel']}:{r['user']} {r['name'] or ''} — {r['note']}")
+        asked = human_time(datetime.fromisoformat(r["created_at"]), now)
+        typer.echo(f"#{r['id']} {asked}  {r['channel']}:{r['user']} {r['name'] or ''} — "
+                   f"{r['note']}")
 
 
 # case ----------------------------------------------------------------------------------------
-def _case_line(c: Any) -> str:
-    flags = " URGENT" if c.urgent else ""
-    flags += " HUMAN" if c.needs_human else ""
-    return (f"{c.number}  {c.status:<13} {c.case_type or '-':<15} seller {c.seller_id:<5} "
-            f"{c.title}{flags}")
+def _status(status: str) -> str:
+    """What the seller sees, then the status agents set: "In progress (investigating)"."""
+    return f"{STATUS_LABELS.get(status, status)} ({status})"
+
+
+def _flags(c: Case) -> str:
+    return " ".join(flag for flag, on in (("URGENT", c.urgent), ("HUMAN", c.needs_human)) if on)
+
+
+def _seller_names(services: Services, seller_ids: Iterable[int]) -> dict[int, str]:
+    with services.uow_factory(read_only=True) as uow:
+        sellers = {i: uow.sellers.get(i) for i in set(seller_ids)}
+    return {i: s.display_name if s else "?" for i, s in sellers.items()}
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    """Columns as wide as their widest cell; the last one (free text) is not padded."""
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header) - 1)]
+    return ["  ".join([*(str(cell).ljust(w) for cell, w in zip(r, widths, strict=False)),
+                       str(r[-1])]).rstrip() for r in [header, *rows]]
+
+
+def _print_cases(services: Services, cases: Sequence[Case], empty: str) -> None:
+    if not cases:
+        typer.echo(empty)
+        return
+    names = _seller_names(services, (c.seller_id for c in cases))
+    now = services.clock.now()
+    rows = [(c.number, _status(c.status), c.case_type or "-",
+             f"{names[c.seller_id]} (#{c.seller_id})", age(c.updated_at, now), _flags(c) or "-",
+             c.title) for c in cases]
+    for line in _table(("CASE", "STATUS", "TYPE", "SELLER", "UPDATED", "FLAGS", "TITLE"), rows):
+        typer.echo(line)
 
 
 @case_app.command("list")
@@ -146,46 +220,53 @@ def case_list(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """List cases, newest activity first."""
-    cases = _services().cases.search_cases(status, None, limit)
+    services = _services()
+    cases = services.cases.search_cases(status, None, limit)
     if as_json:
         _print_json(cases)
         return
-    if not cases:
-        typer.echo("no cases")
-    for c in cases:
-        typer.echo(_case_line(c))
+    _print_cases(services, cases, "no cases")
 
 
 @case_app.command("search")
 @refusals
 def case_search(
-    query: str = typer.Argument(..., help="Case number, order id or words of the title."),
+    query: str = typer.Argument(..., help="Case number, order id, or words of the title "
+                                          "or of the conversation (notes included)."),
     status: str = typer.Option("all"),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Search cases by number, order id or title."""
-    cases = _services().cases.search_cases(status, query, 50)
+    """Search cases by number, order id, title or words in their messages."""
+    services = _services()
+    cases = services.cases.search_cases(status, query, 50)
     if as_json:
         _print_json(cases)
         return
-    if not cases:
-        typer.echo("no matching cases")
-    for c in cases:
-        typer.echo(_case_line(c))
+    _print_cases(services, cases, "no matching cases")
 
 
 @case_app.command("show")
 @refusals
 def case_show(number: str = NUMBER, as_json: bool = JSON) -> None:
     """Show a case with its conversation, notes and events."""
-    detail = _services().cases.get_case(number)
+    services = _services()
+    detail = services.cases.get_case(number)
     if as_json:
         _print_json(detail)
         return
     c = detail.case
-    typer.echo(_case_line(c))
-    typer.echo(f"status: {STATUS_LABELS[c.status]} ({c.status})   order: {c.order_id or '-'}   "
-               f"opened: {c.created_at:%Y-%m-%d %H:%M}")
+    now = services.clock.now()
+
+    def when(moment: datetime) -> str:
+        return human_time(moment, now)
+
+    seller = _seller_names(services, [c.seller_id])[c.seller_id]
+    flags = f"   {_flags(c)}" if _flags(c) else ""
+    typer.echo(f"{c.number}  {c.title}{flags}")
+    typer.echo(f"status: {_status(c.status)}   type: {c.case_type or '-'}   "
+               f"order: {c.order_id or '-'}   seller: {seller} (#{c.seller_id})")
+    typer.echo(f"opened {when(c.created_at)} ({age(c.created_at, now)}), last activity "
+               f"{when(c.updated_at)} ({age(c.updated_at, now)}); times in {zone_name(now)}")
     if detail.reopened_from:
         typer.echo(f"reopened from {detail.reopened_from}")
     if detail.reopened_as:
@@ -196,13 +277,26 @@ def case_show(number: str = NUMBER, as_json: bool = JSON) -> None:
     for m in detail.messages:
         who = f"{m.author_kind}:{m.author_name or m.author_ref or ''}"
         note = " [note]" if m.internal else ""
-        files = f" [{len(m.attachments)} file(s)]" if m.attachments else ""
-        typer.echo(f"{m.created_at:%m-%d %H:%M} {who}{note}{files}: {m.text}")
+        typer.echo(f"{when(m.created_at)} {who}{note}: {m.text}")
+        for file in m.attachments:
+            typer.echo(f"    [file] {_file_line(file)}")
     typer.echo("--- events")
     for e in detail.events:
-        typer.echo(f"{e.created_at:%m-%d %H:%M} {e.kind} {e.from_value or ''} -> "
+        typer.echo(f"{when(e.created_at)} {e.kind} {e.from_value or ''} -> "
                    f"{e.to_value or ''} by {e.actor_kind}:{e.actor_ref or ''}"
                    f"{' (' + e.reason + ')' if e.reason else ''}")
+
+
+def _file_line(file: dict[str, Any]) -> str:
+    """A seller's file: its name, kind and size, and where it is (a console user's path on
+    this computer, a link) when that is known."""
+    size = file.get("size")
+    details = ", ".join(str(x) for x in (file.get("kind"), file.get("mime_type"),
+                                         f"{size:,} bytes" if isinstance(size, int) else None)
+                        if x)
+    place = file.get("url") or (file.get("file_id") if file.get("source") == "console" else None)
+    return (f"{file.get('file_name') or 'unnamed'} ({details})"
+            + (f" at {place}" if place else ""))
 
 
 @case_app.command("reply")
