@@ -5,6 +5,11 @@ Steps, each skipped when not needed: self-help article ("kb") -> order id for or
 types ("order") -> duplicate / declined / daily-cap check ("dup") -> appeal plan for
 account health -> more detail if the message was thin ("describe") -> one confirmation
 ("confirm") -> create. Everything the seller writes along the way is kept in the draft.
+
+A type without an order is told apart by its subject (bot.subjects): the check runs again
+whenever more words change it, other open cases of the type are shown before a second one is
+opened, and "It's a different issue" asks what tells it apart ("subject"). A case never loses
+its type on the way, so rules 1, 4 and 8 keep applying to it.
 """
 
 from __future__ import annotations
@@ -23,17 +28,24 @@ from bot.dialogue.common import (
     last_reply_line,
     refusal,
     type_label,
+    type_menu,
 )
 from bot.dialogue.turn import Turn
+from bot.domain import Case
 from bot.errors import CaseRuleError
 from bot.identifiers import find_order_ids
 from bot.labels import ORDER_CASE_TYPES
 from bot.messages import Button, Reply
+from bot.subjects import label_of
 from bot.texts import t
 
 FLOW = "intake"
 KB_YES, KB_NO = "kb:yes", "kb:no"
 DUP_ADD, DUP_NEW = "dup:add", "dup:new"
+DUP_ADD_TO = "dup:add:"  # + a case number: one of several open cases of the type
+SUBJECT_STEP = "subject"
+# Open cases of the same type shown before a second one is opened.
+_MAX_OTHERS = 3
 NO_ORDER = "order:none"
 # Types where a case without an order id makes sense when the seller has none.
 ORDER_OPTIONAL = frozenset({"payment"})
@@ -50,13 +62,34 @@ def append_text(data: dict[str, Any], text: str) -> None:
 
 
 async def begin(turn: Turn, case_type: str | None, text: str, order_id: str | None,
-                attachments: list[dict[str, Any]], human: bool = False) -> None:
-    """Start intake for ``case_type`` (None: "something else") with what was said so far."""
+                attachments: list[dict[str, Any]], human: bool = False,
+                follows: str | None = None, subject: str | None = None) -> None:
+    """Start intake for ``case_type`` (None: "something else") with what was said so far.
+
+    ``follows``: the old case the new one continues (too old to reopen), whose subject it
+    keeps and whose self-help article the seller has seen already.
+    """
     turn.state.start(FLOW, "start", {
         "type": case_type, "text": text, "order": order_id, "att": list(attachments),
-        "human": human,
+        "human": human, "follows": follows, "told_subject": subject, "kb": bool(follows),
     })
     await advance(turn)
+
+
+def needs_subject(data: dict[str, Any]) -> bool:
+    """A typed case without an order: its subject tells it apart."""
+    return bool(data.get("type")) and not data.get("order")
+
+
+async def _subject(turn: Turn) -> str | None:
+    d = draft(turn)
+    if not needs_subject(d):
+        return None
+    if d.get("told_subject"):
+        return str(d["told_subject"])
+    found: str | None = await turn.call(turn.cases.subject_for, d.get("type"), None,
+                                        d.get("text") or "")
+    return found
 
 
 async def advance(turn: Turn) -> None:
@@ -75,10 +108,13 @@ async def advance(turn: Turn) -> None:
     if ct in ORDER_CASE_TYPES and not d.get("order") and not d.get("no_order"):
         _ask_order(turn, ct)
         return
-    if not d.get("checked"):
+    subject = await _subject(turn)
+    if not d.get("checked") or d.get("subject") != subject:
+        # More words may change the subject, and with it the issue: check again.
+        d["subject"] = subject
         try:
-            existing = await turn.call(turn.cases.check_can_open, turn.seller_id,
-                                       None if d.get("untyped") else ct, d.get("order"))
+            existing = await turn.call(turn.cases.check_can_open, turn.seller_id, ct,
+                                       d.get("order"), subject)
         except CaseRuleError as err:
             refusal(turn, err)
             turn.state.end()
@@ -87,7 +123,14 @@ async def advance(turn: Turn) -> None:
         if existing is not None:
             await _offer_existing(turn, existing.number)
             return
-    if ct == "account_health" and not d.get("untyped"):
+        if needs_subject(d) and not d.get("others_shown"):
+            others = await turn.call(turn.cases.other_active_of_type, turn.seller_id, ct,
+                                     subject)
+            if others:
+                d["others_shown"] = True
+                _offer_others(turn, others[:_MAX_OTHERS])
+                return
+    if ct == "account_health":
         appeal.begin(turn)
         return
     text = d.get("text") or ""
@@ -134,8 +177,25 @@ async def _offer_existing(turn: Turn, number: str) -> None:
         lines.append(reply_line)
     lines.append(t("intake.duplicate_question", number=number))
     draft(turn)["dup"] = number
+    draft(turn)["dup_same"] = True
+    draft(turn)["others_shown"] = True  # this was the one to see
     turn.add(_reply("\n".join(lines), (Button(t("button.add_to", number=number), DUP_ADD),
                                        Button(t("button.different_issue"), DUP_NEW)), number))
+    turn.state.goto("dup")
+
+
+def _offer_others(turn: Turn, others: list[Case]) -> None:
+    """Open cases of this type on other subjects: the seller sees them and chooses."""
+    d = draft(turn)
+    lines = [t("intake.same_type_open", type=type_label(d.get("type")))]
+    lines += [case_line(case, 0) for case in others]
+    lines.append(t("intake.same_type_question"))
+    d["dup"] = others[0].number
+    d["dup_same"] = False
+    buttons = (*(Button(t("button.add_to", number=c.number), f"{DUP_ADD_TO}{c.number}")
+                 for c in others),
+               Button(t("button.different_issue"), DUP_NEW))
+    turn.add(_reply("\n".join(lines), buttons, None))
     turn.state.goto("dup")
 
 
@@ -145,10 +205,13 @@ def _reply(text: str, buttons: tuple[Button, ...], number: str | None) -> Reply:
 
 def confirm(turn: Turn) -> None:
     d = draft(turn)
-    lines = [t("intake.confirm_title"),
-             t("intake.confirm_type", type=type_label(None if d.get("untyped") else d.get("type")))]
+    lines = [t("intake.confirm_title"), t("intake.confirm_type", type=type_label(d.get("type")))]
     if d.get("order"):
         lines.append(t("intake.confirm_order", order=d["order"]))
+    if d.get("subject"):
+        lines.append(t("intake.confirm_subject", subject=label_of(d["subject"])))
+    if d.get("follows"):
+        lines.append(t("intake.confirm_follows", number=d["follows"]))
     lines.append(t("intake.confirm_description", text=excerpt(d.get("text") or "", 300)))
     if d.get("att"):
         lines.append(t("intake.confirm_attachments", count=len(d["att"])))
@@ -160,8 +223,9 @@ def confirm(turn: Turn) -> None:
 
 async def create(turn: Turn) -> None:
     d = draft(turn)
-    await opening.open_now(turn, None if d.get("untyped") else d.get("type"), d.get("text") or "",
-                           d.get("order"), list(d.get("att") or []), human=bool(d.get("human")))
+    await opening.open_now(turn, d.get("type"), d.get("text") or "", d.get("order"),
+                           list(d.get("att") or []), human=bool(d.get("human")),
+                           subject=d.get("subject"), follows=d.get("follows"))
 
 
 async def cancel(turn: Turn) -> None:
@@ -183,6 +247,9 @@ async def on_button(turn: Turn, payload: str) -> bool:
         d["no_order"] = True
         await advance(turn)
     elif payload == DUP_ADD and step == "dup":
+        await _add_to_existing(turn)
+    elif payload.startswith(DUP_ADD_TO) and step == "dup":
+        d["dup"] = payload.removeprefix(DUP_ADD_TO)
         await _add_to_existing(turn)
     elif payload == DUP_NEW and step == "dup":
         await _different_issue(turn)
@@ -207,7 +274,16 @@ async def _add_to_existing(turn: Turn) -> None:
 async def _different_issue(turn: Turn) -> None:
     d = draft(turn)
     ct = d.get("type")
+    if not d.get("dup_same"):
+        # Other open cases of the type were shown; this one has a subject of its own.
+        await advance(turn)
+        return
     d["checked"] = False
+    if needs_subject(d):
+        # Same type, and its words read like the open case: ask what tells it apart.
+        turn.say("intake.ask_subject", type=type_label(ct), number=d.get("dup"))
+        turn.state.goto(SUBJECT_STEP)
+        return
     if ct in ORDER_CASE_TYPES and not d.get("order_asked_again"):
         # The likeliest difference is the order: ask which one before anything else.
         d["order_asked_again"] = True
@@ -216,10 +292,12 @@ async def _different_issue(turn: Turn) -> None:
         turn.say("intake.which_order")
         turn.state.goto("order")
         return
-    # Same type, same order, yet the seller says it is another issue: it is opened as a
-    # separate enquiry without a type, which the one-case-per-issue index does not cover.
-    d["untyped"] = True
-    await advance(turn)
+    # Same type and order, yet another issue: another type of problem with that order (a
+    # case never drops its type to get round rule 1 or 4). The words so far are kept.
+    turn.state.start("triage", "type", {"text": d.get("text") or "", "att": d.get("att") or [],
+                                        "order": d.get("order"), "human": d.get("human")})
+    turn.say("intake.same_order_other_type", number=d.get("dup"), type=type_label(ct),
+             order=d.get("order"), buttons=type_menu([], turn.config.menu_types))
 
 
 # Text ----------------------------------------------------------------------------------------
@@ -269,6 +347,15 @@ async def on_text(turn: Turn) -> bool:
                               Button(t("button.different_issue"), DUP_NEW)))
         return True
     if step == "describe":
+        append_text(d, turn.text)
+        await advance(turn)
+        return True
+    if step == SUBJECT_STEP:
+        told = await turn.call(turn.cases.subject_for, d.get("type"), None, turn.text)
+        if told is None:
+            turn.say("intake.subject_unclear")
+            return True
+        d["told_subject"] = told
         append_text(d, turn.text)
         await advance(turn)
         return True

@@ -14,22 +14,35 @@ from bot.texts import t
 SHORTEN_STEP = "shorten"
 
 
+def _text_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
 def next_steps_buttons(number: str) -> tuple[Button, ...]:
     return (Button(t("button.flag_urgent"), f"urgent:{number}"),
             Button(t("button.my_cases"), "cases"))
 
 
 async def open_now(turn: Turn, case_type: str | None, description: str, order_id: str | None,
-                   attachments: list[dict[str, Any]], human: bool = False) -> OpenCaseResult | None:
+                   attachments: list[dict[str, Any]], human: bool = False,
+                   subject: str | None = None, follows: str | None = None,
+                   ) -> OpenCaseResult | None:
     """Open the case (or land on the active one on the same issue) and answer the seller.
+
+    ``subject`` and ``follows`` default to the intake draft's (an appeal keeps that draft):
+    the subject the duplicate check used is the one the case gets, whatever the final
+    description says.
 
     On an oversized description the flow stays where it is and asks for a shorter summary,
     so nothing the seller already said is lost.
     """
+    data = turn.state.data
+    subject = subject if subject is not None else _text_or_none(data.get("subject"))
+    follows = follows if follows is not None else _text_or_none(data.get("follows"))
     try:
         result = await turn.call(
             turn.cases.open_case, turn.seller_id, case_type, description, order_id,
-            attachments, identity_id=turn.identity.id,
+            attachments, identity_id=turn.identity.id, subject=subject, follows=follows,
         )
     except InvalidInput as err:
         if "limit" in err.details:

@@ -122,7 +122,7 @@ async def test_different_issue_asks_for_the_other_order(chat: Chat, service: Cas
     chat.expect("Opened CX-000002")
 
 
-async def test_different_issue_without_order_opens_a_separate_enquiry(
+async def test_different_issue_without_order_opens_a_separate_case_of_its_type(
         chat: Chat, service: CaseService, clock: ManualClock) -> None:
     await chat.say("a counterfeit complaint about my brand listing, it is my own design")
     await chat.press("Open the case")
@@ -130,10 +130,13 @@ async def test_different_issue_without_order_opens_a_separate_enquiry(
     await chat.say("another counterfeit complaint arrived on a second listing of mine")
     chat.expect("Shall I add your message to CX-000001?")
     await chat.press("It's a different issue")
-    chat.expect("Type: Other")
+    chat.expect("What tells this Policy & compliance issue apart from CX-000001?")
+    await chat.say("the ceramic teapot listing")
+    chat.expect("Type: Policy & compliance", "About: ceramic teapot")
     await chat.press("Open the case")
     chat.expect("Opened CX-000002")
-    assert service.get_case("CX-000002").case.case_type is None
+    second = service.get_case("CX-000002").case
+    assert (second.case_type, second.subject) == ("policy", "ceramic teapot")
 
 
 async def test_declined_issue_is_refused_politely(chat: Chat, service: CaseService,
