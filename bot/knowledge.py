@@ -9,6 +9,9 @@ The file ships with the project (``bot/knowledge_base.yml``) and operators may r
         body: |
           1. Reset your password ...
         link: https://...   # optional
+
+``{brand}`` in a title or body stands for the marketplace's name (FRONTDOOR_BRAND), so the
+articles speak of the seller's own marketplace, whatever it is called.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ import yaml
 from bot.labels import CASE_TYPES
 
 DEFAULT_PATH = Path(__file__).with_name("knowledge_base.yml")
+DEFAULT_BRAND = "Ceylexo"
+BRAND = "{brand}"
 MAX_BODY_CHARS = 1500  # an article is a short answer, not a manual (fits one chat message)
 
 
@@ -51,7 +56,8 @@ class KnowledgeBase:
         return len(self._articles)
 
     @classmethod
-    def from_dict(cls, data: Any, source: str = "<dict>") -> KnowledgeBase:
+    def from_dict(cls, data: Any, source: str = "<dict>",
+                  brand: str = DEFAULT_BRAND) -> KnowledgeBase:
         """Validate and build; unknown case types and empty texts are errors, not surprises."""
         if not isinstance(data, Mapping) or not isinstance(data.get("articles", {}), Mapping):
             raise KnowledgeBaseError(f"{source}: expected a mapping with an 'articles' mapping")
@@ -62,8 +68,9 @@ class KnowledgeBase:
                 raise KnowledgeBaseError(f"{where}: unknown case type (use one of {', '.join(CASE_TYPES)})")
             if not isinstance(entry, Mapping):
                 raise KnowledgeBaseError(f"{where}: expected title and body")
-            title = str(entry.get("title") or "").strip()
-            body = str(entry.get("body") or "").strip()
+            # Not str.format: an article may hold other braces.
+            title = str(entry.get("title") or "").strip().replace(BRAND, brand)
+            body = str(entry.get("body") or "").strip().replace(BRAND, brand)
             if not title or not body:
                 raise KnowledgeBaseError(f"{where}: title and body are required")
             if len(body) > MAX_BODY_CHARS:
@@ -74,11 +81,12 @@ class KnowledgeBase:
         return cls(articles)
 
     @classmethod
-    def load(cls, path: Path | str | None = None) -> KnowledgeBase:
-        """Read the YAML file at ``path`` (default: the one shipped with the project)."""
+    def load(cls, path: Path | str | None = None, brand: str = DEFAULT_BRAND) -> KnowledgeBase:
+        """Read the YAML file at ``path`` (default: the one shipped with the project), with
+        ``brand`` for ``{brand}``."""
         file = Path(path) if path else DEFAULT_PATH
         try:
             data = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
         except yaml.YAMLError as exc:
             raise KnowledgeBaseError(f"{file}: not valid YAML: {exc}") from exc
-        return cls.from_dict(data, str(file))
+        return cls.from_dict(data, str(file), brand)

@@ -5,13 +5,23 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 from frontdoor.cli import app
 from frontdoor.settings import load_settings
 from frontdoor.wiring import build_services
+from storage.database import Database
+from storage.migrate import current_head, upgrade
+from tests.standins import Fault
+from tests.standins.telegram_api import TelegramStandIn
 
 runner = CliRunner()
 
@@ -125,3 +135,159 @@ def test_outbox_status_and_dead_letters(db_url: str) -> None:
 def test_help_everywhere(args: list[str]) -> None:
     result = runner.invoke(app, [*args, "--help"])
     assert result.exit_code == 0 and "Usage" in result.output
+
+
+# Issue 11 — the CLI as a newcomer meets it ---------------------------------------------------
+ORDER = "123-1234567-1234567"
+
+
+@pytest.fixture
+def any_db(db: Database, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The CLI on SQLite and on PostgreSQL (the test session's scratch database)."""
+    monkeypatch.setenv("FRONTDOOR_DATABASE_URL", db.url)
+    return db.url
+
+
+def _lines(output: str) -> list[str]:
+    return [line for line in output.splitlines() if line.strip()]
+
+
+def test_case_list_has_a_header_seller_names_and_plain_status_labels(any_db: str) -> None:
+    number = seller_with_case()
+    assert runner.invoke(app, ["case", "status", number, "pending", "--reason", "invoice?"]
+                         ).exit_code == 0
+    listed = runner.invoke(app, ["case", "list"])
+    assert listed.exit_code == 0, listed.output
+    header, row = _lines(listed.output)
+    assert header.split() == ["CASE", "STATUS", "TYPE", "SELLER", "UPDATED", "FLAGS", "TITLE"]
+    assert row.startswith(number)
+    assert "Waiting for you (pending)" in row and "Acme (#1)" in row and ORDER in row
+    # The columns line up under the header.
+    assert row.index("Waiting for you") == header.index("STATUS")
+    assert row.index("Acme") == header.index("SELLER")
+
+
+def test_case_search_also_finds_words_in_the_messages(any_db: str) -> None:
+    number = seller_with_case()
+    services = build_services(load_settings())
+    services.cases.agent_reply(number, "ann", "Could you check your bank details?")
+    services.cases.internal_note(number, "ann", "Seller mentioned 100% of the stock")
+    for query in ("bank details", "DETAILS bank", "100%", "my order"):
+        found = runner.invoke(app, ["case", "search", query, "--json"])
+        assert found.exit_code == 0, found.output
+        assert [c["number"] for c in json.loads(found.output)] == [number], query
+    # Every word must be there (in one message), and % is a character, not a wildcard.
+    for query in ("bank account", "10%0", "details carrier"):
+        assert json.loads(runner.invoke(app, ["case", "search", query, "--json"]).output) == []
+    # The status filter applies to what the words found too.
+    closed = runner.invoke(app, ["case", "search", "bank details", "--status", "closed"])
+    assert "no matching cases" in closed.output
+    shown = runner.invoke(app, ["case", "search", "bank details"])
+    assert number in shown.output and "Acme (#1)" in shown.output
+
+
+ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}|\d{2}-\d{2} \d{2}:\d{2}")
+
+
+def test_timestamps_are_human_readable(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    try:
+        number = seller_with_case()
+        runner.invoke(app, ["case", "reply", number, "We are on it"])
+        shown = runner.invoke(app, ["case", "show", number])
+        assert shown.exit_code == 0, shown.output
+        conversation = shown.output.split("--- conversation")[1]
+        assert ISO_TIME.search(conversation) is None, conversation
+        assert re.search(r"^today \d{2}:\d{2} seller:Acme: my order is late$", conversation,
+                         re.MULTILINE), conversation
+        assert re.search(r"opened today \d{2}:\d{2} \((just now|\d+ min ago)\)", shown.output)
+        assert "times in UTC" in shown.output
+        invited = runner.invoke(app, ["invite", "create", "Beta", "--days", "14"])
+        expires = datetime.now(UTC) + timedelta(days=14)
+        assert f"expires {expires.day} {expires:%b %Y}" in invited.output
+        listed = runner.invoke(app, ["case", "list"])
+        assert re.search(r"(just now|\d+ min ago)", listed.output) and not ISO_TIME.search(
+            listed.output)
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+
+
+def test_invite_create_prints_the_bots_telegram_deep_link(
+        db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    with TelegramStandIn(bot_username="ceylexo_support_bot").running_in_thread() as telegram:
+        monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "4242:SECRET-TOKEN")
+        monkeypatch.setenv("TELEGRAM_API_BASE_URL", telegram.base_url)
+        result = runner.invoke(app, ["invite", "create", "Nina's Crafts", "--code", "NINA-2026"])
+        assert result.exit_code == 0, result.output
+        assert "Telegram: https://t.me/ceylexo_support_bot?start=NINA-2026" in result.output
+        assert len(telegram.calls("getMe")) >= 1
+        as_json = runner.invoke(app, ["invite", "create", "Omar", "--json"])
+        data = json.loads(as_json.output)
+        assert data["telegram_link"] == f"https://t.me/ceylexo_support_bot?start={data['code']}"
+
+        # Telegram refuses the token: the invitation stands, no link, and no token shown.
+        telegram.fail_next("getMe", Fault(401, {"ok": False, "error_code": 401,
+                                                "description": "Unauthorized"}))
+        refused = runner.invoke(app, ["invite", "create", "Pia"])
+        assert refused.exit_code == 0, refused.output
+        assert "t.me/" not in refused.output and "refused the bot token" in refused.output
+        assert "SECRET-TOKEN" not in refused.output
+        code = refused.output.split()[0]
+        assert f"/start {code}" in refused.output
+
+
+def test_invite_create_without_telegram_says_how_to_use_the_code(
+        db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    result = runner.invoke(app, ["invite", "create", "Quinn"])
+    code = result.output.split()[0]
+    assert "no deep link without TELEGRAM_BOT_TOKEN" in result.output
+    assert f"/start {code}" in result.output and "t.me/" not in result.output
+
+
+def test_db_upgrade_says_when_it_created_the_database(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    file = tmp_path / "fresh.db"
+    monkeypatch.setenv("FRONTDOOR_DATABASE_URL", f"sqlite:///{file}")
+    head = current_head()
+    created = runner.invoke(app, ["db", "upgrade"])
+    assert created.exit_code == 0, created.output
+    assert created.output.strip() == (
+        f"created a new database: {file} (schema revision {head})")
+    again = runner.invoke(app, ["db", "upgrade"])
+    assert again.output.strip() == f"database is up to date ({file}, schema revision {head})"
+
+    older = tmp_path / "older.db"
+    upgrade(f"sqlite:///{older}", "0003")
+    monkeypatch.setenv("FRONTDOOR_DATABASE_URL", f"sqlite:///{older}")
+    upgraded = runner.invoke(app, ["db", "upgrade"])
+    assert upgraded.output.strip() == (
+        f"upgraded {older} from schema revision 0003 to {head}: database is up to date")
+
+    monkeypatch.setenv("FRONTDOOR_DATABASE_URL", f"sqlite:///{tmp_path}/no/such/dir/x.db")
+    failed = runner.invoke(app, ["db", "upgrade"])
+    assert failed.exit_code == 1 and "could not upgrade the database" in failed.output
+
+
+def test_db_upgrade_of_an_empty_postgresql_database(postgres_url: str,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    url = make_url(postgres_url)
+    name = f"fd_empty_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        empty = url.set(database=name).render_as_string(hide_password=False)
+        monkeypatch.setenv("FRONTDOOR_DATABASE_URL", empty)
+        created = runner.invoke(app, ["db", "upgrade"])
+        assert created.exit_code == 0, created.output
+        assert created.output.startswith("created the schema in the empty database ")
+        assert name in created.output and current_head() in created.output
+        again = runner.invoke(app, ["db", "upgrade"])
+        assert again.output.startswith("database is up to date")
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
