@@ -1,21 +1,40 @@
 """Check, don't ask (rule 2): live status, last reply and unread count, never a new case.
 
-With a case number: that case (only the seller's own). Without: the seller's active cases,
-newest activity first, with plain status labels and the "Updated" mark; showing them marks
-the agents' replies read. A query (order id or words of the title) searches all cases.
+With a case number: that case (only the seller's own). Without: the seller's cases with a
+status filter ("In progress", the default; "Closed", which includes declined; "All"), newest
+activity first, with plain status labels and the "Updated" mark (a new agent reply, or a
+status change the seller has not seen); showing them marks them read. A query (case number,
+order id or words of the title) searches all cases.
 """
 
 from __future__ import annotations
 
 from bot import domain as d
-from bot.dialogue.common import case_line, last_reply_line, refusal
+from bot.case_rules.queries import status_unseen
+from bot.dialogue.common import case_line, last_reply_line, refusal, status_label
 from bot.dialogue.turn import Turn
-from bot.domain import Case
+from bot.domain import Case, CaseSummary
 from bot.errors import CaseRuleError
 from bot.messages import Button
 from bot.texts import t
 
 CASE_PREFIX = "case:"
+# "cases:<filter>" or "cases:<filter>:<offset>": a filtered list, from its offset-th case.
+LIST_HEAD = "cases"
+IN_PROGRESS, CLOSED, ALL = "in_progress", "closed", "all"
+FILTERS: tuple[str, ...] = (IN_PROGRESS, CLOSED, ALL)
+_FILTER_BUTTONS = {IN_PROGRESS: "button.filter_in_progress", CLOSED: "button.filter_closed",
+                   ALL: "button.filter_all"}
+_TITLES = {IN_PROGRESS: "status.active_title", CLOSED: "status.closed_title",
+           ALL: "status.all_title"}
+_EMPTY = {IN_PROGRESS: "status.none_active", CLOSED: "status.none_closed",
+          ALL: "status.none_at_all"}
+# What a seller may type after /cases to pick a filter instead of searching.
+FILTER_WORDS: dict[str, str] = {
+    "in progress": IN_PROGRESS, "active": IN_PROGRESS, "open": IN_PROGRESS,
+    "closed": CLOSED, "declined": CLOSED, "finished": CLOSED,
+    "all": ALL,
+}
 MAX_CASE_BUTTONS = 5
 
 
@@ -32,10 +51,25 @@ def case_buttons(case: Case) -> tuple[Button, ...]:
         buttons.append(Button(t("button.keep_open"), f"keep:{n}"))
     if case.status in (d.RESOLVED, d.CLOSED):
         buttons.append(Button(t("button.reopen", number=n), f"reopen:{n}"))
+    if case.is_active:
+        buttons.append(Button(t("button.close_case"), f"close:{n}"))
     return tuple(buttons)
 
 
+def marked_line(case: Case, unread: int) -> str:
+    """The case's line with the "Updated" mark: new replies, else an unseen status change."""
+    line = case_line(case, unread)
+    if not unread and status_unseen(case):
+        line += t("case.updated_status_mark", status=status_label(case))
+    return line
+
+
+def is_updated(case: Case, unread: int) -> bool:
+    return unread > 0 or status_unseen(case)
+
+
 async def show_case(turn: Turn, number: str) -> None:
+    """The case's status in a few lines, with what the seller can do and its conversation."""
     try:
         detail = await turn.call(turn.cases.get_case, number, turn.seller_id)
     except CaseRuleError as err:
@@ -43,55 +77,111 @@ async def show_case(turn: Turn, number: str) -> None:
         return
     case = detail.case
     last = next((m for m in reversed(detail.messages) if m.author_kind == d.AGENT), None)
-    lines = [case_line(case, detail.unread)]
+    lines = [marked_line(case, detail.unread)]
     reply_line = last_reply_line(last)
     lines.append(reply_line or t("case.no_reply_yet"))
     if detail.reopened_as:
         lines.append(t("case.reopened_as", number=detail.reopened_as))
     if detail.reopened_from:
         lines.append(t("case.reopened_from", number=detail.reopened_from))
-    turn.say("case.detail", text="\n".join(lines), buttons=case_buttons(case),
-             case_number=case.number)
-    if detail.unread:
+    buttons = (*case_buttons(case),
+               Button(t("button.show_conversation"), f"conv:{case.number}"))
+    turn.say("case.detail", text="\n".join(lines), buttons=buttons, case_number=case.number)
+    if is_updated(case, detail.unread):
         await turn.call(turn.cases.mark_read, turn.seller_id, [case.number])
     if case.is_active:
         turn.remember_case(case.number, case.case_type)
 
 
-async def show_list(turn: Turn, query: str | None = None) -> None:
-    """The seller's active cases, or those matching ``query`` (any status)."""
+def filter_from_words(words: str) -> str | None:
+    """``/cases closed`` and the like: the filter those words name, or None (a search)."""
+    return FILTER_WORDS.get(" ".join(words.casefold().split()))
+
+
+async def show_list(turn: Turn, query: str | None = None, status_filter: str = IN_PROGRESS,
+                    offset: int = 0) -> None:
+    """The seller's cases under ``status_filter``, or those matching ``query`` (any status).
+    ``offset``: where this page starts (the "More" button)."""
+    if query and filter_from_words(query):
+        status_filter, query = filter_from_words(query) or IN_PROGRESS, None
     limit = turn.config.list_limit
+    offset = max(offset, 0)
     summaries = await turn.call(turn.cases.list_cases, turn.seller_id,
-                                "all" if query else "active", query, limit)
-    if not summaries:
+                                ALL if query else status_filter, query, offset + limit + 1)
+    page = list(summaries[offset:offset + limit])
+    more = len(summaries) > offset + limit
+    # In the default view, cases that ended since the seller last looked are news too.
+    finished = (await _finished_unseen(turn) if not query and status_filter == IN_PROGRESS
+                and offset == 0 else [])
+    if not page and not finished:
         if query:
             turn.say("status.none_matching", query=query)
         else:
-            turn.say("status.none_active")
+            turn.say(_EMPTY[status_filter], buttons=_filter_buttons(status_filter))
         return
-    ordered = summaries  # newest activity first, as the rules list them
-    blocks = []
-    for s in ordered:
-        block = case_line(s.case, s.unread)
-        last = last_reply_line(s.last_reply)
-        if last:
-            block += "\n" + last
-        blocks.append(block)
-    title = (t("status.matching", query=query, count=len(ordered)) if query
-             else t("status.active_title", count=len(ordered)))
-    buttons = tuple(Button(s.case.number, f"{CASE_PREFIX}{s.case.number}")
-                    for s in ordered[:MAX_CASE_BUTTONS])
-    turn.say("status.list", title=title, text="\n\n".join(blocks), buttons=buttons)
-    read = [s.case.number for s in ordered if s.unread]
+    count: object = len(page)
+    if offset or more:
+        count = t("status.range", first=offset + 1, last=offset + len(page))
+    if query:
+        title = t("status.matching", query=query, count=count)
+    elif page:
+        title = t(_TITLES[status_filter], count=count)
+    else:
+        title = t(_EMPTY[status_filter])
+    blocks = [_block(s) for s in page]
+    if finished:
+        blocks.append(t("status.finished_title") + "\n"
+                      + "\n\n".join(_block(s) for s in finished))
+    shown = page + finished
+    buttons = [Button(s.case.number, f"{CASE_PREFIX}{s.case.number}")
+               for s in shown[:MAX_CASE_BUTTONS]]
+    if more:
+        target = f"{status_filter}:{offset + limit}" if not query else None
+        if target is not None:
+            buttons.append(Button(t("button.more_cases"), f"{LIST_HEAD}:{target}"))
+    if not query:
+        buttons.extend(_filter_buttons(status_filter))
+    turn.say("status.list", title=title, text="\n\n".join(blocks), buttons=tuple(buttons))
+    read = [s.case.number for s in shown if is_updated(s.case, s.unread)]
     if read:
         await turn.call(turn.cases.mark_read, turn.seller_id, read)
-    if len(ordered) == 1 and ordered[0].case.is_active:
-        turn.remember_case(ordered[0].case.number, ordered[0].case.case_type)
+    active = [s for s in page if s.case.is_active]
+    if len(page) == 1 and len(active) == 1:
+        turn.remember_case(active[0].case.number, active[0].case.case_type)
 
 
-async def check(turn: Turn, number: str | None, query: str | None = None) -> None:
+def _block(summary: CaseSummary) -> str:
+    block = marked_line(summary.case, summary.unread)
+    last = last_reply_line(summary.last_reply)
+    return block + "\n" + last if last else block
+
+
+def _filter_buttons(current: str) -> tuple[Button, ...]:
+    return tuple(Button(t(_FILTER_BUTTONS[f]), f"{LIST_HEAD}:{f}") for f in FILTERS
+                 if f != current)
+
+
+async def _finished_unseen(turn: Turn) -> list[CaseSummary]:
+    """Closed or declined cases whose ending the seller has not seen yet."""
+    ended = await turn.call(turn.cases.list_cases, turn.seller_id, CLOSED, None,
+                            turn.config.list_limit)
+    return [s for s in ended if status_unseen(s.case)]
+
+
+async def on_button(turn: Turn, payload: str) -> bool:
+    """``cases:<filter>`` and ``cases:<filter>:<offset>``."""
+    parts = payload.split(":")
+    if len(parts) not in (2, 3) or parts[0] != LIST_HEAD or parts[1] not in FILTERS:
+        return False
+    offset = int(parts[2]) if len(parts) == 3 and parts[2].isdigit() else 0
+    await show_list(turn, status_filter=parts[1], offset=offset)
+    return True
+
+
+async def check(turn: Turn, number: str | None, query: str | None = None,
+                status_filter: str = IN_PROGRESS) -> None:
     """The status entry point (typed question, ``/cases``, ``/case``)."""
     if number:
         await show_case(turn, number)
     else:
-        await show_list(turn, query)
+        await show_list(turn, query, status_filter)
