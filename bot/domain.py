@@ -32,6 +32,11 @@ SYSTEM = "system"
 # Evaluation levels (rule 6), stored by key; labels are the engine's.
 EVALUATION_LEVELS: tuple[str, ...] = ("like", "so_so", "disappointing")
 LEVELS_NEEDING_REASON: frozenset[str] = frozenset({"so_so", "disappointing"})
+# Why a lower rating was given, stored by code (the seeds' reasons); "other" comes with the
+# seller's own words.
+REASON_OTHER = "other"
+EVALUATION_REASONS: tuple[str, ...] = (
+    "slow_reply", "problem_not_solved", "unclear_answer", "unfriendly", REASON_OTHER)
 
 
 @dataclass(frozen=True)
@@ -135,8 +140,9 @@ class CaseEvent:
 class Evaluation:
     case_id: int
     level: str
-    reason: str | None
+    reason: str | None  # the seller's own words, if any
     created_at: datetime
+    reason_code: str | None = None  # one of EVALUATION_REASONS; None: no reason (yet)
 
 
 @dataclass(frozen=True)

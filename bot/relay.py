@@ -150,6 +150,8 @@ class Relay:
             ),
             "reopened_from": previous.number if previous else None,
             "evaluation": evaluation.level if evaluation else None,
+            "evaluation_reason": evaluation.reason_code if evaluation else None,
+            "evaluation_words": evaluation.reason if evaluation else None,
         }
 
     def publish_card(self, uow: UnitOfWork, case: Case, now: datetime) -> int | None:

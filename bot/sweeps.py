@@ -35,6 +35,7 @@ from bot.domain import Case
 from bot.labels import CASE_TYPES
 from bot.messages import Button, Reply
 from bot.ports import UnitOfWork
+from bot.rating_digest import RatedCase, ratings_section
 from bot.relay import Relay
 from bot.texts import register, t
 
@@ -244,6 +245,11 @@ class SweepStore(Protocol):
         ...
 
     def digest_cases(self, uow: UnitOfWork, statuses: Sequence[str]) -> list[Case]: ...
+
+    def digest_evaluations(self, uow: UnitOfWork, since: datetime,
+                           until: datetime) -> list[RatedCase]:
+        """Cases rated at or after ``since`` and before ``until``, oldest rating first."""
+        ...
 
     def ensure_job(self, uow: UnitOfWork, name: str, initial_slot: datetime | None) -> bool:
         """Create the job's row if missing (True if created)."""
@@ -528,7 +534,10 @@ class Sweeper:
                 uow.commit()
                 return 0
             cases = self.store.digest_cases(uow, (d.OPEN, d.INVESTIGATING, d.PENDING))
-            posts = self._queue_digest(uow, cases, now)
+            # Ratings given since the previous slot: each is counted in one digest.
+            since = self.digest_slot(slot - timedelta(seconds=1))
+            rated = self.store.digest_evaluations(uow, since, slot)
+            posts = self._queue_digest(uow, cases, now, rated, since)
             self.store.record_job_run(uow, JOB_DIGEST, now, posts)
             uow.commit()
         log.info("digest for %s: %d channel message(s)", slot.isoformat(), posts)
@@ -566,7 +575,8 @@ class Sweeper:
         pending.sort(key=lambda c: (c.pending_since or far, c.id))
         return DigestSections(overdue, open_, pending)
 
-    def _queue_digest(self, uow: UnitOfWork, cases: Sequence[Case], now: datetime) -> int:
+    def _queue_digest(self, uow: UnitOfWork, cases: Sequence[Case], now: datetime,
+                      rated: Sequence[RatedCase] = (), since: datetime | None = None) -> int:
         zone = ZoneInfo(self.config.digest_timezone)
         date = now.astimezone(zone).strftime("%a %d %b %Y")
 
@@ -576,8 +586,15 @@ class Sweeper:
         def title(case: Case) -> str:
             return case.title if len(case.title) <= 60 else case.title[:59] + "…"
 
+        channels = self.digest_channels(cases)
+        rated_in: dict[str, list[RatedCase]] = {}
+        for pair in rated:
+            ch = self._channel_of(pair[0])
+            if ch:
+                rated_in.setdefault(ch, []).append(pair)
+                channels.setdefault(ch, [])
         posts = 0
-        for channel, listed in sorted(self.digest_channels(cases).items()):
+        for channel, listed in sorted(channels.items()):
             sec = self.digest_sections(listed, now)
             parts = [
                 (t("sched.digest_overdue", count=len(sec.overdue)), [
@@ -592,6 +609,8 @@ class Sweeper:
                     t("sched.digest_line_pending", link=self._link(c), title=title(c),
                       since=local(c.pending_since))
                     for c in sec.pending[: self.config.digest_max_items]], len(sec.pending)),
+                ratings_section(rated_in.get(channel, []), local(since), self._link, title,
+                                self.config.digest_max_items),
             ]
             summary = t("sched.digest_summary", date=date, open=len(sec.open),
                         overdue=len(sec.overdue), pending=len(sec.pending))

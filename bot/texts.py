@@ -307,6 +307,50 @@ CATALOGUE: dict[str, str] = {
     "eval.expired": "Ratings for {number} closed {days} days after it was resolved.",
     "eval.refused": "I couldn't record that rating for {number}.",
     "eval.skipped": "Okay, no rating for {number}.",
+    # Issue 11 — evaluation
+    "eval.ask_reason_buttons": (
+        "Thanks, your rating ({level}) is recorded. What could we have done better on {number}? "
+        "Pick a reason, or tell me in your own words."
+    ),
+    "eval.ask_other": "Tell me in a few words what we could have done better on {number}.",
+    "eval.reason_skipped": "Okay, no reason. Your rating ({level}) of {number} stays recorded.",
+    "eval.reason_already": "Your rating of {number} already has its reason. Thanks!",
+    "eval.reason_closed": "The rating of {number} is closed now. Thanks anyway!",
+    "eval.reason.slow_reply": "Slow reply",
+    "eval.reason.problem_not_solved": "Problem not solved",
+    "eval.reason.unclear_answer": "Unclear answer",
+    "eval.reason.unfriendly": "Unfriendly",
+    "eval.reason.other": "Other",
+    "eval.reason_with_words": "{label} (“{words}”)",
+    "eval.history_line": "⭐ Your rating: {level}{reason}",
+    "eval.history_reason": " · {reason}",
+    "button.eval_reason_other": "Other (I'll type it)",
+    "button.eval_skip_reason": "Skip",
+    "thread.evaluation_reason": "Seller's reason for {level}: {reason}",
+    "human.again_unanswered": (
+        "You already asked for a person on {number} {ago} ({when}). Nobody from our team has "
+        "answered since; your request is still with them."
+    ),
+    "human.again_answered": (
+        "You asked for a person on {number} {ago} ({when}), and {who} from our team answered "
+        "{answered_ago}.{reply}"
+    ),
+    "human.again_reply_quote": "\n💬 “{text}”",
+    "human.again_told_team": "I've let the team know you asked again.",
+    "human.someone": "someone",
+    "thread.needs_human_again_unanswered": (
+        "🙋 Seller asked again to talk to a human (first asked {when}); nobody has answered since"
+    ),
+    "thread.needs_human_again_answered": (
+        "🙋 Seller asked again to talk to a human after the reply of {answered}: they still "
+        "want a person to help"
+    ),
+    "time_ago.just_now": "just now",
+    "time_ago.minutes": "{count} minutes ago",
+    "time_ago.hour": "an hour ago",
+    "time_ago.hours": "{count} hours ago",
+    "time_ago.days": "{count} days ago",
+    # Issue 11 — evaluation (end)
 }
 
 

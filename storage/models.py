@@ -240,7 +240,10 @@ class EvaluationRow(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), unique=True)
     level: Mapped[str] = mapped_column(String(20))
-    reason: Mapped[str | None] = mapped_column(Text)
+    # One of bot.domain.EVALUATION_REASONS; NULL while no reason was given (a skipped reason
+    # keeps the rating).
+    reason_code: Mapped[str | None] = mapped_column(String(30))
+    reason: Mapped[str | None] = mapped_column(Text)  # the seller's own words
     created_at: Mapped[datetime]
 
 

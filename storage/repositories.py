@@ -530,16 +530,31 @@ class SqlEventRepository(_Repo):
         return [_event(r) for r in rows]
 
 
+def _evaluation(row: EvaluationRow) -> Evaluation:
+    return Evaluation(row.case_id, row.level, row.reason, row.created_at, row.reason_code)
+
+
 class SqlEvaluationRepository(_Repo):
     def get(self, case_id: int) -> Evaluation | None:
         row = self.session.scalar(select(EvaluationRow).where(EvaluationRow.case_id == case_id))
-        return Evaluation(row.case_id, row.level, row.reason, row.created_at) if row else None
+        return _evaluation(row) if row else None
 
-    def add(self, case_id: int, level: str, reason: str | None, now: datetime) -> Evaluation:
-        row = EvaluationRow(case_id=case_id, level=level, reason=reason, created_at=now)
+    def add(self, case_id: int, level: str, reason: str | None, now: datetime,
+            reason_code: str | None = None) -> Evaluation:
+        row = EvaluationRow(case_id=case_id, level=level, reason=reason, reason_code=reason_code,
+                            created_at=now)
         self.session.add(row)
         self.session.flush()
-        return Evaluation(row.case_id, row.level, row.reason, row.created_at)
+        return _evaluation(row)
+
+    def set_reason(self, case_id: int, reason_code: str, reason: str | None) -> Evaluation:
+        row = self.session.scalar(select(EvaluationRow).where(EvaluationRow.case_id == case_id))
+        if row is None:
+            raise LookupError(f"no evaluation for case {case_id}")
+        row.reason_code = reason_code
+        row.reason = reason
+        self.session.flush()
+        return _evaluation(row)
 
 
 _OUTBOX = cast(Table, OutboxRow.__table__)

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from bot import domain as d
 from bot import outbox as ob
-from bot.domain import Case
+from bot.domain import Case, Evaluation
 from bot.ports import UnitOfWork
 from storage.models import (
     CaseRow,
@@ -40,6 +40,7 @@ from storage.models import (
     SweepMarkRow,
 )
 from storage.repositories import _case as case_from_row  # one row -> Case mapping for all
+from storage.repositories import _evaluation as evaluation_from_row
 from storage.uow import SqlUnitOfWork
 
 # Statuses in which the first-response clock runs (it pauses while pending).
@@ -227,6 +228,15 @@ class SqlSweepStore:
         rows = session.scalars(select(CaseRow).where(CaseRow.status.in_(list(statuses)))
                                .order_by(CaseRow.id))
         return [case_from_row(r) for r in rows]
+
+    def digest_evaluations(self, uow: UnitOfWork, since: datetime,
+                           until: datetime) -> list[tuple[Case, Evaluation]]:
+        session = _session(uow)
+        rows = session.execute(
+            select(CaseRow, EvaluationRow).join(EvaluationRow, EvaluationRow.case_id == CaseRow.id)
+            .where(EvaluationRow.created_at >= since, EvaluationRow.created_at < until)
+            .order_by(EvaluationRow.created_at, EvaluationRow.id))
+        return [(case_from_row(c), evaluation_from_row(e)) for c, e in rows]
 
     # Job runs -------------------------------------------------------------------------------
     def ensure_job(self, uow: UnitOfWork, name: str, initial_slot: datetime | None) -> bool:

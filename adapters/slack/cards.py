@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.messages import Attachment, Reply
-from bot.texts import CASE_TYPE_LABELS, EVALUATION_LABELS
+from bot.texts import CASE_TYPE_LABELS, CATALOGUE, EVALUATION_LABELS
 
 STATUS_ACTION_PREFIX = "case_status:"
 URGENT_ACTION_PREFIX = "case_urgent:"
@@ -44,6 +44,8 @@ _HEADER_MAX = 150
 _SECTION_MAX = 3000
 _BUTTON_TEXT_MAX = 75
 _BUTTON_VALUE_MAX = 2000
+# The seller's reason on the card is a glimpse; the thread has it whole.
+_EVALUATION_WORDS_MAX = 300
 
 
 Block = dict[str, Any]
@@ -109,10 +111,22 @@ def _fact_fields(card: Mapping[str, Any]) -> list[dict[str, str]]:
     if card.get("reopened_from"):
         facts.append(("Reopened from", escape(str(card["reopened_from"]))))
     if card.get("evaluation"):
-        level = str(card["evaluation"])
-        facts.append(("Evaluation", escape(EVALUATION_LABELS.get(level, level))))
+        facts.append(("Evaluation", _evaluation(card)))
     # A section holds at most 10 fields of 2000 characters; these stay well within.
     return [{"type": "mrkdwn", "text": f"*{name}*\n{value}"} for name, value in facts]
+
+
+def _evaluation(card: Mapping[str, Any]) -> str:
+    """"So-so — Slow reply", then the seller's own words (shortened) on a line of their own."""
+    level = str(card["evaluation"])
+    text = escape(EVALUATION_LABELS.get(level, level))
+    code = card.get("evaluation_reason")
+    if code:
+        text += " — " + escape(CATALOGUE.get(f"eval.reason.{code}", str(code)))
+    words = card.get("evaluation_words")
+    if words:
+        text += f"\n_“{escape(_cut(' '.join(str(words).split()), _EVALUATION_WORDS_MAX))}”_"
+    return text
 
 
 def _due(value: Any) -> str:

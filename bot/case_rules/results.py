@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, NamedTuple
 
 from bot import domain as d
@@ -46,4 +47,16 @@ class CaseDetail:
     reopened_as: str | None
     unread: int
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class HumanRequest:
+    """The seller asked for a person. ``first_asked_at`` None: this was the first time.
+    Otherwise ``answer`` is the latest agent reply since the first request (None: nobody has
+    answered yet) and ``agents_told`` whether the thread heard of this repeat."""
+
+    case: Case
+    first_asked_at: datetime | None = None
+    answer: CaseMessage | None = None
+    agents_told: bool = True
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot import domain as d
 from bot.case_rules.opening import OpeningRules
-from bot.case_rules.results import ReopenResult
+from bot.case_rules.results import HumanRequest, ReopenResult
 from bot.case_rules.status import StatusRules
 from bot.domain import Case
 from bot.errors import (
@@ -16,8 +16,16 @@ from bot.errors import (
     InvalidTransition,
     KeepOpenLimit,
 )
-from bot.ports import DuplicateActiveCase
+from bot.ports import DuplicateActiveCase, UnitOfWork
 from bot.texts import STATUS_LABELS, t
+
+# A seller asking for a person again within this time, with no agent answer in between, is
+# not announced to the thread again (the first request is still there, unanswered).
+HUMAN_AGAIN_QUIET = timedelta(hours=1)
+
+
+def _stamp(when: datetime) -> str:
+    return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 class SellerActionRules(OpeningRules, StatusRules):
@@ -151,18 +159,43 @@ class SellerActionRules(OpeningRules, StatusRules):
             uow.commit()
             return case
 
-    def request_human(self, seller_id: int, number: str) -> Case:
-        """The seller asked for a person: flag the case for agents."""
+    def request_human(self, seller_id: int, number: str) -> HumanRequest:
+        """The seller asked for a person: flag the case for agents. Asked again: say when
+        they first asked and whether an agent has answered since, and tell the thread (at
+        most once per ``HUMAN_AGAIN_QUIET``, unless an agent answered in between)."""
         now = self.clock.now()
         with self.uow() as uow:
             case = self._owned(uow, seller_id, number, lock=True)
             if case.needs_human:
-                return case
+                result = self._human_again(uow, case, seller_id, now)
+                uow.commit()
+                return result
             case = uow.cases.update(case.id, needs_human=True, updated_at=now)
             uow.events.add(case.id, "needs_human", d.SELLER, str(seller_id), "off", "on", None,
                            now)
             self.relay.publish_card(uow, case, now)
             self.relay.thread(uow, case, t("thread.needs_human"), "Frontdoor", now)
             uow.commit()
-            return case
+            return HumanRequest(case)
+
+    def _human_again(self, uow: UnitOfWork, case: Case, seller_id: int,
+                     now: datetime) -> HumanRequest:
+        requests = [e for e in uow.events.for_case(case.id)
+                    if e.kind in ("needs_human", "needs_human_again")]
+        # Every flag has its event; a case without one was flagged when it was opened.
+        first = requests[0].created_at if requests else case.created_at
+        last_told = requests[-1].created_at if requests else first
+        answers = [m for m in uow.messages.for_case(case.id, include_internal=False)
+                   if m.author_kind == d.AGENT and m.created_at > first]
+        answer = answers[-1] if answers else None
+        answered_since_told = answer is not None and answer.created_at > last_told
+        if now - last_told < HUMAN_AGAIN_QUIET and not answered_since_told:
+            return HumanRequest(case, first, answer, agents_told=False)
+        uow.events.add(case.id, "needs_human_again", d.SELLER, str(seller_id), "on", "on", None,
+                       now)
+        note = (t("thread.needs_human_again_answered", answered=_stamp(answer.created_at))
+                if answer is not None
+                else t("thread.needs_human_again_unanswered", when=_stamp(first)))
+        self.relay.thread(uow, case, note, "Frontdoor", now)
+        return HumanRequest(case, first, answer, agents_told=True)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from bot import domain as d
+from bot.dialogue import human_again
 from bot.dialogue.common import refusal, type_menu
 from bot.dialogue.turn import Turn
 from bot.errors import CaseRuleError, InvalidTransition
@@ -121,13 +122,18 @@ async def human(turn: Turn, explicit: str | None) -> None:
     if number is None:
         return
     try:
-        case = await turn.call(turn.cases.request_human, turn.seller_id, number)
+        request = await turn.call(turn.cases.request_human, turn.seller_id, number)
     except CaseRuleError as err:
         refusal(turn, err, number)
         return
-    hours = (turn.config.first_response_urgent_hours if case.urgent
-             else turn.config.first_response_hours)
-    turn.say("human.requested", number=case.number, hours=hours, case_number=case.number)
+    case = request.case
+    if request.first_asked_at is not None:
+        # Asked before: when, and whether someone answered since; the promise is not repeated.
+        human_again.say_asked_again(turn, request)
+    else:
+        hours = (turn.config.first_response_urgent_hours if case.urgent
+                 else turn.config.first_response_hours)
+        turn.say("human.requested", number=case.number, hours=hours, case_number=case.number)
     turn.remember_case(case.number, case.case_type)
 
 

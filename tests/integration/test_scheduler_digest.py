@@ -46,7 +46,7 @@ def test_digest_lists_open_overdue_and_pending_per_channel(
     assert posts == len(by_channel) == 3  # every configured channel, even an empty one
     pay = by_channel["C_PAY"]
     assert pay["text"].startswith("📋 Daily digest Tue 06 Jan 2026: 1 open, 1 overdue, 0 waiting")
-    overdue_block, open_block, pending_block = (b["text"]["text"] for b in pay["blocks"][1:])
+    overdue_block, open_block, pending_block = (b["text"]["text"] for b in pay["blocks"][1:4])
     assert f"<https://slack.com/archives/C_PAY/p1700000000000100|{overdue.number}>" in overdue_block
     assert fresh.number in open_block and "🚨" in open_block
     assert pending_block.endswith("_none_")

@@ -66,8 +66,10 @@ async def test_typed_level(chat: Chat, service: CaseService) -> None:
     await chat.say("very disappointing")
     chat.expect("What could we have done better on CX-000001?")
     await chat.say("cancel")
-    chat.expect("no rating")
-    assert service.get_case("CX-000001").evaluation is None
+    # Issue 11: cancelling the reason keeps the rating (it used to be lost).
+    chat.expect("Your rating (Very Disappointing) of CX-000001 stays recorded")
+    ev = service.get_case("CX-000001").evaluation
+    assert ev is not None and ev.level == "disappointing" and ev.reason_code is None
 
 
 async def test_malformed_evaluation_payload(chat: Chat, service: CaseService) -> None:

@@ -17,8 +17,15 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    pass
+    with op.batch_alter_table('evaluations', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('reason_code', sa.String(length=30), nullable=True))
+    # Until now a reason was the seller's typed words only: keep them, filed as "other".
+    op.execute("UPDATE evaluations SET reason_code = 'other' WHERE reason IS NOT NULL")
 
 
 def downgrade() -> None:
-    pass
+    # The old schema has words only: a reason chosen by button keeps its code as words.
+    op.execute("UPDATE evaluations SET reason = reason_code "
+               "WHERE reason IS NULL AND reason_code IS NOT NULL")
+    with op.batch_alter_table('evaluations', schema=None) as batch_op:
+        batch_op.drop_column('reason_code')
