@@ -22,6 +22,7 @@ from bot.domain import (
     Seller,
 )
 from bot.inbound_claims import InboundClaim
+from bot.routing_port import RoutingRepository
 
 
 class DuplicateActiveCase(Exception):
@@ -190,6 +191,8 @@ class UnitOfWork(Protocol):
     def inbound(self) -> InboundRepository: ...
     @property
     def dialogue(self) -> DialogueRepository: ...
+    @property
+    def routing(self) -> RoutingRepository: ...
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(

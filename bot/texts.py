@@ -351,6 +351,30 @@ CATALOGUE: dict[str, str] = {
     "time_ago.hours": "{count} hours ago",
     "time_ago.days": "{count} days ago",
     # Issue 11 — evaluation (end)
+    # Issue 11 — routing (every message in the right case)
+    "button.undo_added": "↩️ Undo / it's something else",
+    "followup.words_kept": "📎 I've added what you wrote to {number} for our team.",
+    "undo.done": "↩️ Done: I took that message back out of {number}.",
+    "undo.what_about": "What is it about, then? Pick the closest, or \"Something else\".",
+    "undo.too_late": (
+        "It's too late to undo that: after {minutes} minutes a message stays in {number}. If it "
+        "was meant for something else, describe that issue and I'll open a case for it."
+    ),
+    "undo.opened_case": (
+        "That message opened {number}, so it can't be taken back. Tell me here if the case "
+        "isn't needed."
+    ),
+    "undo.already": "That message is no longer in a case.",
+    "thread.seller_withdrew": (
+        "↩️ The seller took this message back out of the case (it was about something else): "
+        "\"{text}\""
+    ),
+    "smalltalk.ack": "👍 I'm here if you need anything else.",
+    "smalltalk.not_understood": (
+        "I'm not sure what \"{text}\" means here. Tell me what's wrong, or check on your cases."
+    ),
+    "answer.pick_one": "Which one do you mean? Please pick one of these ({number}):",
+    # Issue 11 — routing (end)
 }
 
 

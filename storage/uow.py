@@ -21,6 +21,7 @@ from storage.repositories import (
     SqlOutboxRepository,
     SqlSellerRepository,
 )
+from storage.routing_queries import SqlRoutingRepository
 
 
 class SqlUnitOfWork:
@@ -51,6 +52,7 @@ class SqlUnitOfWork:
         self.outbox = SqlOutboxRepository(s)
         self.inbound = SqlInboundRepository(s)
         self.dialogue = SqlDialogueRepository(s)
+        self.routing = SqlRoutingRepository(s)
         return self
 
     def __exit__(

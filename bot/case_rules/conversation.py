@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from datetime import timedelta
+from typing import Any, NamedTuple
 
 from bot import domain as d
 from bot.case_rules.results import AddedMessage
@@ -15,7 +16,20 @@ from bot.errors import (
     InvalidTransition,
 )
 from bot.messages import Reply
+from bot.relay import NOTE_AUTHOR
 from bot.texts import t
+
+# The reason on the status event of a seller's message putting a case back in progress.
+SELLER_REPLIED = "seller replied"
+
+
+class WithdrawnMessage(NamedTuple):
+    """A seller message taken back out of ``case``; ``restored_status`` when the case went
+    back to the status the message had moved it from."""
+
+    case: Case
+    message: CaseMessage
+    restored_status: str | None
 
 
 class ConversationRules(StatusRules):
@@ -24,10 +38,12 @@ class ConversationRules(StatusRules):
     def add_seller_message(
         self, seller_id: int, number: str, text: str,
         attachments: Sequence[dict[str, Any]] = (), platform_ref: tuple[str, str, str] | None = None,
-        seller: Seller | None = None,
+        seller: Seller | None = None, moves_back: bool = True,
     ) -> AddedMessage:
         """A seller writes in a case. Pending or resolved cases go back in progress (rule 3).
-        ``seller``: the seller's record if the caller has it already (saves reading it)."""
+        ``seller``: the seller's record if the caller has it already (saves reading it).
+        ``moves_back`` False: the words came with an action (e.g. the reason for keeping the
+        case open) and are not the answer the case waits for, so its status stays."""
         text = self._clean(text)
         if not text and not attachments:
             raise InvalidInput("the message is empty")
@@ -48,14 +64,53 @@ class ConversationRules(StatusRules):
             if platform_ref:
                 uow.messages.add_ref(*platform_ref, case_id=case.id, case_message_id=msg.id)
             previous = case.status
-            if case.status in (d.PENDING, d.RESOLVED):
+            if moves_back and case.status in (d.PENDING, d.RESOLVED):
                 case = self.apply_status(uow, case, d.INVESTIGATING, d.SELLER, str(seller_id),
-                                         "seller replied", now, notify_seller=False)
+                                         SELLER_REPLIED, now, notify_seller=False)
             else:
                 case = uow.cases.update(case.id, updated_at=now)
             self.relay.thread(uow, case, text, seller.display_name, now, attachments, msg.id)
             uow.commit()
             return AddedMessage(case, msg, previous)
+
+    def withdraw_seller_message(self, seller_id: int, message_id: int,
+                                within: timedelta) -> WithdrawnMessage:
+        """The seller takes back a message just added to a case ("Undo / it's something
+        else"): it leaves the case, its words stay in an audit event, the thread is told, and
+        a case it had put back in progress returns to where it was if nothing happened since.
+        Only the seller's own message, not the one that opened the case, within ``within``."""
+        now = self.clock.now()
+        with self.uow() as uow:
+            msg = uow.messages.get(message_id)
+            if msg is None or msg.author_kind != d.SELLER or msg.author_ref != str(seller_id):
+                raise InvalidTransition("that message is not in a case any more", gone=True)
+            case = uow.cases.get_for_update(msg.case_id)
+            assert case is not None
+            if now - msg.created_at > within:
+                raise InvalidTransition(f"the message in {case.number} can no longer be undone",
+                                        number=case.number, expired=True)
+            first = next(iter(uow.messages.for_case(case.id, include_internal=False)), None)
+            if first is not None and first.id == msg.id:
+                raise InvalidTransition(f"the message opened {case.number}",
+                                        number=case.number, opened=True)
+            uow.routing.remove_message(msg.id)
+            uow.events.add(case.id, "message_withdrawn", d.SELLER, str(seller_id),
+                           f"message {msg.id}", None, msg.text, now)
+            self.relay.thread(uow, case, t("thread.seller_withdrew", text=msg.text[:500]),
+                              NOTE_AUTHOR, now)
+            restored = None
+            moved = next((e for e in reversed(uow.events.for_case(case.id))
+                          if e.kind == "status" and e.reason == SELLER_REPLIED
+                          and e.created_at == msg.created_at), None)
+            if (moved is not None and moved.from_value and case.status == moved.to_value
+                    and case.status_changed_at == msg.created_at):
+                # Nobody has acted on the case since: it waits for the seller again.
+                case = self.apply_status(uow, case, moved.from_value, d.SELLER, str(seller_id),
+                                         "seller took their message back", now,
+                                         notify_seller=False)
+                restored = moved.from_value
+            uow.commit()
+            return WithdrawnMessage(case, msg, restored)
 
     def agent_reply(
         self, number: str, agent_id: str, text: str, agent_name: str | None = None,

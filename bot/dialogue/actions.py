@@ -1,13 +1,14 @@
 """Seller actions on an existing case: reopen (rule 3), flag urgent and keep open (rule 5),
 and talk to a human. Each works with a case number, the case being talked about, or (when
-several could be meant) a choice from buttons."""
+several could be meant) a choice from buttons. Words typed around the action that say more
+than the action go into the case for the agent."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
 from bot import domain as d
-from bot.dialogue import human_again
+from bot.dialogue import answers, followup, human_again
 from bot.dialogue.common import refusal, type_menu
 from bot.dialogue.turn import Turn
 from bot.errors import CaseRuleError, InvalidTransition
@@ -24,8 +25,6 @@ ALLOWED: dict[str, tuple[str, ...]] = {
 LABEL_KEYS = {REOPEN: "button.reopen", URGENT: "button.flag_urgent_n", KEEP: "button.keep_open_n",
               HUMAN: "button.talk_to_human_n"}
 MAX_CHOICES = 5
-# A reopen request longer than this many words carries content worth keeping in the case.
-_REOPEN_TEXT_WORDS = 4
 
 
 async def _target(turn: Turn, action: str, explicit: str | None) -> str | None:
@@ -35,7 +34,7 @@ async def _target(turn: Turn, action: str, explicit: str | None) -> str | None:
     summaries = await turn.call(turn.cases.list_cases, turn.seller_id, "all", None, 50)
     candidates = [s.case for s in summaries
                   if s.case.status in ALLOWED[action] and s.case.reopened_as_id is None]
-    current = turn.current_case()
+    current = turn.focus_case()
     if current and any(c.number == current[0] for c in candidates):
         return current[0]
     if len(candidates) == 1:
@@ -49,11 +48,19 @@ async def _target(turn: Turn, action: str, explicit: str | None) -> str | None:
     return None
 
 
+async def _keep_words(turn: Turn, number: str) -> None:
+    """A typed request that says more than the action ("this is really urgent pls, I need the
+    money to pay my supplier"): the rest is the seller's reason, for the agent."""
+    if turn.msg.button or not (answers.carries_more(turn.text) or turn.msg.attachments):
+        return
+    await followup.add_words(turn, number)
+
+
 async def reopen(turn: Turn, explicit: str | None) -> None:
     number = await _target(turn, REOPEN, explicit)
     if number is None:
         return
-    text = turn.text if turn.word_count() > _REOPEN_TEXT_WORDS and not turn.msg.button else ""
+    text = turn.text if answers.carries_more(turn.text) and not turn.msg.button else ""
     try:
         result = await turn.call(turn.cases.reopen, turn.seller_id, number, text,
                                  turn.attachments())
@@ -90,6 +97,7 @@ async def urgent(turn: Turn, explicit: str | None) -> None:
         return
     turn.say("urgent.done", number=case.number, hours=turn.config.first_response_urgent_hours,
              case_number=case.number)
+    await _keep_words(turn, case.number)
     turn.remember_case(case.number, case.case_type)
 
 
@@ -107,6 +115,7 @@ async def keep_open(turn: Turn, explicit: str | None) -> None:
         return
     until = case.auto_close_at.strftime("%d %b %Y") if case.auto_close_at else "?"
     turn.say("keep.done", number=case.number, until=until, case_number=case.number)
+    await _keep_words(turn, case.number)
     turn.remember_case(case.number, case.case_type)
 
 
@@ -134,6 +143,7 @@ async def human(turn: Turn, explicit: str | None) -> None:
         hours = (turn.config.first_response_urgent_hours if case.urgent
                  else turn.config.first_response_hours)
         turn.say("human.requested", number=case.number, hours=hours, case_number=case.number)
+    await _keep_words(turn, case.number)
     turn.remember_case(case.number, case.case_type)
 
 

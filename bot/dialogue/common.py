@@ -6,6 +6,7 @@ import re
 
 from bot import domain as d
 from bot.cases import CaseDetail
+from bot.dialogue import answers
 from bot.dialogue.turn import Turn
 from bot.domain import Case, CaseMessage, CaseSummary
 from bot.errors import (
@@ -29,10 +30,6 @@ CANCEL = "cancel"
 OK = "ok"
 
 EXCERPT_CHARS = 160
-# Typed answers read as yes/no when the NLU is down or unsure (labels of offered buttons are
-# matched separately).
-_YES = frozenset({"yes", "y", "yep", "yeah", "ok", "okay", "sure", "correct", "right"})
-_NO = frozenset({"no", "n", "nope", "not really", "nah"})
 _CANCEL = frozenset({"cancel", "stop", "never mind", "nevermind", "forget it", "abort", "quit"})
 
 
@@ -47,14 +44,21 @@ def plain(text: str) -> str:
 
 
 async def is_yes(turn: Turn) -> bool:
-    if plain(turn.text) in _YES:
+    """A typed yes, with or without small words around it ("yes please open it"); else what
+    the NLU reads (labels of offered buttons are matched separately)."""
+    if answers.reads_as_yes(turn.text):
         return True
+    if answers.reads_as_no(turn.text):
+        return False
     return await turn.intent() == "affirm"
 
 
 async def is_no(turn: Turn) -> bool:
-    if plain(turn.text) in _NO:
+    """A typed no ("no it didn't help", "nope, a different one"); else what the NLU reads."""
+    if answers.reads_as_no(turn.text):
         return True
+    if answers.reads_as_yes(turn.text):
+        return False
     return await turn.intent() == "deny"
 
 

@@ -1,15 +1,20 @@
 """Follow-up messages: what a seller writes about a case already open goes into that case.
 
 The case is known from a platform reply to a relayed message, a case number in the text, the
-ongoing conversation, or (when unclear among several) the seller's choice from buttons.
+conversation (bot.dialogue.context, bot.dialogue.placement), or (when unclear) the seller's
+choice from buttons. Every "Added to" can be undone for a while: the message leaves the case
+and goes through intake instead.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from bot import domain as d
-from bot.dialogue.common import declined_reason, refusal
+from bot.case_rules.conversation import WithdrawnMessage
+from bot.dialogue import answers
+from bot.dialogue.common import declined_reason, is_no, is_yes, refusal
 from bot.dialogue.turn import Turn
 from bot.errors import CaseRuleError, DeclinedFinal, InvalidInput, InvalidTransition
 from bot.messages import Button
@@ -18,6 +23,10 @@ from bot.texts import t
 FLOW = "pick"
 PICK_PREFIX = "pick:"
 PICK_NEW = "pick:new"
+UNDO_PREFIX = "undo:"
+# How long "Undo / it's something else" works: long enough to notice a wrong "Added to",
+# short enough that the agent has not acted on the message yet.
+UNDO_MINUTES = 10
 
 
 async def add(turn: Turn, number: str, text: str, attachments: list[dict[str, Any]]) -> bool:
@@ -27,7 +36,7 @@ async def add(turn: Turn, number: str, text: str, attachments: list[dict[str, An
         # So that a later platform reply to this message also finds the case.
         ref = (turn.msg.channel, turn.msg.address, turn.msg.platform_message_id)
     try:
-        case, _msg, previous = await turn.call(turn.cases.add_seller_message, turn.seller_id,
+        case, msg, previous = await turn.call(turn.cases.add_seller_message, turn.seller_id,
                                                number, text, attachments, ref,
                                                seller=turn.seller)
     except InvalidTransition:
@@ -49,12 +58,55 @@ async def add(turn: Turn, number: str, text: str, attachments: list[dict[str, An
     except CaseRuleError as err:
         refusal(turn, err, number)
         return False
+    undo = (Button(t("button.undo_added"), f"{UNDO_PREFIX}{msg.id}"),)
     if previous in (d.PENDING, d.RESOLVED):
-        turn.say("followup.added_back", number=case.number, case_number=case.number)
+        turn.say("followup.added_back", number=case.number, case_number=case.number,
+                 buttons=undo)
     else:
-        turn.say("followup.added", number=case.number, case_number=case.number)
+        turn.say("followup.added", number=case.number, case_number=case.number, buttons=undo)
     turn.remember_case(case.number, case.case_type)
     return True
+
+
+async def add_words(turn: Turn, number: str) -> None:
+    """Keep the words a seller wrote around an action ("this is really urgent pls, I need the
+    money to pay my supplier"): they go into the case for the agent, and the case's status
+    stays (they explain the action; they are not the answer the case may be waiting for)."""
+    try:
+        await turn.call(turn.cases.add_seller_message, turn.seller_id, number, turn.text,
+                        turn.attachments(), seller=turn.seller, moves_back=False)
+    except CaseRuleError:
+        return  # the action's own answer already said where the case stands
+    turn.say("followup.words_kept", number=number, case_number=number)
+
+
+async def undo(turn: Turn, payload: str) -> WithdrawnMessage | None:
+    """"Undo / it's something else": take the message back out of its case. Returns what was
+    taken back (the router then lets the seller say what it is about), or None when it could
+    not be (the seller has been told why)."""
+    raw = payload.removeprefix(UNDO_PREFIX)
+    if not raw.isdigit():
+        turn.say("undo.already")
+        return None
+    try:
+        withdrawn = await turn.call(turn.cases.withdraw_seller_message, turn.seller_id,
+                                    int(raw), timedelta(minutes=UNDO_MINUTES))
+    except InvalidTransition as err:
+        number = str(err.details.get("number") or "")
+        if err.details.get("expired"):
+            turn.say("undo.too_late", number=number, minutes=UNDO_MINUTES)
+        elif err.details.get("opened"):
+            turn.say("undo.opened_case", number=number)
+        else:
+            turn.say("undo.already")
+        return None
+    except CaseRuleError as err:
+        refusal(turn, err)
+        return None
+    turn.state.forget_case()
+    turn.state.end()
+    turn.say("undo.done", number=withdrawn.case.number, case_number=withdrawn.case.number)
+    return withdrawn
 
 
 async def ask_which(turn: Turn, numbers: list[str], text: str,
@@ -71,30 +123,40 @@ async def ask_which(turn: Turn, numbers: list[str], text: str,
         turn.say("followup.which_case", buttons=buttons)
 
 
-async def on_button(turn: Turn, payload: str) -> bool:
-    if not turn.state.at(FLOW):
-        return False
+def take_kept(turn: Turn) -> tuple[str, list[dict[str, Any]], str | None, str | None]:
+    """The message kept while asking "which case?" (text, files, its type, its order); the
+    question is over."""
     data = turn.state.data
-    text, att = str(data.get("text") or ""), list(data.get("att") or [])
     intent, order = data.get("intent"), data.get("order")
+    kept = (str(data.get("text") or ""), list(data.get("att") or []),
+            intent if isinstance(intent, str) else None, order if isinstance(order, str) else None)
     turn.state.end()
-    if payload == PICK_NEW:
-        from bot.dialogue import triage
+    return kept
 
-        await triage.start_with(turn, intent if isinstance(intent, str) else None, text, att,
-                                order if isinstance(order, str) else None)
-        return True
+
+async def on_button(turn: Turn, payload: str) -> bool:
+    """A case picked for the kept message (the router handles "It's a new issue")."""
+    if not turn.state.at(FLOW) or payload == PICK_NEW:
+        return False
+    text, att, _intent, _order = take_kept(turn)
     await add(turn, payload.removeprefix(PICK_PREFIX), text, att)
     return True
 
 
-async def on_text(turn: Turn) -> bool:
-    """A typed answer to "which case?": a case number picks; anything else starts afresh."""
+async def typed_answer(turn: Turn) -> str | None:
+    """A typed answer to "which case?" as the button it means: a case number picks it; "new"
+    or "no" is a new issue; "yes" / "same" picks the only case offered. None: not an answer
+    (the question is dropped and the message read afresh)."""
     if not turn.state.at(FLOW):
-        return False
+        return None
     number = await turn.case_number()
     if number:
-        await on_button(turn, f"{PICK_PREFIX}{number}")
-        return True
+        return f"{PICK_PREFIX}{number}"
+    offered = [b.payload for b in turn.state.offered() if b.payload.startswith(PICK_PREFIX)
+               and b.payload != PICK_NEW]
+    if answers.means_new_issue(turn.text) or await is_no(turn):
+        return PICK_NEW
+    if len(offered) == 1 and await is_yes(turn):
+        return offered[0]
     turn.state.end()
-    return False
+    return None

@@ -1,42 +1,41 @@
 """Where a message goes: commands, buttons, the running flow, or a fresh reading by the NLU.
 
-Order matters: a command or button always wins; then the flow that is waiting for an answer;
-then the free-text reading (platform reply -> conversation intents -> case number -> the
-ongoing case -> a new issue -> ask).
+Order matters: a command or button (typed labels and short answers that clearly mean one
+included) always wins; then the flow that is waiting for an answer; then the free-text reading
+(bot.dialogue.freetext).
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from bot import domain as d
 from bot.dialogue import (
     actions,
+    answers,
     appeal,
     evaluation,
     followup,
+    freetext,
     intake,
     registration,
     smalltalk,
     status,
     triage,
 )
-from bot.dialogue.common import CANCEL, CASES, NEW, is_cancel, is_no, is_yes, plain
+from bot.dialogue.common import CANCEL, CASES, NEW, plain, type_menu
 from bot.dialogue.turn import Turn
 from bot.identifiers import normalise_case_number
-from bot.labels import CASE_TYPES
+from bot.labels import CASE_TYPES, ENTITY_ORDER_ID
 
 FlowText = Callable[[Turn], Awaitable[bool]]
 FLOW_TEXT: dict[str, FlowText] = {
     intake.FLOW: intake.on_text,
     appeal.FLOW: appeal.on_text,
     triage.FLOW: triage.on_text,
-    followup.FLOW: followup.on_text,
     evaluation.FLOW: evaluation.on_text,
 }
-# A message this short that carries a case number is a question about that case, not content.
-_LOOKUP_WORDS = 3
-_SMALLTALK_MAX_WORDS = 8
+# Choices a typed "a new issue" may mean.
+_NEW_ISSUE_PAYLOADS = frozenset({followup.PICK_NEW, intake.DUP_NEW})
 
 
 async def route(turn: Turn) -> None:
@@ -54,14 +53,17 @@ async def route(turn: Turn) -> None:
     if not turn.text and not msg.attachments:
         smalltalk.empty(turn)
         return
-    handler = FLOW_TEXT.get(turn.state.flow or "")
+    handler = (_pick_text if turn.state.flow == followup.FLOW
+               else FLOW_TEXT.get(turn.state.flow or ""))
     if handler is not None and await handler(turn):
         return
-    await free_text(turn)
+    await freetext.read(turn)
 
 
 def match_offered(turn: Turn) -> str | None:
-    """Typing a button's label (or its number) works like pressing it."""
+    """Typing a button's label (or its number) works like pressing it; so do short answers
+    that clearly mean one of the buttons ("the second one", "payments", "undo", "a new
+    issue"): typed answers are never glued into a case as if they were content."""
     offered = turn.state.offered()
     if not offered or not turn.text or len(turn.text) > 80:
         return None
@@ -71,7 +73,7 @@ def match_offered(turn: Turn) -> str | None:
             return button.payload
     if typed.isdigit() and 1 <= int(typed) <= len(offered) and len(typed) == 1:
         return offered[int(typed) - 1].payload
-    return None
+    return answers.pick(turn.text, offered, followup.UNDO_PREFIX, _NEW_ISSUE_PAYLOADS)
 
 
 # Commands ------------------------------------------------------------------------------------
@@ -134,7 +136,9 @@ async def on_button(turn: Turn, payload: str) -> None:
     elif head == "eval":
         handled = await evaluation.on_button(turn, payload)
     elif head == "pick":
-        handled = await followup.on_button(turn, payload)
+        handled = await _pick(turn, payload)
+    elif head == "undo":
+        handled = await _undo(turn, payload)
     elif head in actions.HANDLERS:
         handled = await actions.on_button(turn, payload)
     elif turn.state.flow == appeal.FLOW:
@@ -149,106 +153,39 @@ async def on_button(turn: Turn, payload: str) -> None:
         smalltalk.stale_button(turn)
 
 
-# Free text -----------------------------------------------------------------------------------
-async def free_text(turn: Turn) -> None:
-    c = await turn.nlu()
-    text, att = turn.text, turn.attachments()
-    intent = await turn.intent()
-    number = await turn.case_number()
-    order = await turn.order_id()
-
-    if turn.msg.reply_to_message_id:
-        replied = await _replied_case(turn)
-        if replied is not None:
-            number = replied
-            if intent not in _CASE_ACTIONS:
-                await followup.add(turn, replied, text, att)
-                return
-
-    action = _CASE_ACTIONS.get(intent or "")
-    if action is not None:
-        if intent == "check_status" and number is None and order:
-            await status.show_list(turn, order)
-        else:
-            await action(turn, number)
-        return
-    if intent == "cancel" and await is_cancel(turn):
-        _cancel(turn)
-        return
-    short = turn.word_count() <= _SMALLTALK_MAX_WORDS and not att
-    if short and intent in _SMALLTALK:
-        _SMALLTALK[intent](turn)
-        return
-    level = evaluation.level_from_text(text) if text else None
-    if level is not None and await evaluation.typed_level(turn, level):
-        return
-    if short and (await is_yes(turn) or await is_no(turn)):
-        smalltalk.nothing_to_confirm(turn)
-        return
-    if number is not None:
-        if turn.word_count() <= _LOOKUP_WORDS and not att:
-            await status.show_case(turn, number)
-        else:
-            await followup.add(turn, number, text, att)
-        return
-
-    case_type = intent if intent in CASE_TYPES else None
-    current = turn.current_case()
-    if current is not None and (case_type is None or case_type == current[1]) and (
-            intent != "out_of_scope" or turn.word_count() > _LOOKUP_WORDS or att):
-        # The ongoing case conversation: this is more for that case.
-        if not await followup.add(turn, current[0], text, att):
-            turn.state.forget_case()
-        return
-    if current is not None and case_type is not None:
-        # Mid-conversation, a message that reads like another type of issue: ask, don't guess.
-        await followup.ask_which(turn, [current[0]], text, att, case_type, order)
-        return
-    if case_type is not None:
-        await intake.begin(turn, case_type, text, order, att)
-        return
-    if intent == "out_of_scope" and not att:
-        smalltalk.out_of_scope(turn)
-        return
-    # Unclear, and the seller has active cases: ask which (or a new issue) rather than guess.
-    candidates = await _candidate_cases(turn)
-    if candidates:
-        await followup.ask_which(turn, candidates, text, att, None, order)
-        return
-    await triage.offer_types(turn, text, att, order, nlu_down=not c.available)
+# "Which case?" and "Undo" ---------------------------------------------------------------------
+async def _pick(turn: Turn, payload: str) -> bool:
+    """A case chosen for the kept message, or "It's a new issue": intake with what was said."""
+    if payload != followup.PICK_NEW:
+        return await followup.on_button(turn, payload)
+    if not turn.state.at(followup.FLOW):
+        return False
+    text, att, intent, order = followup.take_kept(turn)
+    await triage.start_with(turn, intent, text, att, order)
+    return True
 
 
-async def _replied_case(turn: Turn) -> str | None:
-    from bot.dialogue.lookups import case_for_platform_message
-
-    return await turn.call(case_for_platform_message, turn.deps.uow_factory, turn.msg.channel,
-                           turn.msg.address, str(turn.msg.reply_to_message_id), turn.seller_id)
+async def _pick_text(turn: Turn) -> bool:
+    payload = await followup.typed_answer(turn)
+    return payload is not None and await _pick(turn, payload)
 
 
-async def _candidate_cases(turn: Turn) -> list[str]:
-    """The seller's active cases, those waiting on the seller (pending, or with unread agent
-    replies) first: a message nobody can place is most likely an answer to one of those."""
-    summaries = await turn.call(turn.cases.list_cases, turn.seller_id, "active", None,
-                                turn.config.list_limit)
-    waiting = [s.case.number for s in summaries if s.case.status == d.PENDING or s.unread > 0]
-    others = [s.case.number for s in summaries if s.case.number not in waiting]
-    return (waiting + others)[: actions.MAX_CHOICES]
-
-
-async def _status(turn: Turn, number: str | None) -> None:
-    await status.check(turn, number)
-
-
-_CASE_ACTIONS: dict[str, Callable[[Turn, str | None], Awaitable[None]]] = {
-    "check_status": _status,
-    "reopen_case": actions.reopen,
-    "flag_urgent": actions.urgent,
-    "keep_open": actions.keep_open,
-    "talk_to_human": actions.human,
-}
-_SMALLTALK: dict[str, Callable[[Turn], None]] = {
-    "greet": smalltalk.greet,
-    "thank": smalltalk.thank,
-    "goodbye": smalltalk.goodbye,
-    "help": smalltalk.help_,
-}
+async def _undo(turn: Turn, payload: str) -> bool:
+    """Take a message back out of the case it was added to, then ask what it is about: a
+    clear other type goes straight to intake (and its duplicate check), else the type menu."""
+    withdrawn = await followup.undo(turn, payload)
+    if withdrawn is None:
+        return True
+    msg = withdrawn.message
+    c = await turn.deps.classifier.classify(msg.text) if msg.text.strip() else None
+    order = c.entity(ENTITY_ORDER_ID) if c is not None else None
+    confident = c is not None and c.available and c.confidence >= turn.config.nlu_threshold
+    if confident and c is not None and c.intent in CASE_TYPES \
+            and c.intent != withdrawn.case.case_type:
+        await triage.start_with(turn, c.intent, msg.text, list(msg.attachments), order)
+        return True
+    ranking = [intent for intent, _conf in c.ranking] if c is not None else []
+    turn.state.start(triage.FLOW, "type", {"text": msg.text, "att": list(msg.attachments),
+                                           "order": order, "human": False})
+    turn.say("undo.what_about", buttons=type_menu(ranking, turn.config.menu_types))
+    return True

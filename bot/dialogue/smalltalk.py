@@ -52,3 +52,14 @@ def empty(turn: Turn) -> None:
 
 def stale_button(turn: Turn) -> None:
     turn.say("smalltalk.stale_button", buttons=_main_buttons())
+
+
+def acknowledged(turn: Turn) -> None:
+    """A bare "ok" / "got it": nothing to file, nothing to ask."""
+    turn.say("smalltalk.ack")
+
+
+def not_understood(turn: Turn) -> None:
+    """A message with nothing to read ("4", "??") and no question it could answer: it is
+    never filed into a case."""
+    turn.say("smalltalk.not_understood", text=turn.text[:20], buttons=_main_buttons())

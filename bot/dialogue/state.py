@@ -5,7 +5,7 @@ processes. Layout::
 
     {"flow": "intake", "step": "confirm", "data": {...},
      "case": "CX-000001", "case_type": "shipping", "case_at": "<iso time>",
-     "offered": [["Open the case", "ok"], ...]}
+     "offered": [["Open the case", "ok"], ...], "relayed_answered": <outbox id>}
 """
 
 from __future__ import annotations
@@ -82,6 +82,23 @@ class DialogueState:
             return None
         case_type = self.raw.get("case_type")
         return str(number), str(case_type) if case_type else None
+
+    def remembered_at(self) -> datetime | None:
+        """When the seller last talked about the remembered case (any age)."""
+        at = self.raw.get("case_at")
+        try:
+            return datetime.fromisoformat(str(at)) if at else None
+        except ValueError:
+            return None
+
+    # Messages relayed outside a turn (bot.dialogue.context) ----------------------------------
+    def relayed_answered(self) -> int:
+        """The newest relayed question (its outbox id) the seller has answered by typing."""
+        value = self.raw.get("relayed_answered")
+        return int(value) if isinstance(value, int) else 0
+
+    def answer_relayed(self, outbox_id: int) -> None:
+        self.raw["relayed_answered"] = max(outbox_id, self.relayed_answered())
 
     # Buttons offered in the last reply ----------------------------------------------------
     def offer(self, buttons: tuple[Button, ...]) -> None:

@@ -53,6 +53,11 @@ class Turn:
     # Set by a flow that changed the identity row other than by registering a seller (which
     # the engine notices itself): the replies are then queued with the identity read again.
     identity_changed: bool = False
+    # The case the router found this message continues (bot.dialogue.context), for the
+    # actions that need "the case being talked about".
+    focus: tuple[str, str | None] | None = None
+    # Things read once per turn by the dialogue modules (e.g. the conversation context).
+    memo: dict[str, Any] = field(default_factory=dict)
     _nlu: Classification | None = None
 
     # Output ---------------------------------------------------------------------------------
@@ -118,6 +123,11 @@ class Turn:
     def current_case(self) -> tuple[str, str | None] | None:
         return self.state.current_case(self.deps.clock.now(),
                                        timedelta(hours=self.config.followup_hours))
+
+    def focus_case(self) -> tuple[str, str | None] | None:
+        """The case this message is about when it names none: the router's placement if it
+        made one, else the ongoing conversation's."""
+        return self.focus or self.current_case()
 
     def remember_case(self, number: str, case_type: str | None) -> None:
         self.state.remember_case(number, case_type, self.deps.clock.now())

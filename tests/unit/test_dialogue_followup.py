@@ -155,9 +155,12 @@ async def test_agent_side_sees_the_follow_up(chat: Chat, service: CaseService,
     assert "the buyer just wrote that the box was empty, see the photo" in posts
 
 
-async def test_other_type_mid_conversation_can_be_a_new_issue(chat: Chat, service: CaseService) -> None:
+async def test_other_type_mid_conversation_goes_through_intake(chat: Chat,
+                                                               service: CaseService) -> None:
+    # Issue 11: a type unrelated to the ongoing case's is clearly another issue: intake (and
+    # its duplicate check), not "Added to" nor a question (this test used to expect one).
     await open_case(chat, f"my order {ORDER} never arrived, the buyer is waiting since Monday")
     await chat.say("separately, my disbursement of last week is missing from my bank account")
-    chat.expect("Is this about CX-000001, or a new issue?")
-    await chat.press("It's a new issue")
     chat.expect("Wondering when you'll be paid?")  # payment intake, with its article
+    chat.expect_not("Added to", "CX-000001")
+    assert len(service.get_case("CX-000001").messages) == 1

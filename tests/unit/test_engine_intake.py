@@ -157,8 +157,9 @@ async def test_daily_cap(service: CaseService, uow_factory: SqlUnitOfWorkFactory
     register(capped, chat)
     await chat.say(f"my order {ORDER} never arrived, the buyer is waiting since Monday")
     await chat.press("Open the case")
+    # Another order is clearly another issue: straight to intake and its checks (issue 11;
+    # this used to ask "Is this about CX-000001, or a new issue?" first).
     await chat.say(f"the buyer wants a refund for {ORDER2} but the button fails")
-    await chat.press("It's a new issue")
     chat.expect("today's limit of 1 new cases")
     assert len(capped.search_cases()) == 1
 
