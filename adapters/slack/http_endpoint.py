@@ -95,6 +95,7 @@ def _describe(request: Request, body: bytes) -> str:
     """A short, safe description of what a request carried (its kind and action ids)."""
     parsed = to_async_bolt_request(request, body).body
     kind = str(parsed.get("type") or parsed.get("command") or "unknown")[:40]
-    actions = parsed.get("actions") if isinstance(parsed.get("actions"), list) else []
-    ids = [str(a.get("action_id"))[:60] for a in actions if isinstance(a, dict)]
+    actions = parsed.get("actions")
+    ids = ([str(a.get("action_id"))[:60] for a in actions if isinstance(a, dict)]
+           if isinstance(actions, list) else [])
     return f"{kind}{' ' + ', '.join(ids) if ids else ''}"

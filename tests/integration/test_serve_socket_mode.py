@@ -23,10 +23,11 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from adapters.slack import socket_mode
+from adapters.slack.socket_mode import SocketModeRefused
 from bot import domain as d
 from bot.classification import FakeClassifier
-from frontdoor import serve_app
-from frontdoor.serve_app import SocketModeRefused, build_server
+from frontdoor.serve_app import build_server
 from frontdoor.server import create_app
 from frontdoor.wiring import build_services
 from storage.database import Database
@@ -74,7 +75,7 @@ case = relay_tests.case
 def quick_pings(monkeypatch: pytest.MonkeyPatch) -> None:
     """Reconnection tests: slack_sdk checks its connection (and retries) every ping interval,
     10 s by default."""
-    monkeypatch.setattr(serve_app, "SOCKET_MODE_PING_INTERVAL", 0.5)
+    monkeypatch.setattr(socket_mode, "SOCKET_MODE_PING_INTERVAL", 0.5)
 
 
 async def agent_writes(served: Served, thread_ts: str, text: str, event_id: str | None = None,

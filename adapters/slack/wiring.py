@@ -1,0 +1,68 @@
+"""Slack for `frontdoor serve`: the Web API client, the outbox sender, the bolt app with the
+agent desk and sellers' DMs, and the way events come in (HTTP endpoint, or Socket Mode)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+
+import aiohttp
+from slack_sdk.web.async_client import AsyncWebClient
+from starlette.requests import Request
+from starlette.responses import Response
+
+from adapters.files import FileSource
+from adapters.slack.bolt_app import SellerHandler, build_bolt_app
+from adapters.slack.http_endpoint import SlackHttpEndpoint
+from adapters.slack.sender import SlackSender
+from adapters.slack.socket_mode import SlackSocketMode
+from bot.agent_desk import AgentDesk
+from bot.cases import CaseService
+
+Hook = Callable[[], Awaitable[None]]
+
+
+@dataclass
+class SlackParts:
+    """What the server runs for Slack; ``on_start``/``on_stop`` in order."""
+
+    sender: SlackSender
+    events_endpoint: Callable[[Request], Awaitable[Response]] | None = None
+    socket_mode: SlackSocketMode | None = None
+    on_start: list[Hook] = field(default_factory=list)
+    on_stop: list[Hook] = field(default_factory=list)
+
+
+def build_slack(*, bot_token: str, api_base_url: str, signing_secret: str | None,
+                app_token: str | None, file_sources: dict[str, FileSource], desk: AgentDesk,
+                cases: CaseService, on_seller_message: SellerHandler,
+                agent_channels: Iterable[str], case_prefix: str) -> SlackParts:
+    client = AsyncWebClient(token=bot_token, base_url=api_base_url)
+    sender = SlackSender(client, owns_session=True, file_sources=file_sources)
+    parts = SlackParts(sender=sender)
+    # One connection pool for the process (opened in the server's event loop); without it
+    # the SDK opens and closes an HTTP session for every single call.
+    parts.on_start.append(_open_session(sender))
+    # Socket Mode alone needs no signing secret: Slack authenticates the connection.
+    bolt = build_bolt_app(client, None if app_token and not signing_secret else signing_secret,
+                          desk, cases, on_seller_message, agent_channels, case_prefix)
+    if app_token:
+        parts.socket_mode = SlackSocketMode(bolt, app_token)
+        parts.on_start.append(parts.socket_mode.start)
+        parts.on_stop.append(parts.socket_mode.close)
+    if signing_secret:
+        # Signature and shape checked before bolt runs: a malformed request gets a 4xx.
+        parts.events_endpoint = SlackHttpEndpoint(bolt, signing_secret).handle
+    parts.on_stop.append(sender.close)
+    return parts
+
+
+def _open_session(sender: SlackSender) -> Hook:
+    """Open the Slack client's pooled HTTP session when the server starts."""
+
+    async def start() -> None:
+        if sender.client.session is None or sender.client.session.closed:
+            timeout = aiohttp.ClientTimeout(total=sender.client.timeout)
+            sender.client.session = aiohttp.ClientSession(timeout=timeout)
+
+    return start
