@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 import typer
 
+from bot.case_rules.evaluation import reason_text
 from bot.domain import Case
 from bot.errors import CaseRuleError
 from bot.identifiers import normalise_case_number
@@ -272,7 +273,9 @@ def case_show(number: str = NUMBER, as_json: bool = JSON) -> None:
     if detail.reopened_as:
         typer.echo(f"reopened as {detail.reopened_as}")
     if detail.evaluation:
-        typer.echo(f"evaluation: {detail.evaluation.level} {detail.evaluation.reason or ''}")
+        ev = detail.evaluation
+        reason = f" — {reason_text(ev)}" if ev.reason_code or ev.reason else ""
+        typer.echo(f"evaluation: {ev.level}{reason}")
     typer.echo("--- conversation")
     for m in detail.messages:
         who = f"{m.author_kind}:{m.author_name or m.author_ref or ''}"
