@@ -41,7 +41,7 @@ some still such than that the their them then there these they this those throug
 under until up us very was wasn't we were what when where which while who why will with would
 you your yours yourself hi hello hey dear team support thanks thank regards kindly urgent
 asap help need needs want wanted trying tried try today yesterday tomorrow week days day
-again already since ago just really new another one two three
+again already since ago just really new another one two three well now
 problem problems issue issues case cases question help seller sellers ceylexo amazon
 central account accounts listing listings product products item items order orders
 """

@@ -108,10 +108,15 @@ async def advance(turn: Turn) -> None:
     if ct in ORDER_CASE_TYPES and not d.get("order") and not d.get("no_order"):
         _ask_order(turn, ct)
         return
+    if ct is None and not d.get("order"):
+        # "Something else" that names an order: a declined case on it refuses this too.
+        d["order"] = next((norm for norm, _raw in find_order_ids(d.get("text") or "")), None)
     subject = await _subject(turn)
-    if not d.get("checked") or d.get("subject") != subject:
-        # More words may change the subject, and with it the issue: check again.
-        d["subject"] = subject
+    issue = [d.get("order"), subject]
+    if not d.get("checked") or d.get("checked_issue") != issue:
+        # More words may name an order or change the subject, and with it the issue: check
+        # again.
+        d["subject"], d["checked_issue"] = subject, issue
         try:
             existing = await turn.call(turn.cases.check_can_open, turn.seller_id, ct,
                                        d.get("order"), subject)

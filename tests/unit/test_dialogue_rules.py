@@ -1,0 +1,202 @@
+"""Rules 1 and 4 without holes, as a seller meets them in the chat (issue 11): a declined
+issue is refused on every path, two issues of a type without an order are told apart by
+their subject, reopening is outside the daily cap and has a window. SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from bot.cases import CaseRules, CaseService
+from bot.clock import ManualClock
+from tests.unit import chat_harness
+from tests.unit.chat_harness import Chat
+
+chat = chat_harness.chat
+engine = chat_harness.engine
+
+ORDER = "123-1234567-1234567"
+ORDER2 = "240518K7QW93XZ"
+
+
+async def _open(chat: Chat, text: str) -> None:
+    """Describe a new issue and open it (past the self-help article and, should the chat
+    think it may belong to the case talked about, the "new issue" choice)."""
+    await chat.say(text)
+    await _past_the_new_issue_choice(chat)
+    await chat.press("Open the case")
+    chat.expect("Opened CX-")
+
+
+async def _past_the_new_issue_choice(chat: Chat) -> None:
+    if "It's a new issue" in chat.buttons:
+        await chat.press("It's a new issue")
+    if "No, I still need help" in chat.buttons:
+        await chat.press("No, I still need help")
+
+
+def _refusals(chat: Chat) -> int:
+    return chat.text.count("declined with no further action")
+
+
+# A declined issue, every path -------------------------------------------------------------
+async def test_something_else_naming_a_declined_order_is_refused_once(
+        chat: Chat, service: CaseService, clock: ManualClock) -> None:
+    await _open(chat, f"my order {ORDER} never arrived, the buyer is waiting since Monday")
+    service.change_status("CX-000001", "declined", reason="the carrier confirmed delivery")
+    clock.advance(hours=2)
+    await chat.command("new")
+    await chat.press("Something else")
+    chat.expect("What happened?")
+    await chat.say(f"I want you to look at order {ORDER} one more time please")
+    chat.expect("CX-000001 on this issue was declined with no further action",
+                "the carrier confirmed delivery")
+    assert _refusals(chat) == 1
+    chat.expect_not("Open it?")
+    assert len(service.search_cases()) == 1
+
+
+async def test_a_different_issue_on_the_same_order_never_drops_its_type(
+        chat: Chat, service: CaseService, clock: ManualClock) -> None:
+    await _open(chat, f"my order {ORDER} never arrived, the buyer is waiting since Monday")
+    service.change_status("CX-000001", "declined", reason="the carrier confirmed delivery")
+    await _open(chat, f"the buyer wants a refund on {ORDER} and the button is greyed out")
+    clock.advance(hours=1)
+    await chat.say(f"the buyer sent another refund request for {ORDER} with new photos")
+    await _past_the_new_issue_choice(chat)
+    chat.expect("You already have a case on this issue", "Shall I add your message to CX-000002?")
+    await chat.press("It's a different issue")
+    chat.expect("Which order is this other issue about?")
+    await chat.say(ORDER)
+    chat.expect("Shall I add your message to CX-000002?")
+    await chat.press("It's a different issue")
+    chat.expect("CX-000002 already covers Orders for order 123-1234567-1234567",
+                "pick its type")
+    chat.expect_buttons("Shipping", "Something else")
+    await chat.press("Shipping")  # the declined issue, by another door
+    chat.expect("CX-000001 on this issue was declined", "the carrier confirmed delivery")
+    assert _refusals(chat) == 1
+    assert [c.case_type for c in service.search_cases()] == ["order", "shipping"]
+
+
+async def test_a_retyped_description_of_a_declined_listing_is_refused(
+        chat: Chat, service: CaseService, clock: ManualClock) -> None:
+    await _open(chat, "my bamboo cutting board listing is suppressed for a policy violation")
+    service.change_status("CX-000001", "declined", reason="restricted product")
+    clock.advance(hours=25)  # a new day: not a follow-up of the case talked about
+    await chat.say("please look again, the bamboo cutting board is still suppressed")
+    await _past_the_new_issue_choice(chat)
+    chat.expect("CX-000001 on this issue was declined with no further action",
+                "restricted product")
+    assert _refusals(chat) == 1
+    assert len(service.search_cases()) == 1
+
+
+# Two issues of a type without an order ------------------------------------------------------
+async def test_two_suppressed_listings_are_two_cases(chat: Chat, service: CaseService,
+                                                     clock: ManualClock) -> None:
+    await _open(chat, "my blue mug listing is suppressed, I fixed the photos already")
+    clock.advance(hours=25)  # a new day: not a follow-up of the case talked about
+    await chat.say("now the red kettle listing is suppressed as well")
+    await _past_the_new_issue_choice(chat)
+    chat.expect("You already have Listings cases open:", "CX-000001 · Listings · blue mug",
+                "Is this about one of them?")
+    chat.expect_buttons("Add to CX-000001", "It's a different issue")
+    await chat.press("It's a different issue")
+    chat.expect("Type: Listings", "About: red kettle suppressed")
+    await chat.press("Open the case")
+    chat.expect("Opened CX-000002 (Listings · red kettle suppressed)")
+    second = service.get_case("CX-000002").case
+    assert (second.case_type, second.subject) == ("listing", "red kettle suppressed")
+
+
+async def test_the_seller_can_add_to_the_case_they_see_instead(
+        chat: Chat, service: CaseService, clock: ManualClock) -> None:
+    await _open(chat, "my blue mug listing is suppressed, I fixed the photos already")
+    clock.advance(hours=25)
+    await chat.say("the red kettle listing is suppressed since this morning too")
+    await _past_the_new_issue_choice(chat)
+    await chat.press("Add to CX-000001")
+    chat.expect("Added to CX-000001")
+    assert len(service.search_cases()) == 1
+    assert "red kettle" in service.get_case("CX-000001").messages[-1].text
+
+
+async def test_the_same_listing_in_other_words_asks_what_tells_it_apart(
+        chat: Chat, service: CaseService, clock: ManualClock) -> None:
+    await _open(chat, "my blue mug listing is suppressed, I fixed the photos already")
+    clock.advance(hours=25)
+    await chat.say("blue mug suppressed again?? it was fine yesterday")
+    await _past_the_new_issue_choice(chat)
+    chat.expect("You already have a case on this issue", "CX-000001")
+    await chat.press("It's a different issue")
+    chat.expect("What tells this Listings issue apart from CX-000001?")
+    await chat.say("it's the large blue mug, ASIN B07XJ8C8F5")
+    chat.expect("About: ASIN B07XJ8C8F5")
+    await chat.press("Open the case")
+    chat.expect("Opened CX-000002")
+    assert service.get_case("CX-000002").case.subject == "asin b07xj8c8f5"
+
+
+async def test_a_declined_listing_does_not_block_another_listing(
+        chat: Chat, service: CaseService, clock: ManualClock) -> None:
+    await _open(chat, "my bamboo cutting board listing is suppressed for a policy violation")
+    service.change_status("CX-000001", "declined", reason="restricted product")
+    clock.advance(hours=25)  # a new day: not a follow-up of the case talked about
+    await chat.say("my blue mug listing is suppressed, I fixed the photos already")
+    await _past_the_new_issue_choice(chat)
+    chat.expect_not("declined")
+    chat.expect("About: blue mug")
+    await chat.press("Open the case")
+    chat.expect("Opened CX-000002")
+
+
+# Reopening ----------------------------------------------------------------------------------
+async def test_reopening_is_possible_when_the_daily_cap_is_reached(
+        chat: Chat, service: CaseService, clock: ManualClock) -> None:
+    await _open(chat, f"my order {ORDER} never arrived, the buyer is waiting since Monday")
+    service.change_status("CX-000001", "closed")
+    clock.advance(hours=1)
+    seller = service.get_case("CX-000001").case.seller_id
+    for i in range(4):
+        service.open_case(seller, None, f"question {i}")
+    await chat.say("please reopen CX-000001")
+    chat.expect("Reopened as CX-000006 (linked to CX-000001)")
+    await chat.say("my blue mug listing is suppressed, I fixed the photos already")
+    await _past_the_new_issue_choice(chat)
+    chat.expect("today's limit of 5 new cases")
+
+
+async def test_a_case_closed_too_long_ago_offers_a_linked_new_case(
+        chat: Chat, service: CaseService, clock: ManualClock) -> None:
+    await _open(chat, "my blue mug listing is suppressed, I fixed the photos already")
+    service.change_status("CX-000001", "closed")
+    clock.advance(days=31)
+    await chat.say("reopen CX-000001")
+    chat.expect("CX-000001 was closed more than 30 days ago, so it can't be reopened")
+    chat.expect_buttons("New case about CX-000001", "Cancel")
+    await chat.press("New case about CX-000001")
+    chat.expect("What happened?")
+    await chat.say("The blue mug listing got suppressed again after the price change.")
+    chat.expect("Type: Listings", "About: blue mug suppressed", "Follows up: CX-000001")
+    await chat.press("Open the case")
+    chat.expect("Opened CX-000002")
+    new = service.get_case("CX-000002")
+    assert new.case.subject == service.get_case("CX-000001").case.subject
+    assert ("follows", "CX-000001") in [(e.kind, e.from_value) for e in new.events]
+
+
+async def test_reopening_within_the_window_still_works(chat: Chat, service: CaseService,
+                                                       clock: ManualClock) -> None:
+    await _open(chat, "my blue mug listing is suppressed, I fixed the photos already")
+    service.change_status("CX-000001", "closed")
+    clock.advance(days=29)
+    await chat.say("reopen CX-000001")
+    chat.expect("Reopened as CX-000002 (linked to CX-000001)")
+
+
+async def test_the_window_is_configurable(service: CaseService, chat: Chat,
+                                          clock: ManualClock) -> None:
+    service.rules = CaseRules(reopen_days=3)
+    await _open(chat, "my blue mug listing is suppressed, I fixed the photos already")
+    service.change_status("CX-000001", "closed")
+    clock.advance(days=4)
+    await chat.say("reopen CX-000001")
+    chat.expect("closed more than 3 days ago")
