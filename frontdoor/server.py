@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, generate_latest
-from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -72,15 +71,10 @@ def create_app(parts: ServerParts) -> Starlette:
     async def healthz(_request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
-    def _db_ok() -> bool:
-        with parts.services.database.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        return True
-
     async def readyz(_request: Request) -> Response:
         checks: dict[str, str] = {}
         try:
-            await asyncio.wait_for(asyncio.to_thread(_db_ok), timeout=5)
+            await asyncio.wait_for(asyncio.to_thread(parts.services.database.ping), timeout=5)
             checks["database"] = "ok"
         except Exception as exc:  # any failure means not ready; say which
             checks["database"] = f"error: {type(exc).__name__}"
