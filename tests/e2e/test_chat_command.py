@@ -54,4 +54,4 @@ def test_newcomer_registers_with_the_demo_code_and_opens_a_case(tmp_path: Path,
 def test_unknown_seller_for_as_is_refused(tmp_path: Path, env: dict[str, str]) -> None:
     result = run(["chat", "--as", "Nobody Ltd", "--no-nlu"], tmp_path, env, "/quit\n")
     assert result.returncode == 2
-    assert "no seller 'Nobody Ltd'" in result.stderr
+    assert "no seller or invitation 'Nobody Ltd'" in result.stderr
