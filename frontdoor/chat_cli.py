@@ -63,10 +63,14 @@ def console_user_for(services: Services, seller_id: int, name: str) -> str:
         return external
 
 
-def chat_user_as(services: Services, who: str) -> ChatUser | None:
+class NoSuchChatUser(Exception):
+    """``--as`` names nobody the chat can be opened as; the message says why."""
+
+
+def chat_user_as(services: Services, who: str) -> ChatUser:
     """``--as WHO``: a registered seller (id or name), or an invited one (the name the
     invitation was made for, or its code), registered the way the chat registers anyone: by
-    ``/start CODE``. None if nobody answers to ``who``."""
+    ``/start CODE``. NoSuchChatUser if nobody answers to ``who``."""
     seller = find_seller(services.database, who)
     if seller is not None:
         user_id = console_user_for(services, seller.id, seller.display_name)
@@ -74,11 +78,13 @@ def chat_user_as(services: Services, who: str) -> ChatUser | None:
                         t("console.chatting_as", name=seller.display_name, id=seller.id))
     invitation = find_invitation(services.database, who)
     if invitation is None:
-        return None
+        raise NoSuchChatUser(
+            f"no seller or invitation {who!r} (use a seller id, a seller's name, or the name "
+            "or code of an invitation: frontdoor invite create NAME)")
     if invitation.expires_at < services.clock.now():
-        return ChatUser("", invitation.seller_name, t(
+        raise NoSuchChatUser(t(
             "console.invitation_expired", name=invitation.seller_name, code=invitation.code,
-            date=f"{invitation.expires_at:%d %b %Y}"))
+            date=f"{invitation.expires_at.day} {invitation.expires_at:%b %Y}"))
     # Its own console user; once registered, `--as` finds the seller and this same user.
     user_id = f"invited-{invitation.id}"
     return ChatUser(user_id, invitation.seller_name,
@@ -150,14 +156,10 @@ async def _chat(settings: Settings, as_seller: str | None, no_nlu: bool) -> int:
     services = build_services(settings)
     try:
         if as_seller:
-            user = await asyncio.to_thread(chat_user_as, services, as_seller)
-            if user is None:
-                typer.echo(f"error: no seller or invitation {as_seller!r} (use a seller id, a "
-                           "seller's name, or the name or code of an invitation: frontdoor "
-                           "invite create NAME)", err=True)
-                return 2
-            if not user.user_id:
-                typer.echo(f"error: {user.banner}", err=True)
+            try:
+                user = await asyncio.to_thread(chat_user_as, services, as_seller)
+            except NoSuchChatUser as nobody:
+                typer.echo(f"error: {nobody}", err=True)
                 return 2
         else:
             user_id = f"console-{getpass.getuser()}"
