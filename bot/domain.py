@@ -102,6 +102,8 @@ class Case:
     reminders_sent: int = 0
     fr_warning_sent: bool = False
     fr_breach_sent: bool = False
+    # Types without an order: what tells this issue apart (bot.subjects); None with an order.
+    subject: str | None = None
 
     @property
     def is_active(self) -> bool:
@@ -159,6 +161,7 @@ class NewCase:
     created_at: datetime
     first_response_due_at: datetime | None
     reopened_from_id: int | None = None
+    subject: str | None = None  # bot.subjects key; only for a type without an order
 
 
 @dataclass(frozen=True)

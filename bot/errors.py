@@ -41,6 +41,12 @@ class InvalidTransition(CaseRuleError):
     code = "invalid_transition"
 
 
+class ReopenWindowPassed(InvalidTransition):
+    """A closed case too old to reopen (FRONTDOOR_REOPEN_DAYS): a new case can link it."""
+
+    code = "reopen_window_passed"
+
+
 class KeepOpenLimit(CaseRuleError):
     code = "keep_open_limit"
 

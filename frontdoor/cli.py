@@ -348,6 +348,21 @@ def case_status(
     typer.echo(f"{case.number} is now {case.status}")
 
 
+@case_app.command("type")
+@refusals
+def case_change_type(
+    number: str = NUMBER,
+    new_type: str = typer.Argument(..., metavar="TYPE", help="A case type, e.g. listing"),
+    agent: str = typer.Option("cli", "--as"), as_json: bool = JSON,
+) -> None:
+    """Change a case's type (refused onto a declined issue or another active case's)."""
+    case = _services().cases.change_type(number, new_type, "agent", agent)
+    if as_json:
+        _print_json(case)
+        return
+    typer.echo(f"{case.number} is now {case.title}")
+
+
 @case_app.command("urgent")
 @refusals
 def case_urgent(number: str = NUMBER, off: bool = typer.Option(False, "--off"),

@@ -41,6 +41,7 @@ class Settings(BaseSettings):
     frontdoor_evaluation_days: int = 4
     frontdoor_max_text_chars: int = 4000
     frontdoor_max_attachment_mb: int = 20
+    frontdoor_reopen_days: int = 30
     # Delivery guarantees
     frontdoor_inbound_lease_seconds: float = 30.0
     # Scheduler

@@ -131,12 +131,14 @@ class InvitationRequestRow(Base):
 class CaseRow(Base):
     __tablename__ = "cases"
     __table_args__ = (
-        # Rule 1 in the database: one active case per seller, type and order.
+        # Rule 1 in the database: one active case per seller, type and order (types without
+        # an order: per subject, so two suppressed listings are two issues).
         Index(
             "uq_cases_active_issue",
             "seller_id",
             "case_type",
             "order_key",
+            "subject_key",
             unique=True,
             postgresql_where=sql_text(
                 "case_type IS NOT NULL AND status IN ("
@@ -166,6 +168,9 @@ class CaseRow(Base):
     case_type: Mapped[str | None] = mapped_column(String(40))
     # The order id, or "" for none: NULLs would never collide in the unique index.
     order_key: Mapped[str] = mapped_column(String(40), server_default="")
+    # What tells apart two issues of a type without an order (bot/subjects.py): normalised,
+    # "" when there is an order (the order tells them apart) or for cases from before 0004.
+    subject_key: Mapped[str] = mapped_column(String(60), server_default="")
     title: Mapped[str] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(20))
     urgent: Mapped[bool] = mapped_column(Boolean, server_default=sql_text("false"))

@@ -33,6 +33,7 @@ class CaseRules:
     evaluation_days: int = 4
     invitation_days: int = 14
     max_text_chars: int = 4000
+    reopen_days: int = 30
 
 
 STATUS_FILTERS: dict[str, tuple[str, ...] | None] = {

@@ -15,6 +15,7 @@ from bot.errors import (
     DeclinedFinal,
     InvalidTransition,
     KeepOpenLimit,
+    ReopenWindowPassed,
 )
 from bot.ports import DuplicateActiveCase, UnitOfWork
 from bot.texts import STATUS_LABELS, t
@@ -70,10 +71,19 @@ class SellerActionRules(OpeningRules, StatusRules):
                     self.relay.thread(uow, case, text, seller.display_name, now, attachments, msg.id)
                 uow.commit()
                 return ReopenResult(case, previous, new_case=False)
-            # Closed: a new number, linked both ways (rule 3). It is a new case on the issue,
-            # so the same checks as opening one: declined is final (rule 4), one active case
-            # per issue (rule 1), the daily cap (rule 8).
-            active = self._check_can_open(uow, seller_id, case.case_type, case.order_id, now)
+            # Closed: a new number, linked both ways (rule 3), within the reopening window.
+            # It continues the old case, so it doesn't count for the daily cap (rule 8); the
+            # other checks of opening one hold: declined is final (rule 4), one active case
+            # per issue (rule 1).
+            window = timedelta(days=self.rules.reopen_days)
+            if case.closed_at is not None and now - case.closed_at > window:
+                raise ReopenWindowPassed(
+                    f"{case.number} closed more than {self.rules.reopen_days} days ago; a new "
+                    "case can link it instead",
+                    number=case.number, days=self.rules.reopen_days,
+                )
+            active = self._check_can_open(uow, seller_id, case.case_type, case.order_id, now,
+                                          case.subject, counts_for_cap=False)
             if active is not None:
                 return ReopenResult(active, case, new_case=False)
             try:
@@ -81,7 +91,7 @@ class SellerActionRules(OpeningRules, StatusRules):
                     seller_id=seller_id, identity_id=case.identity_id, case_type=case.case_type,
                     order_id=case.order_id, title=case.title, status=d.OPEN, urgent=case.urgent,
                     created_at=now, first_response_due_at=self._due(now, case.urgent),
-                    reopened_from_id=case.id,
+                    reopened_from_id=case.id, subject=case.subject,
                 ))
             except DuplicateActiveCase:
                 uow.rollback()

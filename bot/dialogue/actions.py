@@ -8,10 +8,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from bot import domain as d
-from bot.dialogue import answers, followup, human_again
+from bot.dialogue import answers, follow_up_case, followup, human_again
 from bot.dialogue.common import refusal, type_menu
 from bot.dialogue.turn import Turn
-from bot.errors import CaseRuleError, InvalidTransition
+from bot.errors import CaseRuleError, InvalidTransition, ReopenWindowPassed
 from bot.messages import Button
 from bot.texts import t
 
@@ -64,6 +64,9 @@ async def reopen(turn: Turn, explicit: str | None) -> None:
     try:
         result = await turn.call(turn.cases.reopen, turn.seller_id, number, text,
                                  turn.attachments())
+    except ReopenWindowPassed as err:
+        follow_up_case.offer(turn, number, err.details.get("days"), text, turn.attachments())
+        return
     except CaseRuleError as err:
         refusal(turn, err, number)
         return
@@ -167,7 +170,7 @@ async def reply_to(turn: Turn, explicit: str | None) -> None:
 # The scheduler's reminders use "keep_open:" and "reply:" (bot.sweeps).
 HANDLERS: dict[str, Callable[[Turn, str | None], Awaitable[None]]] = {
     REOPEN: reopen, URGENT: urgent, KEEP: keep_open, "keep_open": keep_open, HUMAN: human,
-    "reply": reply_to,
+    "reply": reply_to, follow_up_case.FOLLOW: follow_up_case.start,
 }
 
 

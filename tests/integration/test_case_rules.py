@@ -146,14 +146,17 @@ def test_reopening_an_older_closed_case_cannot_get_round_a_decline(service: Case
     assert service.list_cases(seller.id, "in_progress") == []
 
 
-def test_reopening_a_closed_case_counts_against_the_daily_cap(service: CaseService) -> None:
+def test_reopening_a_closed_case_is_not_a_new_case_for_the_daily_cap(
+        service: CaseService) -> None:
+    # Issue 11: the bot says "You can reopen it", so the cap must not stop it, nor count it.
     _, seller = make_seller(service, "1")
     old = service.open_case(seller.id, "listing", "photo rejected").case
     service.change_status(old.number, "closed")
     for i in range(4):
-        service.open_case(seller.id, None, f"question {i}")
+        service.open_case(seller.id, None, f"question {i}")  # 5 new cases: the cap
+    assert service.reopen(seller.id, old.number, "still rejected").new_case
     with pytest.raises(DailyCapReached):
-        service.reopen(seller.id, old.number, "still rejected")
+        service.open_case(seller.id, None, "question 5")
 
 
 # Reopen (rule 3) -------------------------------------------------------------------------------
@@ -286,7 +289,7 @@ def test_evaluation_once_within_four_days(service: CaseService, clock: ManualClo
     assert ev.level == "disappointing" and ev.reason_code == "other"
     with pytest.raises(EvaluationRefused, match="already"):
         service.evaluate(seller.id, case.number, "like")
-    other = service.open_case(seller.id, "advertising", "budget", order_id=None)
+    other = service.open_case(seller.id, "advertising", "ads paused again", order_id=None)
     assert other.created is False  # the resolved case is still the active one on this issue
 
 
