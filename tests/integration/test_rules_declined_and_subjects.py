@@ -5,16 +5,24 @@ identical requests under real concurrency."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from bot import domain as d
 from bot.cases import CaseRules, CaseService
 from bot.clock import ManualClock
 from bot.errors import DailyCapReached, DeclinedFinal, InvalidTransition, ReopenWindowPassed
 from bot.subjects import same_subject, subject_of
+from frontdoor.cli import app
+from frontdoor.settings import load_settings
+from frontdoor.wiring import build_services
+from storage.database import Database
+from storage.migrate import upgrade
 from storage.models import CaseRow
 from storage.uow import SqlUnitOfWorkFactory
+from tests.integration import test_cli as cli_tests
 from tests.integration.test_case_rules import make_seller, outbox
 from tests.integration.test_concurrency import run_together
 
@@ -246,3 +254,52 @@ def test_simultaneous_requests_on_two_subjects_make_two_cases(
     assert sum(r.created for r in results) == 2
     cases = service.search_cases("all")
     assert sorted(c.subject or "" for c in cases) == ["asin b07xj8c8f5", "asin b0kettle01"]
+
+
+# The agents' command line ---------------------------------------------------------------------
+db_url = cli_tests.db_url
+
+
+def test_case_type_on_the_command_line_refuses_a_declined_issue(db_url: str) -> None:
+    number = cli_tests.seller_with_case()  # an Orders case on ORDER
+    cases = build_services(load_settings()).cases
+    seller_id = cases.get_case(number).case.seller_id
+    declined = cases.open_case(seller_id, "shipping", "never arrived", order_id=ORDER).case
+    cases.change_status(declined.number, "declined", reason="delivered per carrier")
+    refused = cli_tests.runner.invoke(app, ["case", "type", number, "shipping"])
+    assert refused.exit_code == 2 and "delivered per carrier" in refused.output
+    changed = cli_tests.runner.invoke(app, ["case", "type", number, "payment", "--as", "bo"])
+    assert changed.exit_code == 0, changed.output
+    assert f"{number} is now Payments · {ORDER}" in changed.output
+    assert cases.get_case(number).case.case_type == "payment"
+
+
+# Migration 0004 on a database with cases ------------------------------------------------------
+def test_migration_0004_keeps_existing_cases_and_lets_subjects_in(
+        tmp_path: os.PathLike[str], clock: ManualClock) -> None:
+    url = f"sqlite:///{tmp_path}/old.db"
+    upgrade(url, "0003")
+    old_db = Database(url)
+    now = clock.now().isoformat()
+    with old_db.engine.begin() as conn:
+        conn.execute(text("INSERT INTO merchants (id, name, created_at) VALUES (1, 'Acme', :n)"),
+                     {"n": now})
+        conn.execute(text("INSERT INTO sellers (id, merchant_id, display_name, is_main, "
+                          "created_at) VALUES (1, 1, 'Acme', true, :n)"), {"n": now})
+        conn.execute(text(
+            "INSERT INTO cases (number, seller_id, case_type, order_key, title, status, "
+            "created_at, updated_at, status_changed_at) VALUES "
+            "('CX-000001', 1, 'listing', '', 'Listings', 'open', :n, :n, :n)"), {"n": now})
+        conn.execute(text("INSERT INTO counters (name, value) VALUES ('case', 1)"))
+    old_db.dispose()
+    upgrade(url)
+    db = Database(url)
+    try:
+        service = CaseService(SqlUnitOfWorkFactory(db, "CX"), clock=clock)
+        assert service.get_case("CX-000001").case.subject is None
+        # The old case is no longer "every listing issue": a named one is a case of its own.
+        assert service.open_case(1, "listing", "my blue mug listing is suppressed").created
+        again = service.open_case(1, "listing", "listing problem, please help")
+        assert not again.created and again.case.number == "CX-000001"
+    finally:
+        db.dispose()
