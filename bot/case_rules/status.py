@@ -61,6 +61,10 @@ class StatusRules(CaseServiceBase):
         Transitions are not checked here; callers decide (see ``change_status``)."""
         old = case.status
         changes: dict[str, Any] = {"status": new, "status_changed_at": now, "updated_at": now}
+        if actor_kind == d.SELLER or new == d.OPEN:
+            # The "Updated" mark is for changes the seller has not seen: their own are seen,
+            # and back to "open" looks the same to them (bot.case_rules.queries.status_unseen).
+            changes["seller_seen_at"] = now
         if old == d.PENDING:
             # The first-response clock paused while the case waited for the seller.
             if case.first_response_at is None and case.first_response_due_at and case.pending_since:

@@ -13,9 +13,11 @@ from bot.dialogue import (
     actions,
     answers,
     appeal,
+    closing,
     evaluation,
     followup,
     freetext,
+    history,
     intake,
     registration,
     smalltalk,
@@ -33,6 +35,7 @@ FLOW_TEXT: dict[str, FlowText] = {
     appeal.FLOW: appeal.on_text,
     triage.FLOW: triage.on_text,
     evaluation.FLOW: evaluation.on_text,
+    closing.FLOW: closing.on_text,
 }
 # Choices a typed "a new issue" may mean.
 _NEW_ISSUE_PAYLOADS = frozenset({followup.PICK_NEW, intake.DUP_NEW})
@@ -99,7 +102,7 @@ async def on_command(turn: Turn, command: str, args: str) -> None:
         if number is None:
             turn.say("case.bad_number", text=args.strip()[:40], prefix=turn.config.case_prefix)
             return
-        await status.show_case(turn, number)
+        await history.show(turn, number)
     elif command == "cancel":
         _cancel(turn)
     else:
@@ -131,6 +134,12 @@ async def on_button(turn: Turn, payload: str) -> None:
         await status.show_list(turn)
     elif head == "case":
         await status.show_case(turn, payload.removeprefix(status.CASE_PREFIX))
+    elif head == status.LIST_HEAD:
+        handled = await status.on_button(turn, payload)
+    elif head == history.HEAD:
+        handled = await history.on_button(turn, payload)
+    elif head in closing.HEADS:
+        handled = await closing.on_button(turn, payload)
     elif head == "type":
         await triage.on_button(turn, payload)
     elif head == "eval":
