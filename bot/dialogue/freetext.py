@@ -38,7 +38,7 @@ from bot.dialogue.common import is_cancel, is_no, is_yes, plain, refusal
 from bot.dialogue.context import ConversationContext
 from bot.dialogue.lookups import case_for_platform_message
 from bot.dialogue.turn import Turn
-from bot.errors import CaseRuleError
+from bot.errors import CaseRuleError, EvaluationRefused
 from bot.labels import CASE_TYPES
 from bot.messages import Button
 
@@ -141,6 +141,9 @@ async def _answer_relayed(turn: Turn, ctx: ConversationContext, pointer: str | N
         return False
     if pointer is not None and pointer != asked.case.number:
         return False
+    if not asked.awaiting_rating and any(b.payload.startswith(context.EVAL_PREFIX)
+                                         for b in asked.buttons):
+        return False  # rated already (by a button): the question is over
     number = asked.case.number
     payload = _chosen(turn.text, list(asked.buttons))
     if payload is not None:
@@ -182,13 +185,17 @@ async def _rate(turn: Turn, number: str, level: str, words: str) -> None:
     """A typed rating; words after a lower one are its reason (the seller's own words)."""
     if level in d.LEVELS_NEEDING_REASON and answers.has_words(words):
         try:
-            await turn.call(turn.cases.evaluate, turn.seller_id, number, level, words)
+            await turn.call(turn.cases.evaluate, turn.seller_id, number, level, words,
+                            evaluation.reason_from_text(words))
+        except EvaluationRefused:
+            turn.say("eval.refused", number=number)
+            return
         except CaseRuleError as err:
             refusal(turn, err, number)
             return
         turn.say("eval.thanks", number=number, case_number=number)
         return
-    await evaluation.choose(turn, number, level)
+    await evaluation.choose(turn, number, level)  # asks for the reason with buttons
 
 
 async def _replied_case(turn: Turn) -> str | None:
