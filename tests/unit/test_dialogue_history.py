@@ -188,3 +188,13 @@ async def test_another_sellers_case_cannot_be_read(chat: Chat, service: CaseServ
     await chat.send(button=f"conv:{number}:3", text="Older")
     chat.expect(f"I can't find {number} among your cases")
     chat.expect_not("never arrived")
+
+
+async def test_a_lower_rating_shows_with_its_reason(chat: Chat, service: CaseService) -> None:
+    number = await open_case(chat)
+    service.change_status(number, "resolved")
+    service.evaluate(seller_id(service, chat), number, "so_so", "took four days",
+                     "slow_reply")
+    await chat.command("case", number)
+    chat.expect(f"{number} · Shipping · {ORDER}: Resolved",
+                "Your rating: So-so · Slow reply (“took four days”)")
