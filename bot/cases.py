@@ -16,8 +16,10 @@ from bot.case_rules.opening import OpeningRules
 from bot.case_rules.queries import CaseQueries
 from bot.case_rules.registration import RegistrationRules
 from bot.case_rules.results import AddedMessage, CaseDetail, OpenCaseResult, ReopenResult
+from bot.case_rules.retyping import RetypingRules
 from bot.case_rules.seller_actions import SellerActionRules
 from bot.case_rules.status import TRANSITIONS, StatusRules
+from bot.case_rules.withdrawal import WithdrawalRules
 
 __all__ = [
     "STATUS_FILTERS",
@@ -33,5 +35,5 @@ __all__ = [
 
 
 class CaseService(RegistrationRules, CaseQueries, ConversationRules, SellerActionRules,
-                  OpeningRules, StatusRules, EvaluationRules):
+                  WithdrawalRules, RetypingRules, OpeningRules, StatusRules, EvaluationRules):
     """The rules. One method, one transaction."""

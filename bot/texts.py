@@ -351,6 +351,123 @@ CATALOGUE: dict[str, str] = {
     "time_ago.hours": "{count} hours ago",
     "time_ago.days": "{count} days ago",
     # Issue 11 — evaluation (end)
+    # Issue 11 — reading
+    "case.updated_status_mark": " · 🆕 Updated (now {status})",
+    "status.closed_title": "Your closed and declined cases ({count}):",
+    "status.all_title": "All your cases ({count}):",
+    "status.range": "{first}–{last}",
+    "status.none_closed": "You have no closed or declined cases.",
+    "status.none_at_all": "You have no cases yet. To open one, just describe the problem.",
+    "status.finished_title": "Closed since you last looked:",
+    "button.filter_in_progress": "In progress",
+    "button.filter_closed": "Closed",
+    "button.filter_all": "All",
+    "button.more_cases": "More",
+    "button.show_conversation": "Show conversation",
+    "button.older": "Older",
+    "button.show_case": "Show {number}",
+    "button.close_case": "Close this case",
+    "button.close_n": "Close {number}",
+    "button.close_yes": "Yes, close it",
+    "button.close_no": "No, keep it",
+    "history.page": "Conversation, {first}–{last} of {total}:",
+    "history.older_title": "{number}, earlier in the conversation ({first}–{last} of {total}):",
+    "history.empty": "No messages yet.",
+    "history.start_reached": "That's the beginning of the conversation of {number}.",
+    "history.you": "You",
+    "history.team": "{brand} support",
+    "history.item": "{who} · {when}{marks}\n{text}",
+    "history.new_mark": " · 🆕 new",
+    "history.edited_mark": " · edited",
+    "history.file": "📎 {name}",
+    "history.shortened": "… (shortened)",
+    "history.status": "· {when} · Status: {status}",
+    "history.status_reason": "· {when} · Status: {status} ({reason})",
+    "history.reopened_from": "· {when} · Reopened from {number}",
+    "history.reopened_as": "· {when} · Reopened as {number}",
+    "history.urgent": "· {when} · Flagged urgent",
+    "close.confirm_withdraw": (
+        "Withdraw {number} ({title})? Our team will stop working on it. If the problem comes "
+        "back, you can reopen it."
+    ),
+    "close.confirm_close": "Close {number} ({title})? If the problem comes back, you can reopen it.",
+    "close.done_withdrawn": (
+        "📁 {number} is withdrawn and closed; our team has been told. Glad it's sorted! If the "
+        "problem comes back, you can reopen it."
+    ),
+    "close.done_closed": (
+        "📁 {number} is closed; our team has been told. If the problem comes back, you can "
+        "reopen it."
+    ),
+    "close.kept": "Okay, {number} stays open.",
+    "close.no_case": "You have no open cases to close.",
+    "close.which": "Which case should I close?",
+    "close.already_closed": "{number} is already closed.",
+    "thread.seller_withdrew_case": (
+        "🙋 The seller withdrew the case{words}: no further work needed."
+    ),
+    "thread.seller_closed": "🙋 The seller closed the case{words}.",
+    "thread.seller_words": " (\"{text}\")",
+    # Issue 11 — reading (end)
+    # Issue 11 — console (the terminal chat's own lines)
+    "console.welcome": (
+        "{brand} seller support, console chat. Type /help for help, a number to press a button, "
+        "/attach PATH to send a photo or file, /quit to leave."
+    ),
+    "console.chatting_as": "Chatting as {name} (seller {id}).",
+    "console.registering_as": (
+        "Chatting as {name}, invited with code {code}: registering you with it, as the chat "
+        "does when the code is typed."
+    ),
+    "console.invitation_expired": (
+        "the invitation {code} for {name} expired on {date}; create a new one with "
+        "frontdoor invite create"
+    ),
+    "console.demo_code": (
+        "You are not registered yet. Your demo invitation code is {code}: type it to register."
+    ),
+    "console.ask_operator": (
+        "You are not registered yet. Ask an operator for a code: "
+        "frontdoor invite create \"Your Shop\""
+    ),
+    "console.edited": "(edited) {text}",
+    "console.attach_usage": (
+        "To send a photo or file, type /attach and its path, then a caption if you like: "
+        "/attach ~/Documents/invoice.pdf the March invoice (put a path with spaces in quotes)."
+    ),
+    "console.attach_missing": "I can't find a file at {path}. Nothing was sent.",
+    "console.attach_not_a_file": "{path} is a folder, not a file. Nothing was sent.",
+    "console.attach_unreadable": "I'm not allowed to read {path}. Nothing was sent.",
+    # Issue 11 — console (end)
+    # Issue 11 — rules (issue subjects, declined is final on every path, reopening window)
+    "intake.same_type_open": "You already have {type} cases open:",
+    "intake.same_type_question": (
+        "Is this about one of them? If it's about something else, tap \"It's a different "
+        "issue\"."
+    ),
+    "intake.ask_subject": (
+        "What tells this {type} issue apart from {number}? Send the listing's ASIN or SKU, or a "
+        "few words such as \"red kettle listing\"."
+    ),
+    "intake.subject_unclear": (
+        "Sorry, I need something that names it: the ASIN, the SKU, or a few words about the "
+        "product."
+    ),
+    "intake.confirm_subject": "• About: {subject}",
+    "intake.confirm_follows": "• Follows up: {number}",
+    "intake.same_order_other_type": (
+        "{number} already covers {type} for order {order}, and there is one case per issue. If "
+        "this is another kind of problem with that order, pick its type:"
+    ),
+    "reopen.window_passed": (
+        "{number} was closed more than {days} days ago, so it can't be reopened. I can open a new "
+        "case that mentions {number} instead."
+    ),
+    "button.follow_up": "New case about {number}",
+    "thread.follows": "Follows up {number} (closed too long ago to reopen)",
+    "thread.followed_by": "The seller opened {number} to follow this case up",
+    "thread.type_changed": "Type changed to {type} by {actor}",
+    # Issue 11 — rules (end)
     # Issue 11 — routing (every message in the right case)
     "button.undo_added": "↩️ Undo / it's something else",
     "followup.words_kept": "📎 I've added what you wrote to {number} for our team.",

@@ -37,6 +37,7 @@ def _base_rules(settings: Settings) -> CaseRules:
         first_response_urgent_hours=settings.frontdoor_first_response_urgent_hours,
         evaluation_days=settings.frontdoor_evaluation_days,
         max_text_chars=settings.frontdoor_max_text_chars,
+        reopen_days=settings.frontdoor_reopen_days,
     )
 
 
@@ -118,5 +119,6 @@ def build_engine(services: Services, classifier: Classifier) -> Engine:
         max_attachment_bytes=s.frontdoor_max_attachment_mb * 1_000_000,
         inbound_lease_seconds=s.frontdoor_inbound_lease_seconds,
     )
+    knowledge = KnowledgeBase.load(s.frontdoor_knowledge_base, s.frontdoor_brand)
     return Engine(services.cases, services.uow_factory, classifier, services.relay, config,
-                  services.clock, KnowledgeBase.load(s.frontdoor_knowledge_base))
+                  services.clock, knowledge)

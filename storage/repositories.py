@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import Table, and_, bindparam, delete, exists, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -79,6 +79,7 @@ def _case(row: CaseRow) -> Case:
         reopened_as_id=row.reopened_as_id, slack_channel=row.slack_channel,
         slack_ts=row.slack_ts, reminders_sent=row.reminders_sent,
         fr_warning_sent=row.fr_warning_sent, fr_breach_sent=row.fr_breach_sent,
+        subject=row.subject_key or None,
     )
 
 
@@ -277,7 +278,8 @@ class SqlCaseRepository(_Repo):
                 row = CaseRow(
                     number=self._next_number(), seller_id=new.seller_id,
                     identity_id=new.identity_id, case_type=new.case_type,
-                    order_key=new.order_id or "", title=new.title, status=new.status,
+                    order_key=new.order_id or "", subject_key=new.subject or "",
+                    title=new.title, status=new.status,
                     urgent=new.urgent, needs_human=False, keep_open_count=0,
                     created_at=new.created_at, updated_at=new.created_at,
                     status_changed_at=new.created_at,
@@ -324,27 +326,53 @@ class SqlCaseRepository(_Repo):
         )
         return _case(row) if row else None
 
-    def _issue(self, seller_id: int, case_type: str, order_id: str | None) -> Any:
+    def _issue(self, seller_id: int, case_type: str, order_id: str | None,
+               subject: str | None = None) -> Any:
+        return self._same_type(seller_id, case_type, order_id).where(
+            CaseRow.subject_key == (subject or ""))
+
+    @staticmethod
+    def _same_type(seller_id: int, case_type: str, order_id: str | None) -> Any:
         return select(CaseRow).where(
             CaseRow.seller_id == seller_id,
             CaseRow.case_type == case_type,
             CaseRow.order_key == (order_id or ""),
         )
 
-    def find_active(self, seller_id: int, case_type: str, order_id: str | None) -> Case | None:
+    def find_active(self, seller_id: int, case_type: str, order_id: str | None,
+                    subject: str | None = None) -> Case | None:
         row = self.session.scalar(
-            self._issue(seller_id, case_type, order_id)
+            self._issue(seller_id, case_type, order_id, subject)
             .where(CaseRow.status.in_(ACTIVE_STATUSES))
             .execution_options(populate_existing=True)
         )
         return _case(row) if row else None
 
-    def find_declined(self, seller_id: int, case_type: str, order_id: str | None) -> Case | None:
+    def find_declined(self, seller_id: int, case_type: str, order_id: str | None,
+                      subject: str | None = None) -> Case | None:
         row = self.session.scalar(
-            self._issue(seller_id, case_type, order_id)
+            self._issue(seller_id, case_type, order_id, subject)
             .where(CaseRow.status == DECLINED)
             .order_by(CaseRow.id.desc())
             .limit(1)
+        )
+        return _case(row) if row else None
+
+    def same_type(self, seller_id: int, case_type: str, order_id: str | None,
+                  statuses: Sequence[str]) -> Sequence[Case]:
+        rows = self.session.scalars(
+            self._same_type(seller_id, case_type, order_id)
+            .where(CaseRow.status.in_(statuses))
+            .order_by(CaseRow.id.desc())
+            .execution_options(populate_existing=True)
+        )
+        return [_case(r) for r in rows]
+
+    def find_declined_with_order(self, seller_id: int, order_id: str) -> Case | None:
+        row = self.session.scalar(
+            select(CaseRow).where(CaseRow.seller_id == seller_id, CaseRow.order_key == order_id,
+                                  CaseRow.status == DECLINED)
+            .order_by(CaseRow.id.desc()).limit(1)
         )
         return _case(row) if row else None
 
@@ -354,6 +382,8 @@ class SqlCaseRepository(_Repo):
             raise KeyError(case_id)
         if "order_id" in changes:
             changes["order_key"] = changes.pop("order_id") or ""
+        if "subject" in changes:
+            changes["subject_key"] = changes.pop("subject") or ""
         for key, value in changes.items():
             if not hasattr(CaseRow, key):
                 raise AttributeError(f"cases has no column {key}")
@@ -400,7 +430,9 @@ class SqlCaseRepository(_Repo):
             self.session.scalar(
                 select(func.count())
                 .select_from(CaseRow)
-                .where(CaseRow.seller_id == seller_id, CaseRow.created_at >= since)
+                # A reopened case continues an old one: not a new case for the daily cap.
+                .where(CaseRow.seller_id == seller_id, CaseRow.created_at >= since,
+                       CaseRow.reopened_from_id.is_(None))
             )
             or 0
         )
@@ -441,6 +473,20 @@ class SqlMessageRepository(_Repo):
             .limit(1)
         )
         return _message(row) if row else None
+
+    def cases_mentioning(self, words: Sequence[str], statuses: Sequence[str] | None,
+                         limit: int) -> Sequence[int]:
+        if not words:
+            return []
+        text = func.lower(CaseMessageRow.text)
+        stmt = (select(CaseRow.id)
+                .where(exists().where(
+                    CaseMessageRow.case_id == CaseRow.id,
+                    *(text.contains(w.lower(), autoescape=True) for w in words)))
+                .order_by(CaseRow.updated_at.desc(), CaseRow.id.desc()).limit(limit))
+        if statuses:
+            stmt = stmt.where(CaseRow.status.in_(statuses))
+        return list(self.session.scalars(stmt))
 
     def unread_counts(self, case_ids: Sequence[int]) -> dict[int, int]:
         if not case_ids:

@@ -8,9 +8,14 @@ from bot import domain as d
 from bot.case_rules.base import STATUS_FILTERS, CaseServiceBase
 from bot.case_rules.results import CaseDetail
 from bot.domain import Case, CaseSummary
-from bot.errors import (
-    InvalidInput,
-)
+from bot.errors import InvalidInput
+
+
+def status_unseen(case: Case) -> bool:
+    """Whether the case's status changed since its seller last looked at it: with a new agent
+    reply, what sets the "Updated" mark. Changes the seller made count as seen (the status
+    rules stamp ``seller_seen_at`` for them), and looking clears it (``mark_read``)."""
+    return case.status_changed_at > (case.seller_seen_at or case.created_at)
 
 
 class CaseQueries(CaseServiceBase):
@@ -67,10 +72,21 @@ class CaseQueries(CaseServiceBase):
         statuses: tuple[str, ...] | None = (
             STATUS_FILTERS.get(status, (status,)))
         with self.uow(read_only=True) as uow:
-            return list(uow.cases.list_all(statuses, query, limit))
+            found = list(uow.cases.list_all(statuses, query, limit))
+            if query and query.split():
+                # Agents remember what was said ("bank details"), not only titles: cases
+                # whose conversation (notes included) has every word are found too.
+                known = {c.id for c in found}
+                for case_id in uow.messages.cases_mentioning(query.split(), statuses, limit):
+                    case = uow.cases.get(case_id) if case_id not in known else None
+                    if case is not None:
+                        found.append(case)
+                found.sort(key=lambda c: (c.updated_at, c.id), reverse=True)
+            return found[:limit]
 
     def mark_read(self, seller_id: int, numbers: Sequence[str]) -> int:
-        """Clear the "Updated" mark: the seller has seen the agents' replies."""
+        """Clear the "Updated" mark: the seller has seen the agents' replies and the cases'
+        status. Returns how many replies were new."""
         now = self.clock.now()
         with self.uow() as uow:
             ids = [self._owned(uow, seller_id, n).id for n in numbers]
