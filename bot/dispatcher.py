@@ -39,12 +39,16 @@ class OutboxQueue(Protocol):
         """Claim up to ``limit`` due items, at most one per ordering key (its oldest)."""
         ...
 
-    def complete(self, item: OutboundItem, result: DeliveryResult, now: datetime,
-                 retry_at: datetime | None, dead: bool) -> None:
+    def next_due_at(self, destinations: Sequence[str]) -> datetime | None: ...
+
+
+class DeliveryRecorder(Protocol):
+    """Records a delivery and what it means (bot.delivery_outcomes.DeliveryOutcomes)."""
+
+    def record(self, item: OutboundItem, result: DeliveryResult, now: datetime,
+               retry_at: datetime | None, dead: bool) -> None:
         """Record a delivery: sent, retry at ``retry_at``, or dead-lettered."""
         ...
-
-    def next_due_at(self, destinations: Sequence[str]) -> datetime | None: ...
 
 
 def backoff(attempts: int, retry_after: float | None = None, cap: float = 300.0) -> float:
@@ -57,10 +61,11 @@ def backoff(attempts: int, retry_after: float | None = None, cap: float = 300.0)
 class OutboxDispatcher:
     def __init__(
         self, queue: OutboxQueue, senders: Sequence[OutboxSender], clock: Clock,
-        max_attempts: int = 8, batch: int = 50, idle_poll: float = 1.0,
-        lease: timedelta = timedelta(seconds=60),
+        outcomes: DeliveryRecorder, max_attempts: int = 8, batch: int = 50,
+        idle_poll: float = 1.0, lease: timedelta = timedelta(seconds=60),
     ) -> None:
         self.queue = queue
+        self.outcomes = outcomes
         self.senders = {s.destination: s for s in senders}
         self.clock = clock
         self.max_attempts = max_attempts
@@ -122,7 +127,8 @@ class OutboxDispatcher:
         pause = _RECORD_RETRY_FIRST
         while True:
             try:
-                await asyncio.to_thread(self.queue.complete, item, result, now, retry_at, dead)
+                await asyncio.to_thread(self.outcomes.record, item, result, now, retry_at,
+                                        dead)
                 return
             except Exception as exc:
                 self.record_retries += 1

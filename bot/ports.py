@@ -22,6 +22,7 @@ from bot.domain import (
     Seller,
 )
 from bot.inbound_claims import InboundClaim
+from bot.outbox import DeliveryResult
 from bot.routing_port import RoutingRepository
 
 
@@ -39,6 +40,9 @@ class SellerRepository(Protocol):
 class IdentityRepository(Protocol):
     def get(self, identity_id: int) -> Identity | None: ...
     def find(self, channel: str, external_id: str) -> Identity | None: ...
+    def find_by_address(self, channel: str, address: str) -> Identity | None:
+        """The user whose chat on ``channel`` is ``address``."""
+        ...
     def ensure(
         self, channel: str, external_id: str, address: str, display_name: str | None, now: datetime
     ) -> Identity:
@@ -73,6 +77,10 @@ class CaseRepository(Protocol):
         """Read and lock the row until the unit of work ends."""
         ...
     def find_by_thread(self, channel: str, ts: str) -> Case | None: ...
+    def set_thread(self, case_id: int, channel: str, ts: str) -> bool:
+        """Where the case's agent thread is, once its parent message is posted (False if it
+        already had one)."""
+        ...
     def find_active(self, seller_id: int, case_type: str, order_id: str | None,
                     subject: str | None = None) -> Case | None: ...
     def find_declined(self, seller_id: int, case_type: str, order_id: str | None,
@@ -138,6 +146,13 @@ class OutboxRepository(Protocol):
         self, destination: str, kind: str, payload: dict[str, Any], case_id: int | None,
         ordering_key: str, now: datetime,
     ) -> int: ...
+    def complete(self, item_id: int, attempts: int, result: DeliveryResult, now: datetime,
+                 retry_at: datetime | None, dead: bool) -> bool:
+        """Record a delivery; False when the item was recorded already (not pending)."""
+        ...
+    def drop_pending_of_chat(self, item_id: int, reason: str) -> int:
+        """Dead-letter the pending items of ``item_id``'s chat (it takes no messages)."""
+        ...
 
 
 class InboundRepository(Protocol):

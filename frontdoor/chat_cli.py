@@ -115,7 +115,8 @@ def chat_dispatcher(services: Services, sender: ConsoleSender,
     """Delivers this terminal's chat only (other sellers' console messages wait for their
     own terminal), woken by this process's commits."""
     dispatcher = OutboxDispatcher(
-        ChatOutboxQueue(services.database, user_id, services.relay), [sender], services.clock,
+        ChatOutboxQueue(services.database, user_id), [sender], services.clock,
+        services.delivery_outcomes(),
         max_attempts=services.settings.frontdoor_outbox_max_attempts)
     services.on_outbox_commit(dispatcher.wake)
     return dispatcher

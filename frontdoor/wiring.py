@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from bot.cases import CaseRules, CaseService
 from bot.classification import Classifier
 from bot.clock import Clock, SystemClock
+from bot.delivery_outcomes import DeliveryOutcomes
 from bot.dialogue.config import EngineConfig
 from bot.dispatcher import OutboxDispatcher
 from bot.engine import Engine
@@ -62,10 +63,14 @@ class Services:
         for callback in self._wakers:
             callback()
 
+    def delivery_outcomes(self) -> DeliveryOutcomes:
+        """What records each delivery the dispatchers make (and tells agents of failures)."""
+        return DeliveryOutcomes(self.uow_factory, self.relay)
+
     def dispatcher(self, senders: Sequence[OutboxSender], idle_poll: float = 1.0) -> OutboxDispatcher:
         """A dispatcher for ``senders`` that wakes on this process's commits."""
         disp = OutboxDispatcher(
-            self.outbox_queue, senders, self.clock,
+            self.outbox_queue, senders, self.clock, self.delivery_outcomes(),
             max_attempts=self.settings.frontdoor_outbox_max_attempts, idle_poll=idle_poll,
         )
         self.on_outbox_commit(disp.wake)
@@ -102,7 +107,7 @@ def build_services(settings: Settings, clock: Clock | None = None,
         settings=settings, database=database, clock=clock, relay=relay,
         uow_factory=uow_factory,
         cases=CaseService(uow_factory, relay, case_rules(settings), clock),
-        outbox_queue=SqlOutboxQueue(database, relay),
+        outbox_queue=SqlOutboxQueue(database),
     )
     holder.append(services)
     return services

@@ -12,7 +12,6 @@ from sqlalchemy import func, or_, select, update
 from bot import domain as d
 from bot.domain import Invitation, Seller
 from bot.outbox import CONSOLE
-from bot.relay import Relay
 from storage.database import Database
 from storage.models import CaseMessageRow, InvitationRow, OutboxRow, SellerRow
 from storage.outbox_queue import SqlOutboxQueue
@@ -33,8 +32,8 @@ class ChatOutboxQueue(SqlOutboxQueue):
     who is not chatting now wait for their next ``frontdoor chat``.
     """
 
-    def __init__(self, database: Database, address: str, relay: Relay | None = None) -> None:
-        super().__init__(database, relay)
+    def __init__(self, database: Database, address: str) -> None:
+        super().__init__(database)
         self.address = address
 
     def _due_heads(self, destinations: Sequence[str], now: datetime) -> Any:

@@ -1,4 +1,5 @@
-"""Claiming and completing outbox items (the storage side of `bot.dispatcher`)."""
+"""Claiming due outbox items for a dispatcher, and the operator's view of the outbox (the
+storage side of `bot.dispatcher`; a delivery is recorded by `bot.delivery_outcomes`)."""
 
 from __future__ import annotations
 
@@ -10,23 +11,18 @@ from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from bot import outbox as ob
-from bot.outbox import DeliveryResult, OutboundItem, ThreadRef
-from bot.relay import NOTE_AUTHOR, Relay
-from bot.texts import t
+from bot.outbox import OutboundItem, ThreadRef
 from storage.database import Database
-from storage.models import CaseRow, IdentityRow, MessageRefRow, OutboxRow
-from storage.uow import SqlUnitOfWork
-
-PENDING, SENT, DEAD = "pending", "sent", "dead"
+from storage.models import CaseRow, MessageRefRow, OutboxRow
+from storage.outbox_repository import DEAD, PENDING
 
 
 class SqlOutboxQueue:
     """Outbox queue over SQLAlchemy. Safe with several processes on PostgreSQL: claims use
     ``FOR UPDATE SKIP LOCKED`` and a lease, so an item is handed to one dispatcher at a time."""
 
-    def __init__(self, database: Database, relay: Relay | None = None) -> None:
+    def __init__(self, database: Database) -> None:
         self.database = database
-        self.relay = relay or Relay()
 
     def _due_heads(self, destinations: Sequence[str], now: datetime) -> Any:
         earlier = aliased(OutboxRow)
@@ -93,100 +89,6 @@ class SqlOutboxQueue:
             case_id=row.case_id, case_number=number, attempts=row.attempts, thread=thread,
             recovering=recovering,
         )
-
-    def complete(self, item: OutboundItem, result: DeliveryResult, now: datetime,
-                 retry_at: datetime | None, dead: bool) -> None:
-        uow = SqlUnitOfWork(self.database)
-        with uow:
-            session = uow.session
-            row = session.get(OutboxRow, item.id)
-            if row is None or row.status != PENDING:
-                return
-            row.attempts = item.attempts + 1
-            row.claimed_until = None
-            if result.ok:
-                row.status = SENT
-                row.sent_at = now
-                row.platform_message_id = result.platform_message_id
-                row.platform_chat_id = result.platform_chat_id
-                self._after_sent(uow, row, item, result, now)
-            elif dead:
-                row.status = DEAD
-                row.last_error = result.error
-                self._after_dead(uow, row, item, result, now)
-            else:
-                row.last_error = result.error
-                row.next_attempt_at = retry_at or now
-            uow.commit()
-
-    def _after_sent(self, uow: SqlUnitOfWork, row: OutboxRow, item: OutboundItem,
-                    result: DeliveryResult, now: datetime) -> None:
-        case_id = row.case_id
-        if case_id is None:
-            return
-        chat, msg_id = result.platform_chat_id, result.platform_message_id
-        if row.kind == ob.CASE_PARENT and item.thread is None and chat and msg_id:
-            uow.session.execute(
-                update(CaseRow).where(CaseRow.id == case_id, CaseRow.slack_ts.is_(None))
-                .values(slack_channel=chat, slack_ts=msg_id)
-            )
-        elif row.kind in (ob.SELLER_MESSAGE, ob.THREAD_POST) and chat and msg_id:
-            # Remember where it landed: a seller's reply to it, or an edit, finds the case.
-            uow.messages.add_ref(row.destination, chat, msg_id, case_id,
-                                 item.payload.get("case_message_id"))
-        if row.kind == ob.SELLER_MESSAGE and item.payload.get("agent_ts"):
-            case = uow.cases.get(case_id)
-            if case is not None:
-                self.relay.reaction(uow, case, str(item.payload["agent_ts"]),
-                                    "white_check_mark", now)
-
-    def _after_dead(self, uow: SqlUnitOfWork, row: OutboxRow, item: OutboundItem,
-                    result: DeliveryResult, now: datetime) -> None:
-        if row.kind == ob.THREAD_FILE:
-            self._file_not_copied(uow, row, result, now)
-            return
-        if row.kind not in (ob.SELLER_MESSAGE, ob.SELLER_EDIT):
-            return
-        if result.permanent:
-            address = str(item.payload.get("address"))
-            ident = uow.session.scalar(
-                select(IdentityRow).where(IdentityRow.channel == row.destination,
-                                          IdentityRow.address == address)
-            )
-            blocked = result.extra.get("unreachable") if result.extra else None
-            if ident is not None and blocked:
-                uow.identities.set_blocked(ident.id, now)
-                # Stop queued messages to that chat too: nothing retries forever.
-                uow.session.execute(
-                    update(OutboxRow)
-                    .where(OutboxRow.status == PENDING, OutboxRow.destination == row.destination,
-                           OutboxRow.ordering_key == row.ordering_key)
-                    .values(status=DEAD, last_error="chat blocked the bot")
-                )
-        if row.case_id is None:
-            return
-        case = uow.cases.get(row.case_id)
-        if case is None:
-            return
-        key = "thread.blocked" if result.extra.get("unreachable") else "thread.delivery_failed"
-        self.relay.thread(
-            uow, case, t(key, channel=row.destination, error=result.error or "unknown error"),
-            NOTE_AUTHOR, now,
-        )
-
-    def _file_not_copied(self, uow: SqlUnitOfWork, row: OutboxRow, result: DeliveryResult,
-                         now: datetime) -> None:
-        """A seller's file that kept failing to copy: say so in the thread, so agents know
-        to look at the file's details (posted above it) or ask the seller again."""
-        case = uow.cases.get(row.case_id) if row.case_id is not None else None
-        if case is None:
-            return
-        attachment = row.payload.get("attachment") or {}
-        name = attachment.get("file_name") or attachment.get("kind") or "file"
-        self.relay.thread(uow, case, t("thread.file_not_copied", name=name,
-                                       attempts=row.attempts,
-                                       error=result.error or "unknown error"),
-                          NOTE_AUTHOR, now)
 
     def next_due_at(self, destinations: Sequence[str]) -> datetime | None:
         if not destinations:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, delete, exists, func, insert, or_, select, update
+from sqlalchemy import Table, and_, bindparam, delete, exists, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -40,11 +40,10 @@ from storage.models import (
     InvitationRow,
     Merchant,
     MessageRefRow,
-    OutboxRow,
     ProcessedEventRow,
     SellerRow,
 )
-from storage.notify import CHANNEL as OUTBOX_CHANNEL
+from storage.repository_base import SqlRepository as _Repo
 
 
 def _seller(row: SellerRow) -> Seller:
@@ -97,15 +96,6 @@ def _event(row: CaseEventRow) -> CaseEvent:
     )
 
 
-class _Repo:
-    def __init__(self, session: Session) -> None:
-        self.session = session
-
-    @property
-    def _pg(self) -> bool:
-        return self.session.get_bind().dialect.name == "postgresql"
-
-
 class SqlSellerRepository(_Repo):
     def __init__(self, session: Session) -> None:
         super().__init__(session)
@@ -146,6 +136,13 @@ class SqlIdentityRepository(_Repo):
             select(IdentityRow).where(
                 IdentityRow.channel == channel, IdentityRow.external_id == external_id
             )
+        )
+        return _identity(row) if row else None
+
+    def find_by_address(self, channel: str, address: str) -> Identity | None:
+        row = self.session.scalar(
+            select(IdentityRow).where(IdentityRow.channel == channel,
+                                      IdentityRow.address == address).limit(1)
         )
         return _identity(row) if row else None
 
@@ -325,6 +322,13 @@ class SqlCaseRepository(_Repo):
             select(CaseRow).where(CaseRow.slack_channel == channel, CaseRow.slack_ts == ts)
         )
         return _case(row) if row else None
+
+    def set_thread(self, case_id: int, channel: str, ts: str) -> bool:
+        result = self.session.execute(
+            update(CaseRow).where(CaseRow.id == case_id, CaseRow.slack_ts.is_(None))
+            .values(slack_channel=channel, slack_ts=ts)
+        )
+        return bool(getattr(result, "rowcount", 0))
 
     def _issue(self, seller_id: int, case_type: str, order_id: str | None,
                subject: str | None = None) -> Any:
@@ -601,41 +605,6 @@ class SqlEvaluationRepository(_Repo):
         row.reason = reason
         self.session.flush()
         return _evaluation(row)
-
-
-_OUTBOX = cast(Table, OutboxRow.__table__)
-# Every reply and relayed message is one of these: a plain Core insert, built once (an ORM
-# add + flush costs about twice as much per item).
-_ADD_OUTBOX = insert(_OUTBOX).returning(_OUTBOX.c.id)
-# PostgreSQL: the same insert also signals the dispatchers of other processes (delivered on
-# commit, and once per transaction however many items it queued), which saves the commit a
-# separate NOTIFY round trip.
-_QUEUED = (
-    insert(_OUTBOX)
-    .values({name: bindparam(name) for name in (
-        "destination", "kind", "payload", "case_id", "ordering_key", "status", "attempts",
-        "next_attempt_at", "created_at")})
-    .returning(_OUTBOX.c.id)
-    .cte("queued")
-)
-_ADD_OUTBOX_NOTIFY = select(_QUEUED.c.id, func.pg_notify(OUTBOX_CHANNEL, "")).select_from(_QUEUED)
-
-
-class SqlOutboxRepository(_Repo):
-    added = False
-
-    def add(
-        self, destination: str, kind: str, payload: dict[str, Any], case_id: int | None,
-        ordering_key: str, now: datetime,
-    ) -> int:
-        stmt = _ADD_OUTBOX_NOTIFY if self._pg else _ADD_OUTBOX
-        item_id = self.session.execute(stmt, {
-            "destination": destination, "kind": kind, "payload": payload, "case_id": case_id,
-            "ordering_key": ordering_key, "status": "pending", "attempts": 0,
-            "next_attempt_at": now, "created_at": now,
-        }).scalar_one()
-        self.added = True
-        return int(item_id)
 
 
 # The statements of every message's turn, built once per dialect and run with parameters:

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from bot.inbound_claims import DONE, ClaimLost, current_claim
 from storage.database import Database
+from storage.outbox_repository import SqlOutboxRepository
 from storage.repositories import (
     SqlCaseRepository,
     SqlDialogueRepository,
@@ -18,7 +19,6 @@ from storage.repositories import (
     SqlInboundRepository,
     SqlInvitationRepository,
     SqlMessageRepository,
-    SqlOutboxRepository,
     SqlSellerRepository,
 )
 from storage.routing_queries import SqlRoutingRepository

@@ -13,6 +13,7 @@ import pytest
 from bot import outbox as ob
 from bot.cases import CaseRules, CaseService
 from bot.clock import ManualClock
+from bot.delivery_outcomes import DeliveryOutcomes
 from bot.dispatcher import OutboxDispatcher, backoff
 from bot.outbox import DeliveryResult, OutboundItem
 from bot.relay import Relay, RelayConfig
@@ -46,10 +47,14 @@ class ScriptedSender:
                               platform_chat_id=chat)
 
 
+def outcomes(db: Database, relay: Relay) -> DeliveryOutcomes:
+    return DeliveryOutcomes(SqlUnitOfWorkFactory(db), relay)
+
+
 def dispatcher(db: Database, clock: ManualClock, *senders: ScriptedSender,
                max_attempts: int = 3) -> OutboxDispatcher:
     relay = Relay(RelayConfig(agents_destination="slack", channel_for=lambda _t: "C_SUPPORT"))
-    return OutboxDispatcher(SqlOutboxQueue(db, relay), list(senders), clock,
+    return OutboxDispatcher(SqlOutboxQueue(db), list(senders), clock, outcomes(db, relay),
                             max_attempts=max_attempts)
 
 
@@ -255,8 +260,8 @@ async def test_a_file_copy_that_keeps_failing_is_reported_in_the_thread(
     service.open_case(seller.id, "shipping", "the label is torn", order_id=ORDER,
                       attachments=[photo], identity_id=ident.id)
     slack = FilesFailSender("slack")
-    disp = OutboxDispatcher(SqlOutboxQueue(db, relay), [slack, ScriptedSender("telegram")],
-                            clock, max_attempts=3)
+    disp = OutboxDispatcher(SqlOutboxQueue(db), [slack, ScriptedSender("telegram")],
+                            clock, outcomes(db, relay), max_attempts=3)
     for _ in range(4):
         await disp.run_once()
         clock.advance(seconds=600)
@@ -330,8 +335,8 @@ async def test_a_delivery_that_never_answers_is_retried_before_its_lease_ends(
     service.open_case(seller.id, "shipping", "stuck parcel", order_id=ORDER)
     relay = Relay(RelayConfig(agents_destination="slack", channel_for=lambda _t: "C_SUPPORT"))
     slack = StuckSender("slack")
-    disp = OutboxDispatcher(SqlOutboxQueue(db, relay), [slack, ScriptedSender("telegram")],
-                            clock, lease=timedelta(seconds=0.5))
+    disp = OutboxDispatcher(SqlOutboxQueue(db), [slack, ScriptedSender("telegram")],
+                            clock, outcomes(db, relay), lease=timedelta(seconds=0.5))
     await asyncio.wait_for(disp.run_once(), 5)
     assert disp.failed == 1 and disp.delivered == 1  # the parent went out, the post timed out
     rows = SqlOutboxQueue(db).counts()

@@ -15,12 +15,14 @@ from sqlalchemy import func, select
 from bot import outbox as ob
 from bot.cases import CaseService
 from bot.clock import ManualClock
+from bot.delivery_outcomes import DeliveryOutcomes
 from bot.dispatcher import OutboxDispatcher
 from bot.outbox import DeliveryResult, OutboundItem
 from bot.relay import Relay, RelayConfig
 from storage.database import Database
 from storage.models import OutboxRow
 from storage.outbox_queue import SqlOutboxQueue
+from storage.uow import SqlUnitOfWorkFactory
 from tests.integration.test_case_rules import make_seller
 
 
@@ -28,32 +30,47 @@ class DatabaseAway(ConnectionError):
     """What the driver raises while the database cannot be reached."""
 
 
-class QueueWithOutage:
-    """The real outbox queue, except that every call fails while ``down``."""
+class Outage:
+    """While ``down``, every database call of the queue and the recorder below fails."""
 
-    def __init__(self, inner: SqlOutboxQueue) -> None:
-        self.inner = inner
+    def __init__(self) -> None:
         self.down = False
         self.refused: list[str] = []
 
-    def _check(self, call: str) -> None:
+    def check(self, call: str) -> None:
         if self.down:
             self.refused.append(call)
             raise DatabaseAway("connection refused")
 
+
+class QueueWithOutage:
+    """The real outbox queue, except that every call fails during the outage."""
+
+    def __init__(self, inner: SqlOutboxQueue, outage: Outage) -> None:
+        self.inner = inner
+        self.outage = outage
+
     def claim_due(self, destinations: Sequence[str], now: datetime, limit: int,
                   lease: timedelta) -> list[OutboundItem]:
-        self._check("claim_due")
+        self.outage.check("claim_due")
         return self.inner.claim_due(destinations, now, limit, lease)
 
-    def complete(self, item: OutboundItem, result: DeliveryResult, now: datetime,
-                 retry_at: datetime | None, dead: bool) -> None:
-        self._check("complete")
-        self.inner.complete(item, result, now, retry_at, dead)
-
     def next_due_at(self, destinations: Sequence[str]) -> datetime | None:
-        self._check("next_due_at")
+        self.outage.check("next_due_at")
         return self.inner.next_due_at(destinations)
+
+
+class OutcomesWithOutage:
+    """The real delivery recorder, except that recording fails during the outage."""
+
+    def __init__(self, inner: DeliveryOutcomes, outage: Outage) -> None:
+        self.inner = inner
+        self.outage = outage
+
+    def record(self, item: OutboundItem, result: DeliveryResult, now: datetime,
+               retry_at: datetime | None, dead: bool) -> None:
+        self.outage.check("complete")
+        self.inner.record(item, result, now, retry_at, dead)
 
 
 @dataclass
@@ -91,11 +108,14 @@ def _telegram_statuses(db: Database) -> dict[str, int]:
 
 
 def _dispatcher(db: Database, clock: ManualClock,
-                sender: GatedSender) -> tuple[OutboxDispatcher, QueueWithOutage]:
+                sender: GatedSender) -> tuple[OutboxDispatcher, Outage]:
     relay = Relay(RelayConfig(agents_destination=None))
-    queue = QueueWithOutage(SqlOutboxQueue(db, relay))
-    disp = OutboxDispatcher(queue, [sender], clock, idle_poll=0.05)
-    return disp, queue
+    outage = Outage()
+    disp = OutboxDispatcher(
+        QueueWithOutage(SqlOutboxQueue(db), outage), [sender], clock,
+        OutcomesWithOutage(DeliveryOutcomes(SqlUnitOfWorkFactory(db), relay), outage),
+        idle_poll=0.05)
+    return disp, outage
 
 
 async def _until(condition: object, timeout: float = 10.0) -> None:

@@ -16,12 +16,14 @@ from adapters.slack.sender import SlackSender
 from bot import outbox as ob
 from bot.cases import CaseService
 from bot.clock import ManualClock
+from bot.delivery_outcomes import DeliveryOutcomes
 from bot.dispatcher import OutboxDispatcher
 from bot.outbox import OutboundItem
 from bot.relay import Relay
 from storage.database import Database
 from storage.models import MessageRefRow
 from storage.outbox_queue import SqlOutboxQueue
+from storage.uow import SqlUnitOfWorkFactory
 from tests.integration.test_case_rules import make_seller
 from tests.integration.test_slack_send_recovery import ORDER, SLACK_TOKEN, tag
 from tests.standins.slack_api import SlackStandIn
@@ -38,10 +40,12 @@ LEASE = timedelta(seconds=60)
 async def test_sends_that_died_unrecorded_are_found_or_sent_once_by_the_next_dispatcher(
         db: Database, service: CaseService, relay: Relay, clock: ManualClock,
         slack: SlackStandIn) -> None:
-    queue = SqlOutboxQueue(db, relay)
+    queue = SqlOutboxQueue(db)
     support = "C_SUPPORT"  # where the relay fixture routes cases
     async with SlackSender.create(SLACK_TOKEN, base_url=slack.base_url) as sender:
-        dispatcher = OutboxDispatcher(queue, [sender], clock, lease=LEASE)
+        dispatcher = OutboxDispatcher(queue, [sender], clock,
+                                      DeliveryOutcomes(SqlUnitOfWorkFactory(db), relay),
+                                      lease=LEASE)
 
         async def send_and_die(deliver: bool = True) -> list[OutboundItem]:
             """A process claims the due Slack items, sends them (or not) and dies before

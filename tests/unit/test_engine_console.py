@@ -23,6 +23,7 @@ from adapters.console import (
 from bot import outbox as ob
 from bot.cases import CaseService
 from bot.clock import ManualClock
+from bot.delivery_outcomes import DeliveryOutcomes
 from bot.dispatcher import OutboxDispatcher
 from bot.engine import Engine
 from bot.messages import Button, Reply
@@ -115,8 +116,8 @@ class Terminal:
             (lambda message_id: mark_reply_read(db, message_id, clock.now()) and None)
             if mark_read else None)
         self.sender = ConsoleSender(out=self.out, address=user, on_reply_shown=on_shown)
-        self.dispatcher = OutboxDispatcher(ChatOutboxQueue(db, user, relay), [self.sender],
-                                           clock)
+        self.dispatcher = OutboxDispatcher(ChatOutboxQueue(db, user), [self.sender], clock,
+                                           DeliveryOutcomes(SqlUnitOfWorkFactory(db), relay))
 
     async def run(self, *lines: object, first_lines: tuple[str, ...] = ()) -> str:
         await run_console(self.engine, self.dispatcher.run_once, self.sender, self.user,

@@ -1,0 +1,93 @@
+"""What a delivery's result means, recorded with it in one transaction.
+
+The dispatcher hands every result here. A sent item leaves its platform ids where later
+messages need them: a case's first parent message becomes the case's agent thread, a message
+to a seller or into a thread is remembered so that a reply to it or an edit of it finds the
+case, and an agent's message delivered to the seller gets a ✅ in the thread. A dead item is
+told to the agents: a reply the seller never got, a file never copied; and a chat that blocked
+the bot is marked so, with its queued messages given up.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot import outbox as ob
+from bot.outbox import DeliveryResult, OutboundItem
+from bot.ports import UnitOfWork, UnitOfWorkFactory
+from bot.relay import NOTE_AUTHOR, Relay
+from bot.texts import t
+
+
+class DeliveryOutcomes:
+    def __init__(self, uow_factory: UnitOfWorkFactory, relay: Relay) -> None:
+        self.uow = uow_factory
+        self.relay = relay
+
+    def record(self, item: OutboundItem, result: DeliveryResult, now: datetime,
+               retry_at: datetime | None, dead: bool) -> None:
+        """Store the result (sent, due again at ``retry_at``, or dead) and its consequences.
+        Recording the same delivery twice changes nothing the second time."""
+        with self.uow() as uow:
+            if not uow.outbox.complete(item.id, item.attempts + 1, result, now, retry_at, dead):
+                return  # recorded already (an earlier try whose answer was lost)
+            if result.ok:
+                self._sent(uow, item, result, now)
+            elif dead:
+                self._dead(uow, item, result, now)
+            uow.commit()
+
+    def _sent(self, uow: UnitOfWork, item: OutboundItem, result: DeliveryResult,
+              now: datetime) -> None:
+        if item.case_id is None:
+            return
+        chat, msg_id = result.platform_chat_id, result.platform_message_id
+        if item.kind == ob.CASE_PARENT and item.thread is None and chat and msg_id:
+            uow.cases.set_thread(item.case_id, chat, msg_id)
+        elif item.kind in (ob.SELLER_MESSAGE, ob.THREAD_POST) and chat and msg_id:
+            # Remember where it landed: a seller's reply to it, or an edit, finds the case.
+            uow.messages.add_ref(item.destination, chat, msg_id, item.case_id,
+                                 item.payload.get("case_message_id"))
+        if item.kind == ob.SELLER_MESSAGE and item.payload.get("agent_ts"):
+            case = uow.cases.get(item.case_id)
+            if case is not None:
+                self.relay.reaction(uow, case, str(item.payload["agent_ts"]),
+                                    "white_check_mark", now)
+
+    def _dead(self, uow: UnitOfWork, item: OutboundItem, result: DeliveryResult,
+              now: datetime) -> None:
+        if item.kind == ob.THREAD_FILE:
+            self._file_not_copied(uow, item, result, now)
+            return
+        if item.kind not in (ob.SELLER_MESSAGE, ob.SELLER_EDIT):
+            return
+        unreachable = bool(result.extra.get("unreachable")) if result.extra else False
+        if result.permanent and unreachable:
+            identity = uow.identities.find_by_address(item.destination,
+                                                      str(item.payload.get("address")))
+            if identity is not None:
+                uow.identities.set_blocked(identity.id, now)
+                # Stop queued messages to that chat too: nothing retries forever.
+                uow.outbox.drop_pending_of_chat(item.id, "chat blocked the bot")
+        case = uow.cases.get(item.case_id) if item.case_id is not None else None
+        if case is None:
+            return
+        key = "thread.blocked" if unreachable else "thread.delivery_failed"
+        self.relay.thread(
+            uow, case, t(key, channel=item.destination, error=result.error or "unknown error"),
+            NOTE_AUTHOR, now,
+        )
+
+    def _file_not_copied(self, uow: UnitOfWork, item: OutboundItem, result: DeliveryResult,
+                         now: datetime) -> None:
+        """A seller's file that kept failing to copy: say so in the thread, so agents know
+        to look at the file's details (posted above it) or ask the seller again."""
+        case = uow.cases.get(item.case_id) if item.case_id is not None else None
+        if case is None:
+            return
+        attachment = item.payload.get("attachment") or {}
+        name = attachment.get("file_name") or attachment.get("kind") or "file"
+        self.relay.thread(uow, case, t("thread.file_not_copied", name=name,
+                                       attempts=item.attempts + 1,
+                                       error=result.error or "unknown error"),
+                          NOTE_AUTHOR, now)

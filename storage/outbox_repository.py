@@ -1,0 +1,90 @@
+"""The outbox table: items queued with the change behind them, and their delivery recorded.
+
+Claiming due items for a dispatcher is `storage.outbox_queue`; what a delivery's result means
+for cases and agents is `bot.delivery_outcomes`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Table, bindparam, func, insert, select, update
+
+from bot.outbox import DeliveryResult
+from storage.models import OutboxRow
+from storage.notify import CHANNEL as OUTBOX_CHANNEL
+from storage.repository_base import SqlRepository
+
+PENDING, SENT, DEAD = "pending", "sent", "dead"
+
+_OUTBOX = cast(Table, OutboxRow.__table__)
+# Every reply and relayed message is one of these: a plain Core insert, built once (an ORM
+# add + flush costs about twice as much per item).
+_ADD_OUTBOX = insert(_OUTBOX).returning(_OUTBOX.c.id)
+# PostgreSQL: the same insert also signals the dispatchers of other processes (delivered on
+# commit, and once per transaction however many items it queued), which saves the commit a
+# separate NOTIFY round trip.
+_QUEUED = (
+    insert(_OUTBOX)
+    .values({name: bindparam(name) for name in (
+        "destination", "kind", "payload", "case_id", "ordering_key", "status", "attempts",
+        "next_attempt_at", "created_at")})
+    .returning(_OUTBOX.c.id)
+    .cte("queued")
+)
+_ADD_OUTBOX_NOTIFY = select(_QUEUED.c.id, func.pg_notify(OUTBOX_CHANNEL, "")).select_from(_QUEUED)
+
+
+class SqlOutboxRepository(SqlRepository):
+    added = False
+
+    def add(
+        self, destination: str, kind: str, payload: dict[str, Any], case_id: int | None,
+        ordering_key: str, now: datetime,
+    ) -> int:
+        stmt = _ADD_OUTBOX_NOTIFY if self._pg else _ADD_OUTBOX
+        item_id = self.session.execute(stmt, {
+            "destination": destination, "kind": kind, "payload": payload, "case_id": case_id,
+            "ordering_key": ordering_key, "status": "pending", "attempts": 0,
+            "next_attempt_at": now, "created_at": now,
+        }).scalar_one()
+        self.added = True
+        return int(item_id)
+
+    def complete(self, item_id: int, attempts: int, result: DeliveryResult, now: datetime,
+                 retry_at: datetime | None, dead: bool) -> bool:
+        """Record a delivery: sent, dead-lettered, or due again at ``retry_at``. False when the
+        item is no longer pending (recorded already: an earlier try whose answer was lost)."""
+        row = self.session.get(OutboxRow, item_id, with_for_update=True)
+        if row is None or row.status != PENDING:
+            return False
+        row.attempts = attempts
+        row.claimed_until = None
+        if result.ok:
+            row.status = SENT
+            row.sent_at = now
+            row.platform_message_id = result.platform_message_id
+            row.platform_chat_id = result.platform_chat_id
+        elif dead:
+            row.status = DEAD
+            row.last_error = result.error
+        else:
+            row.last_error = result.error
+            row.next_attempt_at = retry_at or now
+        self.session.flush()
+        return True
+
+    def drop_pending_of_chat(self, item_id: int, reason: str) -> int:
+        """Dead-letter every pending item of the same chat as ``item_id`` (same destination
+        and ordering key): that chat takes no messages, and nothing retries forever."""
+        row = self.session.get(OutboxRow, item_id)
+        if row is None:
+            return 0
+        result = self.session.execute(
+            update(OutboxRow)
+            .where(OutboxRow.status == PENDING, OutboxRow.destination == row.destination,
+                   OutboxRow.ordering_key == row.ordering_key)
+            .values(status=DEAD, last_error=reason)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
