@@ -9,8 +9,10 @@ from types import SimpleNamespace
 import pytest
 
 from bot.cases import CaseRules
+from bot.digest import _fit
 from bot.domain import Case
-from bot.sweeps import SchedulerConfig, Sweeper, _fit, _span
+from bot.sweep_config import span as _span
+from bot.sweeps import SchedulerConfig, Sweeper
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 

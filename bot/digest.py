@@ -1,0 +1,164 @@
+"""The daily digest: one message per Slack channel with its open, overdue and pending cases
+and the ratings since the last digest, posted once per slot whichever process gets there."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot import domain as d
+from bot.domain import Case
+from bot.labels import CASE_TYPES
+from bot.ports import UnitOfWork
+from bot.rating_digest import RatedCase, ratings_section
+from bot.sweep_base import SweeperBase
+from bot.sweep_config import JOB_DIGEST, SLACK_SECTION_LIMIT
+from bot.texts import t
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DigestSections:
+    overdue: list[Case]
+    open: list[Case]
+    pending: list[Case]
+
+
+class DigestJob(SweeperBase):
+    def digest_slot(self, now: datetime, tolerance: timedelta = timedelta(0)) -> datetime:
+        return self.config.digest_slot(now, tolerance)
+
+    def digest(self, now: datetime | None = None, slot: datetime | None = None,
+               on_start: bool = False) -> int:
+        """Post the digest for ``slot`` (default: the latest one) unless some process already
+        did; return the number of channel messages queued.
+
+        ``on_start``: catching up after a restart. On the very first start nothing was missed
+        (the slot is only recorded), and a slot older than ``digest_catch_up_hours`` is left
+        for the next scheduled one.
+        """
+        now = self._now(now)
+        slot = slot or self.digest_slot(now)
+        if self.relay.config.agents_destination is None:
+            return 0
+        stale = now - slot > timedelta(hours=self.config.digest_catch_up_hours)
+        with self.service.uow() as uow:
+            created = self.store.ensure_job(uow, JOB_DIGEST, slot if on_start else None)
+            if (on_start and (created or stale)) or not self.store.claim_job_slot(
+                    uow, JOB_DIGEST, slot, now):
+                uow.commit()
+                return 0
+            cases = self.store.digest_cases(uow, (d.OPEN, d.INVESTIGATING, d.PENDING))
+            # Ratings given since the previous slot: each is counted in one digest.
+            since = self.digest_slot(slot - timedelta(seconds=1))
+            rated = self.store.digest_evaluations(uow, since, slot)
+            posts = self._queue_digest(uow, cases, now, rated, since)
+            self.store.record_job_run(uow, JOB_DIGEST, now, posts)
+            uow.commit()
+        log.info("digest for %s: %d channel message(s)", slot.isoformat(), posts)
+        return posts
+
+    def digest_channels(self, cases: Iterable[Case]) -> dict[str, list[Case]]:
+        """Cases by channel; every configured channel appears, even with nothing to list."""
+        channel_for = self.relay.config.channel_for
+        by_channel: dict[str, list[Case]] = {}
+        for ch in [channel_for(None), *(channel_for(ct) for ct in CASE_TYPES)]:
+            if ch:
+                by_channel.setdefault(ch, [])
+        for case in cases:
+            ch = self._channel_of(case)
+            if ch:
+                by_channel.setdefault(ch, []).append(case)
+        return by_channel
+
+    @staticmethod
+    def digest_sections(cases: Iterable[Case], now: datetime) -> DigestSections:
+        overdue: list[Case] = []
+        open_: list[Case] = []
+        pending: list[Case] = []
+        for case in cases:
+            if case.status == d.PENDING:
+                pending.append(case)
+            elif (case.first_response_at is None and case.first_response_due_at is not None
+                  and case.first_response_due_at <= now):
+                overdue.append(case)
+            else:
+                open_.append(case)
+        far = datetime.max.replace(tzinfo=UTC)
+        overdue.sort(key=lambda c: (c.first_response_due_at or far, c.id))
+        open_.sort(key=lambda c: (not c.urgent, c.created_at, c.id))
+        pending.sort(key=lambda c: (c.pending_since or far, c.id))
+        return DigestSections(overdue, open_, pending)
+
+    def _queue_digest(self, uow: UnitOfWork, cases: Sequence[Case], now: datetime,
+                      rated: Sequence[RatedCase] = (), since: datetime | None = None) -> int:
+        zone = ZoneInfo(self.config.digest_timezone)
+        date = now.astimezone(zone).strftime("%a %d %b %Y")
+
+        def local(when: datetime | None) -> str:
+            return when.astimezone(zone).strftime("%d %b %H:%M") if when else "?"
+
+        def title(case: Case) -> str:
+            return case.title if len(case.title) <= 60 else case.title[:59] + "…"
+
+        channels = self.digest_channels(cases)
+        rated_in: dict[str, list[RatedCase]] = {}
+        for pair in rated:
+            ch = self._channel_of(pair[0])
+            if ch:
+                rated_in.setdefault(ch, []).append(pair)
+                channels.setdefault(ch, [])
+        posts = 0
+        for channel, listed in sorted(channels.items()):
+            sec = self.digest_sections(listed, now)
+            parts = [
+                (t("sched.digest_overdue", count=len(sec.overdue)), [
+                    t("sched.digest_line_overdue", link=self._link(c), title=title(c),
+                      urgent=" 🚨" if c.urgent else "", due=local(c.first_response_due_at))
+                    for c in sec.overdue[: self.config.digest_max_items]], len(sec.overdue)),
+                (t("sched.digest_open", count=len(sec.open)), [
+                    t("sched.digest_line_open", link=self._link(c), title=title(c),
+                      urgent=" 🚨" if c.urgent else "", opened=local(c.created_at))
+                    for c in sec.open[: self.config.digest_max_items]], len(sec.open)),
+                (t("sched.digest_pending", count=len(sec.pending)), [
+                    t("sched.digest_line_pending", link=self._link(c), title=title(c),
+                      since=local(c.pending_since))
+                    for c in sec.pending[: self.config.digest_max_items]], len(sec.pending)),
+                ratings_section(rated_in.get(channel, []), local(since), self._link, title,
+                                self.config.digest_max_items),
+            ]
+            summary = t("sched.digest_summary", date=date, open=len(sec.open),
+                        overdue=len(sec.overdue), pending=len(sec.pending))
+            blocks: list[dict[str, Any]] = [{
+                "type": "header",
+                "text": {"type": "plain_text", "text": t("sched.digest_title", date=date)},
+            }]
+            for heading, lines, total in parts:
+                blocks.append({"type": "section", "text": {
+                    "type": "mrkdwn", "text": _fit(heading, lines, total)}})
+            if self._channel_post(uow, channel, summary, now, blocks) is not None:
+                posts += 1
+        return posts
+
+
+def _fit(heading: str, lines: list[str], total: int) -> str:
+    """The heading and as many lines as Slack's section limit allows, then "…and N more"."""
+    if not lines:
+        return f"{heading}\n{t('sched.digest_none')}"
+    out = [heading]
+    size = len(heading)
+    shown = 0
+    for line in lines:
+        if size + len(line) + 1 > SLACK_SECTION_LIMIT - 40:  # leave room for the "more" line
+            break
+        out.append(line)
+        size += len(line) + 1
+        shown += 1
+    if total > shown:
+        out.append(t("sched.digest_more", count=total - shown))
+    return "\n".join(out)

@@ -1,0 +1,106 @@
+"""What the sweeps and the digest share: the case service, the store, batches of claimed
+cases in one transaction each, and posting to a case's channel."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Collection
+from datetime import datetime
+from typing import Any
+
+from bot import outbox as ob
+from bot.cases import CaseService
+from bot.clock import Clock
+from bot.domain import Case
+from bot.ports import UnitOfWork
+from bot.relay import Relay
+from bot.sweep_config import SchedulerConfig
+from bot.sweep_store import SweepStore
+
+log = logging.getLogger(__name__)
+
+
+class SweeperBase:
+    """Runs the scheduler's rules. Each method takes ``now`` (default: the service's clock),
+    works in transactions of ``config.batch_size`` cases and returns how many it acted on."""
+
+    def __init__(self, service: CaseService, store: SweepStore,
+                 config: SchedulerConfig | None = None) -> None:
+        self.service = service
+        self.store = store
+        self.config = config or SchedulerConfig()
+
+    @property
+    def relay(self) -> Relay:
+        return self.service.relay
+
+    @property
+    def clock(self) -> Clock:
+        return self.service.clock
+
+    # Machinery -----------------------------------------------------------------------------
+    def _batches(
+        self, name: str,
+        claim: Callable[[UnitOfWork, int, Collection[int]], list[Case]],
+        act: Callable[[UnitOfWork, Case], None],
+    ) -> int:
+        """Claim and act in one transaction per batch until nothing is due.
+
+        A case whose action raises would roll its whole batch back on every run; so after a
+        failure the sweep goes on one case per transaction and skips (and logs) the bad one.
+        """
+        done = 0
+        limit = self.config.batch_size
+        skipped: set[int] = set()
+        while True:
+            current: list[int] = []
+            try:
+                with self.service.uow() as uow:
+                    cases = claim(uow, limit, skipped)
+                    for case in cases:
+                        current.append(case.id)
+                        act(uow, case)
+                    uow.commit()
+            except Exception:
+                if limit > 1:
+                    log.warning("sweep %s: a batch failed; retrying case by case", name,
+                                exc_info=True)
+                    limit = 1
+                    continue
+                if not current:
+                    raise  # the claim itself failed: nothing to skip, let the job report it
+                log.exception("sweep %s: case id %s failed; skipped in this run", name,
+                              current[-1])
+                skipped.add(current[-1])
+                continue
+            done += len(cases)
+            if len(cases) < limit:
+                return done
+
+    def _now(self, now: datetime | None) -> datetime:
+        return now if now is not None else self.clock.now()
+
+    def _link(self, case: Case) -> str:
+        """A Slack link to the case's thread, or its number before the parent is posted."""
+        if case.slack_channel and case.slack_ts:
+            url = (f"{self.config.slack_link_base}/archives/{case.slack_channel}/"
+                   f"p{case.slack_ts.replace('.', '')}")
+            return f"<{url}|{case.number}>"
+        return case.number
+
+    def _channel_of(self, case: Case) -> str | None:
+        return case.slack_channel or self.relay.config.channel_for(case.case_type)
+
+    def _channel_post(self, uow: UnitOfWork, channel: str | None, text: str, now: datetime,
+                      blocks: list[dict[str, Any]] | None = None) -> int | None:
+        """Queue a top-level message in an agents' channel (no agents platform: nothing)."""
+        dest = self.relay.config.agents_destination
+        if dest is None or channel is None:
+            return None
+        payload: dict[str, Any] = {"channel": channel, "text": text}
+        if blocks:
+            payload["blocks"] = blocks
+        return uow.outbox.add(dest, ob.CHANNEL_POST, payload, None, f"{dest}:channel:{channel}",
+                              now)
+
+    # Seller reminders and auto-close -------------------------------------------------------

@@ -1,0 +1,71 @@
+"""What the sweeps need from storage (implemented by storage.sweeps.SqlSweepStore)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from bot.domain import Case
+from bot.ports import UnitOfWork
+from bot.rating_digest import RatedCase
+
+
+class SweepStore(Protocol):
+    """The SQL side (storage.sweeps.SqlSweepStore). ``claim_*`` lock or mark the due cases in
+    the caller's unit of work, skipping rows another sweeper holds, and return them fresh;
+    ``exclude`` leaves out cases that failed earlier in this run."""
+
+    def claim_reminders(self, uow: UnitOfWork, level: int, pending_before: datetime,
+                        now: datetime, limit: int, exclude: Collection[int]) -> list[Case]:
+        """Pending cases waiting since ``pending_before`` with fewer than ``level`` reminders
+        and not yet due to close; sets ``reminders_sent = level``."""
+        ...
+
+    def claim_auto_close(self, uow: UnitOfWork, now: datetime, limit: int,
+                         exclude: Collection[int]) -> list[Case]:
+        """Pending or resolved cases with ``auto_close_at <= now``, row-locked."""
+        ...
+
+    def claim_first_response_breaches(self, uow: UnitOfWork, now: datetime, limit: int,
+                                      exclude: Collection[int]) -> list[Case]:
+        """Unanswered open/investigating cases past their deadline; sets both FR flags."""
+        ...
+
+    def claim_first_response_warnings(
+        self, uow: UnitOfWork, now: datetime, lead: timedelta, urgent_lead: timedelta,
+        limit: int, exclude: Collection[int],
+    ) -> list[Case]:
+        """Unanswered cases within ``lead`` (urgent: ``urgent_lead``) of the deadline, not
+        warned yet; sets ``fr_warning_sent``."""
+        ...
+
+    def claim_evaluation_expiries(self, uow: UnitOfWork, resolved_before: datetime,
+                                  now: datetime, limit: int,
+                                  exclude: Collection[int]) -> list[Case]:
+        """Resolved cases, not evaluated, resolved before ``resolved_before``, whose expiry
+        for this resolution was not recorded yet; records it."""
+        ...
+
+    def evaluation_prompt_ref(self, uow: UnitOfWork, case: Case) -> tuple[str, str, str] | None:
+        """(destination, address, platform message id) of the delivered rating prompt."""
+        ...
+
+    def digest_cases(self, uow: UnitOfWork, statuses: Sequence[str]) -> list[Case]: ...
+
+    def digest_evaluations(self, uow: UnitOfWork, since: datetime,
+                           until: datetime) -> list[RatedCase]:
+        """Cases rated at or after ``since`` and before ``until``, oldest rating first."""
+        ...
+
+    def ensure_job(self, uow: UnitOfWork, name: str, initial_slot: datetime | None) -> bool:
+        """Create the job's row if missing (True if created)."""
+        ...
+
+    def claim_job_slot(self, uow: UnitOfWork, name: str, slot: datetime, now: datetime) -> bool:
+        """Move the job's last slot to ``slot`` if it is earlier; True if this call did."""
+        ...
+
+    def record_job_run(self, uow: UnitOfWork, name: str, now: datetime, count: int) -> None: ...
+
+    def job_runs(self, uow: UnitOfWork) -> dict[str, dict[str, Any]]: ...
