@@ -38,12 +38,13 @@ from sqlalchemy import event, text
 
 from bench.bench_store import DEFAULT_PG_SERVER, PG_SERVER_ENV, scratch_postgres, scratch_sqlite
 from bench.report import percentile, write_section
-from bot.classification import Classification, Classifier, FakeClassifier
+from bot.classification import Classification, Classifier
 from bot.engine import Engine
 from bot.messages import SellerMessage
 from frontdoor.settings import Settings
 from frontdoor.wiring import Services, build_engine, build_services
 from storage.database import READ_ONLY
+from tests.fakes import FakeClassifier
 
 SCRATCH = "fd_bench_engine"
 RULES = {"never arrived": "shipping", "any update": "check_status", "warehouse": "shipping",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 
@@ -48,30 +48,3 @@ class Classifier(Protocol):
     """Classifies seller text. Implementations must never raise for transport errors."""
 
     async def classify(self, text: str) -> Classification: ...
-
-
-@dataclass
-class FakeClassifier:
-    """A classifier for tests: exact or keyword rules, then a default.
-
-    ``rules`` maps a lowercase keyword to an intent; the first keyword found in the text wins.
-    """
-
-    rules: dict[str, str] = field(default_factory=dict)
-    default: str | None = "out_of_scope"
-    confidence: float = 0.95
-    available: bool = True
-
-    async def classify(self, text: str) -> Classification:
-        from bot.identifiers import extract_entities
-
-        entities = tuple(extract_entities(text))
-        if not self.available:
-            return Classification.unavailable(text, entities)
-        lowered = text.lower()
-        for keyword, intent in self.rules.items():
-            if keyword in lowered:
-                return Classification(text, intent, self.confidence, entities, ((intent, self.confidence),))
-        conf = self.confidence if self.default else 0.0
-        ranking = ((self.default, conf),) if self.default else ()
-        return Classification(text, self.default, conf, entities, ranking)

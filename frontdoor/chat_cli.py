@@ -15,9 +15,10 @@ from dataclasses import dataclass
 import typer
 
 from adapters.console import ConsoleSender, run_console
-from bot.classification import Classifier, FakeClassifier
+from bot.classification import Classifier
 from bot.dispatcher import OutboxDispatcher
 from bot.errors import CaseRuleError
+from bot.offline_classifier import OfflineClassifier
 from bot.outbox import CONSOLE
 from bot.texts import t
 from frontdoor.settings import Settings, load_settings
@@ -136,7 +137,7 @@ def replies_shown_are_read(services: Services) -> Callable[[int], None]:
 async def classifier_for(settings: Settings, no_nlu: bool) -> AsyncIterator[Classifier]:
     if no_nlu:
         # The NLU "down" path: case types are offered as buttons.
-        yield FakeClassifier(available=False)
+        yield OfflineClassifier()
         return
     from nlu.client import RasaClassifier
     from nlu.server import anlu_service

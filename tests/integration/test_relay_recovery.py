@@ -20,13 +20,13 @@ import pytest
 from sqlalchemy import select
 
 from bot import domain as d
-from bot.classification import FakeClassifier
 from frontdoor.serve_app import build_server
 from frontdoor.server import create_app
 from frontdoor.settings import Settings
 from frontdoor.wiring import build_services
 from storage.database import Database
 from storage.models import IdentityRow
+from tests.fakes import FakeClassifier
 from tests.integration.test_serve_relay import (
     AGENT,
     ORDER,

@@ -28,7 +28,6 @@ import uvicorn
 from sqlalchemy import func, select
 
 from bot import domain as d
-from bot.classification import FakeClassifier
 from bot.clock import Clock, ManualClock
 from frontdoor.serve_app import build_server
 from frontdoor.server import ServerParts, create_app
@@ -36,6 +35,7 @@ from frontdoor.settings import Settings
 from frontdoor.wiring import Services, build_services
 from storage.database import Database
 from storage.models import CaseMessageRow, CaseRow, OutboxRow, ProcessedEventRow
+from tests.fakes import FakeClassifier
 from tests.standins import RecordedRequest, slack_api, telegram_api
 from tests.standins.slack_api import SlackStandIn
 from tests.standins.telegram_api import TelegramStandIn

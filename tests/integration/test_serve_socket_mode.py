@@ -26,12 +26,12 @@ from sqlalchemy import func, select
 from adapters.slack import socket_mode
 from adapters.slack.socket_mode import SocketModeRefused
 from bot import domain as d
-from bot.classification import FakeClassifier
 from frontdoor.serve_app import build_server
 from frontdoor.server import create_app
 from frontdoor.wiring import build_services
 from storage.database import Database
 from storage.models import ProcessedEventRow
+from tests.fakes import FakeClassifier
 from tests.integration import test_serve_relay as relay_tests
 from tests.integration.test_serve_relay import (
     AGENT,

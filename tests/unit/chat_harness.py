@@ -17,7 +17,6 @@ from sqlalchemy import select
 
 from bot import outbox as ob
 from bot.cases import CaseService
-from bot.classification import FakeClassifier
 from bot.clock import ManualClock
 from bot.domain import Seller
 from bot.engine import Engine, EngineConfig
@@ -26,6 +25,7 @@ from bot.messages import Attachment, Button, Reply, SellerMessage
 from bot.relay import Relay
 from storage.models import OutboxRow
 from storage.uow import SqlUnitOfWorkFactory
+from tests.fakes import FakeClassifier
 
 # Keyword -> intent, first match wins (case types before small talk on purpose).
 RULES: dict[str, str] = {

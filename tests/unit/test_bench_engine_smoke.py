@@ -7,7 +7,8 @@ import asyncio
 
 from bench import bench_engine as be
 from bench.bench_store import scratch_sqlite
-from bot.classification import Classification, FakeClassifier
+from bot.classification import Classification
+from tests.fakes import FakeClassifier
 
 
 class SlowFake:

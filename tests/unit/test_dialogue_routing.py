@@ -9,12 +9,12 @@ from sqlalchemy import select
 
 from bot import outbox as ob
 from bot.cases import CaseService
-from bot.classification import FakeClassifier
 from bot.clock import ManualClock
 from bot.engine import Engine
 from bot.relay import Relay
 from storage.models import OutboxRow
 from storage.uow import SqlUnitOfWorkFactory
+from tests.fakes import FakeClassifier
 from tests.unit.chat_harness import RULES, Chat, make_engine, register
 
 ORDER = "123-1234567-1234567"

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from bot.cases import CaseService
-from bot.classification import FakeClassifier
 from bot.clock import ManualClock
 from bot.relay import Relay
 from storage.uow import SqlUnitOfWorkFactory
+from tests.fakes import FakeClassifier
 from tests.unit import chat_harness
 from tests.unit.chat_harness import RULES, Chat, make_engine, register
 

@@ -13,13 +13,14 @@ from sqlalchemy import func, select
 
 from bot import engine as engine_module
 from bot.cases import CaseService
-from bot.classification import Classification, FakeClassifier
+from bot.classification import Classification
 from bot.clock import ManualClock
 from bot.inbound_claims import EventInProgress
 from bot.relay import Relay
 from bot.texts import t
 from storage.models import ProcessedEventRow
 from storage.uow import SqlUnitOfWorkFactory
+from tests.fakes import FakeClassifier
 from tests.unit.chat_harness import RULES, Chat, make_engine, register
 
 ORDER = "123-1234567-1234567"

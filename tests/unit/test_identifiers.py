@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.classification import Entity, FakeClassifier
+from bot.classification import Entity
 from bot.identifiers import extract_entities, find_case_numbers, find_order_ids, normalise_case_number
+from tests.fakes import FakeClassifier
 
 
 @pytest.mark.parametrize(

@@ -17,12 +17,12 @@ from typing import Any
 import pytest
 
 from bot.cases import CaseService
-from bot.classification import FakeClassifier
 from bot.clock import ManualClock
 from bot.dialogue.state import DialogueState
 from bot.engine import Engine
 from bot.relay import Relay
 from storage.uow import SqlUnitOfWorkFactory
+from tests.fakes import FakeClassifier
 from tests.unit.chat_harness import RULES, Chat, make_engine, register
 
 ORDER = "123-1234567-1234567"
