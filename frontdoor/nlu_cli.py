@@ -95,15 +95,16 @@ def serve(
                         port=port or settings.frontdoor_nlu_port, host=host, echo=True)
 
     async def run(_stop: StopRequest) -> int:
-        # SIGTERM and SIGINT cancel this (frontdoor.shutdown): leaving the block stops Rasa.
-        async with server as url:
-            typer.echo(f"Rasa NLU is serving {model_file.name} at {url} (Ctrl-C stops it)",
-                       err=True)
-            try:
-                return await server.await_exit()
-            finally:
-                typer.echo("stopping Rasa ...", err=True)
-        typer.echo("Rasa has stopped", err=True)
+        # SIGTERM and SIGINT cancel this (frontdoor.shutdown), so the stop is in the finally
+        # (code after an `async with` would be skipped by the CancelledError).
+        url = await server.astart()  # a cancelled start stops Rasa itself
+        typer.echo(f"Rasa NLU is serving {model_file.name} at {url} (Ctrl-C stops it)", err=True)
+        try:
+            return await server.await_exit()
+        finally:
+            typer.echo("stopping Rasa ...", err=True)
+            await server.astop()
+            typer.echo("Rasa has stopped", err=True)
 
     try:
         code = run_until_stopped(run)

@@ -267,9 +267,19 @@ class RasaServer:
             self._log = None
 
     async def astop(self, grace: float = 15.0) -> None:
-        """:meth:`stop` without blocking the event loop. Shielded: a cancellation while it
-        waits leaves it running to the end in its thread."""
-        await asyncio.shield(asyncio.to_thread(self.stop, grace))
+        """:meth:`stop` without blocking the event loop. A cancellation does not cut it short:
+        it still waits for the stop (bounded by ``grace`` and the SIGKILL) to finish, then
+        passes the cancellation on, so once it has returned or raised the server is gone."""
+        stopping = asyncio.ensure_future(asyncio.to_thread(self.stop, grace))
+        cancelled = False
+        while not stopping.done():
+            try:
+                await asyncio.shield(stopping)
+            except asyncio.CancelledError:
+                cancelled = True
+        stopping.result()  # the stop's own failure, if any
+        if cancelled:
+            raise asyncio.CancelledError
 
     def wait(self) -> int:
         """Block until the server exits by itself; its exit code."""
@@ -316,13 +326,17 @@ def nlu_service(nlu_url: str | None, cache_dir: Path, port: int = 0, project: Ra
 
     model = ensure_model(cache_dir, project, out=out)
     print(f"Starting the local Rasa server (model {model.name[:12]}) ...", file=out, flush=True)
-    with _local_server(cache_dir, model, port, echo) as url:
-        print(f"Rasa is answering at {url}", file=out, flush=True)
-        try:
-            yield url
-        finally:
-            print(f"Stopping the local Rasa server at {url} ...", file=out, flush=True)
-    print("The local Rasa server has stopped", file=out, flush=True)
+    server = _local_server(cache_dir, model, port, echo)
+    url = server.start()  # a failed or interrupted start stops the server itself
+    print(f"Rasa is answering at {url}", file=out, flush=True)
+    try:
+        yield url
+    finally:
+        # In the finally, not after a `with`: the block is often left by an exception
+        # (Ctrl-C), and the stop and its last line must happen then too.
+        print(f"Stopping the local Rasa server at {url} ...", file=out, flush=True)
+        server.stop()
+        print("The local Rasa server has stopped", file=out, flush=True)
 
 
 @contextlib.asynccontextmanager
@@ -337,10 +351,14 @@ async def anlu_service(nlu_url: str | None, cache_dir: Path, port: int = 0,
 
     model = await asyncio.to_thread(ensure_model, cache_dir, project, out)
     print(f"Starting the local Rasa server (model {model.name[:12]}) ...", file=out, flush=True)
-    async with _local_server(cache_dir, model, port) as url:
-        print(f"Rasa is answering at {url}", file=out, flush=True)
-        try:
-            yield url
-        finally:
-            print(f"Stopping the local Rasa server at {url} ...", file=out, flush=True)
-    print("The local Rasa server has stopped", file=out, flush=True)
+    server = _local_server(cache_dir, model, port)
+    url = await server.astart()  # a failed or cancelled start stops the server itself
+    print(f"Rasa is answering at {url}", file=out, flush=True)
+    try:
+        yield url
+    finally:
+        # In the finally, not after an `async with`: a stop signal cancels the caller, so
+        # the block is left by CancelledError, and the stop and its last line must happen then.
+        print(f"Stopping the local Rasa server at {url} ...", file=out, flush=True)
+        await server.astop()
+        print("The local Rasa server has stopped", file=out, flush=True)
