@@ -7,26 +7,19 @@ with a one-line reason on stderr.
 from __future__ import annotations
 
 import asyncio
-import json
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, is_dataclass
+from dataclasses import asdict
 from datetime import datetime
-from functools import wraps
-from typing import Any, TypeVar
 
 import typer
 
-from bot.case_rules.evaluation import reason_text
-from bot.domain import Case
-from bot.errors import CaseRuleError
-from bot.identifiers import normalise_case_number
-from bot.texts import STATUS_LABELS
+from frontdoor.case_cli import case_app
 from frontdoor.chat_cli import chat
+from frontdoor.cli_common import cli_services, print_json, refusals
 from frontdoor.nlu_cli import nlu_app
 from frontdoor.serve_cli import serve
 from frontdoor.settings import Settings, load_settings
-from frontdoor.timestamps import age, human_date, human_time, zone_name
-from frontdoor.wiring import Services, build_services
+from frontdoor.timestamps import human_date, human_time
+from frontdoor.wiring import build_services
 
 app = typer.Typer(
     help="Frontdoor: the chat front door of seller support.",
@@ -35,60 +28,11 @@ app = typer.Typer(
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 invite_app = typer.Typer(help="Invitations (registration is invitation-only).",
                          no_args_is_help=True)
-case_app = typer.Typer(help="Cases: the agent side from the terminal.", no_args_is_help=True)
 outbox_app = typer.Typer(help="The outbox of platform messages.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(invite_app, name="invite")
 app.add_typer(case_app, name="case")
 app.add_typer(outbox_app, name="outbox")
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _services() -> Services:
-    return build_services(load_settings())
-
-
-def _case_number(text: str) -> str:
-    """Agents type case numbers loosely ("cx-12", "CX 77", "4512"): accept what the bot
-    accepts from sellers; anything else is passed on and refused as an unknown case."""
-    return normalise_case_number(text, load_settings().frontdoor_case_prefix) or text
-
-
-NUMBER = typer.Argument(..., callback=_case_number, metavar="CASE",
-                        help='Case number: "CX-000012", "cx-12" and "12" all work.')
-JSON = typer.Option(False, "--json", help="Machine-readable output.")
-
-
-def refusals(func: F) -> F:
-    """Turn rule refusals into exit code 2 with the reason, not a traceback."""
-
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except CaseRuleError as err:
-            typer.echo(f"error: {err}", err=True)
-            raise typer.Exit(2) from None
-
-    return wrapper  # type: ignore[return-value]
-
-
-def _jsonable(value: Any) -> Any:
-    if is_dataclass(value) and not isinstance(value, type):
-        return {k: _jsonable(v) for k, v in asdict(value).items()}
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return value
-
-
-def _print_json(value: Any) -> None:
-    typer.echo(json.dumps(_jsonable(value), ensure_ascii=False, indent=2))
-
 
 # db ------------------------------------------------------------------------------------------
 @db_app.command("upgrade")
@@ -133,7 +77,7 @@ def invite_create(
                                                            "cli", code)
     link, why_not = _telegram_link(settings, inv.code)
     if as_json:
-        _print_json({**asdict(inv), "telegram_link": link})
+        print_json({**asdict(inv), "telegram_link": link})
         return
     typer.echo(f"{inv.code}  for {inv.seller_name}, expires {human_date(inv.expires_at)}")
     if link:
@@ -164,9 +108,9 @@ def _telegram_link(settings: Settings, code: str) -> tuple[str | None, str]:
 @invite_app.command("requests")
 def invite_requests(as_json: bool = typer.Option(False, "--json")) -> None:
     """List invitation requests from unknown users."""
-    rows = _services().cases.invitation_requests()
+    rows = cli_services().cases.invitation_requests()
     if as_json:
-        _print_json(list(rows))
+        print_json(list(rows))
         return
     if not rows:
         typer.echo("no invitation requests")
@@ -177,211 +121,13 @@ def invite_requests(as_json: bool = typer.Option(False, "--json")) -> None:
                    f"{r['note']}")
 
 
-# case ----------------------------------------------------------------------------------------
-def _status(status: str) -> str:
-    """What the seller sees, then the status agents set: "In progress (investigating)"."""
-    return f"{STATUS_LABELS.get(status, status)} ({status})"
-
-
-def _flags(c: Case) -> str:
-    return " ".join(flag for flag, on in (("URGENT", c.urgent), ("HUMAN", c.needs_human)) if on)
-
-
-def _seller_names(services: Services, seller_ids: Iterable[int]) -> dict[int, str]:
-    with services.uow_factory(read_only=True) as uow:
-        sellers = {i: uow.sellers.get(i) for i in set(seller_ids)}
-    return {i: s.display_name if s else "?" for i, s in sellers.items()}
-
-
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
-    """Columns as wide as their widest cell; the last one (free text) is not padded."""
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header) - 1)]
-    return ["  ".join([*(str(cell).ljust(w) for cell, w in zip(r, widths, strict=False)),
-                       str(r[-1])]).rstrip() for r in [header, *rows]]
-
-
-def _print_cases(services: Services, cases: Sequence[Case], empty: str) -> None:
-    if not cases:
-        typer.echo(empty)
-        return
-    names = _seller_names(services, (c.seller_id for c in cases))
-    now = services.clock.now()
-    rows = [(c.number, _status(c.status), c.case_type or "-",
-             f"{names[c.seller_id]} (#{c.seller_id})", age(c.updated_at, now), _flags(c) or "-",
-             c.title) for c in cases]
-    for line in _table(("CASE", "STATUS", "TYPE", "SELLER", "UPDATED", "FLAGS", "TITLE"), rows):
-        typer.echo(line)
-
-
-@case_app.command("list")
-@refusals
-def case_list(
-    status: str = typer.Option("in_progress", help="in_progress | closed | all | a status"),
-    limit: int = typer.Option(50),
-    as_json: bool = typer.Option(False, "--json"),
-) -> None:
-    """List cases, newest activity first."""
-    services = _services()
-    cases = services.cases.search_cases(status, None, limit)
-    if as_json:
-        _print_json(cases)
-        return
-    _print_cases(services, cases, "no cases")
-
-
-@case_app.command("search")
-@refusals
-def case_search(
-    query: str = typer.Argument(..., help="Case number, order id, or words of the title "
-                                          "or of the conversation (notes included)."),
-    status: str = typer.Option("all"),
-    as_json: bool = typer.Option(False, "--json"),
-) -> None:
-    """Search cases by number, order id, title or words in their messages."""
-    services = _services()
-    cases = services.cases.search_cases(status, query, 50)
-    if as_json:
-        _print_json(cases)
-        return
-    _print_cases(services, cases, "no matching cases")
-
-
-@case_app.command("show")
-@refusals
-def case_show(number: str = NUMBER, as_json: bool = JSON) -> None:
-    """Show a case with its conversation, notes and events."""
-    services = _services()
-    detail = services.cases.get_case(number)
-    if as_json:
-        _print_json(detail)
-        return
-    c = detail.case
-    now = services.clock.now()
-
-    def when(moment: datetime) -> str:
-        return human_time(moment, now)
-
-    seller = _seller_names(services, [c.seller_id])[c.seller_id]
-    flags = f"   {_flags(c)}" if _flags(c) else ""
-    typer.echo(f"{c.number}  {c.title}{flags}")
-    typer.echo(f"status: {_status(c.status)}   type: {c.case_type or '-'}   "
-               f"order: {c.order_id or '-'}   seller: {seller} (#{c.seller_id})")
-    typer.echo(f"opened {when(c.created_at)} ({age(c.created_at, now)}), last activity "
-               f"{when(c.updated_at)} ({age(c.updated_at, now)}); times in {zone_name(now)}")
-    if detail.reopened_from:
-        typer.echo(f"reopened from {detail.reopened_from}")
-    if detail.reopened_as:
-        typer.echo(f"reopened as {detail.reopened_as}")
-    if detail.evaluation:
-        ev = detail.evaluation
-        reason = f" — {reason_text(ev)}" if ev.reason_code or ev.reason else ""
-        typer.echo(f"evaluation: {ev.level}{reason}")
-    typer.echo("--- conversation")
-    for m in detail.messages:
-        who = f"{m.author_kind}:{m.author_name or m.author_ref or ''}"
-        note = " [note]" if m.internal else ""
-        typer.echo(f"{when(m.created_at)} {who}{note}: {m.text}")
-        for file in m.attachments:
-            typer.echo(f"    [file] {_file_line(file)}")
-    typer.echo("--- events")
-    for e in detail.events:
-        typer.echo(f"{when(e.created_at)} {e.kind} {e.from_value or ''} -> "
-                   f"{e.to_value or ''} by {e.actor_kind}:{e.actor_ref or ''}"
-                   f"{' (' + e.reason + ')' if e.reason else ''}")
-
-
-def _file_line(file: dict[str, Any]) -> str:
-    """A seller's file: its name, kind and size, and where it is (a console user's path on
-    this computer, a link) when that is known."""
-    size = file.get("size")
-    details = ", ".join(str(x) for x in (file.get("kind"), file.get("mime_type"),
-                                         f"{size:,} bytes" if isinstance(size, int) else None)
-                        if x)
-    place = file.get("url") or (file.get("file_id") if file.get("source") == "console" else None)
-    return (f"{file.get('file_name') or 'unnamed'} ({details})"
-            + (f" at {place}" if place else ""))
-
-
-@case_app.command("reply")
-@refusals
-def case_reply(
-    number: str = NUMBER, text: str = typer.Argument(...),
-    agent: str = typer.Option("cli", "--as", help="Agent name shown in the thread."),
-    as_json: bool = JSON,
-) -> None:
-    """Reply to the seller (queued through the outbox to the seller's chat)."""
-    case, msg = _services().cases.agent_reply(number, agent, text, agent_name=agent)
-    if as_json:
-        _print_json({"case": case, "message": msg})
-        return
-    typer.echo(f"reply queued for {case.number}")
-
-
-@case_app.command("note")
-@refusals
-def case_note(
-    number: str = NUMBER, text: str = typer.Argument(...),
-    agent: str = typer.Option("cli", "--as"), as_json: bool = JSON,
-) -> None:
-    """Add an internal note (never shown to the seller)."""
-    msg = _services().cases.internal_note(number, agent, text, agent_name=agent)
-    if as_json:
-        _print_json({"number": number, "message": msg})
-        return
-    typer.echo(f"note added to {number}")
-
-
-@case_app.command("status")
-@refusals
-def case_status(
-    number: str = NUMBER,
-    status: str = typer.Argument(..., help="open | investigating | pending | resolved | "
-                                           "closed | declined"),
-    reason: str | None = typer.Option(None, help="Why (shown to the seller when declining)."),
-    agent: str = typer.Option("cli", "--as"), as_json: bool = JSON,
-) -> None:
-    """Change a case's status."""
-    case = _services().cases.change_status(number, status, "agent", agent, reason)
-    if as_json:
-        _print_json(case)
-        return
-    typer.echo(f"{case.number} is now {case.status}")
-
-
-@case_app.command("type")
-@refusals
-def case_change_type(
-    number: str = NUMBER,
-    new_type: str = typer.Argument(..., metavar="TYPE", help="A case type, e.g. listing"),
-    agent: str = typer.Option("cli", "--as"), as_json: bool = JSON,
-) -> None:
-    """Change a case's type (refused onto a declined issue or another active case's)."""
-    case = _services().cases.change_type(number, new_type, "agent", agent)
-    if as_json:
-        _print_json(case)
-        return
-    typer.echo(f"{case.number} is now {case.title}")
-
-
-@case_app.command("urgent")
-@refusals
-def case_urgent(number: str = NUMBER, off: bool = typer.Option(False, "--off"),
-                agent: str = typer.Option("cli", "--as"), as_json: bool = JSON) -> None:
-    """Flag a case urgent (or remove the flag with --off)."""
-    case = _services().cases.set_urgent(number, not off, "agent", agent)
-    if as_json:
-        _print_json(case)
-        return
-    typer.echo(f"{case.number} urgent: {'on' if case.urgent else 'off'}")
-
-
 # outbox --------------------------------------------------------------------------------------
 @outbox_app.command("status")
 def outbox_status(as_json: bool = typer.Option(False, "--json")) -> None:
     """Counts of pending, sent and dead-lettered items."""
-    counts = _services().outbox_queue.counts()
+    counts = cli_services().outbox_queue.counts()
     if as_json:
-        _print_json(counts)
+        print_json(counts)
     else:
         for k in ("pending", "sent", "dead"):
             typer.echo(f"{k}: {counts.get(k, 0)}")
@@ -390,9 +136,9 @@ def outbox_status(as_json: bool = typer.Option(False, "--json")) -> None:
 @outbox_app.command("dead")
 def outbox_dead(as_json: bool = typer.Option(False, "--json")) -> None:
     """Dead-lettered items and why they failed."""
-    rows = _services().outbox_queue.dead_letters()
+    rows = cli_services().outbox_queue.dead_letters()
     if as_json:
-        _print_json(rows)
+        print_json(rows)
         return
     if not rows:
         typer.echo("no dead-lettered items")
@@ -403,7 +149,7 @@ def outbox_dead(as_json: bool = typer.Option(False, "--json")) -> None:
 @outbox_app.command("retry")
 def outbox_retry(item_id: int) -> None:
     """Queue a dead-lettered item again."""
-    services = _services()
+    services = cli_services()
     if services.outbox_queue.retry_dead(item_id, services.clock.now()):
         typer.echo(f"item {item_id} queued again")
     else:

@@ -15,7 +15,7 @@ from bot.outbox import CONSOLE
 from storage.database import Database
 from storage.models import CaseMessageRow, InvitationRow, OutboxRow, SellerRow
 from storage.outbox_queue import SqlOutboxQueue
-from storage.repositories import _invitation, _seller
+from storage.row_mapping import invitation_from_row, seller_from_row
 
 
 def chat_ordering_key(address: str) -> str:
@@ -64,11 +64,11 @@ def find_seller(database: Database, who: str) -> Seller | None:
         if who.strip().isdigit():
             row = session.get(SellerRow, int(who))
             if row is not None:
-                return _seller(row)
+                return seller_from_row(row)
         found = session.scalars(select(SellerRow).where(
             func.lower(SellerRow.display_name) == who.strip().lower()
         ).order_by(SellerRow.id)).first()
-        return _seller(found) if found is not None else None
+        return seller_from_row(found) if found is not None else None
 
 
 def find_invitation(database: Database, who: str) -> Invitation | None:
@@ -81,7 +81,7 @@ def find_invitation(database: Database, who: str) -> Invitation | None:
             or_(InvitationRow.code == name.upper(),
                 func.lower(InvitationRow.seller_name) == name.lower()),
         ).order_by(InvitationRow.expires_at.desc(), InvitationRow.id.desc())).first()
-        return _invitation(row) if row is not None else None
+        return invitation_from_row(row) if row is not None else None
 
 
 def mark_reply_read(database: Database, case_message_id: int, now: datetime) -> bool:

@@ -39,8 +39,7 @@ from storage.models import (
     SellerRow,
     SweepMarkRow,
 )
-from storage.repositories import _case as case_from_row  # one row -> Case mapping for all
-from storage.repositories import _evaluation as evaluation_from_row
+from storage.row_mapping import case_from_row, evaluation_from_row
 from storage.uow import SqlUnitOfWork
 
 # Statuses in which the first-response clock runs (it pauses while pending).
