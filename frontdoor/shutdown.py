@@ -7,7 +7,9 @@ run (uvicorn, which catches both, re-raises the signal after its own shutdown, w
 process before ours). :func:`run_until_stopped` runs ``main(stop)`` in a fresh event loop where:
 
 - the first signal runs the current stop action. By default that cancels ``main``, so its
-  ``finally`` and ``async with`` blocks run: that is where the Rasa server is stopped. A phase
+  ``finally`` and ``async with`` blocks run: that is where the Rasa server is stopped. Code
+  *after* such a block does not run (the cancellation goes on up), so whatever must happen on
+  the way out, a "stopped" line included, belongs in the ``finally``. A phase
   with its own way to stop (uvicorn's graceful shutdown) installs its action for its duration
   with :meth:`StopRequest.handled_by`;
 - a repeated signal runs the phase's hurry action if it has one (uvicorn: stop waiting for

@@ -11,11 +11,12 @@ echo=False)``
     and anything it forked (SIGTERM to its process group, SIGKILL after a grace period).
     ``astart()``/``astop()`` are the async versions: the process is launched on the calling
     (event loop) thread and readiness is awaited, so cancelling ``astart`` stops the server at
-    once. It is a context manager (``with RasaServer(...) as url:``) and an async one
-    (``async with RasaServer(...) as url:``). Its output goes to ``log_file`` (a temporary
-    file by default; its tail is in the error when start fails) or, with ``echo``, to this
-    process's terminal. The process is spawned by :mod:`nlu.processes`: it dies with this
-    process even when this one is SIGKILLed, and is stopped at interpreter exit.
+    once; cancelling ``astop`` does not cut the stop short. It is a context manager
+    (``with RasaServer(...) as url:``) and an async one (``async with ...``). Its output goes
+    to ``log_file`` (a temporary file by default; its tail is in the error when start fails)
+    or, with ``echo``, to this process's terminal. The process is spawned by
+    :mod:`nlu.processes`: it dies with this process even when this one is SIGKILLed, and is
+    stopped at interpreter exit.
 
 ``nlu_service(nlu_url, cache_dir, port=0, project=None, out=sys.stderr, echo=False)``
     A context manager yielding the NLU base URL (``frontdoor nlu parse`` and ``evaluate``,
