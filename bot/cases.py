@@ -12,6 +12,7 @@ from __future__ import annotations
 from bot.case_rules.base import STATUS_FILTERS, CaseRules, CaseServiceBase
 from bot.case_rules.conversation import ConversationRules
 from bot.case_rules.evaluation import EvaluationRules
+from bot.case_rules.lookups import ConversationLookups
 from bot.case_rules.opening import OpeningRules
 from bot.case_rules.queries import CaseQueries
 from bot.case_rules.registration import RegistrationRules
@@ -34,6 +35,7 @@ __all__ = [
 ]
 
 
-class CaseService(RegistrationRules, CaseQueries, ConversationRules, SellerActionRules,
-                  WithdrawalRules, RetypingRules, OpeningRules, StatusRules, EvaluationRules):
+class CaseService(ConversationLookups, RegistrationRules, CaseQueries, ConversationRules,
+                  SellerActionRules, WithdrawalRules, RetypingRules, OpeningRules, StatusRules,
+                  EvaluationRules):
     """The rules. One method, one transaction."""

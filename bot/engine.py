@@ -68,7 +68,7 @@ class Engine:
         self.relay = relay
         self.config = config
         self.clock = clock
-        self.deps = Deps(cases=cases, uow_factory=uow_factory, classifier=classifier,
+        self.deps = Deps(cases=cases, classifier=classifier,
                          config=config, clock=clock, knowledge=knowledge)
         # One message at a time per user in this process, so a double tap cannot interleave
         # two turns over the same dialogue state.

@@ -9,7 +9,6 @@ from __future__ import annotations
 from bot import domain as d
 from bot.case_rules.withdrawal import SELLER_CLOSABLE, WITHDRAWABLE
 from bot.dialogue.common import is_no, is_yes, refusal
-from bot.dialogue.lookups import case_for_platform_message
 from bot.dialogue.turn import Turn
 from bot.errors import CaseRuleError
 from bot.messages import Button
@@ -28,9 +27,9 @@ async def _target(turn: Turn, explicit: str | None) -> str | None:
     if explicit:
         return explicit
     if turn.msg.reply_to_message_id:
-        replied = await turn.call(case_for_platform_message, turn.deps.uow_factory,
-                                  turn.msg.channel, turn.msg.address,
-                                  str(turn.msg.reply_to_message_id), turn.seller_id)
+        replied = await turn.call(turn.cases.case_for_platform_message, turn.msg.channel,
+                                  turn.msg.address, str(turn.msg.reply_to_message_id),
+                                  turn.seller_id)
         if replied is not None:
             return replied
     summaries = await turn.call(turn.cases.list_cases, turn.seller_id, "active", None, 50)

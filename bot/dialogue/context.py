@@ -17,8 +17,6 @@ from datetime import timedelta
 from bot import domain as d
 from bot.dialogue.turn import Turn
 from bot.messages import Button
-from bot.ports import UnitOfWorkFactory
-from bot.routing_port import RelayedItem
 
 EVAL_PREFIX = "eval:"
 _MEMO = "context"
@@ -66,24 +64,12 @@ class ConversationContext:
         return found
 
 
-def _last_relayed(uow_factory: UnitOfWorkFactory, channel: str,
-                  address: str) -> RelayedItem | None:
-    with uow_factory(read_only=True) as uow:
-        return uow.routing.last_relayed(channel, f"{channel}:chat:{address}")
-
-
-def _order_of(uow_factory: UnitOfWorkFactory, number: str, seller_id: int) -> str | None:
-    with uow_factory(read_only=True) as uow:
-        case = uow.cases.get_by_number(number)
-        return case.order_id if case is not None and case.seller_id == seller_id else None
-
-
 async def load(turn: Turn) -> ConversationContext:
     """The context of this turn's message (read once per turn, in one query)."""
     cached = turn.memo.get(_MEMO)
     if isinstance(cached, ConversationContext):
         return cached
-    item = await turn.call(_last_relayed, turn.deps.uow_factory, turn.identity.channel,
+    item = await turn.call(turn.cases.last_relayed, turn.identity.channel,
                            turn.identity.address)
     relayed = None
     if item is not None and item.seller_id == turn.seller_id:  # else the chat changed hands
@@ -116,8 +102,7 @@ async def with_orders(turn: Turn, candidates: list[Candidate]) -> list[Candidate
     for candidate in candidates:
         facts = candidate.case
         if not facts.order_known:
-            order = await turn.call(_order_of, turn.deps.uow_factory, facts.number,
-                                    turn.seller_id)
+            order = await turn.call(turn.cases.order_of, facts.number, turn.seller_id)
             facts = CaseFacts(facts.number, facts.case_type, order)
         filled.append(Candidate(facts, candidate.answer_expected))
     return filled

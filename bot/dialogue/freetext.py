@@ -36,7 +36,6 @@ from bot.dialogue import (
 )
 from bot.dialogue.common import is_cancel, is_no, is_yes, plain, refusal
 from bot.dialogue.context import ConversationContext
-from bot.dialogue.lookups import case_for_platform_message
 from bot.dialogue.turn import Turn
 from bot.errors import CaseRuleError, EvaluationRefused
 from bot.labels import CASE_TYPES
@@ -199,7 +198,7 @@ async def _rate(turn: Turn, number: str, level: str, words: str) -> None:
 
 
 async def _replied_case(turn: Turn) -> str | None:
-    return await turn.call(case_for_platform_message, turn.deps.uow_factory, turn.msg.channel,
+    return await turn.call(turn.cases.case_for_platform_message, turn.msg.channel,
                            turn.msg.address, str(turn.msg.reply_to_message_id), turn.seller_id)
 
 

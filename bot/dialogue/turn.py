@@ -22,7 +22,6 @@ from bot.domain import Identity, Seller
 from bot.knowledge import KnowledgeBase
 from bot.labels import CASE_TYPES, ENTITY_CASE_NUMBER, ENTITY_ORDER_ID
 from bot.messages import Button, Reply, SellerMessage
-from bot.ports import UnitOfWorkFactory
 from bot.texts import t
 
 T = TypeVar("T")
@@ -33,7 +32,6 @@ class Deps:
     """What every flow may use; built once by the engine."""
 
     cases: CaseService
-    uow_factory: UnitOfWorkFactory
     classifier: Classifier
     config: EngineConfig
     clock: Clock
