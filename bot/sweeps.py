@@ -1,4 +1,4 @@
-"""The scheduler's rules as sweeps over case state (issue 6).
+"""The scheduler's rules as sweeps over case state.
 
 Nothing here remembers what it has done in memory: every sweep asks storage to *claim* the
 cases that are due (a conditional UPDATE, or ``SELECT ... FOR UPDATE SKIP LOCKED``) and, in the

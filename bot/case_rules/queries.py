@@ -43,11 +43,6 @@ class CaseQueries(CaseServiceBase):
         with self.uow(read_only=True) as uow:
             return uow.cases.find_active(seller_id, case_type, order_id)
 
-    def find_declined_case(self, seller_id: int, case_type: str,
-                           order_id: str | None) -> Case | None:
-        with self.uow(read_only=True) as uow:
-            return uow.cases.find_declined(seller_id, case_type, order_id)
-
     def list_cases(
         self, seller_id: int, status: str = "in_progress", query: str | None = None,
         limit: int = 20,

@@ -30,7 +30,10 @@ class AddedMessage(NamedTuple):
 
 @dataclass(frozen=True)
 class ReopenResult:
-    """``case`` is the case now in progress; ``new_number`` when a closed case got a new one."""
+    """``case`` is the case now in progress and ``previous`` the one the seller asked to reopen
+    (the same case when it was still in progress). ``new_case`` is True when a closed case got
+    a new, linked number; False when the case itself went back in progress, or when another
+    active case on the same issue already existed and ``case`` is that one."""
 
     case: Case
     previous: Case

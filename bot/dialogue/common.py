@@ -8,7 +8,7 @@ from bot import domain as d
 from bot.cases import CaseDetail
 from bot.dialogue import answers
 from bot.dialogue.turn import Turn
-from bot.domain import Case, CaseMessage, CaseSummary
+from bot.domain import Case, CaseMessage
 from bot.errors import (
     CaseNotFound,
     CaseRuleError,
@@ -106,14 +106,6 @@ def last_reply_line(reply: CaseMessage | None) -> str | None:
         return None
     return t("case.last_reply", text=excerpt(reply.text),
              when=reply.created_at.strftime("%d %b %H:%M"))
-
-
-def summary_text(summary: CaseSummary) -> str:
-    lines = [case_line(summary.case, summary.unread)]
-    last = last_reply_line(summary.last_reply)
-    if last:
-        lines.append(last)
-    return "\n".join(lines)
 
 
 def declined_reason(detail: CaseDetail) -> str | None:
