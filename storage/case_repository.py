@@ -18,6 +18,7 @@ from bot.domain import (
 )
 from bot.ports import DuplicateActiveCase
 from storage.models import (
+    Base,
     CaseRow,
     CounterRow,
 )
@@ -25,6 +26,11 @@ from storage.repository_base import SqlRepository as _Repo
 from storage.row_mapping import (
     case_from_row,
 )
+from storage.unique_violations import violates_unique_index
+
+# Rule 1's partial unique index: a violation of it (and only of it) is a DuplicateActiveCase.
+ACTIVE_ISSUE_INDEX = next(i for i in Base.metadata.tables[CaseRow.__tablename__].indexes
+                          if i.name == "uq_cases_active_issue")
 
 
 class SqlCaseRepository(_Repo):
@@ -71,7 +77,7 @@ class SqlCaseRepository(_Repo):
                 self.session.add(row)
                 self.session.flush()
         except IntegrityError as exc:
-            if "uq_cases_active_issue" in str(exc.orig) or "cases.seller_id" in str(exc.orig):
+            if violates_unique_index(exc, ACTIVE_ISSUE_INDEX):
                 raise DuplicateActiveCase(str(exc.orig)) from exc
             raise
         return case_from_row(row)
@@ -180,7 +186,9 @@ class SqlCaseRepository(_Repo):
             with self.session.begin_nested():
                 self.session.flush()
         except IntegrityError as exc:
-            raise DuplicateActiveCase(str(exc.orig)) from exc
+            if violates_unique_index(exc, ACTIVE_ISSUE_INDEX):
+                raise DuplicateActiveCase(str(exc.orig)) from exc
+            raise
         return case_from_row(row)
 
     def _filtered(
