@@ -50,3 +50,13 @@ class FileSource(Protocol):
 
 #: File sources by channel name ("telegram" -> its source).
 FileSources = Mapping[str, FileSource]
+
+
+class UrlFileSource(Protocol):
+    """Fetches the files agents share, by the URL their platform gave (Slack's
+    ``url_private``), for the seller's channel to upload."""
+
+    async def fetch_url(self, url: str, max_bytes: int | None = None) -> FetchedFile:
+        """The file's bytes. Raises ``FileUnavailable`` (never: a foreign host, gone, over
+        ``max_bytes``) or ``FileFetchFailed`` (retry)."""
+        ...

@@ -152,7 +152,8 @@ class AgentDesk:
                 return DeskOutcome("note", case.number)
             self.cases.agent_reply(case.number, msg.agent_id, text, msg.agent_name,
                                    from_agents_platform=True,
-                                   platform_message_id=msg.platform_message_id)
+                                   platform_message_id=msg.platform_message_id,
+                                   attachments=[a.as_dict() for a in msg.attachments])
             return DeskOutcome("reply", case.number)
         except CaseRuleError as err:
             self._not_sent(case, str(err))

@@ -44,7 +44,7 @@ class DeliveryOutcomes:
         chat, msg_id = result.platform_chat_id, result.platform_message_id
         if item.kind == ob.CASE_PARENT and item.thread is None and chat and msg_id:
             uow.cases.set_thread(item.case_id, chat, msg_id)
-        elif item.kind in (ob.SELLER_MESSAGE, ob.THREAD_POST) and chat and msg_id:
+        elif item.kind in (ob.SELLER_MESSAGE, ob.SELLER_FILE, ob.THREAD_POST) and chat and msg_id:
             # Remember where it landed: a seller's reply to it, or an edit, finds the case.
             uow.messages.add_ref(item.destination, chat, msg_id, item.case_id,
                                  item.payload.get("case_message_id"))
@@ -59,7 +59,7 @@ class DeliveryOutcomes:
         if item.kind == ob.THREAD_FILE:
             self._file_not_copied(uow, item, result, now)
             return
-        if item.kind not in (ob.SELLER_MESSAGE, ob.SELLER_EDIT):
+        if item.kind not in (ob.SELLER_MESSAGE, ob.SELLER_EDIT, ob.SELLER_FILE):
             return
         unreachable = bool(result.extra.get("unreachable")) if result.extra else False
         if result.permanent and unreachable:
@@ -73,8 +73,13 @@ class DeliveryOutcomes:
         if case is None:
             return
         key = "thread.blocked" if unreachable else "thread.delivery_failed"
+        if item.kind == ob.SELLER_FILE and not unreachable:
+            key = "thread.file_not_sent"
+        attachment = item.payload.get("attachment") or {}
+        name = attachment.get("file_name") or attachment.get("kind") or "file"
         self.relay.thread(
-            uow, case, t(key, channel=item.destination, error=result.error or "unknown error"),
+            uow, case, t(key, channel=item.destination, name=name,
+                         error=result.error or "unknown error"),
             NOTE_AUTHOR, now,
         )
 

@@ -126,6 +126,7 @@ class AgentMessage:
     edited: bool = False
     event_id: str | None = None
     raw: Mapping[str, Any] = field(default_factory=dict)
+    attachments: tuple[Attachment, ...] = ()  # files shared with the message
 
 
 @dataclass(frozen=True)

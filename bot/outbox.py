@@ -17,6 +17,9 @@ CONSOLE = "console"
 # Kinds of item. Seller-bound kinds go to the seller's own channel (telegram/slack/console).
 SELLER_MESSAGE = "seller.message"  # payload: address, reply{text,buttons,case_number}, case_message_id?
 SELLER_EDIT = "seller.edit"  # payload: address, platform_message_id, text
+# A file an agent shared in the case's thread, queued right after the reply's text (same
+# ordering key as the seller's chat): its own item, so a failed upload retries only itself.
+SELLER_FILE = "seller.file"  # payload: address, attachment{...}, case_number, case_message_id
 # Agent-bound kinds go to Slack (the agents' side).
 CASE_PARENT = "agents.case_parent"  # payload: card{...}; post once, then chat.update in place
 THREAD_POST = "agents.thread_post"  # payload: text, author, attachments[], case_message_id?

@@ -17,7 +17,7 @@ from bot.messages import Reply
 from bot.ports import UnitOfWork
 from bot.texts import CASE_TYPE_LABELS, STATUS_LABELS, t
 
-#: Author of the relay's own notes in case threads.
+#: Author of every note Frontdoor itself writes in case threads: the one spelling.
 NOTE_AUTHOR = "Frontdoor"
 
 
@@ -76,6 +76,27 @@ class Relay:
         if identity is None:
             return None
         return self.to_identity(uow, identity, reply, now, case, case_message_id, extra)
+
+    def files_to_seller(
+        self, uow: UnitOfWork, case: Case, attachments: Sequence[dict[str, Any]],
+        now: datetime, case_message_id: int | None = None,
+    ) -> int | None:
+        """Queue each of an agent's files to the case's chat, one item each, in the chat's
+        order (so after the reply's text); the number queued, None if the chat refuses
+        messages (see ``to_identity``)."""
+        identity = self._seller_chat(uow, case)
+        if identity is None or identity.blocked_at is not None:
+            return None
+        for attachment in attachments:
+            uow.outbox.add(
+                identity.channel, ob.SELLER_FILE,
+                {"address": identity.address, "attachment": dict(attachment),
+                 "caption": t("agent_file_caption", number=case.number,
+                              name=attachment.get("file_name") or "file"),
+                 "case_number": case.number, "case_message_id": case_message_id},
+                case.id, f"{identity.channel}:chat:{identity.address}", now,
+            )
+        return len(attachments)
 
     def _seller_chat(self, uow: UnitOfWork, case: Case) -> Identity | None:
         """Where messages about ``case`` go: the identity it was opened from, else the

@@ -495,6 +495,16 @@ CATALOGUE: dict[str, str] = {
     ),
     "answer.pick_one": "Which one do you mean? Please pick one of these ({number}):",
     # Issue 11 — routing (end)
+    # Issue 12 — agent files
+    "agent_file_caption": "📎 {number}: {name}",
+    "thread.file_not_sent": (
+        "⚠️ The file \"{name}\" did not reach the seller ({error}). Share it again or send a "
+        "link."
+    ),
+    "button.files_again": "Send the files again",
+    "history.files_again": "📎 Sending the files of that reply again ({count}).",
+    "history.no_files": "That reply has no files to send.",
+    # Issue 12 — agent files (end)
 }
 
 

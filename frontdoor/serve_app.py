@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 from adapters.files import FileSource
+from adapters.slack.file_download import SlackFileDownload, parse_hosts
 from adapters.slack.wiring import build_slack
 from adapters.telegram.wiring import build_telegram
 from bot.agent_desk import AgentDesk
@@ -48,6 +49,9 @@ def build_server(
     parts = ServerParts(services=services, nlu_ready=nlu_ready)
     # Where the Slack sender fetches sellers' files to copy them into case threads.
     file_sources: dict[str, FileSource] = {}
+    # Where sellers' channels get the files agents share in Slack threads.
+    agent_files = (SlackFileDownload(s.slack_bot_token, parse_hosts(s.slack_file_hosts))
+                   if s.slack_bot_token else None)
 
     if s.telegram_bot_token:
         reachability = Reachability(services.uow_factory, services.relay, services.clock)
@@ -60,7 +64,7 @@ def build_server(
             token=s.telegram_bot_token, api_base_url=s.telegram_api_base_url,
             webhook_secret=s.telegram_webhook_secret, mode=s.telegram_mode,
             webhook_url=s.telegram_webhook_url, on_seller_message=on_seller_message,
-            on_membership=on_membership)
+            on_membership=on_membership, agent_files=agent_files)
         file_sources[TELEGRAM] = telegram.file_source
         senders.append(telegram.sender)
         parts.telegram_webhook = telegram.webhook
@@ -77,7 +81,7 @@ def build_server(
             signing_secret=s.slack_signing_secret, app_token=s.slack_app_token,
             file_sources=file_sources, desk=desk, cases=services.cases,
             on_seller_message=on_seller_message, agent_channels=agent_channels(services),
-            case_prefix=s.frontdoor_case_prefix)
+            case_prefix=s.frontdoor_case_prefix, agent_files=agent_files)
         senders.append(slack.sender)
         parts.slack_events = slack.events_endpoint
         if slack.socket_mode is not None:

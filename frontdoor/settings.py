@@ -80,6 +80,8 @@ class Settings(BaseSettings):
     slack_channel_inventory: str | None = None
     slack_channel_policy: str | None = None
     slack_channel_advertising: str | None = None
+    # Hosts the bot token may be sent to, to download files agents share (comma-separated).
+    slack_file_hosts: str = "files.slack.com"
     slack_note_prefix: str = "note:"
     slack_link_base: str = "https://slack.com"
     # HTTP server

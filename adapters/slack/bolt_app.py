@@ -252,7 +252,7 @@ def _agent_message(event: dict[str, Any], channel: str, event_id: str | None,
     return AgentMessage(
         agent_id=str(event.get("user")), text=_text(event.get("text")) or "",
         thread_ref=f"{channel}:{event.get('thread_ts')}", platform_message_id=event.get("ts"),
-        edited=edited, event_id=event_id, raw=event,
+        edited=edited, event_id=event_id, raw=event, attachments=_files(event),
     )
 
 

@@ -40,7 +40,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError, SlackRequestError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.files import FileFetchFailed, FileSources, FileUnavailable
+from adapters.files import FileFetchFailed, FileSources, FileUnavailable, UrlFileSource
 from adapters.slack.cards import (
     file_not_copied_text,
     render_case_card,
@@ -49,12 +49,14 @@ from adapters.slack.cards import (
     thread_post_text,
     upload_filename,
 )
+from adapters.slack.dm_files import dm_file_call
 from adapters.slack.recovery import EarlierDeliveries, outbox_metadata
 from bot.messages import Attachment, Reply
 from bot.outbox import (
     CASE_PARENT,
     CHANNEL_POST,
     SELLER_EDIT,
+    SELLER_FILE,
     SELLER_MESSAGE,
     SLACK,
     THREAD_FILE,
@@ -89,10 +91,12 @@ class SlackSender:
     destination = SLACK
 
     def __init__(self, client: AsyncWebClient, *, owns_session: bool = False,
-                 file_sources: FileSources | None = None) -> None:
+                 file_sources: FileSources | None = None,
+                 agent_files: UrlFileSource | None = None) -> None:
         self.client = client
         self._owns_session = owns_session
         self.file_sources: FileSources = file_sources or {}
+        self.agent_files = agent_files  # SELLER_FILE: agents' files for sellers' DMs
         self.earlier = EarlierDeliveries(client)
 
     @classmethod
@@ -159,6 +163,7 @@ class SlackSender:
             CHANNEL_POST: self._channel_post,
             SELLER_MESSAGE: self._seller_message,
             SELLER_EDIT: self._seller_edit,
+            SELLER_FILE: lambda i: dm_file_call(self.client, self.agent_files, i),
         }
         if item.kind not in builders:
             raise ValueError(f"unsupported kind {item.kind!r}")

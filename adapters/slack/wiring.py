@@ -11,7 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from starlette.requests import Request
 from starlette.responses import Response
 
-from adapters.files import FileSource
+from adapters.files import FileSource, UrlFileSource
 from adapters.slack.bolt_app import SellerHandler, build_bolt_app
 from adapters.slack.http_endpoint import SlackHttpEndpoint
 from adapters.slack.sender import SlackSender
@@ -36,9 +36,11 @@ class SlackParts:
 def build_slack(*, bot_token: str, api_base_url: str, signing_secret: str | None,
                 app_token: str | None, file_sources: dict[str, FileSource], desk: AgentDesk,
                 cases: CaseService, on_seller_message: SellerHandler,
-                agent_channels: Iterable[str], case_prefix: str) -> SlackParts:
+                agent_channels: Iterable[str], case_prefix: str,
+                agent_files: UrlFileSource | None = None) -> SlackParts:
     client = AsyncWebClient(token=bot_token, base_url=api_base_url)
-    sender = SlackSender(client, owns_session=True, file_sources=file_sources)
+    sender = SlackSender(client, owns_session=True, file_sources=file_sources,
+                         agent_files=agent_files)
     parts = SlackParts(sender=sender)
     # One connection pool for the process (opened in the server's event loop); without it
     # the SDK opens and closes an HTTP session for every single call.

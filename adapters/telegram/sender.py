@@ -39,14 +39,23 @@ from telegram.error import (
 )
 from telegram.warnings import PTBDeprecationWarning
 
+from adapters.files import UrlFileSource
 from adapters.telegram.files import file_base_url
+from adapters.telegram.files_out import agent_file_call
 from adapters.telegram.translate import (
     CallbackDataTooLong,
     edit_message_kwargs,
     send_message_kwargs,
 )
 from bot.messages import Reply
-from bot.outbox import SELLER_EDIT, SELLER_MESSAGE, TELEGRAM, DeliveryResult, OutboundItem
+from bot.outbox import (
+    SELLER_EDIT,
+    SELLER_FILE,
+    SELLER_MESSAGE,
+    TELEGRAM,
+    DeliveryResult,
+    OutboundItem,
+)
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +63,7 @@ DEFAULT_BASE_URL = "https://api.telegram.org/bot"
 
 
 class TelegramSender:
-    """``OutboxSender`` for destination "telegram" (kinds SELLER_MESSAGE and SELLER_EDIT).
+    """``OutboxSender`` for destination "telegram" (SELLER_MESSAGE, SELLER_EDIT, SELLER_FILE).
 
     Build it from a token (``TelegramSender.create``) or share an existing ``Bot`` (e.g. the
     one the webhook application uses). The bot is initialised on first use; ``close()`` shuts
@@ -63,9 +72,12 @@ class TelegramSender:
 
     destination = TELEGRAM
 
-    def __init__(self, bot: Bot, *, owns_bot: bool = False) -> None:
+    def __init__(self, bot: Bot, *, owns_bot: bool = False,
+                 agent_files: UrlFileSource | None = None) -> None:
         self.bot = bot
         self._owns_bot = owns_bot
+        # Where SELLER_FILE items get their bytes (the agents' platform, e.g. Slack).
+        self.agent_files = agent_files
 
     @classmethod
     def create(cls, token: str, base_url: str = DEFAULT_BASE_URL) -> TelegramSender:
@@ -129,6 +141,8 @@ class TelegramSender:
                                       platform_chat_id=str(kwargs["chat_id"]))
 
             return edit
+        if item.kind == SELLER_FILE:
+            return agent_file_call(self.bot, self.agent_files, item)
         raise ValueError(f"unsupported kind {item.kind!r}")
 
 

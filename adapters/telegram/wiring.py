@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from telegram import Bot
 
+from adapters.files import UrlFileSource
 from adapters.telegram.files import TelegramFileSource, file_base_url
 from adapters.telegram.inbound import (
     ALLOWED_UPDATES,
@@ -38,10 +39,12 @@ class TelegramParts:
 
 def build_telegram(*, token: str, api_base_url: str, webhook_secret: str | None, mode: str,
                    webhook_url: str | None, on_seller_message: SellerHandler,
-                   on_membership: MembershipHandler) -> TelegramParts:
+                   on_membership: MembershipHandler,
+                   agent_files: UrlFileSource | None = None) -> TelegramParts:
     bot = Bot(token, base_url=api_base_url, base_file_url=file_base_url(api_base_url))
     inbound = TelegramInbound(bot, on_seller_message, webhook_secret, on_membership)
-    parts = TelegramParts(sender=TelegramSender(bot), file_source=TelegramFileSource(bot))
+    parts = TelegramParts(sender=TelegramSender(bot, agent_files=agent_files),
+                          file_source=TelegramFileSource(bot))
     if mode == "polling":
         parts.polling = inbound.poll
     else:

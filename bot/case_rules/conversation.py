@@ -115,21 +115,25 @@ class ConversationRules(StatusRules):
     def agent_reply(
         self, number: str, agent_id: str, text: str, agent_name: str | None = None,
         from_agents_platform: bool = False, platform_message_id: str | None = None,
+        attachments: Sequence[dict[str, Any]] = (),
     ) -> tuple[Case, CaseMessage]:
         """An agent answers: the reply is queued to the seller; the first response is stamped.
 
         ``from_agents_platform``: the reply was written in the Slack thread (so it is not posted
         there again); ``platform_message_id`` its ts, which gets a delivery reaction later.
+        ``attachments``: files shared with the reply; each follows the text as its own item,
+        and a file alone is a reply too.
         """
         text = self._clean(text)
-        if not text:
+        if not text and not attachments:
             raise InvalidInput("the reply is empty")
         now = self.clock.now()
         with self.uow() as uow:
             case = self._case(uow, number, lock=True)
             if case.status == d.DECLINED:
                 raise InvalidTransition(f"{case.number} is declined; replies are not sent")
-            msg = uow.messages.add(case.id, d.AGENT, agent_id, agent_name, text, (), False, now)
+            msg = uow.messages.add(case.id, d.AGENT, agent_id, agent_name, text, attachments,
+                                   False, now)
             if from_agents_platform and platform_message_id and case.slack_channel:
                 # So that an edit of this thread message finds the reply it became.
                 uow.messages.add_ref(self.relay.config.agents_destination or "slack",
@@ -139,11 +143,15 @@ class ConversationRules(StatusRules):
                 changes["first_response_at"] = now
             case = uow.cases.update(case.id, **changes)
             extra = {"agent_ts": platform_message_id} if platform_message_id else None
-            queued = self.relay.to_seller(
-                uow, case, Reply(t("agent_reply", number=case.number, text=text),
-                                 case_number=case.number),
-                now, case_message_id=msg.id, extra=extra,
-            )
+            queued: int | None = None
+            if text:
+                queued = self.relay.to_seller(
+                    uow, case, Reply(t("agent_reply", number=case.number, text=text),
+                                     case_number=case.number),
+                    now, case_message_id=msg.id, extra=extra,
+                )
+            if attachments and (queued is not None or not text):
+                queued = self.relay.files_to_seller(uow, case, attachments, now, msg.id)
             if queued is None:
                 self.relay.thread(uow, case, t("thread.delivery_failed",
                                                error="the seller's chat does not accept messages"),
@@ -159,6 +167,20 @@ class ConversationRules(StatusRules):
                 self.relay.publish_card(uow, case, now)
             uow.commit()
             return case, msg
+
+    def resend_agent_files(self, seller_id: int, number: str, case_message_id: int) -> int:
+        """The seller asks for an agent's files again (from the conversation view): queue
+        them to the case's chat once more; the number queued (0: no files, or none can go)."""
+        now = self.clock.now()
+        with self.uow() as uow:
+            case = self._owned(uow, seller_id, number)
+            msg = uow.messages.get(case_message_id)
+            if (msg is None or msg.case_id != case.id or msg.author_kind != d.AGENT
+                    or msg.internal or not msg.attachments):
+                return 0
+            queued = self.relay.files_to_seller(uow, case, msg.attachments, now, msg.id) or 0
+            uow.commit()
+            return queued
 
     def agent_edit(self, case_message_id: int, text: str) -> tuple[Case, CaseMessage] | None:
         """An agent edited a relayed reply: store it and relay the edit where it was delivered."""

@@ -1,0 +1,50 @@
+"""Agents' files to a seller who DMs the app: the bytes downloaded from the thread's file
+(``UrlFileSource``), shared into the seller's DM with ``files_upload_v2``.
+
+A Slack file cannot simply be pointed at from the DM: the seller has no access to the agents'
+channel, so the DM gets its own copy. Web API errors are raised for the sender to classify
+(retry or permanent); a file that can never go is reported permanent, so the thread is told.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.files import FileFetchFailed, FileUnavailable, UrlFileSource
+from bot.messages import Attachment
+from bot.outbox import DeliveryResult, OutboundItem
+
+#: Slack's own upload limit is far above this; a seller's chat is not a file store.
+MAX_DM_FILE_BYTES = 100 * 1024 * 1024
+
+
+def dm_file_call(client: AsyncWebClient, files: UrlFileSource | None,
+                 item: OutboundItem) -> Callable[[], Awaitable[DeliveryResult]]:
+    """The share of one SELLER_FILE item into the seller's DM."""
+    payload = item.payload
+    attachment = Attachment.from_dict(payload["attachment"])
+    channel = str(payload["address"])
+    caption = str(payload.get("caption") or "")
+    name = attachment.file_name or attachment.file_id or "file"
+
+    async def share() -> DeliveryResult:
+        if files is None or not attachment.url:
+            return DeliveryResult(ok=False, permanent=True,
+                                  error="this server cannot fetch the agents' files")
+        try:
+            fetched = await files.fetch_url(attachment.url, MAX_DM_FILE_BYTES)
+        except FileUnavailable as exc:
+            return DeliveryResult(ok=False, permanent=True, error=str(exc))
+        except FileFetchFailed as exc:
+            return DeliveryResult(ok=False, retry_after=exc.retry_after,
+                                  error=f"slack: fetching the file: {exc}")
+        response = await client.files_upload_v2(
+            channel=channel, content=fetched.content, filename=name, title=name,
+            initial_comment=caption or None)
+        file_id = (response.get("file") or {}).get("id")
+        return DeliveryResult(ok=True, platform_message_id=str(file_id) if file_id else None,
+                              platform_chat_id=channel)
+
+    return share
