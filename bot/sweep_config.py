@@ -11,7 +11,6 @@ from bot.cases import CaseRules
 from bot.texts import register
 
 ACTOR = "scheduler"  # actor_ref of everything the sweeps do
-AUTHOR = "Frontdoor"  # author of the thread notes
 JOB_DIGEST = "digest"
 MARK_EVALUATION_EXPIRED = "evaluation_expired"
 SWEEPS: tuple[str, ...] = ("auto_close", "reminders", "first_response", "evaluation")

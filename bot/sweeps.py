@@ -30,7 +30,8 @@ from bot.digest import DigestJob, DigestSections
 from bot.domain import Case
 from bot.messages import Button, Reply
 from bot.ports import UnitOfWork
-from bot.sweep_config import ACTOR, AUTHOR, SWEEPS, SchedulerConfig, span, stamp
+from bot.relay import NOTE_AUTHOR
+from bot.sweep_config import ACTOR, SWEEPS, SchedulerConfig, span, stamp
 from bot.sweep_store import SweepStore
 from bot.texts import t
 
@@ -77,7 +78,7 @@ class Sweeper(DigestJob):
             note = t("sched.thread_reminder_undelivered", level=level)
         else:
             note = t("sched.thread_reminder", level=level, hours=f"{hours:g}", close_on=close_on)
-        self.relay.thread(uow, case, note, AUTHOR, now)
+        self.relay.thread(uow, case, note, NOTE_AUTHOR, now)
 
     def auto_close(self, now: datetime | None = None) -> int:
         """Close pending cases the seller did not answer by ``auto_close_at`` (kept-open cases
@@ -133,7 +134,7 @@ class Sweeper(DigestJob):
         uow.events.add(case.id, "first_response_warning", d.SYSTEM, ACTOR, None, due.isoformat(),
                        None, now)
         self.relay.thread(uow, case, t("sched.thread_fr_warning", due=stamp(due), left=left),
-                          AUTHOR, now)
+                          NOTE_AUTHOR, now)
         self._channel_post(uow, self._channel_of(case), t(
             "sched.channel_fr_warning", link=self._link(case), title=case.title, due=stamp(due),
             left=left), now)
@@ -144,7 +145,7 @@ class Sweeper(DigestJob):
         uow.events.add(case.id, "first_response_breach", d.SYSTEM, ACTOR, None, due.isoformat(),
                        None, now)
         self.relay.thread(uow, case, t("sched.thread_fr_breach", opened=stamp(case.created_at),
-                                       due=stamp(due)), AUTHOR, now)
+                                       due=stamp(due)), NOTE_AUTHOR, now)
         self._channel_post(uow, self._channel_of(case), t(
             "sched.channel_fr_breach", link=self._link(case), title=case.title, due=stamp(due)),
             now)

@@ -17,6 +17,7 @@ from bot.errors import (
     InvalidInput,
 )
 from bot.ports import UnitOfWork
+from bot.relay import NOTE_AUTHOR
 from bot.texts import EVALUATION_LABELS, t
 
 # A reason may still follow a rating given just before the window closed.
@@ -64,7 +65,7 @@ class EvaluationRules(CaseServiceBase):
                            ev.reason, now)
             reason_part = f" — {reason_text(ev)}" if code else ""
             self.relay.thread(uow, case, t("thread.evaluation", level=EVALUATION_LABELS[level],
-                                           reason=reason_part), "Frontdoor", now)
+                                           reason=reason_part), NOTE_AUTHOR, now)
             self.relay.publish_card(uow, case, now)
             uow.commit()
             return ev
@@ -117,5 +118,5 @@ class EvaluationRules(CaseServiceBase):
     def _tell_agents(self, uow: UnitOfWork, case: Case, ev: Evaluation, now: datetime) -> None:
         self.relay.thread(uow, case, t("thread.evaluation_reason",
                                        level=EVALUATION_LABELS[ev.level],
-                                       reason=reason_text(ev)), "Frontdoor", now)
+                                       reason=reason_text(ev)), NOTE_AUTHOR, now)
         self.relay.publish_card(uow, case, now)

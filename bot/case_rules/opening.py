@@ -24,6 +24,7 @@ from bot.errors import (
 )
 from bot.labels import CASE_TYPES
 from bot.ports import DuplicateActiveCase, UnitOfWork
+from bot.relay import NOTE_AUTHOR
 from bot.subjects import label_of, same_subject, subject_of
 from bot.texts import t
 
@@ -167,9 +168,9 @@ class OpeningRules(CaseServiceBase):
                        now)
         uow.events.add(earlier.id, "followed_by", d.SELLER, actor, earlier.number, case.number,
                        None, now)
-        self.relay.thread(uow, case, t("thread.follows", number=earlier.number), "Frontdoor", now)
+        self.relay.thread(uow, case, t("thread.follows", number=earlier.number), NOTE_AUTHOR, now)
         self.relay.thread(uow, earlier, t("thread.followed_by", number=case.number),
-                          "Frontdoor", now)
+                          NOTE_AUTHOR, now)
 
     def _record_open(self, uow: UnitOfWork, case: Case, seller: Seller, text: str,
                      attachments: Sequence[dict[str, Any]], now: datetime) -> None:

@@ -9,6 +9,7 @@ from bot.domain import Case
 from bot.errors import DeclinedFinal, InvalidInput, InvalidTransition
 from bot.labels import CASE_TYPES
 from bot.ports import DuplicateActiveCase
+from bot.relay import NOTE_AUTHOR
 from bot.texts import CASE_TYPE_LABELS, t
 
 
@@ -59,6 +60,6 @@ class RetypingRules(OpeningRules):
             self.relay.publish_card(uow, updated, now)
             self.relay.thread(uow, updated, t("thread.type_changed",
                                               type=CASE_TYPE_LABELS[case_type],
-                                              actor=actor_ref or actor_kind), "Frontdoor", now)
+                                              actor=actor_ref or actor_kind), NOTE_AUTHOR, now)
             uow.commit()
             return updated

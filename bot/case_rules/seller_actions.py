@@ -18,6 +18,7 @@ from bot.errors import (
     ReopenWindowPassed,
 )
 from bot.ports import DuplicateActiveCase, UnitOfWork
+from bot.relay import NOTE_AUTHOR
 from bot.texts import STATUS_LABELS, t
 
 # A seller asking for a person again within this time, with no agent answer in between, is
@@ -104,9 +105,9 @@ class SellerActionRules(OpeningRules, StatusRules):
             body = text or t("thread.reopened_from", number=old.number)
             self._record_open(uow, new, seller, body, attachments, now)
             self.relay.thread(uow, new, t("thread.reopened_from", number=old.number),
-                              "Frontdoor", now)
+                              NOTE_AUTHOR, now)
             self.relay.thread(uow, old, t("thread.reopened_as", number=new.number),
-                              "Frontdoor", now)
+                              NOTE_AUTHOR, now)
             uow.commit()
             return ReopenResult(new, old, new_case=True)
 
@@ -135,7 +136,7 @@ class SellerActionRules(OpeningRules, StatusRules):
                            "on" if on else "off", None, now)
             self.relay.publish_card(uow, case, now)
             self.relay.thread(uow, case, t("thread.urgent_on" if on else "thread.urgent_off",
-                                           actor=actor_ref or actor_kind), "Frontdoor", now)
+                                           actor=actor_ref or actor_kind), NOTE_AUTHOR, now)
             uow.commit()
             return case
 
@@ -165,7 +166,7 @@ class SellerActionRules(OpeningRules, StatusRules):
                            until.isoformat(), None, now)
             self.relay.thread(uow, case, t("thread.keep_open",
                                            until=until.strftime("%Y-%m-%d %H:%M UTC")),
-                              "Frontdoor", now)
+                              NOTE_AUTHOR, now)
             uow.commit()
             return case
 
@@ -184,7 +185,7 @@ class SellerActionRules(OpeningRules, StatusRules):
             uow.events.add(case.id, "needs_human", d.SELLER, str(seller_id), "off", "on", None,
                            now)
             self.relay.publish_card(uow, case, now)
-            self.relay.thread(uow, case, t("thread.needs_human"), "Frontdoor", now)
+            self.relay.thread(uow, case, t("thread.needs_human"), NOTE_AUTHOR, now)
             uow.commit()
             return HumanRequest(case)
 
@@ -206,6 +207,6 @@ class SellerActionRules(OpeningRules, StatusRules):
         note = (t("thread.needs_human_again_answered", answered=_stamp(answer.created_at))
                 if answer is not None
                 else t("thread.needs_human_again_unanswered", when=_stamp(first)))
-        self.relay.thread(uow, case, note, "Frontdoor", now)
+        self.relay.thread(uow, case, note, NOTE_AUTHOR, now)
         return HumanRequest(case, first, answer, agents_told=True)
 

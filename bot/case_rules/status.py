@@ -14,6 +14,7 @@ from bot.errors import (
 )
 from bot.messages import Button, Reply
 from bot.ports import UnitOfWork
+from bot.relay import NOTE_AUTHOR
 from bot.texts import EVALUATION_LABELS, STATUS_LABELS, t
 
 # Which statuses an agent (or the system) may move a case to, from each status.
@@ -93,7 +94,7 @@ class StatusRules(CaseServiceBase):
             uow, case,
             t("thread.status", old=STATUS_LABELS[old], new=STATUS_LABELS[new],
               actor=actor_ref or actor_kind, reason=f" ({reason})" if reason else ""),
-            "Frontdoor", now,
+            NOTE_AUTHOR, now,
         )
         if notify_seller and new != d.OPEN:
             # Back to "open" (unassigned) looks the same to the seller: nothing to tell.
