@@ -26,6 +26,7 @@ from bot.messages import Button, Reply
 from bot.texts import EVALUATION_LABELS, STATUS_LABELS, t
 
 HEAD = "conv"
+FILES = "files"
 PAGE_ENTRIES = 8
 # Unread replies all show on the first page, up to this many entries.
 MAX_FIRST_PAGE = 3 * PAGE_ENTRIES
@@ -163,6 +164,12 @@ async def show(turn: Turn, number: str, end: int | None = None) -> None:
     buttons: list[Button] = []
     if start > 0:
         buttons.append(Button(t("button.older"), f"{HEAD}:{case.number}:{start}"))
+    files_from = [m for m in detail.messages if m.author_kind == d.AGENT and not m.internal
+                  and m.attachments]
+    if files_from:
+        # The newest agent message with files: the one a seller asks for again.
+        buttons.append(Button(t("button.files_again"),
+                              f"{HEAD}:{case.number}:{FILES}:{files_from[-1].id}"))
     if newest:
         buttons += case_buttons(case)
         for linked in (detail.reopened_from, detail.reopened_as):
@@ -178,9 +185,27 @@ async def show(turn: Turn, number: str, end: int | None = None) -> None:
         turn.remember_case(case.number, case.case_type)
 
 
+async def send_files_again(turn: Turn, number: str, message_id: int) -> None:
+    """Queue an agent message's files to the seller once more."""
+    try:
+        count = await turn.call(turn.cases.resend_agent_files, turn.seller_id, number,
+                                message_id)
+    except CaseRuleError as err:
+        refusal(turn, err, number)
+        return
+    if count:
+        turn.say("history.files_again", count=count, case_number=number)
+    else:
+        turn.say("history.no_files", case_number=number)
+
+
 async def on_button(turn: Turn, payload: str) -> bool:
-    """``conv:CX-…`` (the newest page) or ``conv:CX-…:<end>`` (the page before ``end``)."""
+    """``conv:CX-…`` (the newest page), ``conv:CX-…:<end>`` (the page before ``end``), or
+    ``conv:CX-…:files:<message id>`` (an agent message's files sent again)."""
     parts = payload.split(":")
+    if len(parts) == 4 and parts[0] == HEAD and parts[2] == FILES and parts[3].isdigit():
+        await send_files_again(turn, parts[1], int(parts[3]))
+        return True
     if parts[0] != HEAD or len(parts) not in (2, 3) or not parts[1]:
         return False
     end: int | None = None

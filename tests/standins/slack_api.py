@@ -83,6 +83,8 @@ class SlackStandIn(StandInServer):
         #: Uploads by file id: filename, length, and once POSTed, ``content``; once completed,
         #: ``channel_id``, ``thread_ts``, ``title`` and the sharing message's ``ts``.
         self.files: dict[str, dict[str, Any]] = {}
+        #: Files users shared (``host_file``), served at their ``url_private``.
+        self.hosted_files: dict[str, dict[str, Any]] = {}
         self.users: dict[str, dict[str, Any]] = {}
         self.channel_members: dict[str, list[str]] = {}
         self._ts_counter = itertools.count(1)
@@ -147,6 +149,16 @@ class SlackStandIn(StandInServer):
         _, body = self._post_message({"channel": channel, "text": text})
         return str(body["ts"])
 
+    def host_file(self, name: str, content: bytes, mimetype: str,
+                  size: int | None = None) -> dict[str, Any]:
+        """Keep a file as if a user had uploaded it; the file object a message event carries
+        (``url_private`` on the stand-in). ``size`` overrides the declared size."""
+        file_id = f"F{next(self._ts_counter):08d}"
+        self.hosted_files[file_id] = {"content": content, "mimetype": mimetype}
+        return {"id": file_id, "name": name, "title": name, "mimetype": mimetype,
+                "size": len(content) if size is None else size,
+                "url_private": f"{self.origin}/files-pri/{file_id}/{name}"}
+
     def shared_files(self, channel: str, thread_ts: str) -> list[dict[str, Any]]:
         """The completed uploads shared in the thread of ``thread_ts``, in order."""
         return [f for f in self.files.values()
@@ -159,7 +171,26 @@ class SlackStandIn(StandInServer):
             ("POST", "/response_url/{name}", self._on_response_url),
             ("POST", "/upload/{file_id}", self._on_upload),
             ("GET", SOCKET_MODE_PATH, self._on_socket),
+            ("GET", "/files-pri/{file_id}/{name}", self._on_private_file),
         ]
+
+    async def _on_private_file(self, request: web.Request) -> web.StreamResponse:
+        """A shared file's ``url_private``: the bytes, to a request with a bot token
+        (recorded as method ``file_download``; ``fail_next("file_download", ...)`` fails it)."""
+        hosted = self.hosted_files.get(request.match_info["file_id"])
+        authorized = request.headers.get("Authorization", "").startswith("Bearer xoxb-")
+
+        async def answer(name: str, params: dict[str, Any]) -> HandlerResult:
+            if hosted is None:
+                return 404, {"ok": False, "error": "file_not_found"}
+            if not authorized:
+                return 403, {"ok": False, "error": "not_authed"}
+            return 200, {"ok": True}
+
+        response = await self._handle(request, "file_download", answer)
+        if response.status == 200 and hosted is not None:
+            return web.Response(body=hosted["content"], content_type=hosted["mimetype"])
+        return response
 
     async def _on_api(self, request: web.Request) -> web.StreamResponse:
         method = request.match_info["method"]
