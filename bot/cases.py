@@ -1,4 +1,4 @@
-"""The case rules (DESIGN.md rules 1-11) as a service layer over a unit of work.
+"""The case rules (docs/design.md, rules 1-11) as a service layer over a unit of work.
 
 Operations return domain records or raise a `bot.errors.CaseRuleError` saying why; no chat
 text is composed here beyond the relay's notices. Every change writes a case event, and the

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-# Case statuses (DESIGN.md rule 10).
+# Case statuses (docs/design.md, rule 10).
 OPEN = "open"
 INVESTIGATING = "investigating"
 PENDING = "pending"

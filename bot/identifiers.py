@@ -1,6 +1,6 @@
 """Deterministic extraction of order ids and case numbers from seller text (no Rasa).
 
-The formats are fixed in DESIGN.md:
+The formats are fixed in docs/design.md (the label set):
 
 * ``case_number``: the case prefix (``CX`` by default, configurable) and up to 6 digits, written
   any way a seller types it: ``cx-4512``, ``CX 77``, ``cx004512``, ``Cx#4512``, ``CX - 12``. The

@@ -1,4 +1,4 @@
-"""The fixed NLU label set (DESIGN.md): case types, conversation intents and entities.
+"""The fixed NLU label set (docs/design.md): case types, conversation intents and entities.
 
 Training data, evaluation and the engine all use these names; nothing else may invent labels.
 """

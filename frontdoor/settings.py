@@ -1,4 +1,4 @@
-"""The configuration contract (DESIGN.md): environment variables, and a `.env` file."""
+"""The configuration contract (the README's table): environment variables, and a `.env` file."""
 
 from __future__ import annotations
 

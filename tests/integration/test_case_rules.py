@@ -1,4 +1,4 @@
-"""The case rules (DESIGN.md 1-11) against a real database: SQLite and PostgreSQL."""
+"""The case rules (docs/design.md, rules 1-11) against a real database: SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
