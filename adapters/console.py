@@ -26,10 +26,18 @@ import sys
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol, TextIO
+from typing import Any, Protocol, TextIO
 
+from adapters.files import FileFetchFailed, FileUnavailable, UrlFileSource
 from bot.messages import Attachment, Button, Reply, SellerMessage
-from bot.outbox import CONSOLE, SELLER_EDIT, SELLER_MESSAGE, DeliveryResult, OutboundItem
+from bot.outbox import (
+    CONSOLE,
+    SELLER_EDIT,
+    SELLER_FILE,
+    SELLER_MESSAGE,
+    DeliveryResult,
+    OutboundItem,
+)
 from bot.texts import t
 
 log = logging.getLogger(__name__)
@@ -72,8 +80,13 @@ class ConsoleSender:
 
     def __init__(self, out: TextIO | None = None, address: str | None = None,
                  prompt: str = "",
-                 on_reply_shown: Callable[[int], None] | None = None) -> None:
+                 on_reply_shown: Callable[[int], None] | None = None,
+                 agent_files: UrlFileSource | None = None,
+                 downloads: Path = Path("downloads")) -> None:
         self.out = out or sys.stdout
+        # Agents' files (SELLER_FILE) are fetched from there and saved under ``downloads``.
+        self.agent_files = agent_files
+        self.downloads = downloads
         self.address = address
         self.prompt = prompt
         self.on_reply_shown = on_reply_shown
@@ -99,6 +112,11 @@ class ConsoleSender:
             text = format_reply(reply, self._number_from(reply))
         elif item.kind == SELLER_EDIT:
             text = t("console.edited", text=payload.get("text", ""))
+        elif item.kind == SELLER_FILE:
+            saved = await self._save_file(payload)
+            if isinstance(saved, DeliveryResult):
+                return saved
+            text = t("console.file_saved", caption=payload.get("caption") or "", path=saved)
         else:
             return DeliveryResult(ok=False, permanent=True, error=f"unknown kind {item.kind}")
         # An agent's answer may arrive while the user is typing: start on a fresh line.
@@ -116,6 +134,29 @@ class ConsoleSender:
                 log.warning("could not mark case message %s as read", shown, exc_info=True)
         return DeliveryResult(ok=True, platform_message_id=f"console-{item.id}",
                               platform_chat_id=address)
+
+    async def _save_file(self, payload: dict[str, Any]) -> Path | DeliveryResult:
+        """Download an agent's file into ``downloads``; its path, or why it failed."""
+        attachment = Attachment.from_dict(payload.get("attachment") or {})
+        if self.agent_files is None or not attachment.url:
+            return DeliveryResult(ok=False, permanent=True,
+                                  error="this console cannot fetch the agents' files")
+        try:
+            fetched = await self.agent_files.fetch_url(attachment.url)
+        except FileUnavailable as exc:
+            return DeliveryResult(ok=False, permanent=True, error=str(exc))
+        except FileFetchFailed as exc:
+            return DeliveryResult(ok=False, retry_after=exc.retry_after, error=str(exc))
+        # Only the file's own name, never a path the event chose.
+        name = Path(attachment.file_name or fetched.name or attachment.file_id).name or "file"
+        self.downloads.mkdir(parents=True, exist_ok=True)
+        path = self.downloads / name
+        n = 1
+        while path.exists():
+            path = self.downloads / f"{Path(name).stem}-{n}{Path(name).suffix}"
+            n += 1
+        path.write_bytes(fetched.content)
+        return path.resolve()
 
     def _number_from(self, reply: Reply) -> int:
         """The number of the reply's first button; its buttons become (part of) the choices."""

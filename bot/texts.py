@@ -504,6 +504,7 @@ CATALOGUE: dict[str, str] = {
     "button.files_again": "Send the files again",
     "history.files_again": "📎 Sending the files of that reply again ({count}).",
     "history.no_files": "That reply has no files to send.",
+    "console.file_saved": "{caption} saved to {path}",
     # Issue 12 — agent files (end)
 }
 
