@@ -126,6 +126,11 @@ class Engine:
         if started is None:
             return []  # a replay of an event already done
         claim, start = started
+        if claim is not None and claim.replay:
+            # An attempt died after saving this event's work, before its answer: run the turn
+            # again to find the answer, saving nothing but the answer.
+            log.info("replaying %s:%s for its answer (its work is saved)", claim.source,
+                     claim.event_id)
         with working_on(claim):
             try:
                 return await self._work(msg, text, prefetch, start, claim)
@@ -184,8 +189,7 @@ class Engine:
         # A failed turn whose flows saved nothing gives the event back with its answer; once
         # part of the work is saved (the claim is done), a redelivery would repeat it.
         release = failed and claim is not None and claim.leased
-        args = (msg, turn.identity, identity_changed, new_state, turn.replies,
-                claim if release else None)
+        args = (msg, turn.identity, identity_changed, new_state, turn.replies, claim, release)
         if claim is None or claim.leased:
             # Nothing saved yet: if this fails, the event is given back (or its lease runs
             # out) and the platform's redelivery does the whole turn again.
@@ -223,7 +227,8 @@ class Engine:
         with self.uow_factory() as uow:
             if msg.event_id:
                 claim = uow.inbound.claim(msg.channel, msg.event_id, now,
-                                          timedelta(seconds=self.config.inbound_lease_seconds))
+                                          timedelta(seconds=self.config.inbound_lease_seconds),
+                                          answers=True)
                 if claim is None:
                     if uow.inbound.in_progress(msg.channel, msg.event_id):
                         raise EventInProgress(msg.channel, msg.event_id)
@@ -239,11 +244,11 @@ class Engine:
         return claim, start
 
     def _finish(self, msg: SellerMessage, identity: Identity, identity_changed: bool,
-                state: dict[str, Any] | None, replies: list[Reply],
-                release: InboundClaim | None) -> None:
+                state: dict[str, Any] | None, replies: list[Reply], claim: InboundClaim | None,
+                release: bool) -> None:
         """Save the dialogue and queue the replies together: both happen or neither, and the
-        event's claim is done in the same commit (unless the flows' work already did it). With
-        ``release`` (the turn failed) the claim is given back in this transaction instead."""
+        event's claim is done in the same commit. With ``release`` (the turn failed before
+        saving any work) the claim is given back in this transaction instead."""
         now = self.clock.now()
         with self.uow_factory() as uow:
             if state is not None:
@@ -254,9 +259,11 @@ class Engine:
                 identity = uow.identities.get(identity.id) or identity
             for reply in replies:
                 self.relay.to_identity(uow, identity, reply, now)
-            if release is not None:
-                uow.inbound.release(release)
-                release.state = RELEASED
+            if claim is not None and release:
+                uow.inbound.release(claim)
+                claim.state = RELEASED
+            elif claim is not None:
+                claim.finishing = True  # this commit saves the answer: the event is done
             uow.commit()
 
     def _release_later(self, begin: asyncio.Future[tuple[InboundClaim | None, Conversation]

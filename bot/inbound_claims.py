@@ -5,16 +5,21 @@ Slack: no acknowledgement within 3 s). Processing it twice would repeat its work
 added to a case twice); dropping a redelivery whose first attempt died would lose it.
 
 So a claim on an event is a *lease*: it keeps concurrent redeliveries out while the first
-attempt works, and it becomes "done" only in the same transaction as the first work the event
-causes. Every unit of work committed while a claim is current (``current_claim``) completes it
-as part of its own commit, checking that this attempt still owns the lease. Hence:
+attempt works, and the event's first work commits together with a mark on the claim, checking
+that this attempt still owns the lease (``current_claim``: every unit of work committed while a
+claim is current does this as part of its own commit). Hence:
 
 - the attempt dies or loses the database before any work commits: nothing is done, the lease
   runs out, and the platform's redelivery takes the event over and processes it;
-- the work commits: the claim is done in that transaction, and every later redelivery is a
-  replay, dropped;
+- the work commits: a redelivery never does it again;
 - the attempt was so slow that its lease ran out and a redelivery took over: the slow attempt's
   commit finds it no longer owns the claim and rolls its work back (``ClaimLost``).
+
+A seller's message also has an *answer* (the bot's reply, saved after the work with the
+dialogue state). Such a claim (``answers``) stays leased after its work, until the answer is
+saved. If the attempt dies in between, the redelivery that takes it over *replays* the turn:
+the flows run again to find the answer, but their commits are rolled back (the work is done),
+and only the answer is saved. So a kill at any point loses neither the work nor the answer.
 """
 
 from __future__ import annotations
@@ -25,22 +30,31 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
-LEASED, DONE, RELEASED = "leased", "done", "released"
+LEASED, WORKED, DONE, RELEASED = "leased", "worked", "done", "released"
 
 
 @dataclass
 class InboundClaim:
     """This attempt's lease on one inbound event. Mutable: worker threads started with
-    asyncio.to_thread get a copy of the context, but the same claim object."""
+    asyncio.to_thread get a copy of the context, but the same claim object.
+
+    ``answers``: the event has an answer to save after its work (a seller's turn), so the
+    claim is done only when the answer is saved (``finishing`` marks that commit).
+    ``replay``: a dead attempt did the work but not the answer: commits of the work are rolled
+    back, only the answer is saved."""
 
     source: str
     event_id: str
     owner: str = field(default_factory=lambda: uuid.uuid4().hex)
     state: str = LEASED
+    answers: bool = False
+    replay: bool = False
+    finishing: bool = False
 
     @property
     def leased(self) -> bool:
-        return self.state == LEASED
+        """Nothing of this event is saved yet (by this attempt or a dead one)."""
+        return self.state == LEASED and not self.replay
 
 
 class ClaimLost(RuntimeError):

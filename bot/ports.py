@@ -158,16 +158,18 @@ class OutboxRepository(Protocol):
 class InboundRepository(Protocol):
     """Leases on inbound platform events (see bot.inbound_claims)."""
 
-    def claim(self, source: str, event_id: str, now: datetime,
-              lease: timedelta) -> InboundClaim | None:
-        """Lease the event; None if it is done, or leased by a live attempt."""
+    def claim(self, source: str, event_id: str, now: datetime, lease: timedelta,
+              answers: bool = False) -> InboundClaim | None:
+        """Lease the event; None if it is done, or leased by a live attempt. A claim taken
+        over after a dead attempt saved the work but not the answer has ``replay`` set."""
         ...
     def in_progress(self, source: str, event_id: str) -> bool:
         """Whether the event is leased (being worked on, or its attempt died), not done."""
         ...
     def complete(self, claim: InboundClaim) -> bool:
-        """Mark the event done (in the caller's transaction); False if the lease was taken
-        over by another attempt."""
+        """Mark the event's work saved, and the event done unless an answer is still to come
+        (``claim.answers`` and not ``claim.finishing``); in the caller's transaction. False if
+        the lease was taken over by another attempt."""
         ...
     def release(self, claim: InboundClaim) -> None:
         """Give a claim back (its attempt failed before any work), so a redelivery is

@@ -280,8 +280,9 @@ class OutboxRow(Base):
 class ProcessedEventRow(Base):
     """Inbound platform deliveries being handled or handled (Slack retries, Telegram replays).
 
-    A row with ``lease_until`` set is a claim in progress, held by ``owner``: it is done only
-    when the event's first work commits (``lease_until`` cleared in the same transaction).
+    A row with ``lease_until`` set is a claim in progress, held by ``owner``: it is done when
+    the event's work (and, for a seller's turn, its answer) commits (``lease_until`` cleared in
+    the same transaction; ``work_done`` set with the work).
     A claim whose lease ran out (its process died, or lost the database) is taken over by the
     platform's redelivery. Rows from before leases existed have no lease: done.
     """
@@ -294,6 +295,8 @@ class ProcessedEventRow(Base):
     created_at: Mapped[datetime]
     lease_until: Mapped[datetime | None]
     owner: Mapped[str | None] = mapped_column(String(40))
+    # The event's work is saved (a leased row with it: the answer is not, yet).
+    work_done: Mapped[bool] = mapped_column(Boolean, server_default=sql_text("false"))
 
 
 class DialogueStateRow(Base):

@@ -7,7 +7,7 @@ from types import TracebackType
 
 from sqlalchemy.orm import Session
 
-from bot.inbound_claims import DONE, ClaimLost, current_claim
+from bot.inbound_claims import DONE, LEASED, WORKED, ClaimLost, current_claim
 from storage.database import Database
 from storage.outbox_repository import SqlOutboxRepository
 from storage.repositories import (
@@ -66,16 +66,21 @@ class SqlUnitOfWork:
 
     def commit(self) -> None:
         claim = None if self._read_only else current_claim.get()
-        # The first work of an inbound event marks the event done in its own transaction:
-        # both are saved, or neither (see bot.inbound_claims).
-        if claim is not None and claim.leased and not self.inbound.complete(claim):
+        if claim is not None and claim.replay and not claim.finishing:
+            # Replaying a turn whose work a dead attempt saved: only the answer is saved.
+            self.session.rollback()
+            return
+        # The first work of an inbound event (or its answer) marks the claim in its own
+        # transaction: both are saved, or neither (see bot.inbound_claims).
+        marks = claim is not None and (claim.state == LEASED or claim.finishing)
+        if claim is not None and marks and not self.inbound.complete(claim):
             self.session.rollback()
             raise ClaimLost(claim)
         # On PostgreSQL the outbox inserts themselves NOTIFY the other processes' dispatchers
         # (delivered only if the transaction commits): see SqlOutboxRepository.
         self.session.commit()
-        if claim is not None and claim.leased:
-            claim.state = DONE
+        if claim is not None and marks:
+            claim.state = WORKED if claim.answers and not claim.finishing else DONE
         if self.outbox.added and self._on_outbox_commit is not None:
             self.outbox.added = False
             # Wake the dispatcher: new outbox items are visible now.

@@ -182,7 +182,7 @@ async def test_a_turn_whose_work_was_saved_keeps_its_claim_and_retries_its_answe
     assert texts.count(detail) == 1
 
 
-async def test_an_answer_that_cannot_be_saved_after_the_work_gives_up_in_time(
+async def test_an_answer_lost_after_the_work_is_recovered_by_the_redelivery(
         service: CaseService, uow_factory: SqlUnitOfWorkFactory, relay: Relay,
         clock: ManualClock, monkeypatch: pytest.MonkeyPatch) -> None:
     chat = _chat(service, uow_factory, relay, clock, FakeClassifier(dict(RULES), default=None))
@@ -197,9 +197,24 @@ async def test_an_answer_that_cannot_be_saved_after_the_work_gives_up_in_time(
     detail = "the delivery driver says he left it at the door but nothing was there"
     with pytest.raises(RuntimeError):
         await chat.say(detail, event_id="tg-5006")
-    # The work stays done once; only the answer is lost (see docs/deploy.md).
+    # The work is saved once; the answer is not: the event stays leased, as after a kill
+    # between the two.
     assert _claims(uow_factory, "tg-5006") == 1
     assert [m.text for m in service.get_case("CX-000001").messages].count(detail) == 1
+    monkeypatch.undo()
+    answers_before = len(chat.outbox())
+
+    # The platform redelivers: within the lease it is asked to come back later...
+    with pytest.raises(EventInProgress):
+        await chat.say(detail, event_id="tg-5006")
+    # ...after it, the turn is replayed for its answer only: the seller is told, and the
+    # message is not added a second time.
+    clock.advance(timedelta(seconds=31))
+    await chat.say(detail, event_id="tg-5006")
+    chat.expect("CX-000001")
+    assert len(chat.outbox()) == answers_before + 1
+    assert [m.text for m in service.get_case("CX-000001").messages].count(detail) == 1
+    assert await chat.say(detail, event_id="tg-5006") == []  # now done
 
 
 async def test_a_failed_flow_after_saved_work_keeps_its_claim(
