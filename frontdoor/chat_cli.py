@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import typer
 
 from adapters.console import ConsoleSender, run_console
+from adapters.slack.file_download import SlackFileDownload, parse_hosts
 from bot.classification import Classifier
 from bot.dispatcher import OutboxDispatcher
 from bot.errors import CaseRuleError
@@ -167,7 +168,11 @@ async def _chat(settings: Settings, as_seller: str | None, no_nlu: bool) -> int:
             user_id = f"console-{getpass.getuser()}"
             demo: str | None = await asyncio.to_thread(demo_banner, services, user_id)
             user = ChatUser(user_id, getpass.getuser(), demo or "")
-        sender = ConsoleSender(address=user.user_id,
+        # Files agents share in Slack threads are saved and their path printed.
+        agent_files = (SlackFileDownload(settings.slack_bot_token,
+                                         parse_hosts(settings.slack_file_hosts))
+                       if settings.slack_bot_token else None)
+        sender = ConsoleSender(address=user.user_id, agent_files=agent_files,
                                on_reply_shown=replies_shown_are_read(services))
         dispatcher = chat_dispatcher(services, sender, user.user_id)
         async with classifier_for(settings, no_nlu) as classifier:
