@@ -116,3 +116,17 @@ def checked_membership(change: ChatMembership) -> ChatMembership:
     check_id(change.chat_id, "chat id")
     _optional_id(change.event_id, "event id", MAX_EVENT_ID_CHARS)
     return change
+
+
+def required_object(parent: Mapping[str, Any], key: str, where: str) -> Mapping[str, Any]:
+    value = parent.get(key)
+    if not isinstance(value, Mapping):
+        raise MalformedPayload(f"{where}: {key} is missing or not an object")
+    return value
+
+
+def required_string(parent: Mapping[str, Any], key: str, where: str) -> str:
+    value = parent.get(key)
+    if not isinstance(value, str) or not value:
+        raise MalformedPayload(f"{where}: {key} is missing or not a string")
+    return value

@@ -16,6 +16,8 @@ from adapters.inbound_checks import (
     MalformedPayload,
     check_id,
     check_nesting,
+    required_object,
+    required_string,
 )
 from adapters.slack.cards import CASE_ACTION_PATTERN, SELLER_BUTTON_ACTION, parse_action
 
@@ -46,10 +48,10 @@ def _check(body: Any) -> None:
     if "command" in body:
         _check_command(body)
     elif kind == "url_verification":
-        _string(body, "challenge", "URL verification")
+        required_string(body, "challenge", "URL verification")
     elif kind == "event_callback":
         check_id(body.get("event_id"), "event id", _EVENT_ID_CHARS)
-        _check_event(_object(body, "event", "event callback"))
+        _check_event(required_object(body, "event", "event callback"))
     elif kind == "block_actions":
         _check_block_actions(body)
     elif kind == "view_submission":
@@ -61,7 +63,7 @@ def _check(body: Any) -> None:
 
 
 def _check_command(body: Mapping[str, Any]) -> None:
-    _string(body, "command", "slash command")
+    required_string(body, "command", "slash command")
     check_id(body.get("user_id"), "slash command's user id")
     _optional_string(body, "text", "slash command")
     for key in ("channel_id", "team_id", "trigger_id", "response_url"):
@@ -69,7 +71,7 @@ def _check_command(body: Mapping[str, Any]) -> None:
 
 
 def _check_event(event: Mapping[str, Any]) -> None:
-    _string(event, "type", "event")
+    required_string(event, "type", "event")
     if event["type"] != "message":
         return
     where = "message event"
@@ -78,7 +80,7 @@ def _check_event(event: Mapping[str, Any]) -> None:
     _check_message(event, where)
     check_id(event.get("channel"), f"{where}'s channel")
     if event.get("subtype") == "message_changed":
-        _check_message(_object(event, "message", where), "edited message")
+        _check_message(required_object(event, "message", where), "edited message")
     elif not event.get("bot_id") and event.get("subtype") in (None, "file_share",
                                                               "thread_broadcast"):
         check_id(event.get("user"), f"{where}'s user")  # a person wrote: who?
@@ -102,8 +104,8 @@ def _check_message(message: Mapping[str, Any], where: str) -> None:
 
 def _check_block_actions(body: Mapping[str, Any]) -> None:
     where = "button press"
-    check_id(_object(body, "user", where).get("id"), f"{where}'s user id")
-    _string(body, "trigger_id", where)
+    check_id(required_object(body, "user", where).get("id"), f"{where}'s user id")
+    required_string(body, "trigger_id", where)
     channel = body.get("channel")
     if channel is not None:
         check_id(channel.get("id"), f"{where}'s channel id")
@@ -111,7 +113,7 @@ def _check_block_actions(body: Mapping[str, Any]) -> None:
     if not isinstance(actions, list) or not actions or not isinstance(actions[0], Mapping):
         raise MalformedPayload(f"{where}: no actions")
     action = actions[0]
-    action_id = _string(action, "action_id", where)
+    action_id = required_string(action, "action_id", where)
     _optional_string(action, "value", where)
     if action.get("action_ts") is not None:
         check_id(action["action_ts"], f"{where}'s action_ts")
@@ -122,30 +124,24 @@ def _check_block_actions(body: Mapping[str, Any]) -> None:
             raise MalformedPayload(f"{where}: {exc}") from None
         check_id(action.get("value"), f"{where}'s case number")
     elif action_id == SELLER_BUTTON_ACTION:
-        _string(action, "value", where)
+        required_string(action, "value", where)
 
 
 def _check_view_submission(body: Mapping[str, Any]) -> None:
     where = "form submission"
-    check_id(_object(body, "user", where).get("id"), f"{where}'s user id")
-    view = _object(body, "view", where)
-    _string(view, "type", where)  # bolt's matchers read it
-    if _string(view, "callback_id", where) != DECLINE_CALLBACK:
+    check_id(required_object(body, "user", where).get("id"), f"{where}'s user id")
+    view = required_object(body, "view", where)
+    required_string(view, "type", where)  # bolt's matchers read it
+    if required_string(view, "callback_id", where) != DECLINE_CALLBACK:
         return
     check_id(view.get("private_metadata"), f"{where}'s case number")
-    state = _object(view, "state", where)
-    reason = _object(_object(_object(state, "values", where), "reason", where), "reason", where)
+    state = required_object(view, "state", where)
+    values = required_object(state, "values", where)
+    reason = required_object(required_object(values, "reason", where), "reason", where)
     _optional_string(reason, "value", where)
 
 
 # Field helpers ------------------------------------------------------------------------------
-def _object(parent: Mapping[str, Any], key: str, where: str) -> Mapping[str, Any]:
-    value = parent.get(key)
-    if not isinstance(value, Mapping):
-        raise MalformedPayload(f"{where}: {key} is missing or not an object")
-    return value
-
-
 def _optional_object(parent: Mapping[str, Any], key: str, where: str) -> None:
     value = parent.get(key)
     # Slash commands and some events carry these as plain id strings.
@@ -160,13 +156,6 @@ def _optional_list_of_objects(parent: Mapping[str, Any], key: str,
         return []
     if not isinstance(value, list) or not all(isinstance(item, Mapping) for item in value):
         raise MalformedPayload(f"{where}: {key} is not a list of objects")
-    return value
-
-
-def _string(parent: Mapping[str, Any], key: str, where: str) -> str:
-    value = parent.get(key)
-    if not isinstance(value, str) or not value:
-        raise MalformedPayload(f"{where}: {key} is missing or not a string")
     return value
 
 

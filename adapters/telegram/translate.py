@@ -25,6 +25,8 @@ from adapters.inbound_checks import (
     check_nesting,
     checked_membership,
     checked_seller_message,
+    required_object,
+    required_string,
 )
 from bot.messages import Attachment, ChatMembership, Reply, SellerMessage
 
@@ -83,8 +85,8 @@ def _check_shape(data: Mapping[str, Any]) -> None:
     if "message" in data:
         _check_message(data["message"], "message")
     if "callback_query" in data:
-        query = _object(data, "callback_query", "update")
-        _string(query, "id", "button press")
+        query = required_object(data, "callback_query", "update")
+        required_string(query, "id", "button press")
         _user(query, "button press")
         data_field = query.get("data")
         if data_field is not None:
@@ -95,11 +97,11 @@ def _check_shape(data: Mapping[str, Any]) -> None:
         if query.get("message") is not None:
             _check_message(query["message"], "button press's message")
     if "my_chat_member" in data:
-        changed = _object(data, "my_chat_member", "update")
+        changed = required_object(data, "my_chat_member", "update")
         _chat(changed, "membership change")
         _user(changed, "membership change")
-        member = _object(changed, "new_chat_member", "membership change")
-        _string(member, "status", "membership change's new member")
+        member = required_object(changed, "new_chat_member", "membership change")
+        required_string(member, "status", "membership change's new member")
 
 
 def _check_message(value: Any, where: str) -> None:
@@ -118,20 +120,6 @@ def _check_message(value: Any, where: str) -> None:
         _check_message(value["reply_to_message"], f"{where}'s replied-to message")
 
 
-def _object(parent: Mapping[str, Any], key: str, where: str) -> Mapping[str, Any]:
-    value = parent.get(key)
-    if not isinstance(value, Mapping):
-        raise MalformedPayload(f"{where}: {key} is missing or not an object")
-    return value
-
-
-def _string(parent: Mapping[str, Any], key: str, where: str) -> str:
-    value = parent.get(key)
-    if not isinstance(value, str) or not value:
-        raise MalformedPayload(f"{where}: {key} is missing or not a string")
-    return value
-
-
 def _telegram_id(parent: Mapping[str, Any], key: str, where: str) -> int:
     value = parent.get(key)
     if isinstance(value, bool) or not isinstance(value, int):
@@ -142,11 +130,11 @@ def _telegram_id(parent: Mapping[str, Any], key: str, where: str) -> int:
 
 
 def _chat(parent: Mapping[str, Any], where: str) -> None:
-    _telegram_id(_object(parent, "chat", where), "id", f"{where}'s chat")
+    _telegram_id(required_object(parent, "chat", where), "id", f"{where}'s chat")
 
 
 def _user(parent: Mapping[str, Any], where: str) -> None:
-    _telegram_id(_object(parent, "from", where), "id", f"{where}'s sender")
+    _telegram_id(required_object(parent, "from", where), "id", f"{where}'s sender")
 
 
 def seller_message_from_update(update: Update | Mapping[str, Any],

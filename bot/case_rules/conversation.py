@@ -155,7 +155,7 @@ class ConversationRules(StatusRules):
             if queued is None:
                 self.relay.thread(uow, case, t("thread.delivery_failed",
                                                error="the seller's chat does not accept messages"),
-                                  "Frontdoor", now)
+                                  NOTE_AUTHOR, now)
             if not from_agents_platform:
                 self.relay.thread(uow, case, t("thread.agent_reply_cli", author=agent_name or agent_id,
                                                text=text), agent_name or agent_id, now)
