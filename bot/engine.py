@@ -180,7 +180,7 @@ class Engine:
                 turn.replies = [Reply(t("engine.error"))]
                 failed = True  # keep the conversation where it was; a redelivery is processed
         buttons = tuple(b for reply in turn.replies for b in reply.buttons)
-        state.offer(buttons)
+        state.offer(buttons, self.clock.now())
         new_state = None if failed else state.dump()
         if new_state == start.state:
             new_state = None  # unchanged: nothing to write

@@ -46,7 +46,7 @@ async def route(turn: Turn) -> None:
     if msg.command:
         await on_command(turn, msg.command.strip().lower().lstrip("/"), msg.command_args or "")
         return
-    payload = msg.button or match_offered(turn)
+    payload = msg.button or await typed_choice(turn)
     if payload:
         await on_button(turn, payload)
         return
@@ -61,6 +61,22 @@ async def route(turn: Turn) -> None:
     if handler is not None and await handler(turn):
         return
     await freetext.read(turn)
+
+
+async def typed_choice(turn: Turn) -> str | None:
+    """The offered button a typed answer means, unless a case message with buttons of its
+    own (a rating prompt, a reminder) reached the chat after those were shown: then the
+    seller is answering that, and the free-text reading takes it."""
+    payload = match_offered(turn)
+    offered_at = turn.state.offered_at()
+    if payload is None or turn.seller is None or offered_at is None:
+        return payload
+    item = await turn.call(turn.cases.last_relayed, turn.identity.channel,
+                           turn.identity.address)
+    if (item is not None and item.seller_id == turn.seller_id and item.reply.buttons
+            and item.queued_at > offered_at):
+        return None
+    return payload
 
 
 def match_offered(turn: Turn) -> str | None:

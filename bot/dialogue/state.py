@@ -101,12 +101,23 @@ class DialogueState:
         self.raw["relayed_answered"] = max(outbox_id, self.relayed_answered())
 
     # Buttons offered in the last reply ----------------------------------------------------
-    def offer(self, buttons: tuple[Button, ...]) -> None:
-        """Remember the last buttons so typing a label works like pressing it."""
+    def offer(self, buttons: tuple[Button, ...], now: datetime | None = None) -> None:
+        """Remember the last buttons (and when they were shown) so typing a label works like
+        pressing it."""
         if buttons:
             self.raw["offered"] = [[b.label, b.payload] for b in buttons]
+            if now is not None:
+                self.raw["offered_at"] = now.isoformat()
         else:
             self.raw.pop("offered", None)
+            self.raw.pop("offered_at", None)
+
+    def offered_at(self) -> datetime | None:
+        at = self.raw.get("offered_at")
+        try:
+            return datetime.fromisoformat(str(at)) if at else None
+        except ValueError:
+            return None
 
     def offered(self) -> list[Button]:
         return [Button(str(label), str(payload)) for label, payload in self.raw.get("offered", [])]

@@ -348,3 +348,19 @@ async def test_keep_open_with_a_reason_keeps_it_and_the_case_still_waits(
     assert detail.case.status == "pending"
     assert detail.case.keep_open_count == 1
     assert texts(service, parcel)[-1].endswith("waiting for the courier report next week")
+
+
+async def test_a_number_typed_after_a_rating_prompt_rates_not_the_older_button(
+        chat: Chat, service: CaseService, clock: ManualClock) -> None:
+    parcel = await open_case(chat, PARCEL)
+    await chat.say("the courier now says it is at the depot, can you check with them")
+    chat.expect(f"Added to {parcel}")
+    chat.expect_buttons("↩️ Undo / it's something else")  # offered: a "1" would undo
+    clock.advance(minutes=2)
+    service.change_status(parcel, "resolved")  # the rating prompt reaches the chat after it
+    clock.advance(minutes=1)
+    await chat.say("1")
+    evaluation = service.get_case(parcel).evaluation
+    assert evaluation is not None and evaluation.level == "like"
+    assert "the courier now says it is at the depot, can you check with them" in texts(
+        service, parcel)  # not undone
