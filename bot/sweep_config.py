@@ -33,7 +33,7 @@ register({
     "sched.reason_resolved": "resolved {days} days ago with no reply from the seller",
     "sched.closed_pending": (
         "📁 {number} was closed because we did not hear back from you within {days} days. "
-        "You can reopen it any time."
+        "You can reopen it within {reopen_days} days."
     ),
     "sched.thread_fr_warning": (
         "⏳ First response due {due} ({left} left): nobody has answered the seller yet"

@@ -100,7 +100,8 @@ class Sweeper(DigestJob):
                 uow, case, d.CLOSED, d.SYSTEM, ACTOR, t("sched.reason_pending", days=days), now,
                 notify_seller=False)
             self.relay.to_seller(uow, closed, Reply(
-                t("sched.closed_pending", number=case.number, days=days),
+                t("sched.closed_pending", number=case.number, days=days,
+                  reopen_days=self.service.rules.reopen_days),
                 case_number=case.number), now)
         else:
             days = max(1, round((now - (case.resolved_at or case.status_changed_at))

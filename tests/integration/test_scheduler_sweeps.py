@@ -131,7 +131,9 @@ def test_pending_case_auto_closes_after_7_days(
     [status] = [e for e in events(uow_factory, case.id, "status") if e.to_value == "closed"]
     assert (status.actor_kind, status.actor_ref) == ("system", "scheduler")
     assert status.reason == "no answer from the seller for 7 days"
-    assert seller_texts(uow_factory)[-1]["text"].startswith(f"📁 {case.number} was closed because")
+    closed = seller_texts(uow_factory)[-1]["text"]
+    assert closed.startswith(f"📁 {case.number} was closed because")
+    assert closed.endswith("You can reopen it within 30 days.")  # FRONTDOOR_REOPEN_DAYS
     assert "Closed by scheduler (no answer from the seller for 7 days)" in thread_texts(uow_factory)[-1]
     assert reminders(uow_factory) == []
     assert sweeper.auto_close() == 0
