@@ -506,6 +506,18 @@ CATALOGUE: dict[str, str] = {
     "history.no_files": "That reply has no files to send.",
     "console.file_saved": "{caption} saved to {path}",
     # Issue 12 — agent files (end)
+    # Issue 12 — setup (the Telegram command menu and the bot's profile)
+    "menu.help": "What I can do for you",
+    "menu.new": "Report a new issue",
+    "menu.cases": "Your cases and their status",
+    "menu.case": "One case, e.g. /case {prefix}-000012",
+    "menu.cancel": "Stop what we are doing",
+    "bot.description": (
+        "{brand} seller support. Tell me what is wrong with an order, a payment, a listing or "
+        "your account: I open a case, and our support team answers you right here."
+    ),
+    "bot.short_description": "{brand} seller support: open a case and get answers here.",
+    # Issue 12 — setup (end)
 }
 
 

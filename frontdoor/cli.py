@@ -18,6 +18,7 @@ from frontdoor.cli_common import cli_services, print_json, refusals
 from frontdoor.nlu_cli import nlu_app
 from frontdoor.serve_cli import serve
 from frontdoor.settings import Settings, load_settings
+from frontdoor.setup_cli import slack_app, telegram_app
 from frontdoor.timestamps import human_date, human_time
 from frontdoor.wiring import build_services
 
@@ -161,3 +162,5 @@ def outbox_retry(item_id: int) -> None:
 app.add_typer(nlu_app, name="nlu", help="Train, serve, query and evaluate the NLU model.")
 app.command("chat")(chat)
 app.command("serve")(serve)
+app.add_typer(slack_app, name="slack")
+app.add_typer(telegram_app, name="telegram")

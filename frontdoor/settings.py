@@ -85,6 +85,8 @@ class Settings(BaseSettings):
     slack_note_prefix: str = "note:"
     slack_link_base: str = "https://slack.com"
     # HTTP server
+    # The public https address Slack and Telegram reach this server at (manifest, setup).
+    frontdoor_public_url: str | None = None
     frontdoor_host: str = "127.0.0.1"
     frontdoor_port: int = 8080
     # Outbox

@@ -81,6 +81,13 @@ class TelegramStandIn(StandInServer):
         self.files: dict[str, tuple[str, bytes]] = {}  # file_id -> (file_path, content)
         self._declared_sizes: dict[str, int] = {}
         self.webhook: dict[str, Any] | None = None
+        #: What getWebhookInfo reports as the last delivery failure: (unix time, message).
+        self.webhook_last_error: tuple[int, str] | None = None
+        #: The bot's profile as set with setMyCommands / setMyDescription /
+        #: setMyShortDescription.
+        self.commands: list[dict[str, Any]] = []
+        self.description: str | None = None
+        self.short_description: str | None = None
         self._message_ids: dict[str, itertools.count[int]] = {}
         self._updates: list[dict[str, Any]] = []
         self._updates_lock = threading.Lock()
@@ -98,7 +105,9 @@ class TelegramStandIn(StandInServer):
             "senddocument": self._send_media("document"),
             "sendphoto": self._send_media("photo"),
             "sendchataction": self._true,
-            "setmycommands": self._true,
+            "setmycommands": self._set_my_commands,
+            "setmydescription": self._set_profile_text("description"),
+            "setmyshortdescription": self._set_profile_text("short_description"),
             "deletemessage": self._true,
             "close": self._true,
             "logout": self._true,
@@ -281,8 +290,29 @@ class TelegramStandIn(StandInServer):
         with self._updates_lock:
             pending = len(self._updates)
         url = self.webhook["url"] if self.webhook else ""
-        return 200, {"ok": True, "result": {"url": url, "has_custom_certificate": False,
-                                            "pending_update_count": pending}}
+        info: dict[str, Any] = {"url": url, "has_custom_certificate": False,
+                                "pending_update_count": pending}
+        if self.webhook and self.webhook.get("allowed_updates"):
+            info["allowed_updates"] = self.webhook["allowed_updates"]
+        if self.webhook_last_error is not None:
+            info["last_error_date"], info["last_error_message"] = self.webhook_last_error
+        return 200, {"ok": True, "result": info}
+
+    async def _set_my_commands(self, params: dict[str, Any]) -> HandlerResult:
+        commands = params.get("commands")
+        if not isinstance(commands, list) or not all(
+                isinstance(c, dict) and c.get("command") and c.get("description")
+                for c in commands):
+            return 400, _error(400, "Bad Request: can't parse commands")
+        self.commands = commands
+        return 200, {"ok": True, "result": True}
+
+    def _set_profile_text(self, name: str) -> Callable[[dict[str, Any]], Awaitable[HandlerResult]]:
+        async def set_text(params: dict[str, Any]) -> HandlerResult:
+            setattr(self, name, params.get(name))
+            return 200, {"ok": True, "result": True}
+
+        return set_text
 
     async def _get_updates(self, params: dict[str, Any]) -> HandlerResult:
         if self.webhook:
