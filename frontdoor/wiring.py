@@ -83,11 +83,12 @@ def agents_destination(settings: Settings) -> str | None:
 
 
 def copyable_file_sources(settings: Settings) -> frozenset[str]:
-    """Channels whose files are copied into the agents' Slack threads: Telegram's, when both
-    platforms are configured (``frontdoor serve`` then gives the Slack sender a fetcher)."""
-    if agents_destination(settings) == SLACK and settings.telegram_bot_token:
-        return frozenset({TELEGRAM})
-    return frozenset()
+    """Channels whose files are copied into the agents' Slack threads (``frontdoor serve``
+    gives the Slack sender a fetcher for each): sellers' Slack DMs, whose files are private to
+    the DM, and Telegram's when both platforms are configured."""
+    if agents_destination(settings) != SLACK:
+        return frozenset()
+    return frozenset({SLACK, TELEGRAM} if settings.telegram_bot_token else {SLACK})
 
 
 def build_services(settings: Settings, clock: Clock | None = None,

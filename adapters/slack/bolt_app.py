@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
@@ -20,7 +21,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.cards import CASE_ACTION_PATTERN, parse_action
+from adapters.slack.cards import parse_action
 from adapters.slack.payload_checks import DECLINE_CALLBACK
 from bot.agent_desk import AgentDesk
 from bot.cases import CaseService
@@ -75,13 +76,15 @@ def _text(value: str | None) -> str | None:
     return None if value is None else storable(value)
 
 
-def _files(event: dict[str, Any]) -> tuple[Attachment, ...]:
+def _files(event: dict[str, Any], source: str | None = None) -> tuple[Attachment, ...]:
+    """The files of a message; ``source`` names the channel to copy them from (a seller's
+    DM files are private to the DM), None for agents' files, which stay links."""
     return tuple(
         Attachment(
             kind="photo" if str(f.get("mimetype", "")).startswith("image/") else "file",
             file_id=str(f.get("id", "")), file_name=_text(f.get("name")),
             mime_type=_text(f.get("mimetype")), size=f.get("size"),
-            url=_text(f.get("url_private") or f.get("permalink")),
+            url=_text(f.get("url_private") or f.get("permalink")), source=source,
         )
         for f in event.get("files", []) or []
     )
@@ -141,7 +144,7 @@ def build_bolt_app(
                 return
             await on_seller_message(SellerMessage(
                 channel="slack", user_id=str(event.get("user")), chat_id=event.get("channel"),
-                text=_text(event.get("text")) or "", attachments=_files(event),
+                text=_text(event.get("text")) or "", attachments=_files(event, "slack"),
                 platform_message_id=event.get("ts"), reply_to_message_id=event.get("thread_ts"),
                 event_id=f"slack:{event_id}" if event_id else None, raw=body,
             ))
@@ -161,7 +164,7 @@ def build_bolt_app(
         # A refused reply is reported in the thread by the desk, through the outbox.
         await run(desk.thread_message, _agent_message(event, channel, event_id))
 
-    @app.action(CASE_ACTION_PATTERN)
+    @app.action(re.compile(r"^case_(status|urgent):"))
     async def on_case_button(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
         user = body["user"]["id"]
@@ -173,9 +176,8 @@ def build_bolt_app(
         if kind == "status" and arg == "declined":
             await client.views_open(trigger_id=body["trigger_id"], view=_decline_view(number))
             return
-        name = body["user"].get("name") or body["user"].get("username")
         outcome = await run(desk.button, number, kind, arg, user, None,
-                            f"action:{action.get('action_ts')}", _text(name) if name else None)
+                            f"action:{action.get('action_ts')}")
         if outcome.action == "refused":
             await _ephemeral(client, body, f"Not changed: {outcome.error}")
 

@@ -13,6 +13,8 @@ from starlette.responses import Response
 
 from adapters.files import FileSource, UrlFileSource
 from adapters.slack.bolt_app import SellerHandler, build_bolt_app
+from adapters.slack.file_source import CHANNEL as SLACK_SELLERS
+from adapters.slack.file_source import SlackFileSource
 from adapters.slack.http_endpoint import SlackHttpEndpoint
 from adapters.slack.sender import SlackSender
 from adapters.slack.socket_mode import SlackSocketMode
@@ -39,6 +41,10 @@ def build_slack(*, bot_token: str, api_base_url: str, signing_secret: str | None
                 agent_channels: Iterable[str], case_prefix: str,
                 agent_files: UrlFileSource | None = None) -> SlackParts:
     client = AsyncWebClient(token=bot_token, base_url=api_base_url)
+    if agent_files is not None:
+        # Files sellers send in a DM with the app are private to that DM: copied into the
+        # case's thread like Telegram files, downloaded with the same guarded download.
+        file_sources = {**file_sources, SLACK_SELLERS: SlackFileSource(client, agent_files)}
     sender = SlackSender(client, owns_session=True, file_sources=file_sources,
                          agent_files=agent_files)
     parts = SlackParts(sender=sender)

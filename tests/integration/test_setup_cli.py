@@ -93,7 +93,7 @@ def test_the_scopes_cover_every_web_api_method_the_code_calls(
     called = web_api_methods_called()
     # The grep finds the calls this code is known to make (it can't silently find nothing).
     assert {"chat.postMessage", "chat.update", "reactions.add", "conversations.replies",
-            "files.getUploadURLExternal", "views.open"} <= called
+            "files.getUploadURLExternal", "views.open", "files.info"} <= called
     missing = sorted(called - set(WEB_API_METHODS))
     assert not missing, f"add these Web API methods to the manifest: {missing}"
     for method in called:

@@ -106,6 +106,7 @@ class SlackStandIn(StandInServer):
             "conversations.history": history_handler(self.messages),
             "conversations.replies": replies_handler(self.messages),
             "users.info": self._user_info,
+            "files.info": self._file_info,
             "views.open": self._open_view,
             "files.getUploadURLExternal": self._get_upload_url,
             "files.completeUploadExternal": self._complete_upload,
@@ -154,10 +155,11 @@ class SlackStandIn(StandInServer):
         """Keep a file as if a user had uploaded it; the file object a message event carries
         (``url_private`` on the stand-in). ``size`` overrides the declared size."""
         file_id = f"F{next(self._ts_counter):08d}"
-        self.hosted_files[file_id] = {"content": content, "mimetype": mimetype}
-        return {"id": file_id, "name": name, "title": name, "mimetype": mimetype,
-                "size": len(content) if size is None else size,
-                "url_private": f"{self.origin}/files-pri/{file_id}/{name}"}
+        shown = {"id": file_id, "name": name, "title": name, "mimetype": mimetype,
+                 "size": len(content) if size is None else size,
+                 "url_private": f"{self.origin}/files-pri/{file_id}/{name}"}
+        self.hosted_files[file_id] = {"content": content, "mimetype": mimetype, "file": shown}
+        return dict(shown)
 
     def shared_files(self, channel: str, thread_ts: str) -> list[dict[str, Any]]:
         """The completed uploads shared in the thread of ``thread_ts``, in order."""
@@ -482,6 +484,13 @@ class SlackStandIn(StandInServer):
         if not users:
             return 200, {"ok": False, "error": "users_list_not_supplied"}
         return 200, {"ok": True, "channel": {"id": self._dm_channel(users)}}
+
+    def _file_info(self, params: dict[str, Any]) -> HandlerResult:
+        """``files.info`` of a hosted file (its ``url_private`` on the stand-in)."""
+        hosted = self.hosted_files.get(str(params.get("file") or ""))
+        if hosted is None:
+            return 200, {"ok": False, "error": "file_not_found"}
+        return 200, {"ok": True, "file": hosted["file"]}
 
     def _user_info(self, params: dict[str, Any]) -> HandlerResult:
         user = self.users.get(str(params.get("user") or ""))
