@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 class DeskOutcome:
     """What happened to an agent's input; ``error`` is a reason to show the agent."""
 
-    action: str  # reply | note | edit | status | urgent | ignored | duplicate | refused
+    action: str  # reply | note | edit | status | urgent | assign | ignored | duplicate | refused
     case_number: str | None = None
     error: str | None = None
 
@@ -193,17 +193,22 @@ class AgentDesk:
         return DeskOutcome("edit", result[0].number) if result else DeskOutcome("ignored")
 
     def button(self, number: str, kind: str, arg: str, agent_id: str,
-               reason: str | None = None, event_id: str | None = None) -> DeskOutcome:
-        """A button on a case's parent: ``kind`` "status" (arg = new status) or "urgent"
-        (arg = "on"/"off")."""
+               reason: str | None = None, event_id: str | None = None,
+               agent_name: str | None = None) -> DeskOutcome:
+        """A button on a case's parent: ``kind`` "status" (arg = new status), "urgent"
+        (arg = "on"/"off") or "assign" (arg = "me": the presser takes the case)."""
         claim = self._claim(event_id)
         if claim is False:
             return DeskOutcome("duplicate")
-        return self._run(claim, lambda: self._button(number, kind, arg, agent_id, reason))
+        return self._run(claim, lambda: self._button(number, kind, arg, agent_id, reason,
+                                                     agent_name))
 
     def _button(self, number: str, kind: str, arg: str, agent_id: str,
-                reason: str | None) -> DeskOutcome:
+                reason: str | None, agent_name: str | None = None) -> DeskOutcome:
         try:
+            if kind == "assign" and arg == "me":
+                self.cases.assign(number, agent_id, agent_name, d.AGENT, agent_id)
+                return DeskOutcome("assign", number)
             if kind == "status":
                 self.cases.change_status(number, arg, d.AGENT, agent_id, reason)
                 return DeskOutcome("status", number)

@@ -9,6 +9,7 @@ The rules live in `bot.case_rules`, one module per group; `CaseService` is all o
 
 from __future__ import annotations
 
+from bot.case_rules.assignment import AssignmentRules
 from bot.case_rules.base import STATUS_FILTERS, CaseRules, CaseServiceBase
 from bot.case_rules.conversation import ConversationRules
 from bot.case_rules.evaluation import EvaluationRules
@@ -37,5 +38,5 @@ __all__ = [
 
 class CaseService(ConversationLookups, RegistrationRules, CaseQueries, ConversationRules,
                   SellerActionRules, WithdrawalRules, RetypingRules, OpeningRules, StatusRules,
-                  EvaluationRules):
+                  EvaluationRules, AssignmentRules):
     """The rules. One method, one transaction."""

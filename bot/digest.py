@@ -11,6 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot import domain as d
+from bot.case_rules.assignment import credit_counts, slack_mention
 from bot.domain import Case
 from bot.labels import CASE_TYPES
 from bot.ports import UnitOfWork
@@ -120,17 +121,21 @@ class DigestJob(SweeperBase):
                 (t("sched.digest_overdue", count=len(sec.overdue)), [
                     t("sched.digest_line_overdue", link=self._link(c), title=title(c),
                       urgent=" 🚨" if c.urgent else "", due=local(c.first_response_due_at))
+                    + _credits(c)
                     for c in sec.overdue[: self.config.digest_max_items]], len(sec.overdue)),
                 (t("sched.digest_open", count=len(sec.open)), [
                     t("sched.digest_line_open", link=self._link(c), title=title(c),
                       urgent=" 🚨" if c.urgent else "", opened=local(c.created_at))
+                    + _credits(c)
                     for c in sec.open[: self.config.digest_max_items]], len(sec.open)),
                 (t("sched.digest_pending", count=len(sec.pending)), [
                     t("sched.digest_line_pending", link=self._link(c), title=title(c),
                       since=local(c.pending_since))
+                    + _credits(c)
                     for c in sec.pending[: self.config.digest_max_items]], len(sec.pending)),
-                ratings_section(rated_in.get(channel, []), local(since), self._link, title,
-                                self.config.digest_max_items),
+                _with_resolvers(ratings_section(rated_in.get(channel, []), local(since),
+                                                self._link, title, self.config.digest_max_items),
+                                rated_in.get(channel, [])),
             ]
             summary = t("sched.digest_summary", date=date, open=len(sec.open),
                         overdue=len(sec.overdue), pending=len(sec.pending))
@@ -144,6 +149,28 @@ class DigestJob(SweeperBase):
             if self._channel_post(uow, channel, summary, now, blocks) is not None:
                 posts += 1
         return posts
+
+
+def _credits(case: Case) -> str:
+    """A case line's credits: who it is assigned to and who gave its first response."""
+    text = (t("sched.digest_assignee", assignee=slack_mention(case.assignee_ref))
+            if case.assignee_ref else t("sched.digest_unassigned"))
+    if case.first_response_by:
+        text += t("sched.digest_first_response_by", agent=slack_mention(case.first_response_by))
+    return text
+
+
+def _with_resolvers(section: tuple[str, list[str], int],
+                    rated: Sequence[RatedCase]) -> tuple[str, list[str], int]:
+    """The ratings section with, after the counts, which agents resolved the rated cases."""
+    heading, lines, total = section
+    credits = credit_counts(case.resolved_by for case, _ in rated)
+    if not credits:
+        return section
+    line = t("sched.digest_resolved_by", credits=" · ".join(
+        t("sched.digest_resolved_count", agent=slack_mention(ref), count=count)
+        for ref, count in credits))
+    return heading, [*lines[:1], line, *lines[1:]], total + 1
 
 
 def _fit(heading: str, lines: list[str], total: int) -> str:

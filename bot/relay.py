@@ -173,6 +173,10 @@ class Relay:
             "evaluation": evaluation.level if evaluation else None,
             "evaluation_reason": evaluation.reason_code if evaluation else None,
             "evaluation_words": evaluation.reason if evaluation else None,
+            "assignee_ref": case.assignee_ref,
+            "assignee_name": case.assignee_name,
+            "first_response_by": case.first_response_by,
+            "resolved_by": case.resolved_by,
         }
 
     def publish_card(self, uow: UnitOfWork, case: Case, now: datetime) -> int | None:

@@ -518,6 +518,15 @@ CATALOGUE: dict[str, str] = {
     ),
     "bot.short_description": "{brand} seller support: open a case and get answers here.",
     # Issue 12 — setup (end)
+    # Issue 12 — case controls (agents; the digest's credits)
+    "thread.assigned": "👤 Assigned to {assignee} by {actor}",
+    "thread.unassigned": "👤 Unassigned by {actor}",
+    "sched.digest_assignee": " · 👤 {assignee}",
+    "sched.digest_unassigned": " · 👤 nobody yet",
+    "sched.digest_first_response_by": " · first reply {agent}",
+    "sched.digest_resolved_by": "Resolved by: {credits}",
+    "sched.digest_resolved_count": "{agent} {count}",
+    # Issue 12 — case controls (end)
 }
 
 

@@ -109,6 +109,8 @@ def case_show(number: str = NUMBER, as_json: bool = JSON) -> None:
                f"order: {c.order_id or '-'}   seller: {seller} (#{c.seller_id})")
     typer.echo(f"opened {when(c.created_at)} ({age(c.created_at, now)}), last activity "
                f"{when(c.updated_at)} ({age(c.updated_at, now)}); times in {zone_name(now)}")
+    typer.echo(f"assignee: {_assignee(c)}   first response by: {c.first_response_by or '-'}"
+               f"   resolved by: {c.resolved_by or '-'}")
     if detail.reopened_from:
         typer.echo(f"reopened from {detail.reopened_from}")
     if detail.reopened_as:
@@ -129,6 +131,14 @@ def case_show(number: str = NUMBER, as_json: bool = JSON) -> None:
         typer.echo(f"{when(e.created_at)} {e.kind} {e.from_value or ''} -> "
                    f"{e.to_value or ''} by {e.actor_kind}:{e.actor_ref or ''}"
                    f"{' (' + e.reason + ')' if e.reason else ''}")
+
+
+def _assignee(c: Case) -> str:
+    if not c.assignee_ref:
+        return "-"
+    if c.assignee_name and c.assignee_name != c.assignee_ref:
+        return f"{c.assignee_name} ({c.assignee_ref})"
+    return c.assignee_ref
 
 
 def _file_line(file: dict[str, Any]) -> str:
@@ -187,6 +197,28 @@ def case_status(
         print_json(case)
         return
     typer.echo(f"{case.number} is now {case.status}")
+
+
+@case_app.command("assign")
+@refusals
+def case_assign(
+    number: str = NUMBER,
+    agent: str | None = typer.Argument(None, metavar="AGENT",
+                                       help="The agent taking the case: a name, or a Slack "
+                                            "user id (U…) to mention them on the card."),
+    name: str | None = typer.Option(None, help="The agent's display name, if AGENT is an id."),
+    nobody: bool = typer.Option(False, "--nobody", help="Unassign the case."),
+    actor: str = typer.Option("cli", "--as"), as_json: bool = JSON,
+) -> None:
+    """Assign a case to an agent (shown on its Slack card and in the digest)."""
+    if (agent is None) == (not nobody):
+        raise typer.BadParameter("give an AGENT, or --nobody to unassign")
+    case = cli_services().cases.assign(number, None if nobody else agent, name, "agent", actor)
+    if as_json:
+        print_json(case)
+        return
+    typer.echo(f"{case.number} is assigned to {_assignee(case)}" if case.assignee_ref
+               else f"{case.number} is unassigned")
 
 
 @case_app.command("type")

@@ -193,6 +193,12 @@ class CaseRow(Base):
     reminders_sent: Mapped[int] = mapped_column(Integer, server_default="0")
     fr_warning_sent: Mapped[bool] = mapped_column(Boolean, server_default=sql_text("false"))
     fr_breach_sent: Mapped[bool] = mapped_column(Boolean, server_default=sql_text("false"))
+    # Credits (issue 12): the agent a case is assigned to, and the agents (refs: a Slack user
+    # id, a CLI name) who gave its first response and resolved it.
+    assignee_ref: Mapped[str | None] = mapped_column(String(100))
+    assignee_name: Mapped[str | None] = mapped_column(String(200))
+    first_response_by: Mapped[str | None] = mapped_column(String(100))
+    resolved_by: Mapped[str | None] = mapped_column(String(100))
 
 
 class CaseMessageRow(Base):

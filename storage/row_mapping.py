@@ -54,7 +54,9 @@ def case_from_row(row: CaseRow) -> Case:
         reopened_as_id=row.reopened_as_id, slack_channel=row.slack_channel,
         slack_ts=row.slack_ts, reminders_sent=row.reminders_sent,
         fr_warning_sent=row.fr_warning_sent, fr_breach_sent=row.fr_breach_sent,
-        subject=row.subject_key or None,
+        subject=row.subject_key or None, assignee_ref=row.assignee_ref,
+        assignee_name=row.assignee_name, first_response_by=row.first_response_by,
+        resolved_by=row.resolved_by,
     )
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
@@ -21,7 +20,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.cards import parse_action
+from adapters.slack.cards import CASE_ACTION_PATTERN, parse_action
 from adapters.slack.payload_checks import DECLINE_CALLBACK
 from bot.agent_desk import AgentDesk
 from bot.cases import CaseService
@@ -164,7 +163,7 @@ def build_bolt_app(
         # A refused reply is reported in the thread by the desk, through the outbox.
         await run(desk.thread_message, _agent_message(event, channel, event_id))
 
-    @app.action(re.compile(r"^case_(status|urgent):"))
+    @app.action(CASE_ACTION_PATTERN)
     async def on_case_button(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
         user = body["user"]["id"]
@@ -176,8 +175,9 @@ def build_bolt_app(
         if kind == "status" and arg == "declined":
             await client.views_open(trigger_id=body["trigger_id"], view=_decline_view(number))
             return
+        name = body["user"].get("name") or body["user"].get("username")
         outcome = await run(desk.button, number, kind, arg, user, None,
-                            f"action:{action.get('action_ts')}")
+                            f"action:{action.get('action_ts')}", _text(name) if name else None)
         if outcome.action == "refused":
             await _ephemeral(client, body, f"Not changed: {outcome.error}")
 

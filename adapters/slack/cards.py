@@ -6,8 +6,10 @@ buttons' ``action_id``/``value`` when an agent presses one.
 Button contract (the Slack action handler relies on it):
 
 * status buttons: ``action_id = "case_status:<status>"`` (investigating, pending, resolved,
-  declined), ``value`` = case number;
+  closed, declined), ``value`` = case number; a card offers only the moves the rules allow from
+  the case's status (``bot.case_rules.status.TRANSITIONS``);
 * urgent toggle: ``action_id = "case_urgent:on"`` or ``"case_urgent:off"``, ``value`` = case number;
+* assign: ``action_id = "case_assign:me"``, ``value`` = case number (the presser takes the case);
 * seller DM buttons: ``action_id = "seller_button"``, ``value`` = the button's payload. Slack wants
   action ids unique within a block, so each seller button sits in an actions block of its own.
 """
@@ -21,20 +23,24 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.case_rules.assignment import SLACK_USER_ID
+from bot.case_rules.status import TRANSITIONS
 from bot.messages import Attachment, Reply
 from bot.texts import CASE_TYPE_LABELS, CATALOGUE, EVALUATION_LABELS
 
 STATUS_ACTION_PREFIX = "case_status:"
 URGENT_ACTION_PREFIX = "case_urgent:"
+ASSIGN_ACTION = "case_assign:me"
 SELLER_BUTTON_ACTION = "seller_button"
 #: For bolt: ``app.action(CASE_ACTION_PATTERN)`` receives every case-card button.
-CASE_ACTION_PATTERN = re.compile(r"^case_(status|urgent):")
+CASE_ACTION_PATTERN = re.compile(r"^case_(status|urgent|assign):")
 
 #: The agents' status buttons, in display order.
 STATUS_BUTTONS: tuple[tuple[str, str], ...] = (
     ("investigating", "Investigating"),
     ("pending", "Need info from seller"),
     ("resolved", "Resolve"),
+    ("closed", "Close"),
     ("declined", "Decline: no further action"),
 )
 _FINAL_STATUSES = frozenset({"closed", "declined"})
@@ -107,7 +113,13 @@ def _fact_fields(card: Mapping[str, Any]) -> list[dict[str, str]]:
         ("Order", escape(str(card.get("order_id") or "—"))),
         ("Urgent", "🚨 Yes" if card.get("urgent") else "No"),
         ("First response due", _due(card.get("first_response_due"))),
+        ("Assignee", agent_mention(card.get("assignee_ref"), card.get("assignee_name"))
+         if card.get("assignee_ref") else "Unassigned"),
     ]
+    if card.get("first_response_by"):
+        facts.append(("First response by", agent_mention(card["first_response_by"])))
+    if card.get("resolved_by"):
+        facts.append(("Resolved by", agent_mention(card["resolved_by"])))
     if card.get("reopened_from"):
         facts.append(("Reopened from", escape(str(card["reopened_from"]))))
     if card.get("evaluation"):
@@ -143,11 +155,21 @@ def _due(value: Any) -> str:
     return f"<!date^{int(due.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"
 
 
+def agent_mention(ref: Any, name: Any = None) -> str:
+    """A Slack user id as a mention (Slack shows the agent's current name); any other ref
+    (a CLI agent's name) as escaped text."""
+    text = str(ref)
+    if SLACK_USER_ID.match(text):
+        return f"<@{text}>"
+    return escape(str(name or text))
+
+
 def _case_buttons(number: str, status: str, urgent: bool) -> list[Block]:
     buttons: list[Block] = []
+    allowed = TRANSITIONS.get(status, frozenset())
     for target, label in STATUS_BUTTONS:
-        if target == status:
-            continue  # already there
+        if target not in allowed:
+            continue  # the rules refuse it from here (or the case is already there)
         button: Block = {"type": "button", "text": _plain(label, _BUTTON_TEXT_MAX),
                          "action_id": f"{STATUS_ACTION_PREFIX}{target}", "value": number}
         if target == "resolved":
@@ -163,7 +185,19 @@ def _case_buttons(number: str, status: str, urgent: bool) -> list[Block]:
                 "confirm": _plain("Decline", 30),
                 "deny": _plain("Cancel", 30),
             }
+        if target == "closed":
+            # A closed case is never edited again (the seller can only reopen it as a new one).
+            button["confirm"] = {
+                "title": _plain("Close this case?", 100),
+                "text": {"type": "mrkdwn",
+                         "text": f"{escape(number)} will be closed. The seller can reopen it "
+                                 "as a new linked case."},
+                "confirm": _plain("Close", 30),
+                "deny": _plain("Cancel", 30),
+            }
         buttons.append(button)
+    buttons.append({"type": "button", "text": _plain("Assign to me", _BUTTON_TEXT_MAX),
+                    "action_id": ASSIGN_ACTION, "value": number})
     toggle = "off" if urgent else "on"
     buttons.append({"type": "button", "text": _plain(f"Urgent {toggle}", _BUTTON_TEXT_MAX),
                     "action_id": f"{URGENT_ACTION_PREFIX}{toggle}", "value": number})
@@ -174,11 +208,14 @@ def parse_action(action_id: str, value: str) -> tuple[str, str, str]:
     """``(case number, kind, argument)`` of a case-card button press.
 
     ``("case_status:resolved", "CX-000123")`` -> ``("CX-000123", "status", "resolved")``;
-    ``("case_urgent:on", "CX-000123")`` -> ``("CX-000123", "urgent", "on")``.
+    ``("case_urgent:on", "CX-000123")`` -> ``("CX-000123", "urgent", "on")``;
+    ``("case_assign:me", "CX-000123")`` -> ``("CX-000123", "assign", "me")``.
     Raises ValueError for anything else.
     """
     if not value:
         raise ValueError(f"case action {action_id!r} without a case number")
+    if action_id == ASSIGN_ACTION:
+        return value, "assign", "me"
     if action_id.startswith(STATUS_ACTION_PREFIX):
         status = action_id.removeprefix(STATUS_ACTION_PREFIX)
         if status in {target for target, _ in STATUS_BUTTONS}:

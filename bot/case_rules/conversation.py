@@ -140,7 +140,7 @@ class ConversationRules(StatusRules):
                                      case.slack_channel, platform_message_id, case.id, msg.id)
             changes: dict[str, Any] = {"updated_at": now}
             if case.first_response_at is None:
-                changes["first_response_at"] = now
+                changes.update(first_response_at=now, first_response_by=agent_id)
             case = uow.cases.update(case.id, **changes)
             extra = {"agent_ts": platform_message_id} if platform_message_id else None
             queued: int | None = None

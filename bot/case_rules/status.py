@@ -80,13 +80,14 @@ class StatusRules(CaseServiceBase):
             )
         elif new == d.RESOLVED:
             changes.update(resolved_at=now,
-                           auto_close_at=now + timedelta(days=self.rules.resolved_auto_close_days))
+                           auto_close_at=now + timedelta(days=self.rules.resolved_auto_close_days),
+                           resolved_by=actor_ref if actor_kind == d.AGENT else None)
         elif new == d.CLOSED:
             changes.update(closed_at=now, auto_close_at=None)
         else:
             changes["auto_close_at"] = None
         if new in (d.INVESTIGATING, d.OPEN) and old == d.RESOLVED:
-            changes["resolved_at"] = None
+            changes.update(resolved_at=None, resolved_by=None)
         case = uow.cases.update(case.id, **changes)
         uow.events.add(case.id, "status", actor_kind, actor_ref, old, new, reason, now)
         self.relay.publish_card(uow, case, now)

@@ -60,11 +60,14 @@ def test_card_buttons_carry_the_case_number() -> None:
         ("Investigating", "case_status:investigating"),
         ("Need info from seller", "case_status:pending"),
         ("Resolve", "case_status:resolved"),
+        ("Close", "case_status:closed"),
         ("Decline: no further action", "case_status:declined"),
+        ("Assign to me", "case_assign:me"),
         ("Urgent on", "case_urgent:on"),
     ]
     assert {b["value"] for b in buttons} == {"CX-000042"}
-    assert "confirm" in buttons[3]  # declining is final: Slack asks first
+    assert "confirm" in buttons[3]  # closing cannot be undone: Slack asks first
+    assert "confirm" in buttons[4]  # declining is final: Slack asks first
     assert all(CASE_ACTION_PATTERN.match(b["action_id"]) for b in buttons)
 
 
@@ -105,14 +108,17 @@ def test_every_card_button_parses_back() -> None:
         ("CX-000042", "status", "investigating"),
         ("CX-000042", "status", "pending"),
         ("CX-000042", "status", "resolved"),
+        ("CX-000042", "status", "closed"),
         ("CX-000042", "status", "declined"),
+        ("CX-000042", "assign", "me"),
         ("CX-000042", "urgent", "on"),
     ]
     assert parse_action("case_urgent:off", "CX-1") == ("CX-1", "urgent", "off")
 
 
 @pytest.mark.parametrize(("action_id", "value"), [
-    ("case_status:closed", "CX-1"), ("case_urgent:maybe", "CX-1"), ("seller_button", "x"),
+    ("case_status:reopened", "CX-1"), ("case_urgent:maybe", "CX-1"), ("seller_button", "x"),
+    ("case_assign:someone", "CX-1"), ("case_assign:me", ""),
     ("case_status:resolved", ""),
 ])
 def test_parse_action_refuses_anything_else(action_id: str, value: str) -> None:
