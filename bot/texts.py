@@ -45,7 +45,10 @@ CATALOGUE: dict[str, str] = {
     "status.investigating": "🔎 {number} is being looked at by our team.",
     "status.pending": "⏳ {number} is waiting for you: please reply here with what we asked for.",
     "status.resolved": "✅ {number} is resolved. Reply here if something is still wrong.",
-    "status.closed": "📁 {number} is closed. If you still need help, you can reopen it (or, after a while, open a new case that links it).",
+    "status.closed": (
+        "📁 {number} is closed. If you still need help, you can reopen it (or, after a "
+        "while, open a new case that links it)."
+    ),
     "status.declined": (
         "{number} was declined: {reason}. No further action will be taken on this issue."
     ),
