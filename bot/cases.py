@@ -13,6 +13,7 @@ from bot.case_rules.assignment import AssignmentRules
 from bot.case_rules.base import STATUS_FILTERS, CaseRules, CaseServiceBase
 from bot.case_rules.conversation import ConversationRules
 from bot.case_rules.evaluation import EvaluationRules
+from bot.case_rules.invitation_requests import InvitationRequestRules
 from bot.case_rules.lookups import ConversationLookups
 from bot.case_rules.opening import OpeningRules
 from bot.case_rules.queries import CaseQueries
@@ -37,6 +38,6 @@ __all__ = [
 
 
 class CaseService(ConversationLookups, RegistrationRules, CaseQueries, ConversationRules,
-                  SellerActionRules, WithdrawalRules, RetypingRules, OpeningRules, StatusRules,
-                  EvaluationRules, AssignmentRules):
+                  InvitationRequestRules, SellerActionRules, WithdrawalRules, RetypingRules,
+                  OpeningRules, StatusRules, EvaluationRules, AssignmentRules):
     """The rules. One method, one transaction."""

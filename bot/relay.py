@@ -32,6 +32,8 @@ class RelayConfig:
     agents_destination: str | None = None
     channel_for: Callable[[str | None], str | None] = lambda _case_type: None
     file_sources: frozenset[str] = frozenset()
+    #: Where requests for an invitation are posted for agents to answer (None: not posted).
+    invites_channel: str | None = None
 
 
 class Relay:

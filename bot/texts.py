@@ -509,6 +509,23 @@ CATALOGUE: dict[str, str] = {
     "history.no_files": "That reply has no files to send.",
     "console.file_saved": "{caption} saved to {path}",
     # Issue 12 — agent files (end)
+    # Issue 12 — invites (requests answered from Slack, sub-account invites, /link)
+    "register.request_approved": (
+        "Good news: your invitation request was approved, and you're registered as {name}. "
+        "Tell me what's wrong and I'll open a case."
+    ),
+    "register.request_declined": (
+        "Thank you for your interest. We can't offer you an invitation at the moment; "
+        "we'll let you know when we open to more sellers."
+    ),
+    "agents.invite_request": (
+        "✉️ Invitation request from {requester} on {channel}:\n{note}"
+    ),
+    "agents.invite_approve": "Approve",
+    "agents.invite_decline": "Decline",
+    "agents.invite_approved": "✅ Approved by {agent}: {requester} is registered.",
+    "agents.invite_declined": "❌ Declined by {agent}: {requester} was told.",
+    # Issue 12 — invites (end)
     # Issue 12 — setup (the Telegram command menu and the bot's profile)
     "menu.help": "What I can do for you",
     "menu.new": "Report a new issue",

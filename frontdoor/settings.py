@@ -68,6 +68,8 @@ class Settings(BaseSettings):
     slack_app_token: str | None = None
     slack_api_base_url: str = "https://slack.com/api/"
     slack_support_channel: str | None = None
+    # Where requests for an invitation go, with Approve / Decline (unset: the support channel).
+    slack_invites_channel: str | None = None
     # SLACK_CHANNEL_<CASE_TYPE>: one field per case type of the fixed label set (bot/labels.py),
     # so they are read from `.env` as well as from the environment, like every other setting.
     slack_channel_account_health: str | None = None

@@ -98,7 +98,9 @@ def build_services(settings: Settings, clock: Clock | None = None,
     database = database or Database(settings.frontdoor_database_url)
     relay = Relay(RelayConfig(agents_destination=agents_destination(settings),
                               channel_for=settings.slack_channel_for,
-                              file_sources=copyable_file_sources(settings)))
+                              file_sources=copyable_file_sources(settings),
+                              invites_channel=(settings.slack_invites_channel
+                                               or settings.slack_support_channel)))
     holder: list[Services] = []
     uow_factory = SqlUnitOfWorkFactory(
         database, settings.frontdoor_case_prefix,

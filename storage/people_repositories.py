@@ -161,6 +161,27 @@ class SqlInvitationRepository(_Repo):
         self.session.flush()
         return row.id
 
+    def request_ids_of(self, identity_id: int) -> Sequence[int]:
+        return list(self.session.scalars(
+            select(InvitationRequestRow.id).where(InvitationRequestRow.identity_id == identity_id)
+            .order_by(InvitationRequestRow.id)
+        ))
+
+    def get_request_for_update(self, request_id: int) -> tuple[int, str] | None:
+        """(identity id, note) of a request, locked until the transaction ends."""
+        row = self.session.scalar(
+            select(InvitationRequestRow).where(InvitationRequestRow.id == request_id)
+            .with_for_update()
+        )
+        return (row.identity_id, row.note) if row else None
+
+    def existing_codes(self, codes: Sequence[str]) -> set[str]:
+        if not codes:
+            return set()
+        return set(self.session.scalars(
+            select(InvitationRow.code).where(InvitationRow.code.in_(list(codes)))
+        ))
+
     def list_requests(self) -> Sequence[dict[str, Any]]:
         rows = self.session.execute(
             select(InvitationRequestRow, IdentityRow)

@@ -21,6 +21,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.cards import CASE_ACTION_PATTERN, parse_action
+from adapters.slack.invite_actions import add_invite_actions
 from adapters.slack.payload_checks import DECLINE_CALLBACK
 from bot.agent_desk import AgentDesk
 from bot.cases import CaseService
@@ -180,6 +181,8 @@ def build_bolt_app(
                             f"action:{action.get('action_ts')}", _text(name) if name else None)
         if outcome.action == "refused":
             await _ephemeral(client, body, f"Not changed: {outcome.error}")
+
+    add_invite_actions(app, client, cases, gate.allows, run)
 
     @app.view(DECLINE_CALLBACK)
     async def on_decline(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:

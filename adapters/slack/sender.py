@@ -41,7 +41,9 @@ from slack_sdk.errors import SlackApiError, SlackClientError, SlackRequestError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.files import FileFetchFailed, FileSources, FileUnavailable, UrlFileSource
+from adapters.slack.action_blocks import action_blocks
 from adapters.slack.cards import (
+    escape,
     file_not_copied_text,
     render_case_card,
     reply_blocks,
@@ -265,8 +267,13 @@ class SlackSender:
         return react
 
     def _channel_post(self, item: OutboundItem) -> Call:
+        text = str(item.payload["text"])
+        actions = item.payload.get("actions")
+        if actions:  # e.g. an invitation request with Approve / Decline
+            return self._post(item, channel=item.payload["channel"], text=escape(text),
+                              blocks=action_blocks(text, actions))
         return self._post(item, channel=item.payload["channel"],
-                          text=str(item.payload["text"]), blocks=item.payload.get("blocks"))
+                          text=text, blocks=item.payload.get("blocks"))
 
     def _seller_message(self, item: OutboundItem) -> Call:
         reply = Reply.from_dict(item.payload["reply"])

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any
 
 from bot.case_rules.base import CaseServiceBase
 from bot.domain import Identity, Invitation, Seller
@@ -83,16 +81,3 @@ class RegistrationRules(CaseServiceBase):
             uow.invitations.mark_used(inv.id, seller.id, now)
             uow.commit()
             return seller
-
-    def request_invitation(self, identity_id: int, note: str) -> int:
-        """Record an unknown user's request for an invitation, for agents to review."""
-        with self.uow() as uow:
-            req = uow.invitations.add_request(identity_id, note[: self.rules.max_text_chars],
-                                              self.clock.now())
-            uow.commit()
-            return req
-
-    def invitation_requests(self) -> Sequence[dict[str, Any]]:
-        with self.uow(read_only=True) as uow:
-            return uow.invitations.list_requests()
-

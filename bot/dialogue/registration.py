@@ -1,5 +1,5 @@
 """Unregistered users (rule 7): invitation-only pre-launch, invitation codes (typed or via a
-``/start CODE`` deep link), and requests for an invitation recorded for agents."""
+``/start CODE`` deep link), and requests for an invitation, posted for agents to answer."""
 
 from __future__ import annotations
 
@@ -68,7 +68,7 @@ async def on_button(turn: Turn, payload: str) -> None:
         turn.state.start(FLOW, "code", {})
         turn.say("register.ask_code")
     elif payload == REQUEST:
-        if turn.state.raw.get("invite_requested"):
+        if await turn.call(turn.cases.open_invitation_request, turn.identity.id) is not None:
             turn.say("register.request_already")
             return
         turn.state.start(FLOW, "request", {})
@@ -85,10 +85,12 @@ async def on_text(turn: Turn) -> None:
         if len(turn.text) < 3:
             turn.say("register.ask_request")
             return
-        await turn.call(turn.cases.request_invitation, turn.identity.id,
-                        turn.text[:MAX_NOTE_CHARS])
+        request_id = await turn.call(turn.cases.request_invitation, turn.identity.id,
+                                     turn.text[:MAX_NOTE_CHARS])
         turn.state.end()
-        turn.state.raw["invite_requested"] = True
+        if request_id is None:  # one open request per person: nothing more is posted
+            turn.say("register.request_already")
+            return
         turn.say("register.request_recorded", brand=turn.config.brand)
         return
     if turn.state.at(FLOW, "code") and turn.text and len(turn.text.split()) == 1:
