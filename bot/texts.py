@@ -525,6 +525,16 @@ CATALOGUE: dict[str, str] = {
     "agents.invite_decline": "Decline",
     "agents.invite_approved": "✅ Approved by {agent}: {requester} is registered.",
     "agents.invite_declined": "❌ Declined by {agent}: {requester} was told.",
+    "invite.usage": (
+        "To invite a sub-account (a colleague selling for your business), send /invite and "
+        "their name, e.g. /invite Warehouse team."
+    ),
+    "invite.only_main": "Only your business's main account can invite sub-accounts.",
+    "invite.code": (
+        "Here is an invitation for {name}: {code}\nForward it; they send /start {code} (or type "
+        "the code) to register. It is valid for {days} days and works once. A sub-account sees "
+        "only the cases it opens itself."
+    ),
     # Issue 12 — invites (end)
     # Issue 12 — setup (the Telegram command menu and the bot's profile)
     "menu.help": "What I can do for you",

@@ -22,6 +22,7 @@ from bot.dialogue import (
     registration,
     smalltalk,
     status,
+    sub_accounts,
     triage,
 )
 from bot.dialogue.common import CANCEL, CASES, NEW, plain, type_menu
@@ -121,6 +122,8 @@ async def on_command(turn: Turn, command: str, args: str) -> None:
         await history.show(turn, number)
     elif command == "cancel":
         _cancel(turn)
+    elif command == "invite":
+        await sub_accounts.on_invite(turn, args)
     else:
         smalltalk.unknown_command(turn, command)
 
