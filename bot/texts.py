@@ -535,6 +535,20 @@ CATALOGUE: dict[str, str] = {
         "the code) to register. It is valid for {days} days and works once. A sub-account sees "
         "only the cases it opens itself."
     ),
+    "link.code": (
+        "To use this account on another channel (Telegram or a Slack DM), send there: "
+        "/link {code}\n(in a Slack DM: link {code}). The code works once, for {minutes} minutes."
+    ),
+    "link.usage": (
+        "To link this chat to your seller account, send /link in a chat where you are already "
+        "registered, then /link CODE here."
+    ),
+    "link.already": "This chat already belongs to {name}; nothing to link.",
+    "link.invalid": (
+        "That link code doesn't work (wrong, used or older than 15 minutes). Send /link again "
+        "in your registered chat for a new one."
+    ),
+    "link.done": "Linked! This chat now belongs to {name}: your cases are here too.",
     # Issue 12 — invites (end)
     # Issue 12 — setup (the Telegram command menu and the bot's profile)
     "menu.help": "What I can do for you",

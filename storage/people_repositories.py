@@ -148,6 +148,10 @@ class SqlInvitationRepository(_Repo):
         )
         return invitation_from_row(row) if row else None
 
+    def creator_of(self, invitation_id: int) -> str | None:
+        return self.session.scalar(
+            select(InvitationRow.created_by).where(InvitationRow.id == invitation_id))
+
     def mark_used(self, invitation_id: int, seller_id: int, now: datetime) -> None:
         self.session.execute(
             update(InvitationRow)

@@ -21,6 +21,19 @@ def _new_invitation_code() -> str:
     code recognisable as one whatever letters it happens to draw."""
     return "-".join("".join(secrets.choice(_CODE_ALPHABET) for _ in range(4)) for _ in range(2))
 
+#: How long a /link code works: long enough to switch apps, short enough not to linger.
+LINK_CODE_LIFETIME = timedelta(minutes=15)
+#: ``created_by`` of a /link code: the seller whose channels it extends.
+_LINK_CREATOR = "link:seller:"
+
+
+def _link_owner(created_by: str | None) -> int | None:
+    if created_by and created_by.startswith(_LINK_CREATOR):
+        rest = created_by[len(_LINK_CREATOR):]
+        return int(rest) if rest.isdigit() else None
+    return None
+
+
 class RegistrationRules(CaseServiceBase):
     """Invitations and registering with one."""
 
@@ -42,6 +55,21 @@ class RegistrationRules(CaseServiceBase):
                 code, seller_name.strip()[:200] or "Seller", merchant_id,
                 now + timedelta(days=days or self.rules.invitation_days), created_by, now,
             )
+            uow.commit()
+            return inv
+
+    def create_link_code(self, seller_id: int) -> Invitation:
+        """A one-time code (15 minutes) that attaches another channel's user to ``seller_id``
+        when redeemed there, like an invitation; kept as an invitation row (no schema change):
+        its creator names the seller, so redeeming it never makes a new seller."""
+        now = self.clock.now()
+        with self.uow() as uow:
+            seller = uow.sellers.get(seller_id)
+            if seller is None:
+                raise InvalidInput(f"no seller with id {seller_id}")
+            inv = uow.invitations.add(
+                "LINK-" + _new_invitation_code(), seller.display_name, seller.merchant_id,
+                now + LINK_CODE_LIFETIME, f"{_LINK_CREATOR}{seller.id}", now)
             uow.commit()
             return inv
 
@@ -76,6 +104,15 @@ class RegistrationRules(CaseServiceBase):
                 raise InvitationInvalid("that invitation code has already been used")
             if inv.expires_at < now:
                 raise InvitationInvalid("that invitation code has expired")
+            owner = _link_owner(uow.invitations.creator_of(inv.id))
+            if owner is not None:  # a /link code: this channel joins that seller
+                seller = uow.sellers.get(owner)
+                if seller is None:
+                    raise InvitationInvalid("that link code's seller is gone")
+                uow.identities.link_seller(ident.id, seller.id)
+                uow.invitations.mark_used(inv.id, seller.id, now)
+                uow.commit()
+                return seller
             seller = uow.sellers.add(inv.merchant_id, inv.seller_name, now)
             uow.identities.link_seller(ident.id, seller.id)
             uow.invitations.mark_used(inv.id, seller.id, now)

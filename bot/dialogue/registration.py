@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from bot.dialogue import linking
 from bot.dialogue.common import is_cancel
 from bot.dialogue.turn import Turn
 from bot.errors import CaseRuleError, InvitationInvalid
@@ -77,6 +78,10 @@ async def on_button(turn: Turn, payload: str) -> None:
 
 async def on_text(turn: Turn) -> None:
     """Anything an unregistered user types."""
+    typed_link = linking.TYPED_LINK.match(turn.text or "")
+    if typed_link:
+        await linking.on_link(turn, typed_link.group(1))
+        return
     if turn.state.at(FLOW, "request"):
         if await is_cancel(turn):
             turn.state.end()

@@ -19,6 +19,7 @@ from bot.dialogue import (
     freetext,
     history,
     intake,
+    linking,
     registration,
     smalltalk,
     status,
@@ -100,6 +101,9 @@ def match_offered(turn: Turn) -> str | None:
 async def on_command(turn: Turn, command: str, args: str) -> None:
     if command == "start":
         await registration.on_start(turn, args)
+        return
+    if command == "link":
+        await linking.on_link(turn, args)
         return
     if turn.seller is None:
         registration.welcome_unregistered(turn)
