@@ -244,8 +244,11 @@ async def test_slack_parent_post_then_update(slack: SlackStandIn,
     assert request.headers["Authorization"] == f"Bearer {SLACK_TOKEN}"
     action_ids = [e["action_id"] for b in request["blocks"] if b["type"] == "actions"
                   for e in b["elements"]]
+    # An open case: every move the rules allow from open (back to "open" is CLI only), then
+    # Assign to me and the urgent toggle.
     assert action_ids == ["case_status:investigating", "case_status:pending",
-                          "case_status:resolved", "case_status:declined", "case_urgent:on"]
+                          "case_status:resolved", "case_status:closed", "case_status:declined",
+                          "case_assign:me", "case_urgent:on"]
     assert "CX-000001" in request["text"]
 
     thread = ThreadRef(SUPPORT, str(posted.platform_message_id))
