@@ -11,19 +11,18 @@ from __future__ import annotations
 import asyncio
 import json
 import unicodedata
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
 import httpx
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
 from bot.dialogue.cleaning import clean_text, is_storable
-from storage.database import Database
 from storage.models import CaseMessageRow, DialogueStateRow, IdentityRow
+from tests.integration import test_serve_relay as relay_fixtures
 from tests.integration import test_serve_relay as relay_tests
 from tests.integration.test_serve_relay import (
     AGENT,
@@ -32,20 +31,16 @@ from tests.integration.test_serve_relay import (
     TELEGRAM_SECRET,
     Served,
     TelegramSeller,
-    serving,
 )
 from tests.standins import slack_api, telegram_api
+
+# The server, a registered seller and an open case, shared with the relay tests.
+served = relay_fixtures.served
 
 seller = relay_tests.seller
 
 FUZZ = settings(max_examples=120, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-
-
-@pytest.fixture
-async def served(db: Database) -> AsyncIterator[Served]:
-    async with serving(db) as running:
-        yield running
 
 
 # Strategies --------------------------------------------------------------------------------

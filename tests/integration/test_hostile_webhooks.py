@@ -25,8 +25,8 @@ from sqlalchemy.exc import OperationalError
 
 from adapters.inbound_checks import MAX_EVENT_ID_CHARS, MAX_ID_CHARS
 from bot.dialogue.cleaning import is_storable
-from storage.database import Database
 from storage.models import CaseMessageRow, DialogueStateRow, IdentityRow, ProcessedEventRow
+from tests.integration import test_serve_relay as relay_fixtures
 from tests.integration import test_serve_relay as relay_tests
 from tests.integration.test_serve_relay import (
     AGENT,
@@ -37,21 +37,17 @@ from tests.integration.test_serve_relay import (
     Served,
     TelegramSeller,
     next_agent_ts,
-    serving,
 )
 from tests.standins import slack_api, telegram_api
+
+# The server, a registered seller and an open case, shared with the relay tests.
+served = relay_fixtures.served
 
 seller = relay_tests.seller
 case = relay_tests.case
 
 FORM = "application/x-www-form-urlencoded"
 _fresh_users = itertools.count(8_100_001)
-
-
-@pytest.fixture
-async def served(db: Database) -> AsyncIterator[Served]:
-    async with serving(db) as running:
-        yield running
 
 
 def _count(served: Served, model: type) -> int:

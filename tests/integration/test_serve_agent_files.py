@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from storage.database import Database
+from tests.integration import test_serve_relay as relay_fixtures
 from tests.integration.test_serve_relay import (
-    ORDER,
     SUPPORT,
     WAIT,
     OpenedCase,
@@ -28,6 +28,10 @@ from tests.integration.test_serve_relay import (
 )
 from tests.standins import RecordedRequest, slack_api
 
+# The server, a registered seller and an open case, shared with the relay tests.
+seller = relay_fixtures.seller
+case = relay_fixtures.case
+
 PHOTO = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 20
 PDF = b"%PDF-1.7\n" + bytes(range(255, -1, -1)) * 30
 LABEL = b"%PDF-1.4 label\n" + bytes(range(256)) * 3
@@ -38,19 +42,6 @@ async def served(db: Database) -> AsyncIterator[Served]:
     async with serving(db, slack_file_hosts="127.0.0.1",
                        frontdoor_outbox_max_attempts=2) as running:
         yield running
-
-
-@pytest.fixture
-async def seller(served: Served) -> TelegramSeller:
-    s = TelegramSeller(served)
-    await s.register()
-    return s
-
-
-@pytest.fixture
-async def case(seller: TelegramSeller) -> OpenedCase:
-    return await seller.open_case(
-        f"my order {ORDER} never arrived, the buyer is waiting since Monday")
 
 
 async def share(served: Served, thread_ts: str, text: str, files: list[dict[str, Any]]) -> str:

@@ -30,6 +30,7 @@ from bot.relay import Relay, RelayConfig
 from storage.database import Database
 from storage.models import OutboxRow
 from storage.uow import SqlUnitOfWorkFactory
+from tests.integration import test_serve_relay as relay_fixtures
 from tests.integration import test_serve_relay as relay_tests
 from tests.integration.test_serve_relay import (
     ORDER,
@@ -39,12 +40,14 @@ from tests.integration.test_serve_relay import (
     Served,
     TelegramSeller,
     posts_in_thread,
-    serving,
     wait_in_thread,
 )
 from tests.standins import Fault, slack_api, telegram_api
 from tests.standins.slack_api import SlackStandIn
 from tests.standins.telegram_api import TelegramStandIn
+
+# The server, a registered seller and an open case, shared with the relay tests.
+served = relay_fixtures.served
 
 TOKEN = "123:TEST"
 # Not real JPEG/PDF data, but bytes no text encoding would carry through unchanged.
@@ -285,12 +288,6 @@ async def test_sender_waits_for_the_parent(slack: SlackStandIn, sender: SlackSen
 
 
 # `frontdoor serve`, end to end ------------------------------------------------------------
-@pytest.fixture
-async def served(db: Database) -> AsyncIterator[Served]:
-    async with serving(db) as running:
-        yield running
-
-
 seller = relay_tests.seller  # the relay tests' fixture, over this module's ``served``
 
 

@@ -6,46 +6,28 @@ PostgreSQL: Assign to me, Close, the urgent toggle, and a card offering only all
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlencode
 
 import httpx
-import pytest
 
 from bot import domain as d
-from storage.database import Database
+from tests.integration import test_serve_relay as relay_fixtures
 from tests.integration.test_serve_relay import (
     AGENT,
-    ORDER,
     SUPPORT,
     WAIT,
     OpenedCase,
     Served,
     TelegramSeller,
-    serving,
     wait_in_thread,
 )
 from tests.standins import RecordedRequest, slack_api
 
-
-@pytest.fixture
-async def served(db: Database) -> AsyncIterator[Served]:
-    async with serving(db) as running:
-        yield running
-
-
-@pytest.fixture
-async def seller(served: Served) -> TelegramSeller:
-    s = TelegramSeller(served)
-    await s.register()
-    return s
-
-
-@pytest.fixture
-async def case(seller: TelegramSeller) -> OpenedCase:
-    return await seller.open_case(
-        f"my order {ORDER} never arrived, the buyer is waiting since Monday")
+# The server, a registered seller and an open case, shared with the relay tests.
+served = relay_fixtures.served
+seller = relay_fixtures.seller
+case = relay_fixtures.case
 
 
 def action_ids(request: RecordedRequest) -> list[str]:

@@ -4,39 +4,19 @@ against the stand-in Bot API, agents in the stand-in Slack): ``/case`` pages wit
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
-
-from storage.database import Database
+from tests.integration import test_serve_relay as relay_fixtures
 from tests.integration.test_serve_relay import (
-    ORDER,
     WAIT,
     OpenedCase,
     Served,
     TelegramSeller,
-    serving,
     wait_in_thread,
 )
 
-
-@pytest.fixture
-async def served(db: Database) -> AsyncIterator[Served]:
-    async with serving(db) as running:
-        yield running
-
-
-@pytest.fixture
-async def seller(served: Served) -> TelegramSeller:
-    s = TelegramSeller(served)
-    await s.register()
-    return s
-
-
-@pytest.fixture
-async def case(seller: TelegramSeller) -> OpenedCase:
-    return await seller.open_case(
-        f"my order {ORDER} never arrived, the buyer is waiting since Monday")
+# The server, a registered seller and an open case, shared with the relay tests.
+served = relay_fixtures.served
+seller = relay_fixtures.seller
+case = relay_fixtures.case
 
 
 def labels(seller: TelegramSeller) -> list[str]:
