@@ -53,8 +53,6 @@ __all__ = ["Engine", "EngineConfig"]
 log = logging.getLogger(__name__)
 
 _DISPLAY_NAME_CHARS = 200
-# How long a turn whose work is saved keeps trying to save its answer (the database is away).
-_FINISH_RETRY_SECONDS = 20.0
 
 
 class Engine:
@@ -189,35 +187,12 @@ class Engine:
         # A failed turn whose flows saved nothing gives the event back with its answer; once
         # part of the work is saved (the claim is done), a redelivery would repeat it.
         release = failed and claim is not None and claim.leased
-        args = (msg, turn.identity, identity_changed, new_state, turn.replies, claim, release)
-        if claim is None or claim.leased:
-            # Nothing saved yet: if this fails, the event is given back (or its lease runs
-            # out) and the platform's redelivery does the whole turn again.
-            await asyncio.to_thread(self._finish, *args)
-        else:
-            await self._finish_after_work(claim, args)
+        # If this fails, nothing is lost: a turn that saved nothing gives its event back (or
+        # its lease runs out), and one whose work is saved keeps it leased until the answer is,
+        # so the redelivery replays it for the answer (see bot.inbound_claims).
+        await asyncio.to_thread(self._finish, msg, turn.identity, identity_changed, new_state,
+                                turn.replies, claim, release)
         return turn.replies
-
-    async def _finish_after_work(self, claim: InboundClaim, args: tuple[Any, ...]) -> None:
-        """The turn's work is saved and its event done, so a redelivery would be dropped:
-        the answer exists only here. Keep trying to save it while the database is away
-        (bounded: the platform is waiting for our answer)."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + _FINISH_RETRY_SECONDS
-        pause = 0.1
-        while True:
-            try:
-                await asyncio.to_thread(self._finish, *args)
-                return
-            except Exception:
-                if loop.time() + pause > deadline:
-                    log.error("the answer to %s:%s could not be saved; its work is done, the "
-                              "seller does not get the answer", claim.source, claim.event_id)
-                    raise
-                log.warning("could not save the answer to %s:%s; retrying in %.1f s",
-                            claim.source, claim.event_id, pause, exc_info=True)
-                await asyncio.sleep(pause)
-                pause = min(pause * 2, 2.0)
 
     # Transactions -------------------------------------------------------------------------
     def _begin(self, msg: SellerMessage) -> tuple[InboundClaim | None, Conversation] | None:

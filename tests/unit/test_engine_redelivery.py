@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from bot import engine as engine_module
 from bot.cases import CaseService
 from bot.classification import Classification
 from bot.clock import ManualClock
@@ -161,34 +160,12 @@ def chat_service_pair(service: CaseService, uow_factory: SqlUnitOfWorkFactory, r
                  FakeClassifier(dict(RULES), default=None)), service
 
 
-async def test_a_turn_whose_work_was_saved_keeps_its_claim_and_retries_its_answer(
-        service: CaseService, uow_factory: SqlUnitOfWorkFactory, relay: Relay,
-        clock: ManualClock, monkeypatch: pytest.MonkeyPatch) -> None:
-    chat = _chat(service, uow_factory, relay, clock, FakeClassifier(dict(RULES), default=None))
-    await chat.say(TEXT)
-    await chat.press("Open the case")
-    chat.expect("Opened CX-000001")
-    # The follow-up is added to the case (committed), then queueing the answer fails once
-    # (the database went away for a moment): the answer is saved on the next try.
-    break_the_first_reply(relay, monkeypatch)
-    detail = "the delivery driver says he left it at the door but nothing was there"
-    await chat.say(detail, event_id="tg-5005")
-    chat.expect("CX-000001")
-    assert "CX-000001" in chat.outbox()[-1].text  # the answer is queued to the seller
-    assert _claims(uow_factory, "tg-5005") == 1  # kept: the turn's work is saved
-    # The platform redelivers the event: dropped, so the message is in the case once.
-    assert await chat.say(detail, event_id="tg-5005") == []
-    texts = [m.text for m in service.get_case("CX-000001").messages]
-    assert texts.count(detail) == 1
-
-
 async def test_an_answer_lost_after_the_work_is_recovered_by_the_redelivery(
         service: CaseService, uow_factory: SqlUnitOfWorkFactory, relay: Relay,
         clock: ManualClock, monkeypatch: pytest.MonkeyPatch) -> None:
     chat = _chat(service, uow_factory, relay, clock, FakeClassifier(dict(RULES), default=None))
     await chat.say(TEXT)
     await chat.press("Open the case")
-    monkeypatch.setattr(engine_module, "_FINISH_RETRY_SECONDS", 0.5)
 
     def always_broken(*_args: Any, **_kwargs: Any) -> None:
         raise RuntimeError("the database is still away")
