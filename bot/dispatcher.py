@@ -52,10 +52,15 @@ class DeliveryRecorder(Protocol):
 
 
 def backoff(attempts: int, retry_after: float | None = None, cap: float = 300.0) -> float:
-    """Seconds to wait before the next try: exponential with jitter, at least Retry-After."""
+    """Seconds to wait before the next try: what the platform's Retry-After says when it
+    says anything, else exponential with jitter.
+
+    A rate limit names the moment sending works again; growing it with the failures before
+    it (a short outage, say) only parks the item and every later one to the same chat."""
+    if retry_after:
+        return retry_after
     base = min(cap, 2.0 ** max(0, attempts - 1))
-    delay = base * (0.5 + random.random() / 2)  # jitter spreads retries after an outage
-    return max(delay, retry_after or 0.0)
+    return base * (0.5 + random.random() / 2)  # jitter spreads retries after an outage
 
 
 class OutboxDispatcher:

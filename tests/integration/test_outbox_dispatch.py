@@ -214,6 +214,13 @@ def test_backoff_grows_and_is_capped(attempts: int, expected_max: float) -> None
     assert backoff(1, retry_after=42) == 42
 
 
+def test_a_rate_limit_after_earlier_failures_waits_only_what_the_platform_asks() -> None:
+    """Six failures in an outage, then a 429 with Retry-After 1: the next try is in 1 s, not
+    the 32-64 s the seventh exponential step would park the chat's queue for."""
+    assert backoff(7, retry_after=1.0) == 1.0
+    assert backoff(7) >= 32.0
+
+
 def test_postgres_notify_wakes_other_processes(postgres_url: str, clock: ManualClock) -> None:
     """A commit that queues outbox items notifies listeners (here: another connection)."""
     import threading
