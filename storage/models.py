@@ -346,3 +346,16 @@ class SweepMarkRow(Base):
     kind: Mapped[str] = mapped_column(String(30))
     due_at: Mapped[datetime]
     created_at: Mapped[datetime]
+
+
+class PortalLoginUseRow(Base):
+    """A portal login link that was used (bot/portal_login.py): the hash of its token, never
+    the token. The unique key makes each link single use; rows past ``expires_at`` are useless
+    (the link is expired anyway) and are pruned."""
+
+    __tablename__ = "portal_login_uses"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    seller_id: Mapped[int] = mapped_column(ForeignKey("sellers.id"))
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    used_at: Mapped[datetime]
