@@ -78,13 +78,18 @@ def _text(value: str | None) -> str | None:
 
 def _files(event: dict[str, Any], source: str | None = None) -> tuple[Attachment, ...]:
     """The files of a message; ``source`` names the channel to copy them from (a seller's
-    DM files are private to the DM), None for agents' files, which stay links."""
+    DM files are private to the DM), None for agents' files, which stay links.
+
+    A DM file keeps no URL: its ``url_private`` opens only inside the DM, so a link to it in
+    the case's thread would lead agents nowhere (the copy is fetched by its id).
+    """
     return tuple(
         Attachment(
             kind="photo" if str(f.get("mimetype", "")).startswith("image/") else "file",
             file_id=str(f.get("id", "")), file_name=_text(f.get("name")),
             mime_type=_text(f.get("mimetype")), size=f.get("size"),
-            url=_text(f.get("url_private") or f.get("permalink")), source=source,
+            url=None if source else _text(f.get("url_private") or f.get("permalink")),
+            source=source,
         )
         for f in event.get("files", []) or []
     )

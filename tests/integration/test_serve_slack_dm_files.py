@@ -109,8 +109,11 @@ async def test_a_photo_sent_in_the_dm_is_uploaded_into_the_case_thread(
     assert info.get("file") == photo["id"]
     download = served.slack.calls("file_download")[0]
     assert download.headers["Authorization"].startswith("Bearer xoxb-")
-    # The words and the file's details come first, in the same thread.
-    await wait_in_thread(served, parent_ts, "photo of the parcel")
+    # The words and the file's details come first, in the same thread, without the DM's
+    # private link (it opens for nobody outside the DM): agents open the copied file.
+    post = await wait_in_thread(served, parent_ts, "photo of the parcel")
+    assert "parcel.png" in post["text"]
+    assert photo["url_private"] not in post["text"] and "http" not in post["text"]
     assert not [r for r in served.slack.calls("chat.postMessage") if "⚠️" in r.get("text", "")]
 
 
