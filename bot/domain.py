@@ -104,7 +104,7 @@ class Case:
     fr_breach_sent: bool = False
     # Types without an order: what tells this issue apart (bot.subjects); None with an order.
     subject: str | None = None
-    # Credits (issue 12): agent refs (a Slack user id, a CLI name); the assignee's display name.
+    # Credits: agent refs (a Slack user id, a CLI name); the assignee's display name.
     assignee_ref: str | None = None
     assignee_name: str | None = None
     first_response_by: str | None = None

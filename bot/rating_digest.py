@@ -1,5 +1,5 @@
 """The sellers' ratings in the daily digest: how many of each level since the last digest,
-the reasons given for the lower ones, and those cases with their reason (issue 11)."""
+the reasons given for the lower ones, and those cases with their reason."""
 
 from __future__ import annotations
 

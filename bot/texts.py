@@ -445,7 +445,7 @@ CATALOGUE: dict[str, str] = {
     "console.attach_not_a_file": "{path} is a folder, not a file. Nothing was sent.",
     "console.attach_unreadable": "I'm not allowed to read {path}. Nothing was sent.",
     # Issue 11 — console (end)
-    # Issue 11 — rules (issue subjects, declined is final on every path, reopening window)
+    # Rules (issue subjects, declined is final on every path, reopening window)
     "intake.same_type_open": "You already have {type} cases open:",
     "intake.same_type_question": (
         "Is this about one of them? If it's about something else, tap \"It's a different "

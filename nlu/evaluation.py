@@ -8,7 +8,7 @@ the app's client reports, is scored too ("Rasa top"). The baseline is a TF-IDF +
 logistic-regression classifier (scikit-learn, word 1-2 grams) trained in-process on exactly the
 same training examples. Both are scored with the same metrics on the same held-out messages.
 
-Targets (issue 3): macro-F1 >= 0.92, out_of_scope recall >= 0.85, and Rasa's macro-F1 above the
+Targets: macro-F1 >= 0.92, out_of_scope recall >= 0.85, and Rasa's macro-F1 above the
 baseline's.
 """
 

@@ -1,5 +1,5 @@
 """Who works on a case: an agent takes it ("Assign to me", `frontdoor case assign`), and the
-first response and the resolution are credited to the agents who gave them (issue 12).
+first response and the resolution are credited to the agents who gave them.
 
 Credits are agent refs (a Slack user id, a CLI name): the Slack card and the digest turn a
 Slack user id into a mention, so the name shown is always the agent's current one.

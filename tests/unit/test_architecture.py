@@ -161,3 +161,11 @@ def test_no_source_file_is_over_400_lines_without_a_reason_at_its_top() -> None:
         if len(lines) > MAX_LINES and LONG_FILE_MARKER not in "\n".join(lines[:15]):
             long_ones[name] = len(lines)
     assert long_ones == {}
+
+
+def test_mypy_strict_covers_every_room() -> None:
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mypy"]
+    assert config["strict"] is True
+    assert sorted(config["files"]) == sorted(PACKAGES)
