@@ -305,6 +305,24 @@ class ProcessedEventRow(Base):
     work_done: Mapped[bool] = mapped_column(Boolean, server_default=sql_text("false"))
 
 
+class InboxRow(Base):
+    """An inbound platform event acknowledged before it was processed (Slack's HTTP events:
+    answered at once, as Slack wants within 3 s, then handled). Recorded before the
+    acknowledgement, so a process that dies after it loses nothing: the row's lease runs out
+    and any process picks the event up. Deleted once the event was handled."""
+
+    __tablename__ = "inbound_inbox"
+    __table_args__ = (UniqueConstraint("source", "event_id"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    source: Mapped[str] = mapped_column(String(20))
+    event_id: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime]
+    lease_until: Mapped[datetime] = mapped_column(index=True)
+    owner: Mapped[str] = mapped_column(String(40))
+    attempts: Mapped[int] = mapped_column(Integer, server_default=sql_text("0"))
+
+
 class DialogueStateRow(Base):
     __tablename__ = "dialogue_states"
     __table_args__ = (UniqueConstraint("channel", "external_id"),)
