@@ -88,6 +88,10 @@ class SellerRow(Base):
     display_name: Mapped[str] = mapped_column(String(200))
     is_main: Mapped[bool] = mapped_column(Boolean)
     created_at: Mapped[datetime]
+    # The seller's language ("en", "zh_CN") and IANA time zone; None: not known yet (the
+    # language is detected and stored on their next message; the zone defaults by language).
+    language: Mapped[str | None] = mapped_column(String(16))
+    time_zone: Mapped[str | None] = mapped_column(String(64))
 
 
 class IdentityRow(Base):
