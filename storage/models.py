@@ -2,6 +2,9 @@
 
 The Alembic migrations in `storage/migrations` must produce exactly this schema
 (tests/integration/test_migrations.py compares them).
+
+Longer than 400 lines because it is the one schema the migrations are compared with: every
+table is declared here, on the one metadata.
 """
 
 from __future__ import annotations
@@ -205,9 +208,20 @@ class CaseRow(Base):
     resolved_by: Mapped[str | None] = mapped_column(String(100))
 
 
+_UNREAD_NOTICE_DUE = ("author_kind = 'agent' AND internal = false AND read_at IS NULL "
+                      "AND unread_notice_at IS NULL")
+
+
 class CaseMessageRow(Base):
     __tablename__ = "case_messages"
-    __table_args__ = (Index("ix_case_messages_case", "case_id", "id"),)
+    __table_args__ = (
+        Index("ix_case_messages_case", "case_id", "id"),
+        # The email sweep's due set (bot/email_notices.py): agents' replies not read and not
+        # yet looked at by the sweep; each leaves the index once read or settled.
+        Index("ix_case_messages_unread_notice", "created_at",
+              postgresql_where=sql_text(_UNREAD_NOTICE_DUE),
+              sqlite_where=sql_text(_UNREAD_NOTICE_DUE)),
+    )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
     author_kind: Mapped[str] = mapped_column(String(10))
@@ -219,6 +233,9 @@ class CaseMessageRow(Base):
     created_at: Mapped[datetime]
     read_at: Mapped[datetime | None]
     edited_at: Mapped[datetime | None]
+    # When the unread-reply email sweep settled this reply: an email queued, or none needed
+    # (no verified address); NULL while it may still need one.
+    unread_notice_at: Mapped[datetime | None]
 
 
 class MessageRefRow(Base):
@@ -381,3 +398,38 @@ class PortalLoginUseRow(Base):
     seller_id: Mapped[int] = mapped_column(ForeignKey("sellers.id"))
     expires_at: Mapped[datetime] = mapped_column(index=True)
     used_at: Mapped[datetime]
+
+
+class WebChatLineRow(Base):
+    """One line of a seller's web chat (adapters/web): what the bot or an agent said (written
+    by the web sender when it delivers the outbox item, once per item) or what the seller
+    typed (once per client message id). Browsers read a chat's lines after the last id they
+    have, so one that was away catches up."""
+
+    __tablename__ = "web_chat_lines"
+    __table_args__ = (
+        Index("ix_web_chat_lines_address", "address", "id"),
+        UniqueConstraint("address", "client_id"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    address: Mapped[str] = mapped_column(String(100))
+    author: Mapped[str] = mapped_column(String(10))  # bot | seller
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    outbox_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    client_id: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime]
+
+
+class SellerEmailRow(Base):
+    """A seller's email address for notifications (optional): ``address`` once verified by
+    the link sent to it; a change waits in ``pending_address`` with the hash of its one-time
+    token until verified, the old address staying in use meanwhile."""
+
+    __tablename__ = "seller_emails"
+    seller_id: Mapped[int] = mapped_column(ForeignKey("sellers.id"), primary_key=True)
+    address: Mapped[str | None] = mapped_column(String(254))
+    verified_at: Mapped[datetime | None]
+    pending_address: Mapped[str | None] = mapped_column(String(254))
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    token_expires_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime]
