@@ -137,7 +137,9 @@ CATALOGUE: dict[str, str] = {
         "you already have). You can also:\n"
         "• ask \"any update?\" or send a case number ({prefix}-000123) for its status\n"
         "• ask to reopen a case, flag it urgent, keep it open, or talk to a person\n"
-        "Commands: /new, /cases, /case {prefix}-000123, /cancel, /help"
+        "• /link: use your account in another chat too (Telegram or a Slack DM)\n"
+        "• /invite NAME: invite a colleague as a sub-account (main accounts)\n"
+        "Commands: /new, /cases, /case {prefix}-000123, /link, /invite NAME, /cancel, /help"
     ),
     "smalltalk.out_of_scope": (
         "I can only help with selling on {brand}: orders, payments, shipping, listings, your "
@@ -530,6 +532,11 @@ CATALOGUE: dict[str, str] = {
         "their name, e.g. /invite Warehouse team."
     ),
     "invite.only_main": "Only your business's main account can invite sub-accounts.",
+    "button.invite_sub_account": "Invite a sub-account",
+    "invite.ask_name": (
+        "What is your colleague's name (e.g. Warehouse team)? I'll make an invitation for "
+        "them to forward. /cancel to stop."
+    ),
     "invite.code": (
         "Here is an invitation for {name}: {code}\nForward it; they send /start {code} (or type "
         "the code) to register. It is valid for {days} days and works once. A sub-account sees "
@@ -556,6 +563,8 @@ CATALOGUE: dict[str, str] = {
     "menu.cases": "Your cases and their status",
     "menu.case": "One case, e.g. /case {prefix}-000012",
     "menu.cancel": "Stop what we are doing",
+    "menu.link": "Use your account in another chat",
+    "menu.invite": "Invite a colleague, e.g. /invite Warehouse team",
     "bot.description": (
         "{brand} seller support. Tell me what is wrong with an order, a payment, a listing or "
         "your account: I open a case, and our support team answers you right here."

@@ -17,7 +17,7 @@ telegram_app = typer.Typer(help="Setting up the Telegram bot.", no_args_is_help=
 #: Where ``frontdoor serve`` takes Telegram's updates.
 TELEGRAM_WEBHOOK_PATH = "/telegram/webhook"
 #: The sellers' command menu on Telegram, in this order (``/start`` is Telegram's own button).
-MENU_COMMANDS = ("help", "new", "cases", "case", "cancel")
+MENU_COMMANDS = ("help", "new", "cases", "case", "link", "invite", "cancel")
 
 
 def _refuse(reason: str) -> typer.Exit:

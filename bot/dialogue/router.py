@@ -38,6 +38,7 @@ FLOW_TEXT: dict[str, FlowText] = {
     triage.FLOW: triage.on_text,
     evaluation.FLOW: evaluation.on_text,
     closing.FLOW: closing.on_text,
+    sub_accounts.FLOW: sub_accounts.on_text,
 }
 # Choices a typed "a new issue" may mean.
 _NEW_ISSUE_PAYLOADS = frozenset({followup.PICK_NEW, intake.DUP_NEW})
@@ -167,6 +168,8 @@ async def on_button(turn: Turn, payload: str) -> None:
         await triage.on_button(turn, payload)
     elif head == "eval":
         handled = await evaluation.on_button(turn, payload)
+    elif payload == sub_accounts.ASK:
+        sub_accounts.on_button(turn)
     elif head == "pick":
         handled = await _pick(turn, payload)
     elif head == "undo":

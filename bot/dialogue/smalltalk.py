@@ -4,6 +4,7 @@ answers that point back to what the bot can do."""
 from __future__ import annotations
 
 from bot.dialogue.common import CASES, NEW
+from bot.dialogue.sub_accounts import invite_button
 from bot.dialogue.turn import Turn
 from bot.messages import Button
 from bot.texts import t
@@ -29,8 +30,9 @@ def goodbye(turn: Turn) -> None:
 
 
 def help_(turn: Turn) -> None:
+    # A main account's options include inviting a colleague (the button asks for the name).
     turn.say("smalltalk.help", brand=turn.config.brand, prefix=turn.config.case_prefix,
-             buttons=_main_buttons())
+             buttons=_main_buttons() + invite_button(turn))
 
 
 def out_of_scope(turn: Turn) -> None:

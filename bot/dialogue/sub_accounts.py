@@ -8,8 +8,39 @@ who may sell for the merchant is the main account's call.
 from __future__ import annotations
 
 from bot.dialogue.turn import Turn
+from bot.messages import Button
+from bot.texts import t
 
 MAX_NAME_CHARS = 200
+#: The "Invite a sub-account" button (on a main account's /help), then the name it asks for.
+ASK = "invite"
+FLOW = "invite"
+
+
+def invite_button(turn: Turn) -> tuple[Button, ...]:
+    """The button for a main account's options; nothing for anyone else."""
+    seller = turn.seller
+    if seller is None or not seller.is_main:
+        return ()
+    return (Button(t("button.invite_sub_account"), ASK),)
+
+
+def on_button(turn: Turn) -> None:
+    """"Invite a sub-account": ask for the colleague's name (the next message is it)."""
+    seller = turn.seller
+    assert seller is not None
+    if not seller.is_main:
+        turn.say("invite.only_main")
+        return
+    turn.state.start(FLOW, "name")
+    turn.say("invite.ask_name")
+
+
+async def on_text(turn: Turn) -> bool:
+    """The name asked for after the button: the invitation, as ``/invite NAME`` gives."""
+    turn.state.end()
+    await on_invite(turn, turn.text)
+    return True
 
 
 async def on_invite(turn: Turn, args: str) -> None:

@@ -157,11 +157,11 @@ def test_telegram_setup_registers_webhook_secret_menu_and_description(
     assert set(telegram.webhook["allowed_updates"]) >= {"message", "callback_query",
                                                         "my_chat_member"}
     names = [c["command"] for c in telegram.commands]
-    assert names == ["help", "new", "cases", "case", "cancel"]
+    assert names == ["help", "new", "cases", "case", "link", "invite", "cancel"]
     assert all(3 <= len(c["description"]) <= 256 for c in telegram.commands)
     assert telegram.description and "Nimbus" in telegram.description
     assert telegram.short_description and "Nimbus" in telegram.short_description
-    assert "/help /new /cases /case /cancel" in result.output
+    assert "/help /new /cases /case /link /invite /cancel" in result.output
     assert "SECRET-TOKEN" not in result.output and "s3cret-value" not in result.output
 
 

@@ -50,3 +50,25 @@ async def test_main_account_invites_a_sub_account(
     stranger = Chat(engine, uow_factory, user="556", name="Dora")
     await stranger.command("start", code)
     stranger.expect("doesn't work")
+
+
+async def test_help_lists_invite_and_link_and_offers_the_invite_button(
+        chat: Chat, engine: Engine, uow_factory: SqlUnitOfWorkFactory) -> None:
+    await chat.command("help")
+    chat.expect("/link", "/invite NAME")
+    chat.expect_buttons("Invite a sub-account")
+
+    await chat.press("Invite a sub-account")
+    chat.expect("colleague's name")
+    await chat.say("Night shift")
+    chat.expect("invitation for Night shift", "works once")
+    colleague = Chat(engine, uow_factory, user="557", name="Eve")
+    await colleague.command("start", code_in(chat.text))
+    colleague.expect("You're registered as Night shift")
+
+    # A sub-account's help has no such button, and the button itself is refused to it.
+    await colleague.command("help")
+    colleague.expect("/link")
+    assert "Invite a sub-account" not in colleague.buttons
+    await colleague.send(button="invite")
+    colleague.expect("Only your business's main account")
