@@ -433,3 +433,15 @@ class SellerEmailRow(Base):
     token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     token_expires_at: Mapped[datetime | None]
     updated_at: Mapped[datetime]
+
+
+class AgentRotationRow(Base):
+    """Round-robin assignment (bot/round_robin.py): per pool of agents (a Slack user group),
+    the member given the last case. Choosing the next member locks this row for the rest of
+    the transaction, so two processes never hand out the same turn."""
+
+    __tablename__ = "agent_rotations"
+    pool: Mapped[str] = mapped_column(String(100), primary_key=True)
+    last_member: Mapped[str | None] = mapped_column(String(100))
+    assigned_count: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    updated_at: Mapped[datetime | None]
