@@ -91,6 +91,11 @@ class Settings(BaseSettings):
     frontdoor_public_url: str | None = None
     frontdoor_host: str = "127.0.0.1"
     frontdoor_port: int = 8080
+    # Seller portal (issue 15): on, it needs FRONTDOOR_PUBLIC_URL and a session secret of 32+
+    # characters (`frontdoor serve` refuses to start without them).
+    frontdoor_portal: bool = False
+    frontdoor_session_secret: str | None = None
+    frontdoor_session_hours: float = 12
     # Outbox
     frontdoor_outbox_max_attempts: int = 8
 

@@ -15,6 +15,7 @@ from bot.dispatcher import OutboxDispatcher
 from bot.engine import Engine
 from bot.knowledge import KnowledgeBase
 from bot.outbox import SLACK, TELEGRAM, OutboxSender
+from bot.portal_login import PortalLogin
 from bot.relay import Relay, RelayConfig
 from frontdoor.settings import Settings
 from storage.database import Database
@@ -114,6 +115,29 @@ def build_services(settings: Settings, clock: Clock | None = None,
     )
     holder.append(services)
     return services
+
+
+class PortalMisconfigured(ValueError):
+    """The portal is switched on without what it needs (said in the message)."""
+
+
+def build_portal_login(settings: Settings, database: Database,
+                       clock: Clock | None = None) -> PortalLogin | None:
+    """The portal's one-time login links, or None while the portal is off (FRONTDOOR_PORTAL)."""
+    if not settings.frontdoor_portal:
+        return None
+    if not settings.frontdoor_public_url:
+        raise PortalMisconfigured("FRONTDOOR_PORTAL is on but FRONTDOOR_PUBLIC_URL is not set: "
+                                  "the login links need the address sellers open")
+    secret = settings.frontdoor_session_secret or ""
+    if len(secret) < 32:
+        raise PortalMisconfigured(
+            "FRONTDOOR_PORTAL is on but FRONTDOOR_SESSION_SECRET is missing or shorter than 32 "
+            "characters; make one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'")
+    from storage.portal_logins import SqlPortalLoginStore
+
+    return PortalLogin(settings.frontdoor_public_url, secret, SqlPortalLoginStore(database),
+                       clock)
 
 
 def build_engine(services: Services, classifier: Classifier) -> Engine:

@@ -1,0 +1,1 @@
+"""The seller portal and the web chat: Starlette routes, Jinja2 templates, the session."""

@@ -1,0 +1,45 @@
+"""Jinja2 rendering for the portal's pages: autoescaped templates from adapters/web/templates,
+with what every page needs (brand, seller, CSRF token, static file URLs) filled in."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+
+from adapters.web.session import csrf_token, current_seller
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+STATIC_DIR = Path(__file__).parent / "static"
+STATIC_PREFIX = "/portal/static/"
+
+
+def static_url(name: str) -> str:
+    return f"{STATIC_PREFIX}{name}"
+
+
+class PageRenderer:
+    """Renders a template for a request: the page's own values plus the shared ones."""
+
+    def __init__(self, brand: str, extra_dirs: list[Path] | None = None) -> None:
+        self.brand = brand
+        self.env = Environment(
+            loader=FileSystemLoader([*(extra_dirs or []), TEMPLATES_DIR]),
+            autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
+        self.env.globals["static_url"] = static_url
+
+    def page(self, request: Request, template: str, status_code: int = 200,
+             **values: Any) -> HTMLResponse:
+        context: dict[str, Any] = {
+            "brand": self.brand, "seller": current_seller(request), "csrf": csrf_token(request),
+            "notices": [], "problems": [], "request": request,
+        }
+        context.update(values)
+        html = self.env.get_template(template).render(context)
+        return HTMLResponse(html, status_code=status_code, headers={
+            # Pages show a seller's cases: never cached by shared caches, never framed.
+            "Cache-Control": "no-store", "X-Frame-Options": "DENY",
+            "Referrer-Policy": "same-origin", "X-Content-Type-Options": "nosniff"})
