@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    LargeBinary,
     Boolean,
     DateTime,
     ForeignKey,
@@ -445,3 +446,18 @@ class AgentRotationRow(Base):
     last_member: Mapped[str | None] = mapped_column(String(100))
     assigned_count: Mapped[int] = mapped_column(BigInteger, server_default="0")
     updated_at: Mapped[datetime | None]
+
+
+class PortalFileRow(Base):
+    """A file a seller uploaded on the portal (issue 15), kept in the database so every serve
+    process can hand it out: to the Slack sender copying it into the case's thread, and back
+    to its seller (only) on the case's page."""
+
+    __tablename__ = "portal_files"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    seller_id: Mapped[int] = mapped_column(ForeignKey("sellers.id"), index=True)
+    file_name: Mapped[str] = mapped_column(String(200))
+    mime_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime]
