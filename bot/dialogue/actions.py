@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from bot import domain as d
 from bot.dialogue import answers, follow_up_case, followup, human_again
 from bot.dialogue.common import refusal, type_menu
+from bot.dialogue.drafts import TriageDraft
 from bot.dialogue.turn import Turn
 from bot.errors import CaseRuleError, InvalidTransition, ReopenWindowPassed
 from bot.messages import Button
@@ -127,7 +128,7 @@ async def human(turn: Turn, explicit: str | None) -> None:
         summaries = await turn.call(turn.cases.list_cases, turn.seller_id, "active", None, 50)
         if not summaries:
             # No case to hand over yet: open one first, flagged for a person.
-            turn.state.start("triage", "type", {"text": "", "att": [], "human": True})
+            turn.state.start("triage", "type", TriageDraft(text="", att=[], human=True))
             turn.say("human.no_case", buttons=type_menu([], turn.config.menu_types))
             return
     number = await _target(turn, HUMAN, explicit)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from bot.dialogue import opening
 from bot.dialogue.common import CANCEL, OK, excerpt, is_cancel, is_no, is_yes
+from bot.dialogue.drafts import intake_draft
 from bot.dialogue.turn import Turn
 from bot.messages import Button, Reply
 from bot.texts import t
@@ -22,7 +23,7 @@ _HEADINGS_ALLOWANCE = 400
 
 def begin(turn: Turn) -> None:
     """Enter the plan of action, keeping the intake draft (type, text, attachments)."""
-    data = turn.state.data
+    data = intake_draft(turn.state)
     data.setdefault("plan", {})
     turn.state.start(FLOW, PARTS[0])
     turn.say("appeal.intro")
@@ -47,7 +48,7 @@ def _substantial(turn: Turn, text: str, earlier: list[str]) -> bool:
 
 
 def plan_text(turn: Turn) -> str:
-    data = turn.state.data
+    data = intake_draft(turn.state)
     plan = data.get("plan", {})
     blocks = [t("appeal.plan_title")]
     if data.get("text"):
@@ -57,18 +58,18 @@ def plan_text(turn: Turn) -> str:
 
 
 def _confirm(turn: Turn) -> None:
-    plan = turn.state.data.get("plan", {})
+    plan = intake_draft(turn.state).get("plan", {})
     lines = [t("appeal.confirm_title")]
     lines += [t(f"appeal.plan.{part}", text=excerpt(plan.get(part, ""), 200)) for part in PARTS]
     lines.append(t("appeal.confirm_question"))
-    turn.add(Reply("\n".join(lines), (Button(t("button.submit_appeal"), OK),
+    turn.reply_with(Reply("\n".join(lines), (Button(t("button.submit_appeal"), OK),
                                       Button(t("button.redo_plan"), REDO),
                                       Button(t("button.cancel"), CANCEL))))
     turn.state.goto("confirm")
 
 
 async def _submit(turn: Turn) -> None:
-    data = turn.state.data
+    data = intake_draft(turn.state)
     await opening.open_now(turn, "account_health", plan_text(turn), None,
                            list(data.get("att") or []), human=bool(data.get("human")))
 
@@ -79,7 +80,7 @@ async def on_button(turn: Turn, payload: str) -> bool:
     if payload == OK and turn.state.step == "confirm":
         await _submit(turn)
     elif payload == REDO:
-        turn.state.data["plan"] = {}
+        intake_draft(turn.state)["plan"] = {}
         turn.state.goto(PARTS[0])
         _ask(turn, PARTS[0])
     elif payload == CANCEL:
@@ -92,7 +93,7 @@ async def on_button(turn: Turn, payload: str) -> bool:
 
 async def on_text(turn: Turn) -> bool:
     step = turn.state.step
-    data = turn.state.data
+    data = intake_draft(turn.state)
     data.setdefault("att", []).extend(turn.attachments())
     if await is_cancel(turn):
         turn.state.end()

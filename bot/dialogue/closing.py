@@ -9,6 +9,7 @@ from __future__ import annotations
 from bot import domain as d
 from bot.case_rules.withdrawal import SELLER_CLOSABLE, WITHDRAWABLE
 from bot.dialogue.common import is_no, is_yes, refusal
+from bot.dialogue.drafts import ClosingDraft, closing_draft
 from bot.dialogue.turn import Turn
 from bot.errors import CaseRuleError
 from bot.messages import Button
@@ -63,7 +64,7 @@ async def ask(turn: Turn, explicit: str | None, keep_words: bool = False) -> Non
                  number=case.number, case_number=case.number)
         return
     words = turn.text if keep_words and not turn.msg.button else ""
-    turn.state.start(FLOW, "confirm", {"number": case.number, "words": words})
+    turn.state.start(FLOW, "confirm", ClosingDraft(number=case.number, words=words))
     key = "close.confirm_withdraw" if case.status in WITHDRAWABLE else "close.confirm_close"
     turn.say(key, number=case.number, title=case.title, case_number=case.number, buttons=(
         Button(t("button.close_yes"), f"{YES}:{case.number}"),
@@ -72,7 +73,7 @@ async def ask(turn: Turn, explicit: str | None, keep_words: bool = False) -> Non
 
 
 async def _close(turn: Turn, number: str) -> None:
-    data = turn.state.data if turn.state.at(FLOW) else {}
+    data = closing_draft(turn.state) if turn.state.at(FLOW) else ClosingDraft()
     words = str(data.get("words") or "") if data.get("number") == number else ""
     turn.state.end()
     try:
@@ -111,7 +112,7 @@ async def on_text(turn: Turn) -> bool:
     """A typed yes or no to "Close CX-…?"; anything else leaves the question unanswered."""
     if not turn.state.at(FLOW, "confirm"):
         return False
-    number = str(turn.state.data.get("number") or "")
+    number = str(closing_draft(turn.state).get("number") or "")
     if number and await is_yes(turn):
         await _close(turn, number)
         return True

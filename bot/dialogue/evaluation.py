@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from bot import domain as d
 from bot.case_rules.evaluation import reason_label
 from bot.dialogue.common import is_cancel, plain, refusal
+from bot.dialogue.drafts import RatingDraft, rating_draft
 from bot.dialogue.turn import Turn
 from bot.errors import CaseRuleError, EvaluationRefused
 from bot.messages import Button
@@ -120,8 +121,8 @@ async def _may_evaluate(turn: Turn, number: str, level: str) -> bool:
 
 
 def _ask_reason(turn: Turn, number: str, level: str) -> None:
-    turn.state.start(FLOW, STEP_REASON, {"case": number, "level": level,
-                                         "asked_at": turn.deps.clock.now().isoformat()})
+    turn.state.start(FLOW, STEP_REASON, RatingDraft(
+        case=number, level=level, asked_at=turn.deps.clock.now().isoformat()))
     turn.say("eval.ask_reason_buttons", number=number, level=EVALUATION_LABELS[level],
              buttons=reason_buttons(number))
 
@@ -177,11 +178,11 @@ async def _give_reason(turn: Turn, number: str, code: str, words: str | None) ->
 
 async def _reason_button(turn: Turn, number: str, code: str) -> None:
     if code == d.REASON_OTHER:
-        level = str(turn.state.data.get("level") or "")
-        if not turn.state.at(FLOW) or turn.state.data.get("case") != number:
+        level = str(rating_draft(turn.state).get("level") or "")
+        if not turn.state.at(FLOW) or rating_draft(turn.state).get("case") != number:
             level = await _level_of(turn, number) or level
-        turn.state.start(FLOW, STEP_OTHER, {"case": number, "level": level,
-                                            "asked_at": turn.deps.clock.now().isoformat()})
+        turn.state.start(FLOW, STEP_OTHER, RatingDraft(
+            case=number, level=level, asked_at=turn.deps.clock.now().isoformat()))
         turn.say("eval.ask_other", number=number)
         return
     await _give_reason(turn, number, code, None)
@@ -216,7 +217,7 @@ async def on_button(turn: Turn, payload: str) -> bool:
         await _reason_button(turn, parts[1], parts[3])
         return True
     if len(parts) == 3 and parts[0] == "eval" and parts[2] == SKIP:
-        level = turn.state.data.get("level") if turn.state.at(FLOW) else None
+        level = rating_draft(turn.state).get("level") if turn.state.at(FLOW) else None
         await _skip(turn, parts[1], str(level) if level else None)
         return True
     return False
@@ -224,7 +225,7 @@ async def on_button(turn: Turn, payload: str) -> bool:
 
 def _question_is_stale(turn: Turn) -> bool:
     try:
-        asked = datetime.fromisoformat(str(turn.state.data.get("asked_at")))
+        asked = datetime.fromisoformat(str(rating_draft(turn.state).get("asked_at")))
     except ValueError:
         return True
     return turn.deps.clock.now() - asked > timedelta(minutes=REASON_STEP_MINUTES)
@@ -237,8 +238,8 @@ async def on_text(turn: Turn) -> bool:
     if _question_is_stale(turn):
         turn.state.end()
         return False
-    number = str(turn.state.data.get("case"))
-    level = str(turn.state.data.get("level") or "") or None
+    number = str(rating_draft(turn.state).get("case"))
+    level = str(rating_draft(turn.state).get("level") or "") or None
     if await is_cancel(turn) or plain(turn.text) in _SKIP_WORDS:
         await _skip(turn, number, level)
         return True

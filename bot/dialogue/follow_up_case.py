@@ -7,10 +7,9 @@ issue, and both cases get a link ("Follows up CX-…").
 
 from __future__ import annotations
 
-from typing import Any
-
 from bot.dialogue import intake
 from bot.dialogue.common import CANCEL, refusal
+from bot.dialogue.drafts import FollowUpCaseDraft, KeptFiles, follow_up_case_draft
 from bot.dialogue.turn import Turn
 from bot.errors import CaseRuleError
 from bot.messages import Button
@@ -21,9 +20,9 @@ FLOW = "follow"
 
 
 def offer(turn: Turn, number: str, days: object, text: str,
-          attachments: list[dict[str, Any]]) -> None:
+          attachments: KeptFiles) -> None:
     """Say the case is too old to reopen and offer a new one about it, keeping the words."""
-    turn.state.start(FLOW, "offer", {"number": number, "text": text, "att": attachments})
+    turn.state.start(FLOW, "offer", FollowUpCaseDraft(number=number, text=text, att=attachments))
     turn.say("reopen.window_passed", number=number, days=days,
              buttons=(Button(t("button.follow_up", number=number), f"{FOLLOW}:{number}"),
                       Button(t("button.cancel"), CANCEL)))
@@ -33,7 +32,7 @@ async def start(turn: Turn, number: str | None) -> None:
     """The seller accepted: intake of a new case on the old case's issue."""
     if not number:
         return
-    data = turn.state.data if turn.state.at(FLOW) else {}
+    data = follow_up_case_draft(turn.state) if turn.state.at(FLOW) else FollowUpCaseDraft()
     same = data.get("number") == number
     text = str(data.get("text") or "") if same else ""
     attachments = list(data.get("att") or []) if same else []

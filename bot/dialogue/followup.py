@@ -9,12 +9,12 @@ and goes through intake instead.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 from bot import domain as d
 from bot.case_rules.conversation import WithdrawnMessage
 from bot.dialogue import answers
 from bot.dialogue.common import declined_reason, is_no, is_yes, refusal
+from bot.dialogue.drafts import KeptFiles, WhichCaseDraft, which_case_draft
 from bot.dialogue.turn import Turn
 from bot.errors import CaseRuleError, DeclinedFinal, InvalidInput, InvalidTransition
 from bot.messages import Button
@@ -29,7 +29,7 @@ UNDO_PREFIX = "undo:"
 UNDO_MINUTES = 10
 
 
-async def add(turn: Turn, number: str, text: str, attachments: list[dict[str, Any]]) -> bool:
+async def add_to_case(turn: Turn, number: str, text: str, attachments: KeptFiles) -> bool:
     """Add the message to case ``number`` and acknowledge; False if the rules refused."""
     ref = None
     if turn.msg.platform_message_id:
@@ -110,11 +110,11 @@ async def undo(turn: Turn, payload: str) -> WithdrawnMessage | None:
 
 
 async def ask_which(turn: Turn, numbers: list[str], text: str,
-                    attachments: list[dict[str, Any]], intent: str | None,
+                    attachments: KeptFiles, intent: str | None,
                     order_id: str | None = None) -> None:
     """Several cases could be meant: ask, keeping the message until the seller picks."""
-    turn.state.start(FLOW, "which", {"text": text, "att": attachments, "intent": intent,
-                                     "order": order_id})
+    turn.state.start(FLOW, "which", WhichCaseDraft(text=text, att=attachments, intent=intent,
+                                                   order=order_id))
     buttons = [Button(t("button.add_to", number=n), f"{PICK_PREFIX}{n}") for n in numbers]
     buttons.append(Button(t("button.new_issue"), PICK_NEW))
     if len(numbers) == 1:
@@ -123,10 +123,10 @@ async def ask_which(turn: Turn, numbers: list[str], text: str,
         turn.say("followup.which_case", buttons=buttons)
 
 
-def take_kept(turn: Turn) -> tuple[str, list[dict[str, Any]], str | None, str | None]:
+def take_kept(turn: Turn) -> tuple[str, KeptFiles, str | None, str | None]:
     """The message kept while asking "which case?" (text, files, its type, its order); the
     question is over."""
-    data = turn.state.data
+    data = which_case_draft(turn.state)
     intent, order = data.get("intent"), data.get("order")
     kept = (str(data.get("text") or ""), list(data.get("att") or []),
             intent if isinstance(intent, str) else None, order if isinstance(order, str) else None)
@@ -139,7 +139,7 @@ async def on_button(turn: Turn, payload: str) -> bool:
     if not turn.state.at(FLOW) or payload == PICK_NEW:
         return False
     text, att, _intent, _order = take_kept(turn)
-    await add(turn, payload.removeprefix(PICK_PREFIX), text, att)
+    await add_to_case(turn, payload.removeprefix(PICK_PREFIX), text, att)
     return True
 
 

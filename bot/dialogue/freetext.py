@@ -82,7 +82,7 @@ async def read(turn: Turn) -> None:
         if replied is None and turn.word_count() <= _LOOKUP_WORDS and not att:
             await status.show_case(turn, pointer)
         else:
-            await followup.add(turn, pointer, text, att)
+            await followup.add_to_case(turn, pointer, text, att)
         return
 
     case_type = intent if intent in CASE_TYPES else None
@@ -92,7 +92,7 @@ async def read(turn: Turn) -> None:
     if candidates:
         where = placement.place(candidates, case_type, order)
         if where.kind == placement.ADD and where.number is not None:
-            if not await followup.add(turn, where.number, text, att):
+            if not await followup.add_to_case(turn, where.number, text, att):
                 turn.state.forget_case()
         elif where.kind == placement.INTAKE:
             await triage.start_with(turn, where.case_type, text, att, where.order_id)

@@ -178,7 +178,7 @@ async def show(turn: Turn, number: str, end: int | None = None) -> None:
     chunks = _chunks(lines)
     for i, chunk in enumerate(chunks):
         last = i == len(chunks) - 1
-        turn.add(Reply(chunk, tuple(buttons) if last else (), case.number))
+        turn.reply_with(Reply(chunk, tuple(buttons) if last else (), case.number))
     if newest and is_updated(case, detail.unread):
         await turn.call(turn.cases.mark_read, turn.seller_id, [case.number])
     if case.is_active:

@@ -52,4 +52,4 @@ def say_asked_again(turn: Turn, request: HumanRequest) -> None:
                  answered_ago=ago(now - answer.created_at), reply=quote)
     if request.agents_told:
         text += ("\n" if quote else " ") + t("human.again_told_team")
-    turn.add(Reply(text, (), case.number))
+    turn.reply_with(Reply(text, (), case.number))

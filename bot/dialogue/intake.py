@@ -14,8 +14,6 @@ its type on the way, so rules 1, 4 and 8 keep applying to it.
 
 from __future__ import annotations
 
-from typing import Any
-
 from bot.dialogue import appeal, opening
 from bot.dialogue.common import (
     CANCEL,
@@ -30,6 +28,7 @@ from bot.dialogue.common import (
     type_label,
     type_menu,
 )
+from bot.dialogue.drafts import IntakeDraft, KeptFiles, TriageDraft, intake_draft
 from bot.dialogue.turn import Turn
 from bot.domain import Case
 from bot.errors import CaseRuleError
@@ -52,96 +51,92 @@ ORDER_OPTIONAL = frozenset({"payment"})
 _MIN_WORDS = 4
 
 
-def draft(turn: Turn) -> dict[str, Any]:
-    return turn.state.data
-
-
-def append_text(data: dict[str, Any], text: str) -> None:
+def append_text(data: IntakeDraft | TriageDraft, text: str) -> None:
     if text:
         data["text"] = f"{data['text']}\n\n{text}" if data.get("text") else text
 
 
 async def begin(turn: Turn, case_type: str | None, text: str, order_id: str | None,
-                attachments: list[dict[str, Any]], human: bool = False,
+                attachments: KeptFiles, human: bool = False,
                 follows: str | None = None, subject: str | None = None) -> None:
     """Start intake for ``case_type`` (None: "something else") with what was said so far.
 
     ``follows``: the old case the new one continues (too old to reopen), whose subject it
     keeps and whose self-help article the seller has seen already.
     """
-    turn.state.start(FLOW, "start", {
-        "type": case_type, "text": text, "order": order_id, "att": list(attachments),
-        "human": human, "follows": follows, "told_subject": subject, "kb": bool(follows),
-    })
+    turn.state.start(FLOW, "start", IntakeDraft(
+        type=case_type, text=text, order=order_id, att=list(attachments),
+        human=human, follows=follows, told_subject=subject, kb=bool(follows),
+    ))
     await advance(turn)
 
 
-def needs_subject(data: dict[str, Any]) -> bool:
+def needs_subject(data: IntakeDraft) -> bool:
     """A typed case without an order: its subject tells it apart."""
     return bool(data.get("type")) and not data.get("order")
 
 
 async def _subject(turn: Turn) -> str | None:
-    d = draft(turn)
-    if not needs_subject(d):
+    draft = intake_draft(turn.state)
+    if not needs_subject(draft):
         return None
-    if d.get("told_subject"):
-        return str(d["told_subject"])
-    found: str | None = await turn.call(turn.cases.subject_for, d.get("type"), None,
-                                        d.get("text") or "")
+    if draft.get("told_subject"):
+        return str(draft["told_subject"])
+    found: str | None = await turn.call(turn.cases.subject_for, draft.get("type"), None,
+                                        draft.get("text") or "")
     return found
 
 
 async def advance(turn: Turn) -> None:
     """Go to the next step that still needs the seller, or create the case."""
-    d = draft(turn)
-    ct: str | None = d.get("type")
+    draft = intake_draft(turn.state)
+    ct: str | None = draft.get("type")
     article = turn.deps.knowledge.article(ct)
-    if article is not None and not d.get("kb"):
-        d["kb"] = True
+    if article is not None and not draft.get("kb"):
+        draft["kb"] = True
         body = article.body + (f"\n{article.link}" if article.link else "")
         turn.say("kb.article", title=article.title, body=body,
                  buttons=(Button(t("button.kb_solved"), KB_YES),
                           Button(t("button.kb_not_solved"), KB_NO)))
         turn.state.goto("kb")
         return
-    if ct in ORDER_CASE_TYPES and not d.get("order") and not d.get("no_order"):
+    if ct in ORDER_CASE_TYPES and not draft.get("order") and not draft.get("no_order"):
         _ask_order(turn, ct)
         return
-    if ct is None and not d.get("order"):
+    if ct is None and not draft.get("order"):
         # "Something else" that names an order: a declined case on it refuses this too.
-        d["order"] = next((norm for norm, _raw in find_order_ids(d.get("text") or "")), None)
+        draft["order"] = next((norm for norm, _raw in find_order_ids(draft.get("text") or "")), None)
     subject = await _subject(turn)
-    issue = [d.get("order"), subject]
-    if not d.get("checked") or d.get("checked_issue") != issue:
+    issue = [draft.get("order"), subject]
+    if not draft.get("checked") or draft.get("checked_issue") != issue:
         # More words may name an order or change the subject, and with it the issue: check
         # again.
-        d["subject"], d["checked_issue"] = subject, issue
+        draft["subject"], draft["checked_issue"] = subject, issue
         try:
             existing = await turn.call(turn.cases.check_can_open, turn.seller_id, ct,
-                                       d.get("order"), subject)
+                                       draft.get("order"), subject)
         except CaseRuleError as err:
             refusal(turn, err)
             turn.state.end()
             return
-        d["checked"] = True
+        draft["checked"] = True
         if existing is not None:
             await _offer_existing(turn, existing.number)
             return
-        if needs_subject(d) and not d.get("others_shown"):
+        if needs_subject(draft) and not draft.get("others_shown"):
             others = await turn.call(turn.cases.other_active_of_type, turn.seller_id, ct,
                                      subject)
             if others:
-                d["others_shown"] = True
+                draft["others_shown"] = True
                 _offer_others(turn, others[:_MAX_OTHERS])
                 return
     if ct == "account_health":
         appeal.begin(turn)
         return
-    text = d.get("text") or ""
-    asks = int(d.get("asks", 0))
+    text = draft.get("text") or ""
+    asks = int(draft.get("asks", 0))
     if is_thin(turn, text) and (asks < turn.config.description_retries or not text):
-        d["asks"] = asks + 1
+        draft["asks"] = asks + 1
         turn.say("intake.ask_description" if not text else "intake.ask_more_detail",
                  type=type_label(ct))
         turn.state.goto("describe")
@@ -181,26 +176,26 @@ async def _offer_existing(turn: Turn, number: str) -> None:
     if reply_line:
         lines.append(reply_line)
     lines.append(t("intake.duplicate_question", number=number))
-    draft(turn)["dup"] = number
-    draft(turn)["dup_same"] = True
-    draft(turn)["others_shown"] = True  # this was the one to see
-    turn.add(_reply("\n".join(lines), (Button(t("button.add_to", number=number), DUP_ADD),
+    intake_draft(turn.state)["dup"] = number
+    intake_draft(turn.state)["dup_same"] = True
+    intake_draft(turn.state)["others_shown"] = True  # this was the one to see
+    turn.reply_with(_reply("\n".join(lines), (Button(t("button.add_to", number=number), DUP_ADD),
                                        Button(t("button.different_issue"), DUP_NEW)), number))
     turn.state.goto("dup")
 
 
 def _offer_others(turn: Turn, others: list[Case]) -> None:
     """Open cases of this type on other subjects: the seller sees them and chooses."""
-    d = draft(turn)
-    lines = [t("intake.same_type_open", type=type_label(d.get("type")))]
+    draft = intake_draft(turn.state)
+    lines = [t("intake.same_type_open", type=type_label(draft.get("type")))]
     lines += [case_line(case, 0) for case in others]
     lines.append(t("intake.same_type_question"))
-    d["dup"] = others[0].number
-    d["dup_same"] = False
+    draft["dup"] = others[0].number
+    draft["dup_same"] = False
     buttons = (*(Button(t("button.add_to", number=c.number), f"{DUP_ADD_TO}{c.number}")
                  for c in others),
                Button(t("button.different_issue"), DUP_NEW))
-    turn.add(_reply("\n".join(lines), buttons, None))
+    turn.reply_with(_reply("\n".join(lines), buttons, None))
     turn.state.goto("dup")
 
 
@@ -209,28 +204,28 @@ def _reply(text: str, buttons: tuple[Button, ...], number: str | None) -> Reply:
 
 
 def confirm(turn: Turn) -> None:
-    d = draft(turn)
-    lines = [t("intake.confirm_title"), t("intake.confirm_type", type=type_label(d.get("type")))]
-    if d.get("order"):
-        lines.append(t("intake.confirm_order", order=d["order"]))
-    if d.get("subject"):
-        lines.append(t("intake.confirm_subject", subject=label_of(d["subject"])))
-    if d.get("follows"):
-        lines.append(t("intake.confirm_follows", number=d["follows"]))
-    lines.append(t("intake.confirm_description", text=excerpt(d.get("text") or "", 300)))
-    if d.get("att"):
-        lines.append(t("intake.confirm_attachments", count=len(d["att"])))
+    draft = intake_draft(turn.state)
+    lines = [t("intake.confirm_title"), t("intake.confirm_type", type=type_label(draft.get("type")))]
+    if draft.get("order"):
+        lines.append(t("intake.confirm_order", order=draft["order"]))
+    if draft.get("subject"):
+        lines.append(t("intake.confirm_subject", subject=label_of(draft["subject"])))
+    if draft.get("follows"):
+        lines.append(t("intake.confirm_follows", number=draft["follows"]))
+    lines.append(t("intake.confirm_description", text=excerpt(draft.get("text") or "", 300)))
+    if draft.get("att"):
+        lines.append(t("intake.confirm_attachments", count=len(draft["att"])))
     lines.append(t("intake.confirm_question"))
-    turn.add(_reply("\n".join(lines), (Button(t("button.open_case"), OK),
+    turn.reply_with(_reply("\n".join(lines), (Button(t("button.open_case"), OK),
                                        Button(t("button.cancel"), CANCEL)), None))
     turn.state.goto("confirm")
 
 
 async def create(turn: Turn) -> None:
-    d = draft(turn)
-    await opening.open_now(turn, d.get("type"), d.get("text") or "", d.get("order"),
-                           list(d.get("att") or []), human=bool(d.get("human")),
-                           subject=d.get("subject"), follows=d.get("follows"))
+    draft = intake_draft(turn.state)
+    await opening.open_now(turn, draft.get("type"), draft.get("text") or "", draft.get("order"),
+                           list(draft.get("att") or []), human=bool(draft.get("human")),
+                           subject=draft.get("subject"), follows=draft.get("follows"))
 
 
 async def cancel(turn: Turn) -> None:
@@ -242,19 +237,19 @@ async def cancel(turn: Turn) -> None:
 async def on_button(turn: Turn, payload: str) -> bool:
     """Handle an intake button; False if it does not belong to the current step (stale)."""
     step = turn.state.step if turn.state.flow == FLOW else None
-    d = draft(turn)
+    draft = intake_draft(turn.state)
     if payload == KB_YES and step == "kb":
         turn.state.end()
         turn.say("kb.glad")
     elif payload == KB_NO and step == "kb":
         await advance(turn)
     elif payload == NO_ORDER and step == "order":
-        d["no_order"] = True
+        draft["no_order"] = True
         await advance(turn)
     elif payload == DUP_ADD and step == "dup":
         await _add_to_existing(turn)
     elif payload.startswith(DUP_ADD_TO) and step == "dup":
-        d["dup"] = payload.removeprefix(DUP_ADD_TO)
+        draft["dup"] = payload.removeprefix(DUP_ADD_TO)
         await _add_to_existing(turn)
     elif payload == DUP_NEW and step == "dup":
         await _different_issue(turn)
@@ -270,47 +265,48 @@ async def on_button(turn: Turn, payload: str) -> bool:
 async def _add_to_existing(turn: Turn) -> None:
     from bot.dialogue import followup
 
-    d = draft(turn)
-    number = str(d.get("dup"))
+    draft = intake_draft(turn.state)
+    number = str(draft.get("dup"))
     turn.state.end()
-    await followup.add(turn, number, d.get("text") or "", list(d.get("att") or []))
+    await followup.add_to_case(turn, number, draft.get("text") or "", list(draft.get("att") or []))
 
 
 async def _different_issue(turn: Turn) -> None:
-    d = draft(turn)
-    ct = d.get("type")
-    if not d.get("dup_same"):
+    draft = intake_draft(turn.state)
+    ct = draft.get("type")
+    if not draft.get("dup_same"):
         # Other open cases of the type were shown; this one has a subject of its own.
         await advance(turn)
         return
-    d["checked"] = False
-    if needs_subject(d):
+    draft["checked"] = False
+    if needs_subject(draft):
         # Same type, and its words read like the open case: ask what tells it apart.
-        turn.say("intake.ask_subject", type=type_label(ct), number=d.get("dup"))
+        turn.say("intake.ask_subject", type=type_label(ct), number=draft.get("dup"))
         turn.state.goto(SUBJECT_STEP)
         return
-    if ct in ORDER_CASE_TYPES and not d.get("order_asked_again"):
+    if ct in ORDER_CASE_TYPES and not draft.get("order_asked_again"):
         # The likeliest difference is the order: ask which one before anything else.
-        d["order_asked_again"] = True
-        d["order"] = None
-        d["no_order"] = False
+        draft["order_asked_again"] = True
+        draft["order"] = None
+        draft["no_order"] = False
         turn.say("intake.which_order")
         turn.state.goto("order")
         return
     # Same type and order, yet another issue: another type of problem with that order (a
     # case never drops its type to get round rule 1 or 4). The words so far are kept.
-    turn.state.start("triage", "type", {"text": d.get("text") or "", "att": d.get("att") or [],
-                                        "order": d.get("order"), "human": d.get("human")})
-    turn.say("intake.same_order_other_type", number=d.get("dup"), type=type_label(ct),
-             order=d.get("order"), buttons=type_menu([], turn.config.menu_types))
+    turn.state.start("triage", "type", TriageDraft(
+        text=draft.get("text") or "", att=draft.get("att") or [], order=draft.get("order"),
+        human=bool(draft.get("human"))))
+    turn.say("intake.same_order_other_type", number=draft.get("dup"), type=type_label(ct),
+             order=draft.get("order"), buttons=type_menu([], turn.config.menu_types))
 
 
 # Text ----------------------------------------------------------------------------------------
 async def on_text(turn: Turn) -> bool:
     """Handle typed text in intake; False lets the router treat it as a fresh message."""
     step = turn.state.step
-    d = draft(turn)
-    d.setdefault("att", []).extend(turn.attachments())
+    draft = intake_draft(turn.state)
+    draft.setdefault("att", []).extend(turn.attachments())
     if await is_cancel(turn):
         await cancel(turn)
         return True
@@ -320,24 +316,25 @@ async def on_text(turn: Turn) -> bool:
             turn.say("kb.glad")
             return True
         if not await is_no(turn):
-            append_text(d, turn.text)  # more detail is an answer too: it needs a case
+            append_text(draft, turn.text)  # more detail is an answer too: it needs a case
         await advance(turn)
         return True
     if step == "order":
-        found = await turn.order_id() or next(iter(find_order_ids(turn.text)), None)
+        found = await turn.order_id() or next(
+            (normalised for normalised, _raw in find_order_ids(turn.text)), None)
         if found:
-            d["order"] = found
-            d["checked"] = False
+            draft["order"] = found
+            draft["checked"] = False
             if turn.word_count() > 2:
-                append_text(d, turn.text)
+                append_text(draft, turn.text)
             await advance(turn)
             return True
-        if d.get("type") in ORDER_OPTIONAL and await is_no(turn):
-            d["no_order"] = True
+        if draft.get("type") in ORDER_OPTIONAL and await is_no(turn):
+            draft["no_order"] = True
             await advance(turn)
             return True
         if turn.word_count() > 3:
-            append_text(d, turn.text)
+            append_text(draft, turn.text)
         turn.say("intake.order_invalid")
         return True
     if step == "dup":
@@ -346,27 +343,27 @@ async def on_text(turn: Turn) -> bool:
         elif await is_no(turn):
             await _different_issue(turn)
         else:
-            append_text(d, turn.text)
-            turn.say("intake.duplicate_question", number=d.get("dup"),
-                     buttons=(Button(t("button.add_to", number=d.get("dup")), DUP_ADD),
+            append_text(draft, turn.text)
+            turn.say("intake.duplicate_question", number=draft.get("dup"),
+                     buttons=(Button(t("button.add_to", number=draft.get("dup")), DUP_ADD),
                               Button(t("button.different_issue"), DUP_NEW)))
         return True
     if step == "describe":
-        append_text(d, turn.text)
+        append_text(draft, turn.text)
         await advance(turn)
         return True
     if step == SUBJECT_STEP:
-        told = await turn.call(turn.cases.subject_for, d.get("type"), None, turn.text)
+        told = await turn.call(turn.cases.subject_for, draft.get("type"), None, turn.text)
         if told is None:
             turn.say("intake.subject_unclear")
             return True
-        d["told_subject"] = told
-        append_text(d, turn.text)
+        draft["told_subject"] = told
+        append_text(draft, turn.text)
         await advance(turn)
         return True
     if step == opening.SHORTEN_STEP:
         if turn.text:
-            d["text"] = turn.text  # the summary replaces the over-long description
+            draft["text"] = turn.text  # the summary replaces the over-long description
         confirm(turn)
         return True
     if step == "confirm":
@@ -375,7 +372,7 @@ async def on_text(turn: Turn) -> bool:
         elif await is_no(turn):
             await cancel(turn)
         else:
-            append_text(d, turn.text)
+            append_text(draft, turn.text)
             turn.say("intake.added_detail")
             confirm(turn)
         return True

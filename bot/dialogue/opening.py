@@ -6,6 +6,7 @@ from typing import Any
 
 from bot.cases import OpenCaseResult
 from bot.dialogue.common import refusal
+from bot.dialogue.drafts import intake_draft
 from bot.dialogue.turn import Turn
 from bot.errors import CaseRuleError, InvalidInput
 from bot.messages import Button
@@ -36,7 +37,7 @@ async def open_now(turn: Turn, case_type: str | None, description: str, order_id
     On an oversized description the flow stays where it is and asks for a shorter summary,
     so nothing the seller already said is lost.
     """
-    data = turn.state.data
+    data = intake_draft(turn.state)
     subject = subject if subject is not None else _text_or_none(data.get("subject"))
     follows = follows if follows is not None else _text_or_none(data.get("follows"))
     try:

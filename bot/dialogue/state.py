@@ -11,6 +11,7 @@ processes. Layout::
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -40,12 +41,13 @@ class DialogueState:
         assert isinstance(data, dict)
         return data
 
-    def start(self, flow: str, step: str, data: dict[str, Any] | None = None) -> None:
-        """Enter ``flow`` at ``step``; ``data`` replaces the flow's data when given."""
+    def start(self, flow: str, step: str, data: Mapping[str, object] | None = None) -> None:
+        """Enter ``flow`` at ``step``; ``data`` (the flow's draft, bot.dialogue.drafts)
+        replaces the flow's data when given."""
         self.raw["flow"] = flow
         self.raw["step"] = step
         if data is not None:
-            self.raw["data"] = data
+            self.raw["data"] = dict(data)
 
     def goto(self, step: str) -> None:
         self.raw["step"] = step

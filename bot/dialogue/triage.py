@@ -3,10 +3,9 @@ types as buttons plus "Something else", keeping what the seller already wrote.""
 
 from __future__ import annotations
 
-from typing import Any
-
 from bot.dialogue import intake
 from bot.dialogue.common import is_cancel, type_menu
+from bot.dialogue.drafts import KeptFiles, TriageDraft, triage_draft
 from bot.dialogue.turn import Turn
 from bot.labels import CASE_TYPES, CONVERSATION_INTENTS
 
@@ -15,21 +14,21 @@ TYPE_PREFIX = "type:"
 OTHER = "type:other"
 
 
-async def offer_types(turn: Turn, text: str, attachments: list[dict[str, Any]],
+async def offer_types(turn: Turn, text: str, attachments: KeptFiles,
                       order_id: str | None, nlu_down: bool = False) -> None:
     ranking: list[str] = []
     if turn.text:
         c = await turn.nlu()
         ranking = [intent for intent, _conf in c.ranking]
-    human = bool(turn.state.data.get("human")) if turn.state.at(FLOW) else False
-    turn.state.start(FLOW, "type", {"text": text, "att": attachments, "order": order_id,
-                                    "human": human})
+    human = bool(triage_draft(turn.state).get("human")) if turn.state.at(FLOW) else False
+    turn.state.start(FLOW, "type", TriageDraft(text=text, att=attachments, order=order_id,
+                                               human=human))
     key = "triage.nlu_down" if nlu_down else ("triage.ask_type" if text else "triage.new_case")
     turn.say(key, buttons=type_menu(ranking, turn.config.menu_types))
 
 
 async def start_with(turn: Turn, case_type: str | None, text: str,
-                     attachments: list[dict[str, Any]], order_id: str | None = None) -> None:
+                     attachments: KeptFiles, order_id: str | None = None) -> None:
     """Intake for a known type, or the type menu when it is not known."""
     if case_type in CASE_TYPES:
         await intake.begin(turn, case_type, text, order_id, attachments)
@@ -39,7 +38,7 @@ async def start_with(turn: Turn, case_type: str | None, text: str,
 
 async def on_button(turn: Turn, payload: str) -> bool:
     """A type was chosen (from the menu, or from a stale menu: both start intake)."""
-    data = turn.state.data if turn.state.at(FLOW) else {}
+    data = triage_draft(turn.state) if turn.state.at(FLOW) else TriageDraft()
     text = str(data.get("text") or "")
     att = list(data.get("att") or [])
     order = data.get("order")
@@ -62,7 +61,7 @@ async def on_text(turn: Turn) -> bool:
     if intent in CONVERSATION_INTENTS and intent not in ("out_of_scope", "affirm", "deny"):
         turn.state.end()  # e.g. "any update?" while the menu is open: answer that instead
         return False
-    data = turn.state.data
+    data = triage_draft(turn.state)
     intake.append_text(data, turn.text)
     data.setdefault("att", []).extend(turn.attachments())
     order = data.get("order") or await turn.order_id()

@@ -64,7 +64,8 @@ class Turn:
         """Reply with catalogue text ``key``."""
         self.replies.append(Reply(t(key, **values), tuple(buttons), case_number))
 
-    def add(self, reply: Reply) -> None:
+    def reply_with(self, reply: Reply) -> None:
+        """Reply with a reply built by the flow (several lines, its own buttons)."""
         self.replies.append(reply)
 
     # Work -----------------------------------------------------------------------------------
