@@ -9,6 +9,11 @@ The formats are fixed in docs/design.md (the label set):
   normalised to hyphens), or 14 characters: 6 digits then 8 of ``A-Z0-9`` such as
   ``240518K7QW93XZ`` (uppercased).
 
+Chinese text: ids are found glued to Chinese characters ("CX-000012的进度", "订单240518K7QW93XZ的货
+款", "CX-000012号") and in full-width forms ("ＣＸ－０００１２", "２４０５１８Ｋ７ＱＷ９３ＸＺ", "CX：12"),
+which Chinese input methods type; they are normalised exactly as the ASCII forms. The raw value
+is the text as the seller typed it (full-width included).
+
 Regexes rather than a learned extractor: the formats are exact, and the engine must get the
 same answer whether or not the NLU server is up.
 """
@@ -23,16 +28,26 @@ from bot.labels import ENTITY_CASE_NUMBER, ENTITY_ORDER_ID
 
 CASE_DIGITS = 6
 
+# Full-width ASCII (U+FF01-U+FF5E) and the ideographic space, folded to ASCII one character for
+# one, so a match's offsets in the folded text are its offsets in the seller's text.
+_FULL_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+
+
+def fold_full_width(text: str) -> str:
+    """``text`` with full-width letters, digits and signs as ASCII (same length)."""
+    return text.translate(_FULL_WIDTH)
+
+
 # 3-7-7 digit groups. The separators may be hyphens, dashes or single spaces (phones and
 # copy-paste from e-mails produce all three), but both must be the same kind.
 _DASHED_ORDER = re.compile(
-    r"(?<![0-9A-Za-z])(\d{3})(?P<sep>[-\u2010-\u2015 ])(\d{7})(?P=sep)(\d{7})(?![0-9A-Za-z]|-\d)"
+    r"(?<![0-9A-Za-z])([0-9]{3})(?P<sep>[-\u2010-\u2015 ])([0-9]{7})(?P=sep)([0-9]{7})(?![0-9A-Za-z]|-[0-9])"
 )
 # 6 digits then 8 of A-Z0-9. The tail must hold at least one letter: a 14-digit number is far
 # more often a GTIN-14 or a phone number than an order id (an all-digit tail has odds of about
 # 1 in 28,000 for a generated id).
 _COMPACT_ORDER = re.compile(
-    r"(?<![0-9A-Za-z])(\d{6}(?=[0-9A-Za-z]{0,7}[A-Za-z])[0-9A-Za-z]{8})(?![0-9A-Za-z])"
+    r"(?<![0-9A-Za-z])([0-9]{6}(?=[0-9A-Za-z]{0,7}[A-Za-z])[0-9A-Za-z]{8})(?![0-9A-Za-z])"
 )
 
 
@@ -40,8 +55,8 @@ _COMPACT_ORDER = re.compile(
 def _case_pattern(prefix: str) -> re.Pattern[str]:
     """The case-number regex for ``prefix``: not glued to other letters or digits on either side."""
     return re.compile(
-        rf"(?<![0-9A-Za-z]){re.escape(prefix)}\s?[-_#:.\u2010-\u2015]?\s?(\d{{1,{CASE_DIGITS}}})"
-        r"(?![0-9A-Za-z]|[-\u2010-\u2015]\d)",
+        rf"(?<![0-9A-Za-z]){re.escape(prefix)}\s?[-_#:.\u2010-\u2015]?\s?([0-9]{{1,{CASE_DIGITS}}})"
+        r"(?![0-9A-Za-z]|[-\u2010-\u2015][0-9])",
         re.IGNORECASE,
     )
 
@@ -61,11 +76,11 @@ def find_case_numbers(text: str, prefix: str = "CX") -> list[tuple[str, str]]:
     """
     found: list[tuple[str, str]] = []
     seen: set[str] = set()
-    for match in _case_pattern(prefix).finditer(text):
+    for match in _case_pattern(prefix).finditer(fold_full_width(text)):
         value = _format_case(prefix, match.group(1))
         if value is not None and value not in seen:
             seen.add(value)
-            found.append((value, match.group(0)))
+            found.append((value, text[match.start():match.end()]))
     return found
 
 
@@ -75,8 +90,8 @@ def normalise_case_number(text: str, prefix: str = "CX") -> str | None:
     A text that is only digits (``"4512"``, ``"#4512"``: what an agent types after ``/case``)
     counts as a case number too; otherwise the first prefixed number in the text is used.
     """
-    stripped = text.strip()
-    bare = re.fullmatch(rf"#?\s?(\d{{1,{CASE_DIGITS}}})", stripped)
+    stripped = fold_full_width(text).strip()
+    bare = re.fullmatch(rf"#?\s?([0-9]{{1,{CASE_DIGITS}}})", stripped)
     if bare:
         return _format_case(prefix, bare.group(1))
     found = find_case_numbers(stripped, prefix)
@@ -86,11 +101,12 @@ def normalise_case_number(text: str, prefix: str = "CX") -> str | None:
 def find_order_ids(text: str) -> list[tuple[str, str]]:
     """Every order id in ``text`` as ``(normalised, raw)`` pairs, in order, without repeats."""
     hits: list[tuple[int, str, str]] = []
-    for match in _DASHED_ORDER.finditer(text):
+    folded = fold_full_width(text)
+    for match in _DASHED_ORDER.finditer(folded):
         value = f"{match.group(1)}-{match.group(3)}-{match.group(4)}"
-        hits.append((match.start(), value, match.group(0)))
-    for match in _COMPACT_ORDER.finditer(text):
-        hits.append((match.start(), match.group(1).upper(), match.group(0)))
+        hits.append((match.start(), value, text[match.start():match.end()]))
+    for match in _COMPACT_ORDER.finditer(folded):
+        hits.append((match.start(), match.group(1).upper(), text[match.start():match.end()]))
     hits.sort(key=lambda hit: hit[0])
     found: list[tuple[str, str]] = []
     seen: set[str] = set()

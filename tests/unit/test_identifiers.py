@@ -127,3 +127,55 @@ def test_extract_entities_none() -> None:
 async def test_fake_classifier_uses_the_extractor() -> None:
     result = await FakeClassifier().classify("where is 240518K7QW93XZ")
     assert result.entity("order_id") == "240518K7QW93XZ"
+
+
+# Chinese text: ids glued to Chinese characters, and the full-width forms Chinese input methods
+# type. All of these name the same case.
+@pytest.mark.parametrize(
+    "text",
+    [
+        "CX-000012",
+        "cx12",
+        "CX-000012号",
+        "CX-000012的进度怎么样",
+        "工单cx12怎么还没人回复",
+        "我的工单号是CX 12，麻烦看一下",
+        "ＣＸ－００００１２",  # full-width letters, hyphen and digits
+        "ＣＸ１２的进度",
+        "案件CX：12号",  # full-width colon
+        "第ＣＸ-12号工单",
+        "ｃｘ１２",
+    ],
+)
+def test_chinese_and_full_width_case_numbers_are_the_same_case(text: str) -> None:
+    assert [value for value, _raw in find_case_numbers(text)] == ["CX-000012"]
+
+
+def test_full_width_raw_value_is_what_the_seller_typed() -> None:
+    assert find_case_numbers("请查ＣＸ－０００１２的进度") == [("CX-000012", "ＣＸ－０００１２")]
+    assert find_order_ids("订单２４０５１８ｋ７ＱＷ９３ＸＺ没收到") == [
+        ("240518K7QW93XZ", "２４０５１８ｋ７ＱＷ９３ＸＺ")]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("订单240518K7QW93XZ的货款还没到账", "240518K7QW93XZ"),
+        ("订单号：111-2223334-4445556，买家说没收到", "111-2223334-4445556"),
+        ("订单１１１－２２２３３３４－４４４５５５６退款了吗", "111-2223334-4445556"),
+        ("单号240518k7qw93xz客户要退货", "240518K7QW93XZ"),
+    ],
+)
+def test_order_ids_in_chinese_text(text: str, expected: str) -> None:
+    assert [value for value, _raw in find_order_ids(text)] == [expected]
+
+
+def test_full_width_bare_number_is_a_case_number() -> None:
+    assert normalise_case_number("＃１２") == "CX-000012"
+    assert normalise_case_number("１２") == "CX-000012"
+
+
+def test_other_scripts_digits_are_not_ids() -> None:
+    """Only ASCII (or full-width) digits: an Arabic-Indic number is not read as a case."""
+    assert find_case_numbers("cx \u0661\u0662") == []
+    assert find_order_ids("\u0661" * 3 + "-" + "\u0662" * 7 + "-" + "\u0663" * 7) == []
