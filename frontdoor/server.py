@@ -15,7 +15,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from bot.dispatcher import OutboxDispatcher
 from frontdoor.body_limit import DEFAULT_MAX_REQUEST_BYTES, BodySizeLimit
@@ -62,6 +62,8 @@ class ServerParts:
     #: Request bodies over this many bytes are answered 413 unread.
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
     extra: dict[str, Any] = field(default_factory=dict)  # e.g. the engine, for tests
+    #: More routes (the seller portal's pages, the web chat), served as they are.
+    routes: list[BaseRoute] = field(default_factory=list)
 
 
 def create_app(parts: ServerParts) -> Starlette:
@@ -112,7 +114,7 @@ def create_app(parts: ServerParts) -> Starlette:
 
         return wrapped
 
-    routes = [
+    routes: list[BaseRoute] = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
@@ -123,6 +125,7 @@ def create_app(parts: ServerParts) -> Starlette:
     if parts.slack_events is not None:
         routes.append(Route("/slack/events", counted("slack", parts.slack_events),
                             methods=["POST"]))
+    routes.extend(parts.routes)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
