@@ -16,6 +16,7 @@ from bot.case_rules.evaluation import EvaluationRules
 from bot.case_rules.invitation_requests import InvitationRequestRules
 from bot.case_rules.lookups import ConversationLookups
 from bot.case_rules.opening import OpeningRules
+from bot.case_rules.preferences import PreferenceRules
 from bot.case_rules.queries import CaseQueries
 from bot.case_rules.registration import RegistrationRules
 from bot.case_rules.results import AddedMessage, CaseDetail, OpenCaseResult, ReopenResult
@@ -39,5 +40,5 @@ __all__ = [
 
 class CaseService(ConversationLookups, RegistrationRules, CaseQueries, ConversationRules,
                   InvitationRequestRules, SellerActionRules, WithdrawalRules, RetypingRules,
-                  OpeningRules, StatusRules, EvaluationRules, AssignmentRules):
+                  OpeningRules, StatusRules, EvaluationRules, AssignmentRules, PreferenceRules):
     """The rules. One method, one transaction."""

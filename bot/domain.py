@@ -46,6 +46,10 @@ class Seller:
     display_name: str
     is_main: bool
     created_at: datetime
+    #: "en" or "zh_CN" (bot.i18n.LANGUAGES); None: not known yet (detected on the next message).
+    language: str | None = None
+    #: An IANA time zone; None: the language's default (bot.i18n).
+    time_zone: str | None = None
 
 
 @dataclass(frozen=True)

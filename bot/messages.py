@@ -82,6 +82,9 @@ class SellerMessage:
     reply_to_message_id: str | None = None
     event_id: str | None = None
     raw: Mapping[str, Any] = field(default_factory=dict)
+    #: The user's interface language as the platform reports it (Telegram's
+    #: ``language_code``, an IETF tag such as "zh-hans"); a new seller's first language.
+    language_code: str | None = None
 
     @property
     def address(self) -> str:

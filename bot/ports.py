@@ -35,6 +35,10 @@ class SellerRepository(Protocol):
     def add(self, merchant_id: int | None, display_name: str, now: datetime) -> Seller:
         """Create a seller; with merchant_id None a new merchant is created (main account)."""
         ...
+    def set_preferences(self, seller_id: int, language: str | None,
+                        time_zone: str | None) -> None:
+        """Store the seller's language and/or time zone (None: leave that one as it is)."""
+        ...
 
 
 class IdentityRepository(Protocol):

@@ -1,6 +1,10 @@
-"""Every text the bot shows, in one catalogue (ready for translation).
+"""Every text the bot shows, in one catalogue: the English source of the translations.
 
-Look texts up with ``t(key, **values)``. Keep them short and friendly.
+Look texts up with ``t(key, **values)``: a seller's text comes in the language of the current
+turn (``bot.i18n``) from the gettext catalogue ``bot/locale/<language>/LC_MESSAGES/messages.po``
+(msgctxt the key, msgid the English text here); agents' and operators' texts (``AGENT_KEYS``)
+stay English. A text whose wording depends on a number is a ``Plural``. Keep texts short and
+friendly; after changing one, run ``make translations`` and translate what it marks.
 
 Longer than 400 lines because it is data, not logic: every seller-facing text in one place,
 one entry per line, so that a translator or a reviewer of wording reads one file.
@@ -9,6 +13,31 @@ one entry per line, so that a translator or a reviewer of wording reads one file
 from __future__ import annotations
 
 from typing import Any
+
+from bot import i18n
+from bot.domain import Case
+
+
+class Plural(str):
+    """An English text with a singular form: as a str it is the plural ("other") form, so it
+    formats like any text; ``t`` picks the form (``ngettext``) by the value named ``count``."""
+
+    one: str
+    counter: str
+
+    def __new__(cls, one: str, other: str, counter: str = "count") -> Plural:
+        text = super().__new__(cls, other)
+        text.one = one
+        text.counter = counter
+        return text
+
+
+#: Texts for agents (Slack threads and channels, the digest) and operators, by key prefix:
+#: English whatever the seller speaks, and not in the translators' catalogue.
+AGENT_KEYS: tuple[str, ...] = (
+    "thread.", "agents.", "sched.thread_", "sched.channel_", "sched.digest", "sched.reason_",
+    "case_title_untyped", "console.invitation_expired",
+)
 
 CASE_TYPE_LABELS: dict[str, str] = {
     "account_health": "Account health / appeal",
@@ -185,10 +214,12 @@ CATALOGUE: dict[str, str] = {
     "case.not_found": "I can't find {number} among your cases.",
     "case.that_case": "that case",
     "case.bad_number": "\"{text}\" doesn't look like a case number. Case numbers look like {prefix}-000123.",
-    "case.opened": (
+    "case.opened": Plural(
+        "✅ Opened {number} ({title}). Our team replies within {hours} hour. Add details, photos or "
+        "files here any time; I'll put them in the case.",
         "✅ Opened {number} ({title}). Our team replies within {hours} hours. Add details, photos or "
-        "files here any time; I'll put them in the case."
-    ),
+        "files here any time; I'll put them in the case.", "hours"),
+    "case.title_untyped": "Enquiry of {when}",
     "case.opened_existing": "You already have {number} open on this, so I've added your message there.",
     # Intake (rules 1, 4, 8, 9)
     "kb.article": "📘 {title}\n{body}\n\nDid this solve it?",
@@ -261,9 +292,10 @@ CATALOGUE: dict[str, str] = {
     "status.none_active": "You have no active cases. To open one, just describe the problem.",
     "status.none_matching": "No cases match \"{query}\".",
     # Case actions (rules 3, 5)
-    "reopen.new_number": (
-        "🔁 Reopened as {number} (linked to {old}). Our team replies within {hours} hours."
-    ),
+    "reopen.new_number": Plural(
+        "🔁 Reopened as {number} (linked to {old}). Our team replies within {hours} hour.",
+        "🔁 Reopened as {number} (linked to {old}). Our team replies within {hours} hours.",
+        "hours"),
     "reopen.back_in_progress": "🔁 {number} is back in progress.",
     "reopen.already_active": (
         "You already have {number} open on the same issue as {old}. Write here and I'll add it there."
@@ -271,7 +303,9 @@ CATALOGUE: dict[str, str] = {
     "reopen.still_in_progress": "{number} is still in progress; no need to reopen it.",
     "reopen.no_case": "You have no resolved or closed cases to reopen.",
     "reopen.which": "Which case should I reopen?",
-    "urgent.done": "🚨 {number} is flagged urgent. We aim to reply within {hours} hours.",
+    "urgent.done": Plural("🚨 {number} is flagged urgent. We aim to reply within {hours} hour.",
+                          "🚨 {number} is flagged urgent. We aim to reply within {hours} hours.",
+                          "hours"),
     "urgent.not_active": "{number} is no longer open, so it can't be flagged urgent.",
     "urgent.no_case": "You have no open cases to flag urgent.",
     "urgent.which": "Which case is urgent?",
@@ -279,10 +313,11 @@ CATALOGUE: dict[str, str] = {
     "keep.in_progress": "{number} is in progress; it won't be closed while our team works on it.",
     "keep.no_case": "None of your cases is waiting to be closed.",
     "keep.which": "Which case should stay open?",
-    "human.requested": (
+    "human.requested": Plural(
         "🙋 I've asked a person from our team to take over {number}. Expect a reply within {hours} "
-        "hours."
-    ),
+        "hour.",
+        "🙋 I've asked a person from our team to take over {number}. Expect a reply within {hours} "
+        "hours.", "hours"),
     "human.no_case": (
         "Sure. What is it about? I'll open a case and a person from our team will pick it up."
     ),
@@ -297,10 +332,11 @@ CATALOGUE: dict[str, str] = {
         "Sorry: {number} on this issue was declined with no further action ({reason}), so I can't "
         "open or reopen a case on it."
     ),
-    "refused.daily_cap": (
+    "refused.daily_cap": Plural(
+        "You've reached today's limit of {limit} new case. Please add to an existing case, or "
+        "try again tomorrow.",
         "You've reached today's limit of {limit} new cases. Please add to an existing case, or "
-        "try again tomorrow."
-    ),
+        "try again tomorrow.", "limit"),
     "refused.keep_open_limit": (
         "{number} has already been kept open as long as we can. Please reply with what you have so far."
     ),
@@ -312,7 +348,9 @@ CATALOGUE: dict[str, str] = {
     "eval.thanks": "Thanks for telling us; your feedback on {number} goes to the team.",
     "eval.already": "You've already rated {number}. Thanks!",
     "eval.not_resolved": "{number} hasn't been resolved yet; you can rate it once it is.",
-    "eval.expired": "Ratings for {number} closed {days} days after it was resolved.",
+    "eval.expired": Plural("Ratings for {number} closed {days} day after it was resolved.",
+                           "Ratings for {number} closed {days} days after it was resolved.",
+                           "days"),
     "eval.refused": "I couldn't record that rating for {number}.",
     "eval.skipped": "Okay, no rating for {number}.",
     # Issue 11 — evaluation
@@ -354,10 +392,10 @@ CATALOGUE: dict[str, str] = {
         "want a person to help"
     ),
     "time_ago.just_now": "just now",
-    "time_ago.minutes": "{count} minutes ago",
+    "time_ago.minutes": Plural("{count} minute ago", "{count} minutes ago"),
     "time_ago.hour": "an hour ago",
-    "time_ago.hours": "{count} hours ago",
-    "time_ago.days": "{count} days ago",
+    "time_ago.hours": Plural("{count} hour ago", "{count} hours ago"),
+    "time_ago.days": Plural("{count} day ago", "{count} days ago"),
     # Issue 11 — evaluation (end)
     # Issue 11 — reading
     "case.updated_status_mark": " · 🆕 Updated (now {status})",
@@ -467,10 +505,11 @@ CATALOGUE: dict[str, str] = {
         "{number} already covers {type} for order {order}, and there is one case per issue. If "
         "this is another kind of problem with that order, pick its type:"
     ),
-    "reopen.window_passed": (
+    "reopen.window_passed": Plural(
+        "{number} was closed more than {days} day ago, so it can't be reopened. I can open a new "
+        "case that mentions {number} instead.",
         "{number} was closed more than {days} days ago, so it can't be reopened. I can open a new "
-        "case that mentions {number} instead."
-    ),
+        "case that mentions {number} instead.", "days"),
     "button.follow_up": "New case about {number}",
     "thread.follows": "Follows up {number} (closed too long ago to reopen)",
     "thread.followed_by": "The seller opened {number} to follow this case up",
@@ -481,10 +520,12 @@ CATALOGUE: dict[str, str] = {
     "followup.words_kept": "📎 I've added what you wrote to {number} for our team.",
     "undo.done": "↩️ Done: I took that message back out of {number}.",
     "undo.what_about": "What is it about, then? Pick the closest, or \"Something else\".",
-    "undo.too_late": (
+    "undo.too_late": Plural(
+        "It's too late to undo that: after {minutes} minute a message stays in {number}. If it "
+        "was meant for something else, describe that issue and I'll open a case for it.",
         "It's too late to undo that: after {minutes} minutes a message stays in {number}. If it "
-        "was meant for something else, describe that issue and I'll open a case for it."
-    ),
+        "was meant for something else, describe that issue and I'll open a case for it.",
+        "minutes"),
     "undo.opened_case": (
         "That message opened {number}, so it can't be taken back. Tell me here if the case "
         "isn't needed."
@@ -537,15 +578,29 @@ CATALOGUE: dict[str, str] = {
         "What is your colleague's name (e.g. Warehouse team)? I'll make an invitation for "
         "them to forward. /cancel to stop."
     ),
-    "invite.code": (
+    "invite.code": Plural(
+        "Here is an invitation for {name}: {code}\nForward it; they send /start {code} (or type "
+        "the code) to register. It is valid for {days} day and works once. A sub-account sees "
+        "only the cases it opens itself.",
         "Here is an invitation for {name}: {code}\nForward it; they send /start {code} (or type "
         "the code) to register. It is valid for {days} days and works once. A sub-account sees "
-        "only the cases it opens itself."
-    ),
-    "link.code": (
+        "only the cases it opens itself.", "days"),
+    "link.code": Plural(
         "To use this account on another channel (Telegram or a Slack DM), send there: "
-        "/link {code}\n(in a Slack DM: link {code}). The code works once, for {minutes} minutes."
+        "/link {code}\n(in a Slack DM: link {code}). The code works once, for {minutes} minute.",
+        "To use this account on another channel (Telegram or a Slack DM), send there: "
+        "/link {code}\n(in a Slack DM: link {code}). The code works once, for {minutes} minutes.",
+        "minutes"),
+    "web.link": (
+        "🌐 Your cases in the browser: {link}\nThis login link works once, within {minutes} "
+        "minutes. Send /web again for a new one."
     ),
+    "web.link_case": (
+        "🌐 {number} in the browser: {link}\nThis login link works once, within {minutes} "
+        "minutes. Send /web again for a new one."
+    ),
+    "web.off": "The browser portal isn't available here; your cases are all in this chat (/cases).",
+    "button.view_in_browser": "🌐 View in browser",
     "link.usage": (
         "To link this chat to your seller account, send /link in a chat where you are already "
         "registered, then /link CODE here."
@@ -574,6 +629,17 @@ CATALOGUE: dict[str, str] = {
     # Issue 12 — case controls (agents; the digest's credits)
     "thread.assigned": "👤 Assigned to {assignee} by {actor}",
     "thread.unassigned": "👤 Unassigned by {actor}",
+    "thread.round_robin_assigned": "👤 Assigned round robin to",
+    "thread.round_robin_nobody": (
+        "👤 Not assigned automatically: nobody in the agents' group is available right now "
+        "({count} members, all away)"
+    ),
+    "thread.escalated": "⏫ Still no first response at the warning time: escalated to",
+    "thread.escalation_nobody": (
+        "⏫ Still no first response at the warning time, and nobody else in the agents' group "
+        "is available to escalate to"
+    ),
+    "thread.assign_failed": "👤 Could not assign automatically: {error}",
     "sched.digest_assignee": " · 👤 {assignee}",
     "sched.digest_unassigned": " · 👤 nobody yet",
     "sched.digest_first_response_by": " · first reply {agent}",
@@ -583,9 +649,67 @@ CATALOGUE: dict[str, str] = {
 }
 
 
+def for_sellers(key: str) -> bool:
+    """Whether the text of ``key`` is shown to sellers (and so translated)."""
+    return not key.startswith(AGENT_KEYS)
+
+
 def t(key: str, **values: Any) -> str:
-    """The text for ``key`` with ``values`` filled in."""
-    return CATALOGUE[key].format(**values)
+    """The text for ``key`` with ``values`` filled in, in the current seller's language
+    (English for agents' texts)."""
+    text = CATALOGUE[key]
+    language = i18n.current_language() if for_sellers(key) else i18n.ENGLISH
+    if isinstance(text, Plural):
+        chosen = i18n.translate_plural(key, text.one, text, _count(values.get(text.counter)),
+                                       language)
+    else:
+        chosen = i18n.translate(key, text, language)
+    return chosen.format(**values)
+
+
+def _count(value: Any) -> int:
+    try:
+        return int(float(value))
+    except (TypeError, ValueError):
+        return 2  # not a number ("?"): the plural form reads right
+
+
+def case_type_label(case_type: str | None) -> str:
+    """A case type as the seller reads it ("Other" for none)."""
+    if case_type not in CASE_TYPE_LABELS:
+        return t("case_type.untyped")
+    return i18n.translate(f"label.case_type.{case_type}", CASE_TYPE_LABELS[str(case_type)])
+
+
+def status_label(status: str) -> str:
+    """A status as the seller reads it (rule 10)."""
+    english = STATUS_LABELS.get(status, status)
+    return i18n.translate(f"label.status.{status}", english) if status in STATUS_LABELS \
+        else english
+
+
+def evaluation_label(level: str) -> str:
+    """An evaluation level as the seller reads it (rule 6)."""
+    english = EVALUATION_LABELS.get(level, level)
+    return i18n.translate(f"label.evaluation.{level}", english) if level in EVALUATION_LABELS \
+        else english
+
+
+def case_title(case: Case) -> str:
+    """The case's title as the seller reads it: its type and order, or when it was opened.
+    (The stored title is the agents' English one.)"""
+    if case.case_type is None:
+        return t("case.title_untyped", when=i18n.when(case.created_at, year=True))
+    label = case_type_label(case.case_type)
+    return f"{label} · {case.order_id}" if case.order_id else label
+
+
+def label_sources() -> dict[str, str]:
+    """Every translated label by its catalogue context (for the translators' template)."""
+    labels = {f"label.case_type.{k}": v for k, v in CASE_TYPE_LABELS.items()}
+    labels.update({f"label.status.{k}": v for k, v in STATUS_LABELS.items()})
+    labels.update({f"label.evaluation.{k}": v for k, v in EVALUATION_LABELS.items()})
+    return labels
 
 
 def register(texts: dict[str, str]) -> None:

@@ -59,6 +59,17 @@ class SqlSellerRepository(_Repo):
         self._held[row.id] = row
         return seller_from_row(row)
 
+    def set_preferences(self, seller_id: int, language: str | None,
+                        time_zone: str | None) -> None:
+        row = self._held.get(seller_id) or self.session.get(SellerRow, seller_id)
+        if row is None:
+            return
+        if language is not None:
+            row.language = language
+        if time_zone is not None:
+            row.time_zone = time_zone
+        self.session.flush()
+
 
 class SqlIdentityRepository(_Repo):
     def get(self, identity_id: int) -> Identity | None:

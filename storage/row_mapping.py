@@ -23,7 +23,8 @@ from storage.models import (
 
 
 def seller_from_row(row: SellerRow) -> Seller:
-    return Seller(row.id, row.merchant_id, row.display_name, row.is_main, row.created_at)
+    return Seller(row.id, row.merchant_id, row.display_name, row.is_main, row.created_at,
+                  row.language, row.time_zone)
 
 
 def identity_from_row(row: IdentityRow) -> Identity:

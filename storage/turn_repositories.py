@@ -35,7 +35,7 @@ _SELLERS = cast(Table, SellerRow.__table__)
 _IDENTITY_COLUMNS = tuple(_IDENTITIES.c[name] for name in (
     "id", "channel", "external_id", "address", "display_name", "seller_id", "blocked_at"))
 _SELLER_COLUMNS = tuple(_SELLERS.c[name] for name in (
-    "id", "merchant_id", "display_name", "is_main", "created_at"))
+    "id", "merchant_id", "display_name", "is_main", "created_at", "language", "time_zone"))
 
 
 @dataclass(frozen=True)

@@ -198,7 +198,14 @@ def _from_callback_query(query: CallbackQuery, event_id: str,
         platform_message_id=str(message.message_id) if message is not None else None,
         event_id=event_id,
         raw=raw,
+        language_code=_language_code(query.from_user),
     )
+
+
+def _language_code(user: User) -> str | None:
+    """The user's interface language tag, if the update carries a plausible one."""
+    code = user.language_code
+    return code[:35] if isinstance(code, str) and code.strip() else None
 
 
 def _from_message(message: Message, event_id: str,
@@ -226,6 +233,7 @@ def _from_message(message: Message, event_id: str,
         reply_to_message_id=str(reply_to.message_id) if reply_to is not None else None,
         event_id=event_id,
         raw=raw,
+        language_code=_language_code(user),
     )
 
 
