@@ -1,0 +1,223 @@
+"""The web chat's HTTP side: the panel posts what the seller types or presses, and reads the
+chat live as server-sent events.
+
+- ``POST /web/chat/messages`` (JSON ``{"id", "text"}`` or ``{"id", "button": {"payload",
+  "label"}}``, header ``X-CSRF-Token``): the line is stored once per client message id and
+  handed to the engine as a ``SellerMessage`` whose event id is that client id, so a retried
+  post is processed once. The answers come back through the outbox, not in the response.
+- ``GET /web/chat/events``: the chat's lines after ``Last-Event-ID`` (the browser sends it when
+  it reconnects) or, on a first connection, the latest ones; then each new line as it is
+  stored. Lines of this process's deliveries wake the stream at once; the others are found by
+  polling, so any process may serve the stream. A stream ends after ``stream_seconds`` and the
+  browser reconnects where it left off (this also bounds a server's shutdown). Agent replies a
+  stream shows count as read, like a chat's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from adapters.web.chat_sender import ChatHub
+from bot.domain import Identity
+from bot.inbound_claims import EventInProgress
+from bot.messages import SellerMessage
+from bot.web_chat import WEB, WebChatLine, WebChatStore, web_address
+
+log = logging.getLogger(__name__)
+
+_CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{8,80}$")
+_MAX_PAYLOAD_CHARS = 200
+MESSAGES_PATH = "/web/chat/messages"
+EVENTS_PATH = "/web/chat/events"
+
+
+@dataclass
+class WebChatParts:
+    """What the web chat's routes need; the composition root fills it."""
+
+    store: WebChatStore
+    hub: ChatHub
+    #: The engine (``Engine.handle``).
+    handle: Callable[[SellerMessage], Awaitable[object]]
+    #: The seller's web identity, created and linked on first use (None: no such seller).
+    ensure_identity: Callable[[int], Identity | None]
+    #: The portal session's seller, or None.
+    seller_of: Callable[[Request], int | None]
+    #: Whether the request carries the session's CSRF token (the value given).
+    csrf_ok: Callable[[Request, str | None], bool]
+    now: Callable[[], datetime]
+    max_text_chars: int = 4000
+    poll_seconds: float = 2.0
+    keepalive_seconds: float = 15.0
+    stream_seconds: float = 20.0
+    history_lines: int = 50
+
+
+def _refuse(status: int, error: str, why: str, request: Request) -> Response:
+    log.info("web chat %s %s refused (%d): %s", request.method, request.url.path, status, why)
+    return JSONResponse({"error": error}, status_code=status)
+
+
+def to_seller_message(seller_id: int, client_id: str, body: dict[str, Any],
+                      display_name: str | None) -> tuple[SellerMessage, str] | str:
+    """The engine message of a posted body and the line to show for it, or why it is
+    refused. Text starting with ``/`` is a command, as typed in any chat."""
+    address = web_address(seller_id)
+    base: dict[str, Any] = {"channel": WEB, "user_id": address, "chat_id": address,
+                            "display_name": display_name, "event_id": f"web-{client_id}",
+                            "platform_message_id": client_id}
+    button = body.get("button")
+    if button is not None:
+        if not isinstance(button, dict):
+            return "button must be an object with payload and label"
+        payload, label = button.get("payload"), button.get("label", "")
+        if not isinstance(payload, str) or not payload or len(payload) > _MAX_PAYLOAD_CHARS:
+            return "button.payload must be a short string"
+        if not isinstance(label, str) or len(label) > _MAX_PAYLOAD_CHARS:
+            return "button.label must be a short string"
+        return SellerMessage(text=label, button=payload, **base), label
+    text = body.get("text")
+    if not isinstance(text, str) or not text.strip():
+        return "text must be a non-empty string"
+    text = text.strip()
+    if text.startswith("/") and len(text) > 1:
+        command, _, args = text[1:].partition(" ")
+        return SellerMessage(text=text, command=command.lower(), command_args=args.strip(),
+                             **base), text
+    return SellerMessage(text=text, **base), text
+
+
+class WebChatRoutes:
+    def __init__(self, parts: WebChatParts) -> None:
+        self.parts = parts
+        self._linked: set[int] = set()
+
+    def routes(self) -> list[Route]:
+        return [Route(MESSAGES_PATH, self.post_message, methods=["POST"]),
+                Route(EVENTS_PATH, self.events, methods=["GET"])]
+
+    async def _identity(self, seller_id: int) -> Identity | None:
+        identity = await asyncio.to_thread(self.parts.ensure_identity, seller_id)
+        if identity is not None:
+            self._linked.add(seller_id)
+        return identity
+
+    async def post_message(self, request: Request) -> Response:
+        p = self.parts
+        seller_id = p.seller_of(request)
+        if seller_id is None:
+            return _refuse(401, "Please log in to the portal again.", "no session", request)
+        if not p.csrf_ok(request, request.headers.get("x-csrf-token")):
+            return _refuse(403, "This page is out of date; reload it.", "bad CSRF token",
+                           request)
+        try:
+            body = json.loads(await request.body())
+        except (ValueError, UnicodeDecodeError):
+            return _refuse(400, "The message could not be read.", "not JSON", request)
+        if not isinstance(body, dict):
+            return _refuse(400, "The message could not be read.", "not an object", request)
+        client_id = body.get("id")
+        if not isinstance(client_id, str) or not _CLIENT_ID.match(client_id):
+            return _refuse(400, "The message could not be read.", "bad client id", request)
+        text = body.get("text")
+        if isinstance(text, str) and len(text) > p.max_text_chars:
+            return _refuse(413, f"Messages are limited to {p.max_text_chars} characters.",
+                           f"text of {len(text)} characters", request)
+        identity = await self._identity(seller_id)
+        if identity is None:
+            return _refuse(401, "Please log in to the portal again.", "unknown seller", request)
+        made = to_seller_message(seller_id, client_id, body, identity.display_name)
+        if isinstance(made, str):
+            return _refuse(400, "The message could not be read.", made, request)
+        msg, shown = made
+        address = web_address(seller_id)
+        await asyncio.to_thread(p.store.add_seller_line, address, client_id,
+                                {"kind": "message", "text": shown, "client_id": client_id},
+                                p.now())
+        p.hub.publish(address)
+        try:
+            await p.handle(msg)
+        except EventInProgress:
+            return JSONResponse({"error": "Still working on it.", "retry": True},
+                                status_code=409)
+        except Exception:
+            log.exception("web chat message %s of seller %s failed", client_id, seller_id)
+            return JSONResponse({"error": "Something went wrong; trying again.", "retry": True},
+                                status_code=503)
+        return JSONResponse({"ok": True, "id": client_id}, status_code=202)
+
+    async def events(self, request: Request) -> Response:
+        p = self.parts
+        seller_id = p.seller_of(request)
+        if seller_id is None:
+            return _refuse(401, "Please log in to the portal again.", "no session", request)
+        raw = request.headers.get("last-event-id") or request.query_params.get("after")
+        after: int | None = None
+        if raw is not None:
+            if not raw.strip().isdigit():
+                return _refuse(400, "Bad Last-Event-ID.", f"Last-Event-ID {raw[:40]!r}",
+                               request)
+            after = int(raw)
+        return StreamingResponse(
+            self._stream(request, web_address(seller_id), after),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+    async def _stream(self, request: Request, address: str,
+                      after: int | None) -> AsyncIterator[str]:
+        p = self.parts
+        loop = asyncio.get_running_loop()
+        woken = p.hub.subscribe(address)
+        started = loop.time()
+        last_sent = started
+        try:
+            yield "retry: 1000\n\n"
+            if after is None:
+                lines = await asyncio.to_thread(p.store.last_lines, address, p.history_lines)
+            else:
+                lines = await asyncio.to_thread(p.store.lines_after, address, after, 200)
+            last = after or 0
+            while True:
+                if lines:
+                    for line in lines:
+                        yield _event(line)
+                    last = lines[-1].id
+                    last_sent = loop.time()
+                    await self._shown(lines)
+                if loop.time() - started >= p.stream_seconds or await request.is_disconnected():
+                    return
+                woken.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(woken.wait(), p.poll_seconds)
+                if loop.time() - last_sent >= p.keepalive_seconds:
+                    yield ": keepalive\n\n"
+                    last_sent = loop.time()
+                lines = await asyncio.to_thread(p.store.lines_after, address, last, 200)
+        finally:
+            p.hub.unsubscribe(address, woken)
+
+    async def _shown(self, lines: list[WebChatLine] | Any) -> None:
+        shown = [line.case_message_id for line in lines if line.case_message_id is not None]
+        if not shown:
+            return
+        try:
+            await asyncio.to_thread(self.parts.store.mark_replies_read, shown, self.parts.now())
+        except Exception:  # shown anyway; an unread mark left behind only means an email
+            log.warning("could not mark web chat replies %s as read", shown, exc_info=True)
+
+
+def _event(line: WebChatLine) -> str:
+    data = json.dumps(line.as_dict(), ensure_ascii=False)
+    return f"id: {line.id}\nevent: line\ndata: {data}\n\n"

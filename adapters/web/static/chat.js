@@ -1,0 +1,130 @@
+// The portal's web chat panel: posts what the seller types or presses to /web/chat/messages
+// and shows the chat's lines from the server-sent events of /web/chat/events. The browser's
+// EventSource reconnects by itself and sends Last-Event-ID, so a panel that was away gets
+// what it missed. A post that fails for a passing reason is sent again with the same id: the
+// server processes each id once.
+(function () {
+  "use strict";
+  var panel = document.getElementById("chat");
+  if (!panel || !window.fetch || !window.EventSource) { return; }
+  var log = document.getElementById("chat-log");
+  var form = document.getElementById("chat-form");
+  var input = document.getElementById("chat-text");
+  var state = document.getElementById("chat-state");
+  var csrf = panel.getAttribute("data-csrf");
+  var seen = {};          // line id -> its element
+  var pending = {};       // client id -> the element shown while posting
+
+  function newId() {
+    if (window.crypto && window.crypto.randomUUID) { return window.crypto.randomUUID(); }
+    var bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
+  }
+
+  function scrollDown() { log.scrollTop = log.scrollHeight; }
+
+  function item(author, text) {
+    var li = document.createElement("li");
+    li.className = author;
+    var body = document.createElement("div");
+    body.className = "chat-text";
+    body.textContent = text;
+    li.appendChild(body);
+    log.appendChild(li);
+    scrollDown();
+    return li;
+  }
+
+  function addButtons(li, buttons) {
+    if (!buttons || !buttons.length) { return; }
+    var row = document.createElement("div");
+    row.className = "chat-buttons";
+    buttons.forEach(function (b) {
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "secondary";
+      button.textContent = b.label;
+      button.addEventListener("click", function () {
+        send({ button: { payload: b.payload, label: b.label } }, b.label);
+      });
+      row.appendChild(button);
+    });
+    li.appendChild(row);
+  }
+
+  function show(line) {
+    if (seen[line.id]) { return; }
+    if (line.kind === "edit") {
+      var target = line.edits && seen[line.edits];
+      if (target) { target.querySelector(".chat-text").textContent = line.text; }
+      seen[line.id] = target || true;
+      return;
+    }
+    if (line.author === "seller" && line.client_id && pending[line.client_id]) {
+      var mine = pending[line.client_id];
+      mine.classList.remove("pending");
+      seen[line.id] = mine;
+      return;
+    }
+    var text = line.kind === "file" ? "\uD83D\uDCCE " + line.file_name + (line.text ? " — " + line.text : "") : line.text;
+    var li = item(line.author === "seller" ? "seller" : "bot", text);
+    li.setAttribute("data-line", line.id);
+    if (line.author !== "seller") { addButtons(li, line.buttons); }
+    seen[line.id] = li;
+  }
+
+  function post(body, li, attempt) {
+    fetch(panel.getAttribute("data-messages"), {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+      body: JSON.stringify(body)
+    }).then(function (response) {
+      if (response.ok) { return; }
+      return response.json().catch(function () { return {}; }).then(function (answer) {
+        if (answer.retry && attempt < 6) {
+          setTimeout(function () { post(body, li, attempt + 1); }, 500 * Math.pow(2, attempt));
+          return;
+        }
+        li.classList.add("failed");
+        li.setAttribute("title", answer.error || "Not sent");
+        state.textContent = answer.error || "Not sent";
+      });
+    }).catch(function () {
+      if (attempt < 6) {
+        setTimeout(function () { post(body, li, attempt + 1); }, 500 * Math.pow(2, attempt));
+      } else {
+        li.classList.add("failed");
+        state.textContent = "Not sent: no connection";
+      }
+    });
+  }
+
+  function send(body, shown) {
+    body.id = newId();
+    var li = item("seller pending", shown);
+    pending[body.id] = li;
+    post(body, li, 0);
+  }
+
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var text = input.value.trim();
+    if (!text) { return; }
+    input.value = "";
+    send({ text: text }, text);
+  });
+  input.addEventListener("keydown", function (event) {
+    if (event.key === "Enter" && !event.shiftKey) {
+      event.preventDefault();
+      form.requestSubmit ? form.requestSubmit() : form.dispatchEvent(new Event("submit"));
+    }
+  });
+
+  var events = new EventSource(panel.getAttribute("data-events"));
+  events.addEventListener("line", function (event) { show(JSON.parse(event.data)); });
+  events.addEventListener("open", function () { state.textContent = ""; panel.setAttribute("data-connected", "1"); });
+  events.addEventListener("error", function () {
+    if (events.readyState === EventSource.CONNECTING) { state.textContent = "reconnecting…"; }
+  });
+})();

@@ -1,0 +1,83 @@
+"""Web chat lines (`bot.web_chat.WebChatStore`): each delivered outbox item once, each typed
+message once, read by address after the last id a browser has (index
+``ix_web_chat_lines_address``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from bot import domain as d
+from bot.web_chat import BOT_LINE, SELLER_LINE, WebChatLine
+from storage.database import Database
+from storage.models import CaseMessageRow, WebChatLineRow
+
+
+def _line(row: WebChatLineRow) -> WebChatLine:
+    from datetime import UTC
+
+    created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
+    return WebChatLine(row.id, row.author, dict(row.payload or {}), created)
+
+
+class SqlWebChatStore:
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    def _insert(self, values: dict[str, Any]) -> int | None:
+        """Insert a line unless its unique key (outbox item, or client message id) is taken;
+        its id, or None when it was there already."""
+        with self.database.sessions() as session, session.begin():
+            dialect = session.get_bind().dialect.name
+            insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+            stmt = (insert(WebChatLineRow).values(**values).on_conflict_do_nothing()
+                    .returning(WebChatLineRow.id))
+            return session.scalar(stmt)
+
+    def add_bot_line(self, outbox_id: int, address: str, payload: dict[str, Any],
+                     now: datetime) -> int:
+        new_id = self._insert({"address": address, "author": BOT_LINE, "payload": payload,
+                               "outbox_id": outbox_id, "created_at": now})
+        if new_id is not None:
+            return new_id
+        with self.database.sessions() as session:
+            existing = session.scalar(select(WebChatLineRow.id).where(
+                WebChatLineRow.outbox_id == outbox_id))
+            if existing is None:
+                raise LookupError(f"web chat line of outbox item {outbox_id} vanished")
+            return existing
+
+    def add_seller_line(self, address: str, client_id: str, payload: dict[str, Any],
+                        now: datetime) -> bool:
+        return self._insert({"address": address, "author": SELLER_LINE, "payload": payload,
+                             "client_id": client_id, "created_at": now}) is not None
+
+    def lines_after(self, address: str, after_id: int, limit: int) -> Sequence[WebChatLine]:
+        with self.database.sessions() as session:
+            rows = session.scalars(select(WebChatLineRow).where(
+                WebChatLineRow.address == address, WebChatLineRow.id > after_id,
+            ).order_by(WebChatLineRow.id).limit(limit)).all()
+            return [_line(r) for r in rows]
+
+    def last_lines(self, address: str, limit: int) -> Sequence[WebChatLine]:
+        with self.database.sessions() as session:
+            rows = session.scalars(select(WebChatLineRow).where(
+                WebChatLineRow.address == address,
+            ).order_by(WebChatLineRow.id.desc()).limit(limit)).all()
+            return [_line(r) for r in reversed(rows)]
+
+    def mark_replies_read(self, case_message_ids: Sequence[int], now: datetime) -> int:
+        if not case_message_ids:
+            return 0
+        with self.database.sessions() as session, session.begin():
+            result = session.execute(update(CaseMessageRow).where(
+                CaseMessageRow.id.in_(list(case_message_ids)),
+                CaseMessageRow.author_kind == d.AGENT,
+                CaseMessageRow.internal.is_(False),
+                CaseMessageRow.read_at.is_(None),
+            ).values(read_at=now))
+            return int(getattr(result, "rowcount", 0) or 0)
