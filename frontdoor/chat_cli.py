@@ -169,9 +169,9 @@ async def _chat(settings: Settings, as_seller: str | None, no_nlu: bool) -> int:
             demo: str | None = await asyncio.to_thread(demo_banner, services, user_id)
             user = ChatUser(user_id, getpass.getuser(), demo or "")
         # Files agents share in Slack threads are saved and their path printed.
-        agent_files = (SlackFileDownload(settings.slack_bot_token,
-                                         parse_hosts(settings.slack_file_hosts))
-                       if settings.slack_bot_token else None)
+        agent_files = (SlackFileDownload(settings.slack.bot_token,
+                                         parse_hosts(settings.slack.file_hosts))
+                       if settings.slack.bot_token else None)
         sender = ConsoleSender(address=user.user_id, agent_files=agent_files,
                                on_reply_shown=replies_shown_are_read(services))
         dispatcher = chat_dispatcher(services, sender, user.user_id)

@@ -91,13 +91,13 @@ def invite_create(
 def _telegram_link(settings: Settings, code: str) -> tuple[str | None, str]:
     """The deep link to the bot that registers with ``code``, or None and why there is none.
     The bot's username comes from Telegram (getMe), so the link is the bot's real one."""
-    if not settings.telegram_bot_token:
+    if not settings.telegram.bot_token:
         return None, "no deep link without TELEGRAM_BOT_TOKEN"
     from adapters.telegram.bot_identity import BotIdentityUnavailable, bot_username, start_link
 
     try:
-        username = asyncio.run(bot_username(settings.telegram_bot_token,
-                                            settings.telegram_api_base_url))
+        username = asyncio.run(bot_username(settings.telegram.bot_token,
+                                            settings.telegram.api_base_url))
     except BotIdentityUnavailable as exc:
         return None, f"no deep link ({exc})"
     link = start_link(username, code)

@@ -24,6 +24,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.sweeps import SWEEPS, SchedulerConfig, Sweeper
+from frontdoor.settings import Settings
 from frontdoor.wiring import Services
 from storage.sweeps import SqlSweepStore
 
@@ -39,6 +40,8 @@ def scheduler_config(settings: object | None) -> SchedulerConfig:
     """A ``SchedulerConfig`` as given, or read from ``Settings`` (defaults for what is unset)."""
     if isinstance(settings, SchedulerConfig):
         return settings
+    if isinstance(settings, Settings):
+        settings = settings.by_variable_name()  # from_settings reads the variables' names
     return SchedulerConfig.from_settings(settings) if settings is not None else SchedulerConfig()
 
 

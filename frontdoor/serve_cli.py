@@ -26,16 +26,16 @@ def serve(
     /readyz, /metrics, the outbox dispatcher and the scheduler. Starts a local Rasa server
     when FRONTDOOR_NLU_URL is unset, and stops it on exit (SIGTERM and SIGINT included)."""
     settings = load_settings()
-    if not (settings.telegram_bot_token or settings.slack_bot_token):
+    if not (settings.telegram.bot_token or settings.slack.bot_token):
         typer.echo("error: set TELEGRAM_BOT_TOKEN and/or SLACK_BOT_TOKEN to serve a platform "
                    "(or use `frontdoor chat`)", err=True)
         raise typer.Exit(2)
-    if settings.telegram_bot_token and settings.telegram_mode == "webhook" \
-            and not settings.telegram_webhook_secret:
+    if settings.telegram.bot_token and settings.telegram.mode == "webhook" \
+            and not settings.telegram.webhook_secret:
         typer.echo("error: TELEGRAM_WEBHOOK_SECRET is required in webhook mode "
                    "(or set TELEGRAM_MODE=polling)", err=True)
         raise typer.Exit(2)
-    if settings.slack_bot_token and not (settings.slack_signing_secret or settings.slack_app_token):
+    if settings.slack.bot_token and not (settings.slack.signing_secret or settings.slack.app_token):
         typer.echo("error: set SLACK_SIGNING_SECRET (HTTP mode) or SLACK_APP_TOKEN (Socket Mode)",
                    err=True)
         raise typer.Exit(2)

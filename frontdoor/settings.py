@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, Field, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from bot.labels import CASE_TYPES
 
@@ -17,8 +21,106 @@ def default_cache_dir() -> Path:
     return Path(base) / "frontdoor"
 
 
+class SchedulerSettings(BaseModel):
+    """The scheduler's times and thresholds (FRONTDOOR_REMINDER_HOURS, ...)."""
+
+    reminder_hours: str = "24,72"
+    pending_auto_close_days: int = 7
+    resolved_auto_close_days: int = 7
+    first_response_warning_ratio: float = 0.75
+    digest_time: str = "09:00"
+    digest_timezone: str = "Europe/London"
+    digest_max_items: int = 15
+    digest_catch_up_hours: float = 24
+    sweep_interval_seconds: float = 60
+    sweep_batch_size: int = 500
+
+
+class TelegramSettings(BaseModel):
+    """The Telegram bot (TELEGRAM_BOT_TOKEN, ...)."""
+
+    bot_token: str | None = None
+    api_base_url: str = "https://api.telegram.org/bot"
+    webhook_secret: str | None = None
+    mode: str = "webhook"  # webhook | polling
+    webhook_url: str | None = None  # set: registered with Telegram on start
+
+
+class SlackSettings(BaseModel):
+    """The Slack app and the agents' channels (SLACK_BOT_TOKEN, ...)."""
+
+    bot_token: str | None = None
+    signing_secret: str | None = None
+    app_token: str | None = None
+    api_base_url: str = "https://slack.com/api/"
+    support_channel: str | None = None
+    # Where requests for an invitation go, with Approve / Decline (unset: the support channel).
+    invites_channel: str | None = None
+    # A user group id (S…): new cases are assigned round robin among its members who are not
+    # away, and a case unanswered at the first-response warning goes to the next one.
+    agents_group: str | None = None
+    # SLACK_CHANNEL_<CASE_TYPE>: one field per case type of the fixed label set (bot/labels.py),
+    # so they are read from `.env` as well as from the environment, like every other setting.
+    channel_account_health: str | None = None
+    channel_account_access: str | None = None
+    channel_registration: str | None = None
+    channel_listing: str | None = None
+    channel_order: str | None = None
+    channel_payment: str | None = None
+    channel_shipping: str | None = None
+    channel_inventory: str | None = None
+    channel_policy: str | None = None
+    channel_advertising: str | None = None
+    # Hosts the bot token may be sent to, to download files agents share (comma-separated).
+    file_hosts: str = "files.slack.com"
+    note_prefix: str = "note:"
+    link_base: str = "https://slack.com"
+
+    def channel_for(self, case_type: str | None) -> str | None:
+        """SLACK_CHANNEL_<CASE_TYPE> if set, else the support channel."""
+        if case_type and case_type in CASE_TYPES:
+            specific: str | None = getattr(self, f"channel_{case_type}")
+            if specific:
+                return specific
+        return self.support_channel
+
+
+#: The nested groups: the field of `Settings`, its variables' prefix, its model.
+GROUPS: dict[str, tuple[str, type[BaseModel]]] = {
+    "scheduler": ("frontdoor_", SchedulerSettings),
+    "telegram": ("telegram_", TelegramSettings),
+    "slack": ("slack_", SlackSettings),
+}
+
+
+class _GroupVariables(PydanticBaseSettingsSource):
+    """The groups' values from the variables another source read (keywords, the environment,
+    or `.env`): SLACK_BOT_TOKEN is ``slack.bot_token``. The operator's names stay flat."""
+
+    def __init__(self, settings_cls: type[BaseSettings],
+                 variables: PydanticBaseSettingsSource) -> None:
+        super().__init__(settings_cls)
+        found: Mapping[str, Any] = (getattr(variables, "env_vars", None)
+                                    or getattr(variables, "init_kwargs", None) or {})
+        self.variables = {name.lower(): value for name, value in found.items()}
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # all the work is in __call__
+
+    def __call__(self) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        for group, (prefix, model) in GROUPS.items():
+            values = {name: self.variables[prefix + name] for name in model.model_fields
+                      if self.variables.get(prefix + name) is not None}
+            if values:
+                found[group] = values
+        return found
+
+
 class Settings(BaseSettings):
-    """Every setting, with its default. Field names map to upper-case environment variables."""
+    """Every setting, with its default. A field's name in upper case is its environment
+    variable; a group's field is its prefix plus the field (``slack.bot_token``:
+    SLACK_BOT_TOKEN)."""
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
 
@@ -44,48 +146,12 @@ class Settings(BaseSettings):
     frontdoor_reopen_days: int = 30
     # Delivery guarantees
     frontdoor_inbound_lease_seconds: float = 30.0
-    # Scheduler
-    frontdoor_reminder_hours: str = "24,72"
-    frontdoor_pending_auto_close_days: int = 7
-    frontdoor_resolved_auto_close_days: int = 7
-    frontdoor_first_response_warning_ratio: float = 0.75
-    frontdoor_digest_time: str = "09:00"
-    frontdoor_digest_timezone: str = "Europe/London"
-    frontdoor_digest_max_items: int = 15
-    frontdoor_digest_catch_up_hours: float = 24
-    frontdoor_sweep_interval_seconds: float = 60
-    frontdoor_sweep_batch_size: int = 500
     frontdoor_knowledge_base: Path | None = None
-    # Telegram
-    telegram_bot_token: str | None = None
-    telegram_api_base_url: str = "https://api.telegram.org/bot"
-    telegram_webhook_secret: str | None = None
-    telegram_mode: str = "webhook"  # webhook | polling
-    telegram_webhook_url: str | None = None  # set: registered with Telegram on start
-    # Slack
-    slack_bot_token: str | None = None
-    slack_signing_secret: str | None = None
-    slack_app_token: str | None = None
-    slack_api_base_url: str = "https://slack.com/api/"
-    slack_support_channel: str | None = None
-    # Where requests for an invitation go, with Approve / Decline (unset: the support channel).
-    slack_invites_channel: str | None = None
-    # SLACK_CHANNEL_<CASE_TYPE>: one field per case type of the fixed label set (bot/labels.py),
-    # so they are read from `.env` as well as from the environment, like every other setting.
-    slack_channel_account_health: str | None = None
-    slack_channel_account_access: str | None = None
-    slack_channel_registration: str | None = None
-    slack_channel_listing: str | None = None
-    slack_channel_order: str | None = None
-    slack_channel_payment: str | None = None
-    slack_channel_shipping: str | None = None
-    slack_channel_inventory: str | None = None
-    slack_channel_policy: str | None = None
-    slack_channel_advertising: str | None = None
-    # Hosts the bot token may be sent to, to download files agents share (comma-separated).
-    slack_file_hosts: str = "files.slack.com"
-    slack_note_prefix: str = "note:"
-    slack_link_base: str = "https://slack.com"
+    # The scheduler (FRONTDOOR_*), Telegram (TELEGRAM_*) and Slack (SLACK_*), each read from
+    # its variables by `_GroupVariables`.
+    scheduler: SchedulerSettings = Field(default_factory=lambda: SchedulerSettings())
+    telegram: TelegramSettings = Field(default_factory=lambda: TelegramSettings())
+    slack: SlackSettings = Field(default_factory=lambda: SlackSettings())
     # HTTP server
     # The public https address Slack and Telegram reach this server at (manifest, setup).
     frontdoor_public_url: str | None = None
@@ -99,13 +165,57 @@ class Settings(BaseSettings):
     # Outbox
     frontdoor_outbox_max_attempts: int = 8
 
-    def slack_channel_for(self, case_type: str | None) -> str | None:
-        """SLACK_CHANNEL_<CASE_TYPE> if set, else the support channel."""
-        if case_type and case_type in CASE_TYPES:
-            specific: str | None = getattr(self, f"slack_channel_{case_type}")
-            if specific:
-                return specific
-        return self.slack_support_channel
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_flat_names(cls, data: Any) -> Any:
+        """A group's variables under their flat names (`.env` passes them on as extras) were
+        read by `_GroupVariables` already."""
+        if isinstance(data, dict):
+            flat = {prefix + name for prefix, model in GROUPS.values() for name in model.model_fields}
+            data = {key: value for key, value in data.items() if key.lower() not in flat}
+        return data
+
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Keywords win over the environment, which wins over `.env`, for the groups'
+        # variables as for the others; ``Settings(slack_bot_token=...)`` works as a keyword.
+        return (_GroupVariables(settings_cls, init_settings), init_settings,
+                _GroupVariables(settings_cls, env_settings), env_settings,
+                _GroupVariables(settings_cls, dotenv_settings), dotenv_settings,
+                file_secret_settings)
+
+    def __getattr__(self, name: str) -> Any:
+        # Transition: code written before the groups reads ``settings.slack_bot_token`` (or
+        # ``slack_channel_for``); it resolves to ``settings.slack.bot_token``. New code reads
+        # the group.
+        for group, (prefix, model) in GROUPS.items():
+            field = name.removeprefix(prefix)
+            if name.startswith(prefix) and (field in model.model_fields
+                                            or callable(getattr(model, field, None))):
+                return getattr(getattr(self, group), field)
+        return super().__getattr__(name)  # type: ignore[misc]
+
+    @classmethod
+    def variable_names(cls) -> list[str]:
+        """Every environment variable Frontdoor reads (the README's table)."""
+        names = [name for name in cls.model_fields if name not in GROUPS]
+        names += [prefix + name for prefix, model in GROUPS.values()
+                  for name in model.model_fields]
+        return [name.upper() for name in names]
+
+    def by_variable_name(self) -> SimpleNamespace:
+        """The settings under their variables' names (lower case), for readers that take
+        them so (`bot.sweep_config.SchedulerConfig.from_settings`)."""
+        values = {name: getattr(self, name) for name in type(self).model_fields
+                  if name not in GROUPS}
+        for group, (prefix, model) in GROUPS.items():
+            part = getattr(self, group)
+            values.update({prefix + name: getattr(part, name) for name in model.model_fields})
+        return SimpleNamespace(**values)
 
 
 def load_settings() -> Settings:

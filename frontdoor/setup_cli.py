@@ -39,7 +39,7 @@ def slack_manifest(
     from adapters.slack.manifest import ManifestRefused, build_manifest, manifest_yaml
 
     settings = load_settings()
-    use_socket = bool(settings.slack_app_token) if socket_mode is None else socket_mode
+    use_socket = bool(settings.slack.app_token) if socket_mode is None else socket_mode
     try:
         manifest = build_manifest(app_name=f"{settings.frontdoor_brand} Support",
                                   public_url=settings.frontdoor_public_url,
@@ -54,15 +54,15 @@ def slack_manifest(
 
 # telegram ------------------------------------------------------------------------------------
 def _token(settings: Settings) -> str:
-    if not settings.telegram_bot_token:
+    if not settings.telegram.bot_token:
         raise _refuse("set TELEGRAM_BOT_TOKEN")
-    return settings.telegram_bot_token
+    return settings.telegram.bot_token
 
 
 def webhook_url_for(settings: Settings) -> str | None:
     """TELEGRAM_WEBHOOK_URL, else ``/telegram/webhook`` under FRONTDOOR_PUBLIC_URL."""
-    if settings.telegram_webhook_url:
-        return settings.telegram_webhook_url
+    if settings.telegram.webhook_url:
+        return settings.telegram.webhook_url
     if settings.frontdoor_public_url:
         return settings.frontdoor_public_url.rstrip("/") + TELEGRAM_WEBHOOK_PATH
     return None
@@ -77,14 +77,14 @@ def telegram_setup() -> None:
     settings = load_settings()
     token = _token(settings)
     url: str | None = None
-    if settings.telegram_mode != "polling":
+    if settings.telegram.mode != "polling":
         url = webhook_url_for(settings)
         if not url:
             raise _refuse("set FRONTDOOR_PUBLIC_URL (or TELEGRAM_WEBHOOK_URL) for the webhook, "
                           "or TELEGRAM_MODE=polling")
         if not url.startswith("https://"):
             raise _refuse(f"Telegram only calls https webhooks, not {url}")
-        if not settings.telegram_webhook_secret:
+        if not settings.telegram.webhook_secret:
             raise _refuse("set TELEGRAM_WEBHOOK_SECRET: the webhook checks it on every update")
     brand, prefix = settings.frontdoor_brand, settings.frontdoor_case_prefix
     profile = BotProfile(
@@ -92,8 +92,8 @@ def telegram_setup() -> None:
         description=t("bot.description", brand=brand),
         short_description=t("bot.short_description", brand=brand))
     try:
-        done = asyncio.run(set_up_bot(token, settings.telegram_api_base_url, webhook_url=url,
-                                      webhook_secret=settings.telegram_webhook_secret,
+        done = asyncio.run(set_up_bot(token, settings.telegram.api_base_url, webhook_url=url,
+                                      webhook_secret=settings.telegram.webhook_secret,
                                       profile=profile))
     except TelegramSetupFailed as exc:
         typer.echo(f"error: {exc}", err=True)
@@ -111,7 +111,7 @@ def telegram_status(as_json: bool = typer.Option(False, "--json")) -> None:
 
     settings = load_settings()
     try:
-        status = asyncio.run(webhook_status(_token(settings), settings.telegram_api_base_url))
+        status = asyncio.run(webhook_status(_token(settings), settings.telegram.api_base_url))
     except TelegramSetupFailed as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
@@ -128,7 +128,7 @@ def telegram_status(as_json: bool = typer.Option(False, "--json")) -> None:
         return
     typer.echo(f"webhook: {status.url or 'none (updates are fetched by polling, or not at all)'}")
     expected = webhook_url_for(settings)
-    if settings.telegram_mode != "polling" and expected and status.url != expected:
+    if settings.telegram.mode != "polling" and expected and status.url != expected:
         typer.echo(f"warning: this deployment expects {expected}: run `frontdoor telegram setup`")
     typer.echo(f"pending updates: {status.pending_update_count}")
     typer.echo(f"last error: {last_error or 'none'}")
