@@ -21,6 +21,7 @@ from bot.outbox import TELEGRAM, OutboxSender
 from bot.reachability import Reachability
 from frontdoor.server import ServerParts
 from frontdoor.wiring import Services, build_engine
+from storage.inbox_queue import SqlInbox
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +82,9 @@ def build_server(
             signing_secret=s.slack_signing_secret, app_token=s.slack_app_token,
             file_sources=file_sources, desk=desk, cases=services.cases,
             on_seller_message=on_seller_message, agent_channels=agent_channels(services),
-            case_prefix=s.frontdoor_case_prefix, agent_files=agent_files)
+            case_prefix=s.frontdoor_case_prefix, agent_files=agent_files,
+            inbox=(SqlInbox(services.database), services.clock,
+                   timedelta(seconds=s.frontdoor_inbound_lease_seconds)))
         senders.append(slack.sender)
         parts.slack_events = slack.events_endpoint
         if slack.socket_mode is not None:

@@ -4,10 +4,15 @@ Every request is checked before bolt runs: the signature (401), then whether bol
 listeners can read it at all (400). A refused request is logged with the reason and answered
 with ``X-Slack-No-Retry: 1``: it can never succeed, so Slack's retries would only repeat it.
 What passes goes to bolt; a failure there (the database is down) is a 5xx that Slack retries.
+
+With an inbox (`event_inbox`), an Events API ``event_callback`` is recorded and answered 200
+at once, and bolt's listeners run on it afterwards: Slack's 3-second limit never depends on how
+long a turn takes. A failure to record it is a 503 that Slack retries.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping
 
@@ -20,6 +25,7 @@ from slack_sdk.signature import SignatureVerifier
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
+from adapters.slack.event_inbox import SlackEventInbox
 from adapters.slack.payload_checks import problem_with
 
 log = logging.getLogger(__name__)
@@ -66,9 +72,11 @@ def _unreadable(request: Request, body: bytes) -> str | None:
 class SlackHttpEndpoint:
     """The Starlette handler for /slack/events in front of the bolt app."""
 
-    def __init__(self, bolt: AsyncApp, signing_secret: str) -> None:
+    def __init__(self, bolt: AsyncApp, signing_secret: str,
+                 inbox: SlackEventInbox | None = None) -> None:
         self.handler = AsyncSlackRequestHandler(bolt)
         self.verifier = SignatureVerifier(signing_secret)
+        self.inbox = inbox
 
     async def handle(self, request: Request) -> Response:
         body = await request.body()
@@ -81,6 +89,15 @@ class SlackHttpEndpoint:
             log.warning("Slack request refused (%s): %s", status, reason)
             return PlainTextResponse(reason + "\n", status_code=status,
                                      headers={NO_RETRY_HEADER: "1"})
+        event_id = _event_callback_id(body) if self.inbox is not None else None
+        if self.inbox is not None and event_id is not None:
+            try:
+                await self.inbox.accept(event_id, body.decode("utf-8"))
+            except Exception:
+                log.exception("could not record Slack event %s; Slack will retry it", event_id)
+                return PlainTextResponse("could not record the event; retry later\n",
+                                         status_code=503)
+            return Response(status_code=200)
         response = await self.handler.handle(request)  # the body is cached on the request
         if response.status_code == 404:
             # Bolt has no listener for it (another app's button, an event we don't ask for):
@@ -99,3 +116,16 @@ def _describe(request: Request, body: bytes) -> str:
     ids = ([str(a.get("action_id"))[:60] for a in actions if isinstance(a, dict)]
            if isinstance(actions, list) else [])
     return f"{kind}{' ' + ', '.join(ids) if ids else ''}"
+
+
+def _event_callback_id(body: bytes) -> str | None:
+    """The event id of an Events API ``event_callback`` (JSON), None for anything else (url
+    verification, interactive payloads and slash commands, which are form-encoded)."""
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(parsed, dict) or parsed.get("type") != "event_callback":
+        return None
+    event_id = parsed.get("event_id")
+    return event_id if isinstance(event_id, str) and event_id else None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import aiohttp
 from slack_sdk.web.async_client import AsyncWebClient
@@ -13,6 +14,7 @@ from starlette.responses import Response
 
 from adapters.files import FileSource, UrlFileSource
 from adapters.slack.bolt_app import SellerHandler, build_bolt_app
+from adapters.slack.event_inbox import SlackEventInbox
 from adapters.slack.file_source import CHANNEL as SLACK_SELLERS
 from adapters.slack.file_source import SlackFileSource
 from adapters.slack.http_endpoint import SlackHttpEndpoint
@@ -20,6 +22,8 @@ from adapters.slack.sender import SlackSender
 from adapters.slack.socket_mode import SlackSocketMode
 from bot.agent_desk import AgentDesk
 from bot.cases import CaseService
+from bot.clock import Clock
+from bot.inbox import Inbox
 
 Hook = Callable[[], Awaitable[None]]
 
@@ -39,7 +43,10 @@ def build_slack(*, bot_token: str, api_base_url: str, signing_secret: str | None
                 app_token: str | None, file_sources: dict[str, FileSource], desk: AgentDesk,
                 cases: CaseService, on_seller_message: SellerHandler,
                 agent_channels: Iterable[str], case_prefix: str,
-                agent_files: UrlFileSource | None = None) -> SlackParts:
+                agent_files: UrlFileSource | None = None,
+                inbox: tuple[Inbox, Clock, timedelta] | None = None) -> SlackParts:
+    """``inbox`` (the inbox, the clock, the lease of a record): HTTP events are recorded,
+    acknowledged, then processed (`event_inbox`); None processes them before the answer."""
     client = AsyncWebClient(token=bot_token, base_url=api_base_url)
     if agent_files is not None:
         # Files sellers send in a DM with the app are private to that DM: copied into the
@@ -60,7 +67,12 @@ def build_slack(*, bot_token: str, api_base_url: str, signing_secret: str | None
         parts.on_stop.append(parts.socket_mode.close)
     if signing_secret:
         # Signature and shape checked before bolt runs: a malformed request gets a 4xx.
-        parts.events_endpoint = SlackHttpEndpoint(bolt, signing_secret).handle
+        events = None
+        if inbox is not None:
+            events = SlackEventInbox(bolt, *inbox)
+            parts.on_start.append(events.start)
+            parts.on_stop.append(events.stop)
+        parts.events_endpoint = SlackHttpEndpoint(bolt, signing_secret, events).handle
     parts.on_stop.append(sender.close)
     return parts
 

@@ -311,6 +311,7 @@ async def test_nul_and_lone_surrogates_in_an_agent_reply_are_stored_clean(
     response = await served.slack_post(json.dumps(slack_api.event_envelope(event)),
                                        "application/json")
     assert response.status_code == 200, response.text
+    await served.wait_inbox_empty()  # acknowledged first, processed after
     messages = served.services.cases.get_case(case.number).messages
     assert messages[-1].text == "We found your parcel, it ships today"
 

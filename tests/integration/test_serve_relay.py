@@ -34,7 +34,7 @@ from frontdoor.server import ServerParts, create_app
 from frontdoor.settings import Settings
 from frontdoor.wiring import Services, build_services
 from storage.database import Database
-from storage.models import CaseMessageRow, CaseRow, OutboxRow, ProcessedEventRow
+from storage.models import CaseMessageRow, CaseRow, InboxRow, OutboxRow, ProcessedEventRow
 from tests.fakes import FakeClassifier
 from tests.standins import RecordedRequest, slack_api, telegram_api
 from tests.standins.slack_api import SlackStandIn
@@ -191,6 +191,14 @@ class Served:
 
     def message_count(self) -> int:
         return int(self.scalar(select(func.count()).select_from(CaseMessageRow)))
+
+    async def wait_inbox_empty(self, timeout: float = WAIT) -> None:
+        """Until every acknowledged Slack event was processed (its inbox record deleted)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self.scalar(select(func.count()).select_from(InboxRow)):
+            assert loop.time() < deadline, "Slack events still waiting in the inbox"
+            await asyncio.sleep(0.05)
 
 
 @contextlib.asynccontextmanager

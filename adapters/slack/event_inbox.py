@@ -1,0 +1,128 @@
+"""Slack's Events API answered at once, processed after: the record-ack-process path.
+
+Slack wants an event acknowledged within 3 seconds; a slower answer is retried and counted
+against the app. A seller's DM turn (NLU, several transactions) or an agent's reply can take
+longer under load, so an ``event_callback`` is recorded in the inbox (`bot.inbox`), answered
+200, and only then handed to bolt's listeners, in a task of this process.
+
+The record comes first because Slack never redelivers an acknowledged event: if this process
+dies before (or while) the listeners run, the record's lease runs out and the recovery loop of
+any serving process (this one after a restart, or another) claims it and processes it. A
+processing failure (the database went away mid-turn) leaves the record to the same loop. The
+listeners' own work stays exactly once through the inbound claims, so a second processing of an
+event already done is dropped there.
+
+Interactive payloads (buttons, modals) and slash commands still run before their answer: their
+answer carries content (errors in a modal, a command's reply) and Slack does not retry them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import timedelta
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
+
+from bot.clock import Clock
+from bot.inbox import Inbox, InboxEvent
+
+log = logging.getLogger(__name__)
+
+SOURCE = "slack"
+#: How often the recovery loop looks for records whose lease ran out.
+RECOVERY_POLL_SECONDS = 1.0
+#: Records claimed per look.
+RECOVERY_BATCH = 20
+#: From this many attempts on, a failing event is logged as an error (it is still retried).
+LOUD_ATTEMPTS = 5
+
+
+class SlackEventInbox:
+    """Records events before their acknowledgement and runs bolt's listeners on them after."""
+
+    def __init__(self, bolt: AsyncApp, inbox: Inbox, clock: Clock, lease: timedelta,
+                 poll_seconds: float = RECOVERY_POLL_SECONDS) -> None:
+        self.bolt = bolt
+        self.inbox = inbox
+        self.clock = clock
+        self.lease = lease
+        self.poll_seconds = poll_seconds
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._loop_task: asyncio.Task[None] | None = None
+
+    async def accept(self, event_id: str, body: str) -> None:
+        """Record the event (durably, before the caller acknowledges it) and start processing
+        it. A Slack retry of an event already recorded is only acknowledged: the holder of the
+        record processes it. Raises if the record cannot be written (then the caller answers
+        5xx, and Slack retries)."""
+        event = await asyncio.to_thread(self.inbox.record, SOURCE, event_id, body,
+                                        self.clock.now(), self.lease)
+        if event is None:
+            log.info("Slack event %s is recorded already; acknowledged again", event_id)
+            return
+        self._spawn(event)
+
+    def _spawn(self, event: InboxEvent) -> None:
+        task = asyncio.create_task(self._process(event), name=f"slack-event-{event.event_id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _process(self, event: InboxEvent) -> None:
+        # Signature and shape were checked when the event came in; a recovered event's
+        # signature is stale by now, so the dispatch goes the way Socket Mode's does (no
+        # request signature; bolt still runs every listener and middleware).
+        request = AsyncBoltRequest(body=event.body, mode="socket_mode")
+        try:
+            response = await self.bolt.async_dispatch(request)
+            status = response.status
+        except Exception:
+            log.exception("Slack event %s failed (attempt %d); retried when its lease runs out",
+                          event.event_id, event.attempts)
+            return
+        if status >= 500:
+            level = logging.ERROR if event.attempts >= LOUD_ATTEMPTS else logging.WARNING
+            log.log(level, "Slack event %s not processed (bolt answered %s, attempt %d); "
+                    "retried when its lease runs out", event.event_id, status, event.attempts)
+            return
+        try:
+            await asyncio.to_thread(self.inbox.done, event)
+        except Exception:
+            # Processed, but the record stays: its retry is dropped by the inbound claim.
+            log.warning("could not clear the inbox record of Slack event %s", event.event_id,
+                        exc_info=True)
+
+    async def recover_once(self) -> int:
+        """Claim the records whose lease ran out and process them; how many were claimed."""
+        events = await asyncio.to_thread(self.inbox.claim_due, SOURCE, self.clock.now(),
+                                         self.lease, RECOVERY_BATCH)
+        for event in events:
+            log.info("recovering Slack event %s (attempt %d)", event.event_id, event.attempts)
+            self._spawn(event)
+        return len(events)
+
+    async def _recovery_loop(self) -> None:
+        while True:
+            try:
+                await self.recover_once()
+            except Exception:
+                log.warning("could not look for Slack events to recover", exc_info=True)
+            await asyncio.sleep(self.poll_seconds)
+
+    async def start(self) -> None:
+        if self._loop_task is None:
+            self._loop_task = asyncio.create_task(self._recovery_loop(),
+                                                  name="slack-inbox-recovery")
+
+    async def stop(self, grace_seconds: float = 10.0) -> None:
+        """Stop looking for lapsed records; let events being processed finish (a graceful
+        stop loses nothing either way: an unfinished record is recovered by the next)."""
+        if self._loop_task is not None:
+            self._loop_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._loop_task
+            self._loop_task = None
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=grace_seconds)

@@ -1,0 +1,64 @@
+"""The inbox of inbound events acknowledged before processing, over SQLAlchemy (the storage side
+of `bot.inbox`). Safe with several processes: a record is inserted once (a unique source and
+event id), and claims of lapsed records skip rows another process is claiming (PostgreSQL
+``FOR UPDATE SKIP LOCKED``; SQLite has one writer at a time)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from bot.inbox import InboxEvent
+from storage.database import Database
+from storage.models import InboxRow
+
+
+class SqlInbox:
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    def record(self, source: str, event_id: str, body: str, now: datetime,
+               lease: timedelta) -> InboxEvent | None:
+        insert = pg_insert if self.database.dialect == "postgresql" else sqlite_insert
+        owner = uuid.uuid4().hex
+        statement = (insert(InboxRow)
+                     .values(source=source, event_id=event_id, body=body, received_at=now,
+                             lease_until=now + lease, owner=owner, attempts=1)
+                     .on_conflict_do_nothing().returning(InboxRow.id))
+        with self.database.sessions() as session, session.begin():
+            inserted = session.execute(statement).first()
+        return None if inserted is None else InboxEvent(source, event_id, body, owner, 1)
+
+    def claim_due(self, source: str, now: datetime, lease: timedelta,
+                  limit: int) -> list[InboxEvent]:
+        query = (select(InboxRow)
+                 .where(InboxRow.source == source, InboxRow.lease_until < now)
+                 .order_by(InboxRow.id).limit(limit))
+        claimed = []
+        with self.database.sessions() as session, session.begin():
+            if self.database.dialect == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            for row in session.scalars(query):
+                row.owner = uuid.uuid4().hex
+                row.lease_until = now + lease
+                row.attempts += 1
+                claimed.append(InboxEvent(row.source, row.event_id, row.body, row.owner,
+                                          row.attempts))
+        return claimed
+
+    def done(self, event: InboxEvent) -> bool:
+        with self.database.sessions() as session, session.begin():
+            result = session.execute(delete(InboxRow).where(
+                InboxRow.source == event.source, InboxRow.event_id == event.event_id,
+                InboxRow.owner == event.owner))
+        return bool(getattr(result, "rowcount", 0))
+
+    def waiting(self, source: str) -> int:
+        with self.database.sessions() as session:
+            count = session.scalar(select(func.count()).select_from(InboxRow)
+                                   .where(InboxRow.source == source))
+        return int(count or 0)
