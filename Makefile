@@ -9,13 +9,14 @@ BIN := $(VENV)/bin
 # Re-install when the project's dependencies change.
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: run test lint typecheck venv nlu-model db bench clean help
+.PHONY: run test lint typecheck venv nlu-model db bench clean help translations mo
 
 help:
 	@echo "make run   - set up and start Frontdoor (console chat, or the server with tokens)"
 	@echo "make test  - set up and run the whole test suite"
 	@echo "make lint  - ruff and mypy"
 	@echo "make bench - run the benchmarks and update docs/benchmarks.md"
+	@echo "make translations - refresh the .pot from the code, merge it into each .po, compile"
 
 venv: $(STAMP)
 
@@ -34,14 +35,31 @@ nlu-model: venv
 db: venv
 	$(BIN)/frontdoor db upgrade
 
-run: venv nlu-model db
+# Sellers' texts in their language (bot/i18n.py). The .po files are committed; the .mo files
+# are built here (not committed; a checkout without them compiles the .po when it starts).
+LOCALE := bot/locale
+MO_FILES := $(patsubst %.po,%.mo,$(wildcard $(LOCALE)/*/LC_MESSAGES/messages.po))
+
+mo: $(MO_FILES)
+
+$(LOCALE)/%/LC_MESSAGES/messages.mo: $(LOCALE)/%/LC_MESSAGES/messages.po | venv
+	$(BIN)/pybabel compile -i $< -o $@ -l $*
+
+# After changing English texts: the template from the code, merged into each language's .po
+# (changed texts come back fuzzy, new ones empty: translate them), then compiled.
+translations: venv
+	$(BIN)/python -m bot.i18n_catalogue $(LOCALE)/messages.pot
+	$(BIN)/pybabel update -i $(LOCALE)/messages.pot -d $(LOCALE) -D messages -w 100
+	$(BIN)/pybabel compile -d $(LOCALE) -D messages --statistics
+
+run: venv nlu-model db mo
 	@if [ -n "$$TELEGRAM_BOT_TOKEN$$SLACK_BOT_TOKEN" ] || grep -qsE '^(TELEGRAM_BOT_TOKEN|SLACK_BOT_TOKEN)=.+' .env; then \
 		exec $(BIN)/frontdoor serve; \
 	else \
 		exec $(BIN)/frontdoor chat; \
 	fi
 
-test: venv nlu-model
+test: venv nlu-model mo
 	$(BIN)/pytest -q -ra
 
 lint: venv

@@ -12,6 +12,10 @@ The file ships with the project (``bot/knowledge_base.yml``) and operators may r
 
 ``{brand}`` in a title or body stands for the marketplace's name (FRONTDOOR_BRAND), so the
 articles speak of the seller's own marketplace, whatever it is called.
+
+The English texts are msgids of the gettext catalogues (context ``kb.<case type>.title`` /
+``.body``): a seller reads the article in their language when the catalogue has it, and an
+operator's own articles (not in the catalogue) in English as written.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from typing import Any
 
 import yaml
 
+from bot import i18n
 from bot.labels import CASE_TYPES
 
 DEFAULT_PATH = Path(__file__).with_name("knowledge_base.yml")
@@ -46,11 +51,28 @@ class Article:
 class KnowledgeBase:
     """Articles by case type. Types without an article skip self-help."""
 
-    def __init__(self, articles: Mapping[str, Article] | None = None) -> None:
+    def __init__(self, articles: Mapping[str, Article] | None = None,
+                 brand: str = DEFAULT_BRAND) -> None:
+        # Kept as written ({brand} included): the catalogues translate the written text.
         self._articles = dict(articles or {})
+        self.brand = brand
 
     def article(self, case_type: str | None) -> Article | None:
-        return self._articles.get(case_type) if case_type else None
+        """The article for ``case_type`` in the current seller's language, with the brand."""
+        written = self._articles.get(case_type) if case_type else None
+        if written is None:
+            return None
+        return Article(written.case_type, self._render(f"kb.{written.case_type}.title",
+                                                       written.title),
+                       self._render(f"kb.{written.case_type}.body", written.body), written.link)
+
+    def written(self) -> list[Article]:
+        """The articles as written in the file (English, ``{brand}`` not filled in)."""
+        return list(self._articles.values())
+
+    def _render(self, key: str, text: str) -> str:
+        # Not str.format: an article may hold other braces.
+        return i18n.translate(key, text).replace(BRAND, self.brand)
 
     def __len__(self) -> int:
         return len(self._articles)
@@ -68,17 +90,16 @@ class KnowledgeBase:
                 raise KnowledgeBaseError(f"{where}: unknown case type (use one of {', '.join(CASE_TYPES)})")
             if not isinstance(entry, Mapping):
                 raise KnowledgeBaseError(f"{where}: expected title and body")
-            # Not str.format: an article may hold other braces.
-            title = str(entry.get("title") or "").strip().replace(BRAND, brand)
-            body = str(entry.get("body") or "").strip().replace(BRAND, brand)
+            title = str(entry.get("title") or "").strip()
+            body = str(entry.get("body") or "").strip()
             if not title or not body:
                 raise KnowledgeBaseError(f"{where}: title and body are required")
-            if len(body) > MAX_BODY_CHARS:
+            if len(body.replace(BRAND, brand)) > MAX_BODY_CHARS:
                 raise KnowledgeBaseError(f"{where}: body is {len(body)} characters; keep it under "
                                          f"{MAX_BODY_CHARS}")
             link = entry.get("link")
             articles[case_type] = Article(case_type, title, body, str(link) if link else None)
-        return cls(articles)
+        return cls(articles, brand)
 
     @classmethod
     def load(cls, path: Path | str | None = None, brand: str = DEFAULT_BRAND) -> KnowledgeBase:

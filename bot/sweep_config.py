@@ -8,7 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.cases import CaseRules
-from bot.texts import register
+from bot.texts import Plural, register
 
 ACTOR = "scheduler"  # actor_ref of everything the sweeps do
 JOB_DIGEST = "digest"
@@ -31,10 +31,11 @@ register({
     ),
     "sched.reason_pending": "no answer from the seller for {days} days",
     "sched.reason_resolved": "resolved {days} days ago with no reply from the seller",
-    "sched.closed_pending": (
+    "sched.closed_pending": Plural(
+        "📁 {number} was closed because we did not hear back from you within {days} day. "
+        "You can reopen it within {reopen_days} days.",
         "📁 {number} was closed because we did not hear back from you within {days} days. "
-        "You can reopen it within {reopen_days} days."
-    ),
+        "You can reopen it within {reopen_days} days.", "days"),
     "sched.thread_fr_warning": (
         "⏳ First response due {due} ({left} left): nobody has answered the seller yet"
     ),

@@ -133,6 +133,15 @@ CATALOGUE: dict[str, str] = {
     ),
     "flow.cancelled": "Okay, cancelled. Nothing was opened.",
     "flow.nothing_to_cancel": "There's nothing to cancel.",
+    # The seller's language (/language, and the offer when they write in another one)
+    "language.ask": "Which language shall I answer you in? 请选择回复语言：",
+    "language.set": "Done: from now on I'll answer you in {name}.",
+    "language.kept": "Okay, I'll keep answering in {name}. Send /language to change it any time.",
+    "language.offer": (
+        "It looks like you're writing in {name}. Shall I answer you in {name} from now on?"
+    ),
+    "button.switch_language": "Yes, answer in {name}",
+    "button.keep_language": "No, keep {name}",
     # Registration (rule 7)
     "register.invite_only": (
         "Welcome to {brand} seller support! 👋 {brand} is in pre-launch: we register sellers by "
@@ -168,7 +177,9 @@ CATALOGUE: dict[str, str] = {
         "• ask to reopen a case, flag it urgent, keep it open, or talk to a person\n"
         "• /link: use your account in another chat too (Telegram or a Slack DM)\n"
         "• /invite NAME: invite a colleague as a sub-account (main accounts)\n"
-        "Commands: /new, /cases, /case {prefix}-000123, /link, /invite NAME, /cancel, /help"
+        "• /language: English or 简体中文\n"
+        "Commands: /new, /cases, /case {prefix}-000123, /link, /invite NAME, /language, /cancel, "
+        "/help"
     ),
     "smalltalk.out_of_scope": (
         "I can only help with selling on {brand}: orders, payments, shipping, listings, your "
