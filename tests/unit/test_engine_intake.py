@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from bot.cases import CaseService
+from bot.classification import Classification
 from bot.clock import ManualClock
 from bot.relay import Relay
 from storage.uow import SqlUnitOfWorkFactory
@@ -160,7 +163,7 @@ async def test_daily_cap(service: CaseService, uow_factory: SqlUnitOfWorkFactory
     # Another order is clearly another issue: straight to intake and its checks (issue 11;
     # this used to ask "Is this about CX-000001, or a new issue?" first).
     await chat.say(f"the buyer wants a refund for {ORDER2} but the button fails")
-    chat.expect("today's limit of 1 new cases")
+    chat.expect("today's limit of 1 new case.")
     assert len(capped.search_cases()) == 1
 
 
@@ -257,3 +260,26 @@ async def test_dialogue_survives_a_restart(chat: Chat, service: CaseService,
 async def test_replies_are_queued_to_the_outbox(chat: Chat) -> None:
     replies = await chat.say("hello")
     assert replies and chat.outbox()[-1].text == replies[-1].text
+
+
+async def test_an_order_id_the_nlu_did_not_tag_is_still_read_from_the_answer(
+        service: CaseService, uow_factory: SqlUnitOfWorkFactory, relay: Relay,
+        clock: ManualClock) -> None:
+    # A model that tags no entities (Rasa's own extractor can miss one): the order step reads
+    # the id from the text itself, and keeps the normalised id, not the (id, raw) pair.
+    class UntaggingClassifier(FakeClassifier):
+        async def classify(self, text: str) -> Classification:
+            return replace(await super().classify(text), entities=())
+
+    chat = Chat(make_engine(service, uow_factory, relay, clock,
+                            classifier=UntaggingClassifier(dict(RULES))), uow_factory)
+    register(service, chat)
+    await chat.command("new")
+    await chat.press("Orders")
+    chat.expect("Which order")
+    await chat.say(ORDER)
+    chat.expect("What happened?")
+    await chat.say("The buyer says the item was damaged and wants a replacement.")
+    await chat.press("Open the case")
+    chat.expect("Opened CX-000001")
+    assert service.get_case("CX-000001").case.order_id == ORDER
