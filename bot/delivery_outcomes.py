@@ -16,13 +16,17 @@ from bot import outbox as ob
 from bot.outbox import DeliveryResult, OutboundItem
 from bot.ports import UnitOfWork, UnitOfWorkFactory
 from bot.relay import NOTE_AUTHOR, Relay
+from bot.round_robin import Roster, RoundRobin
 from bot.texts import t
 
 
 class DeliveryOutcomes:
-    def __init__(self, uow_factory: UnitOfWorkFactory, relay: Relay) -> None:
+    def __init__(self, uow_factory: UnitOfWorkFactory, relay: Relay,
+                 round_robin: RoundRobin | None = None) -> None:
         self.uow = uow_factory
         self.relay = relay
+        # Assigns from the agents' pool the platform reported (ASSIGN_NEXT items).
+        self.round_robin = round_robin
 
     def record(self, item: OutboundItem, result: DeliveryResult, now: datetime,
                retry_at: datetime | None, dead: bool) -> None:
@@ -42,6 +46,12 @@ class DeliveryOutcomes:
         if item.case_id is None:
             return
         chat, msg_id = result.platform_chat_id, result.platform_message_id
+        if item.kind == ob.ASSIGN_NEXT:
+            if self.round_robin is not None:
+                self.round_robin.assign_from(uow, item.case_id, str(item.payload["group"]),
+                                             str(item.payload.get("reason") or ""),
+                                             Roster.from_extra(result.extra), now)
+            return
         if item.kind == ob.CASE_PARENT and item.thread is None and chat and msg_id:
             uow.cases.set_thread(item.case_id, chat, msg_id)
         elif item.kind in (ob.SELLER_MESSAGE, ob.SELLER_FILE, ob.THREAD_POST) and chat and msg_id:
@@ -58,6 +68,14 @@ class DeliveryOutcomes:
               now: datetime) -> None:
         if item.kind == ob.THREAD_FILE:
             self._file_not_copied(uow, item, result, now)
+            return
+        if item.kind == ob.ASSIGN_NEXT:
+            # E.g. the group does not exist or a scope is missing: agents assign by hand.
+            case = uow.cases.get(item.case_id) if item.case_id is not None else None
+            if case is not None:
+                self.relay.thread(uow, case, t("thread.assign_failed",
+                                               error=result.error or "unknown error"),
+                                  NOTE_AUTHOR, now)
             return
         if item.kind not in (ob.SELLER_MESSAGE, ob.SELLER_EDIT, ob.SELLER_FILE):
             return

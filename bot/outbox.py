@@ -28,6 +28,11 @@ THREAD_POST = "agents.thread_post"  # payload: text, author, attachments[], case
 THREAD_FILE = "agents.thread_file"  # payload: source, attachment{...}, case_message_id?
 THREAD_REACTION = "agents.reaction"  # payload: name, target_ts
 CHANNEL_POST = "agents.channel_post"  # payload: channel, text
+# Who in the agents' pool can take a case now: the sender reports the pool's members and who
+# is away (``extra``), and the outcome assigns the next one round robin (bot/round_robin.py).
+ASSIGN_NEXT = "agents.assign_next"  # payload: group, reason (new | escalation)
+ASSIGN_NEW_CASE = "new"  # a case just opened (or reopened as a new number)
+ASSIGN_ESCALATION = "escalation"  # no first response by the warning: the next member
 
 
 @dataclass(frozen=True)

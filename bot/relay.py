@@ -34,6 +34,9 @@ class RelayConfig:
     file_sources: frozenset[str] = frozenset()
     #: Where requests for an invitation are posted for agents to answer (None: not posted).
     invites_channel: str | None = None
+    #: The agents' pool new cases are assigned round robin within (a Slack user group id,
+    #: SLACK_AGENTS_GROUP); None: nobody is assigned automatically.
+    agents_group: str | None = None
 
 
 class Relay:
@@ -192,18 +195,20 @@ class Relay:
     def thread(
         self, uow: UnitOfWork, case: Case, text: str, author: str, now: datetime,
         attachments: Sequence[dict[str, Any]] = (), case_message_id: int | None = None,
+        mentions: Sequence[str] = (),
     ) -> int | None:
         """Post into the case's thread; then queue a copy of each file that can be copied.
 
         The post describes every file (the metadata stays even if a copy fails); the copies
-        follow it in the thread's order, one outbox item each.
+        follow it in the thread's order, one outbox item each. ``mentions``: agents (platform
+        user ids) the post notifies, named after the text.
         """
-        posted = self._agents(
-            uow, case, ob.THREAD_POST,
-            {"text": text, "author": author, "attachments": list(attachments),
-             "case_message_id": case_message_id},
-            now,
-        )
+        payload: dict[str, Any] = {"text": text, "author": author,
+                                   "attachments": list(attachments),
+                                   "case_message_id": case_message_id}
+        if mentions:
+            payload["mentions"] = list(mentions)
+        posted = self._agents(uow, case, ob.THREAD_POST, payload, now)
         if posted is None:
             return None
         fallback: list[str | None] = []  # the case's own channel, looked up once if needed
@@ -230,6 +235,15 @@ class Relay:
                 fallback.append(identity.channel if identity else None)
             source = fallback[0]
         return str(source) if source in self.config.file_sources else None
+
+    def request_assignment(self, uow: UnitOfWork, case: Case, reason: str,
+                           now: datetime) -> int | None:
+        """Ask the agents' platform who in the agents' pool can take ``case`` now; the answer
+        assigns the next of them (bot.round_robin). Nothing without a pool."""
+        if not self.config.agents_group:
+            return None
+        return self._agents(uow, case, ob.ASSIGN_NEXT,
+                            {"group": self.config.agents_group, "reason": reason}, now)
 
     def reaction(self, uow: UnitOfWork, case: Case, target_ts: str, name: str,
                  now: datetime) -> int | None:

@@ -229,13 +229,17 @@ def parse_action(action_id: str, value: str) -> tuple[str, str, str]:
 
 # Thread posts -------------------------------------------------------------------------------
 def thread_post_text(text: str, author: str,
-                     attachments: Sequence[Attachment | Mapping[str, Any]] = ()) -> str:
+                     attachments: Sequence[Attachment | Mapping[str, Any]] = (),
+                     mentions: Sequence[str] = ()) -> str:
     """mrkdwn for a message relayed into a case thread: author, text, one line per file.
 
     Files are described, not embedded: the Telegram download URL contains the bot token and
-    must never be posted.
+    must never be posted. ``mentions`` (Slack user ids; anything else is dropped) follow the
+    text as real mentions, so the agents named are notified; the text itself stays escaped.
     """
-    lines = [f"*{escape(author)}*: {escape(text)}" if text else f"*{escape(author)}*"]
+    named = " ".join(f"<@{m}>" for m in mentions if SLACK_USER_ID.match(str(m)))
+    text = f"{escape(text)} {named}".strip() if named else escape(text)
+    lines = [f"*{escape(author)}*: {text}" if text else f"*{escape(author)}*"]
     for item in attachments:
         attachment = item if isinstance(item, Attachment) else Attachment.from_dict(item)
         lines.append(attachment_line(attachment))

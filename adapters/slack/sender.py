@@ -1,16 +1,11 @@
 """The Slack outbox sender: case parents, thread posts and reactions for agents, and replies
 to sellers who DM the app, delivered with slack_sdk's ``AsyncWebClient``.
 
-Platform failures are reported as ``DeliveryResult``s, never raised:
+Platform failures are reported as ``DeliveryResult``s, never raised (network errors and
+transient Web API errors are retried; :mod:`adapters.slack.api_failures` sorts them).
 
-* HTTP 429 -> ``retry_after`` from the Retry-After header;
-* HTTP 5xx, network errors and Slack's own transient errors (``internal_error``,
-  ``fatal_error``, ``service_unavailable``, ``request_timeout``...) -> retryable;
-* every other Web API error (``channel_not_found``, ``not_in_channel``, ``invalid_auth``,
-  ``invalid_blocks``, ``message_not_found``...) -> permanent, with the error code in the text.
-
-``already_reacted`` counts as delivered: a retried reaction gets it after a lost response,
-and ``chat.update`` sets the same content again: both may simply be repeated.
+``already_reacted`` counts as delivered (a retried reaction gets it after a lost response);
+``chat.update`` sets the same content again: both may simply be repeated.
 
 Every message posted for an item carries metadata naming the item. An item that may already
 be in Slack is first looked for where it would have landed (:mod:`adapters.slack.recovery`):
@@ -42,6 +37,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.files import FileFetchFailed, FileSources, FileUnavailable, UrlFileSource
 from adapters.slack.action_blocks import action_blocks
+from adapters.slack.api_failures import api_failure, error_code
 from adapters.slack.cards import (
     escape,
     file_not_copied_text,
@@ -53,8 +49,10 @@ from adapters.slack.cards import (
 )
 from adapters.slack.dm_files import dm_file_call
 from adapters.slack.recovery import EarlierDeliveries, outbox_metadata
+from adapters.slack.roster import SlackRoster
 from bot.messages import Attachment, Reply
 from bot.outbox import (
+    ASSIGN_NEXT,
     CASE_PARENT,
     CHANNEL_POST,
     SELLER_EDIT,
@@ -71,11 +69,6 @@ from bot.outbox import (
 log = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://slack.com/api/"
-#: Web API errors that say "try again later", not "this will never work".
-TRANSIENT_ERRORS = frozenset({
-    "ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout",
-    "team_added_to_org",
-})
 #: Errors that mean the wanted state is already there.
 ALREADY_DONE_ERRORS = frozenset({"already_reacted"})
 
@@ -86,16 +79,18 @@ class SlackSender:
     """``OutboxSender`` for destination "slack".
 
     Kinds: CASE_PARENT (post, then ``chat.update`` in place), THREAD_POST, THREAD_FILE,
-    THREAD_REACTION, CHANNEL_POST, and SELLER_MESSAGE/SELLER_EDIT for sellers who DM the app.
-    ``file_sources`` (by channel) is where THREAD_FILE items get their bytes.
-    """
+    THREAD_REACTION, CHANNEL_POST, ASSIGN_NEXT (the agents' group, ``roster``), and
+    SELLER_MESSAGE/SELLER_EDIT/SELLER_FILE for sellers who DM the app. ``file_sources`` (by
+    channel) is where THREAD_FILE items get their bytes."""
 
     destination = SLACK
 
     def __init__(self, client: AsyncWebClient, *, owns_session: bool = False,
                  file_sources: FileSources | None = None,
-                 agent_files: UrlFileSource | None = None) -> None:
+                 agent_files: UrlFileSource | None = None,
+                 roster: SlackRoster | None = None) -> None:
         self.client = client
+        self.roster = roster or SlackRoster(client)  # ASSIGN_NEXT: the agents' group
         self._owns_session = owns_session
         self.file_sources: FileSources = file_sources or {}
         self.agent_files = agent_files  # SELLER_FILE: agents' files for sellers' DMs
@@ -148,7 +143,7 @@ class SlackSender:
             self._ensure_session()
             return await call()
         except SlackApiError as exc:
-            return _api_failure(exc)
+            return api_failure(exc)
         except (TimeoutError, aiohttp.ClientError, OSError, SlackClientError) as exc:
             return DeliveryResult(ok=False, error=f"slack: network error {exc!r}")
         except Exception as exc:  # the contract: report, never raise
@@ -166,6 +161,7 @@ class SlackSender:
             SELLER_MESSAGE: self._seller_message,
             SELLER_EDIT: self._seller_edit,
             SELLER_FILE: lambda i: dm_file_call(self.client, self.agent_files, i),
+            ASSIGN_NEXT: self.roster.call,
         }
         if item.kind not in builders:
             raise ValueError(f"unsupported kind {item.kind!r}")
@@ -186,7 +182,8 @@ class SlackSender:
             raise _NotYet("parent not posted yet")
         text = thread_post_text(str(item.payload.get("text") or ""),
                                 str(item.payload.get("author") or "?"),
-                                item.payload.get("attachments") or ())
+                                item.payload.get("attachments") or (),
+                                item.payload.get("mentions") or ())
         return self._post(item, channel=item.thread.channel, thread_ts=item.thread.ts,
                           text=text)
 
@@ -235,11 +232,11 @@ class SlackSender:
                     channel=channel, thread_ts=thread_ts, content=fetched.content,
                     filename=name, title=name)
             except SlackApiError as exc:
-                failure = _api_failure(exc)
+                failure = api_failure(exc)
                 if not failure.permanent:
                     return failure
                 # E.g. uploads disabled in this workspace: a note, not a dead letter.
-                return await note(f"Slack refused the upload ({_error_code(exc) or 'error'})",
+                return await note(f"Slack refused the upload ({error_code(exc) or 'error'})",
                                   look_first=False)
             except SlackRequestError as exc:
                 # The bytes' POST to the upload URL failed (HTTP 5xx...): start over later.
@@ -260,7 +257,7 @@ class SlackSender:
             try:
                 await self.client.reactions_add(channel=channel, timestamp=ts, name=name)
             except SlackApiError as exc:
-                if _error_code(exc) not in ALREADY_DONE_ERRORS:
+                if error_code(exc) not in ALREADY_DONE_ERRORS:
                     raise
             return DeliveryResult(ok=True, platform_message_id=ts, platform_chat_id=channel)
 
@@ -321,7 +318,7 @@ class SlackSender:
         try:
             found = await lookup()
         except SlackApiError as exc:
-            failure = _api_failure(exc)
+            failure = api_failure(exc)
             if failure.permanent:
                 log.warning("outbox item %s: cannot look for an earlier delivery (%s); "
                             "sending it again, which may repeat it", item.id, failure.error)
@@ -356,42 +353,4 @@ class _NotYet(Exception):
 
 
 def _plain_fallback(text: str) -> str:
-    # The notification text; escaped like the blocks so both read the same.
-    return (text or "…").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _status_of(exc: SlackApiError) -> int | None:
-    # AsyncSlackResponse has status_code; an undecodable body leaves aiohttp's response (status).
-    response = exc.response
-    status = getattr(response, "status_code", None) or getattr(response, "status", None)
-    return int(status) if status is not None else None
-
-
-def _error_code(exc: SlackApiError) -> str:
-    data = getattr(exc.response, "data", None)
-    if isinstance(data, dict) and data.get("error"):
-        return str(data["error"])
-    return ""
-
-
-def _api_failure(exc: SlackApiError) -> DeliveryResult:
-    status = _status_of(exc)
-    code = _error_code(exc)
-    if status == 429 or code == "ratelimited":
-        headers = getattr(exc.response, "headers", None) or {}
-        return DeliveryResult(ok=False, retry_after=_retry_after(headers),
-                              error="slack: rate limited")
-    if status is not None and status >= 500:
-        return DeliveryResult(ok=False, error=f"slack: HTTP {status} {code}".rstrip())
-    if code in TRANSIENT_ERRORS:
-        return DeliveryResult(ok=False, error=f"slack: {code}")
-    return DeliveryResult(ok=False, permanent=True,
-                          error=f"slack: {code or f'HTTP {status}'}")
-
-
-def _retry_after(headers: Any) -> float:
-    value = headers.get("Retry-After") or headers.get("retry-after")
-    try:
-        return max(float(value), 0.0)
-    except (TypeError, ValueError):
-        return 1.0  # Slack always sends it; be safe if a proxy dropped it
+    return escape(text or "…")  # the notification text, escaped like the blocks

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from datetime import datetime
 
 from bot import domain as d
 from bot.case_rules.base import CaseServiceBase
 from bot.domain import Case
 from bot.errors import InvalidInput, InvalidTransition
-from bot.relay import NOTE_AUTHOR
+from bot.ports import UnitOfWork
+from bot.relay import NOTE_AUTHOR, Relay
 from bot.texts import t
 
 #: Cases nobody can work on any more: closed ones are reopened as new cases, declined is final.
@@ -62,14 +64,25 @@ class AssignmentRules(CaseServiceBase):
             if case.assignee_ref == agent_ref and (agent_ref is None or
                                                    case.assignee_name == name):
                 return case
-            old = case.assignee_ref
-            case = uow.cases.update(case.id, assignee_ref=agent_ref,
-                                    assignee_name=name if agent_ref else None, updated_at=now)
-            uow.events.add(case.id, "assignee", actor_kind, actor_ref, old, agent_ref, None, now)
-            self.relay.publish_card(uow, case, now)
             actor = actor_ref or actor_kind
             note = (t("thread.assigned", assignee=agent_label(agent_ref, name), actor=actor)
                     if agent_ref else t("thread.unassigned", actor=actor))
-            self.relay.thread(uow, case, note, NOTE_AUTHOR, now)
+            case = apply_assignment(uow, self.relay, case, agent_ref, name, actor_kind,
+                                    actor_ref, note, now)
             uow.commit()
             return case
+
+
+def apply_assignment(uow: UnitOfWork, relay: Relay, case: Case, agent_ref: str | None,
+                     agent_name: str | None, actor_kind: str, actor_ref: str | None, note: str,
+                     now: datetime, mentions: Sequence[str] = ()) -> Case:
+    """Give ``case`` (row-locked by the caller) to ``agent_ref`` in the caller's transaction:
+    the assignee event, the card update, and ``note`` in the thread (``mentions``: Slack
+    users the note notifies). Shared by "Assign to me", the CLI and round robin."""
+    old = case.assignee_ref
+    case = uow.cases.update(case.id, assignee_ref=agent_ref,
+                            assignee_name=agent_name if agent_ref else None, updated_at=now)
+    uow.events.add(case.id, "assignee", actor_kind, actor_ref, old, agent_ref, None, now)
+    relay.publish_card(uow, case, now)
+    relay.thread(uow, case, note, NOTE_AUTHOR, now, mentions=mentions)
+    return case

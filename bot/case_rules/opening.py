@@ -23,6 +23,7 @@ from bot.errors import (
     NotRegistered,
 )
 from bot.labels import CASE_TYPES
+from bot.outbox import ASSIGN_NEW_CASE
 from bot.ports import DuplicateActiveCase, UnitOfWork
 from bot.relay import NOTE_AUTHOR
 from bot.subjects import label_of, same_subject, subject_of
@@ -181,3 +182,4 @@ class OpeningRules(CaseServiceBase):
             uow.events.add(case.id, "urgent", d.SELLER, str(seller.id), "off", "on", None, now)
         self.relay.publish_card(uow, case, now)
         self.relay.thread(uow, case, text, seller.display_name, now, attachments, msg.id)
+        self.relay.request_assignment(uow, case, ASSIGN_NEW_CASE, now)  # round robin, if set

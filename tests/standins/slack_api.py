@@ -45,6 +45,7 @@ from slack_sdk.signature import SignatureVerifier
 
 from tests.standins import Fault, HandlerResult, RecordedRequest, StandInServer
 from tests.standins.slack_history import history_handler, replies_handler
+from tests.standins.slack_people import presence_handler, usergroup_users_handler
 
 TEAM_ID = "T0STANDIN"
 BOT_USER_ID = "U0BOT0001"
@@ -87,6 +88,9 @@ class SlackStandIn(StandInServer):
         self.hosted_files: dict[str, dict[str, Any]] = {}
         self.users: dict[str, dict[str, Any]] = {}
         self.channel_members: dict[str, list[str]] = {}
+        #: ``usergroups.users.list`` by group id, and ``users.getPresence`` (default active).
+        self.usergroups: dict[str, list[str]] = {}
+        self.presence: dict[str, str] = {}
         self._ts_counter = itertools.count(1)
         self._ts_base = int(time.time())
         # Socket Mode: tickets handed out by apps.connections.open, the open websockets (the
@@ -106,6 +110,8 @@ class SlackStandIn(StandInServer):
             "conversations.history": history_handler(self.messages),
             "conversations.replies": replies_handler(self.messages),
             "users.info": self._user_info,
+            "usergroups.users.list": usergroup_users_handler(self.usergroups),
+            "users.getPresence": presence_handler(self.presence),
             "files.info": self._file_info,
             "views.open": self._open_view,
             "files.getUploadURLExternal": self._get_upload_url,
