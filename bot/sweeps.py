@@ -139,6 +139,8 @@ class Sweeper(DigestJob):
         self._channel_post(uow, self._channel_of(case), t(
             "sched.channel_fr_warning", link=self._link(case), title=case.title, due=stamp(due),
             left=left), now)
+        # Escalation: the next member of the agents' group takes it (bot/round_robin.py).
+        self.relay.request_assignment(uow, case, ob.ASSIGN_ESCALATION, now)
 
     def _breach(self, uow: UnitOfWork, case: Case, now: datetime) -> None:
         due = case.first_response_due_at

@@ -17,7 +17,9 @@ from bot.knowledge import KnowledgeBase
 from bot.outbox import SLACK, TELEGRAM, OutboxSender
 from bot.portal_login import PortalLogin
 from bot.relay import Relay, RelayConfig
+from bot.round_robin import RoundRobin
 from frontdoor.settings import Settings
+from storage.agent_rotations import SqlAgentRotations
 from storage.database import Database
 from storage.outbox_queue import SqlOutboxQueue
 from storage.uow import SqlUnitOfWorkFactory
@@ -66,7 +68,8 @@ class Services:
 
     def delivery_outcomes(self) -> DeliveryOutcomes:
         """What records each delivery the dispatchers make (and tells agents of failures)."""
-        return DeliveryOutcomes(self.uow_factory, self.relay)
+        return DeliveryOutcomes(self.uow_factory, self.relay,
+                                RoundRobin(self.relay, SqlAgentRotations()))
 
     def dispatcher(self, senders: Sequence[OutboxSender], idle_poll: float = 1.0) -> OutboxDispatcher:
         """A dispatcher for ``senders`` that wakes on this process's commits."""
@@ -101,7 +104,8 @@ def build_services(settings: Settings, clock: Clock | None = None,
                               channel_for=settings.slack_channel_for,
                               file_sources=copyable_file_sources(settings),
                               invites_channel=(settings.slack_invites_channel
-                                               or settings.slack_support_channel)))
+                                               or settings.slack_support_channel),
+                              agents_group=settings.slack_agents_group or None))
     holder: list[Services] = []
     uow_factory = SqlUnitOfWorkFactory(
         database, settings.frontdoor_case_prefix,
