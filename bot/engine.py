@@ -22,9 +22,11 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
+from bot import i18n
 from bot.cases import CaseService
 from bot.classification import Classification, Classifier
 from bot.clock import Clock
+from bot.dialogue import language
 from bot.dialogue.cleaning import clean_text
 from bot.dialogue.common import refusal
 from bot.dialogue.config import EngineConfig
@@ -43,7 +45,7 @@ from bot.inbound_claims import (
     working_on,
 )
 from bot.knowledge import KnowledgeBase
-from bot.messages import Reply, SellerMessage
+from bot.messages import Attachment, Reply, SellerMessage
 from bot.ports import Conversation, UnitOfWorkFactory
 from bot.relay import Relay
 from bot.texts import t
@@ -156,6 +158,16 @@ class Engine:
             msg = replace(msg, attachments=tuple(a for a in msg.attachments if a not in too_big))
         turn = Turn(msg=msg, text=text, identity=start.identity, seller=start.seller,
                     state=state, deps=self.deps, prefetch=prefetch)
+        # The turn speaks the seller's language; one who has none yet (new, or from before
+        # languages) gets the one they chose or the one their message shows.
+        detected = (language.chosen_before_registering(turn)
+                    or i18n.detect(msg.language_code, text) or i18n.ENGLISH)
+        with i18n.speaking(i18n.speaker_of(start.seller, detected)):
+            return await self._answer(turn, too_big, start, claim, detected)
+
+    async def _answer(self, turn: Turn, too_big: list[Attachment], start: Conversation,
+                      claim: InboundClaim | None, detected: str) -> list[Reply]:
+        msg, text, state = turn.msg, turn.text, turn.state
         for attachment in too_big:
             turn.say("input.file_too_large", name=attachment.file_name or attachment.kind,
                      size_mb=round((attachment.size or 0) / 1_000_000, 1),
@@ -168,7 +180,9 @@ class Engine:
             turn.say("input.too_long", length=len(turn.text), limit=self.config.max_text_chars)
         else:
             try:
-                await route(turn)
+                if not await language.handle(turn):
+                    await route(turn)
+                language.notice_other_language(turn)
             except CaseRuleError as err:
                 refusal(turn, err)
             except ClaimLost:
@@ -187,11 +201,14 @@ class Engine:
         # A failed turn whose flows saved nothing gives the event back with its answer; once
         # part of the work is saved (the claim is done), a redelivery would repeat it.
         release = failed and claim is not None and claim.leased
+        new_language = (
+            (turn.seller.id, language.registered_language(turn, detected))
+            if turn.seller is not None and turn.seller.language is None else None)
         # If this fails, nothing is lost: a turn that saved nothing gives its event back (or
         # its lease runs out), and one whose work is saved keeps it leased until the answer is,
         # so the redelivery replays it for the answer (see bot.inbound_claims).
         await asyncio.to_thread(self._finish, msg, turn.identity, identity_changed, new_state,
-                                turn.replies, claim, release)
+                                turn.replies, claim, release, new_language)
         return turn.replies
 
     # Transactions -------------------------------------------------------------------------
@@ -220,14 +237,17 @@ class Engine:
 
     def _finish(self, msg: SellerMessage, identity: Identity, identity_changed: bool,
                 state: dict[str, Any] | None, replies: list[Reply], claim: InboundClaim | None,
-                release: bool) -> None:
+                release: bool, new_language: tuple[int, str] | None = None) -> None:
         """Save the dialogue and queue the replies together: both happen or neither, and the
         event's claim is done in the same commit. With ``release`` (the turn failed before
-        saving any work) the claim is given back in this transaction instead."""
+        saving any work) the claim is given back in this transaction instead.
+        ``new_language``: (seller id, language) of a seller who had none yet."""
         now = self.clock.now()
         with self.uow_factory() as uow:
             if state is not None:
                 uow.dialogue.save(msg.channel, msg.user_id, state, now)
+            if new_language is not None:
+                uow.sellers.set_preferences(new_language[0], new_language[1], None)
             if identity_changed:
                 # The identity row changed in this turn (registration): queue with the
                 # current one.

@@ -50,7 +50,7 @@ DOMAIN = "messages"
 
 # CJK ideographs (unified, extension A, compatibility) and CJK punctuation / full-width forms.
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
+_LATIN_WORD = re.compile(r"\b[A-Za-z]{2,}\b")
 
 
 @dataclass(frozen=True)
@@ -120,13 +120,14 @@ def from_language_code(code: str | None) -> str | None:
 
 
 def from_script(text: str) -> str | None:
-    """The language the text is written in, by script: mostly Han characters is Chinese
-    (mixed with ASIN, SKU, order ids), Latin words alone is English; None if it says neither
-    (a number, an emoji)."""
+    """The language the text is written in, by script: Han characters is Chinese (mixed with
+    ASIN, SKU, order ids as sellers write), two Latin words or more without them English;
+    None if it says neither (a number, an order id, "ok", an emoji)."""
     han = len(_HAN.findall(text))
-    if han >= 2 or (han and not _LATIN_WORD.search(text)):
+    words = _LATIN_WORD.findall(text)
+    if han >= 2 or (han and not words):
         return CHINESE
-    return ENGLISH if _LATIN_WORD.search(text) else None
+    return ENGLISH if len(words) >= 2 else None
 
 
 def detect(language_code: str | None, text: str) -> str | None:

@@ -61,14 +61,14 @@ class SqlSellerRepository(_Repo):
 
     def set_preferences(self, seller_id: int, language: str | None,
                         time_zone: str | None) -> None:
-        row = self._held.get(seller_id) or self.session.get(SellerRow, seller_id)
-        if row is None:
-            return
-        if language is not None:
-            row.language = language
-        if time_zone is not None:
-            row.time_zone = time_zone
-        self.session.flush()
+        values = {name: value for name, value in (("language", language),
+                                                   ("time_zone", time_zone))
+                  if value is not None}
+        if values:
+            # One UPDATE, no read first (the engine stores a new seller's language with the
+            # turn's answer); rows held by this session are kept in step.
+            self.session.execute(update(SellerRow).where(SellerRow.id == seller_id)
+                                 .values(**values))
 
 
 class SqlIdentityRepository(_Repo):
