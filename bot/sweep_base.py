@@ -4,7 +4,8 @@ cases in one transaction each, and posting to a case's channel."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -14,21 +15,41 @@ from bot.clock import Clock
 from bot.domain import Case
 from bot.ports import UnitOfWork
 from bot.relay import Relay
+from bot.sweep_batch import BatchUnitOfWork
 from bot.sweep_config import SchedulerConfig
 from bot.sweep_store import SweepStore
 
 log = logging.getLogger(__name__)
 
 
+#: Called once per batch of a sweep, in the batch's transaction, after the rule acted on
+#: every case of it: (the batch's unit of work, its cases, now). Register with ``on_batch``.
+BatchHook = Callable[[UnitOfWork, Sequence[Case], datetime], None]
+
+
+@dataclass(frozen=True)
+class BatchNeeds:
+    """What a sweep's rule reads about its cases, fetched per batch (see SweepStore)."""
+
+    chats: bool = False  # the seller's chat (messages to the seller)
+    cards: bool = False  # what the case card shows (status changes)
+    prompts: bool = False  # the delivered rating prompt
+
+
 class SweeperBase:
     """Runs the scheduler's rules. Each method takes ``now`` (default: the service's clock),
     works in transactions of ``config.batch_size`` cases and returns how many it acted on."""
+
+    #: False: the rules write straight through, one statement at a time (the reference the
+    #: tests compare the batched writes with).
+    buffered_writes = True
 
     def __init__(self, service: CaseService, store: SweepStore,
                  config: SchedulerConfig | None = None) -> None:
         self.service = service
         self.store = store
         self.config = config or SchedulerConfig()
+        self._hooks: dict[str, list[BatchHook]] = {}
 
     @property
     def relay(self) -> Relay:
@@ -38,14 +59,24 @@ class SweeperBase:
     def clock(self) -> Clock:
         return self.service.clock
 
+    def on_batch(self, sweep: str, hook: BatchHook) -> None:
+        """Run ``hook`` on every batch of ``sweep`` (a ``_batches`` name such as
+        "first_response.warning"), in the same transaction as the rule's own work. Its writes
+        through the unit of work are batched like the rule's; call ``uow.flush()`` (a
+        ``BatchUnitOfWork``) before reading with SQL what the batch wrote."""
+        self._hooks.setdefault(sweep, []).append(hook)
+
     # Machinery -----------------------------------------------------------------------------
     def _batches(
-        self, name: str,
+        self, name: str, now: datetime,
         claim: Callable[[UnitOfWork, int, Collection[int]], list[Case]],
-        act: Callable[[UnitOfWork, Case], None],
+        act: Callable[[BatchUnitOfWork, Case], None],
+        needs: BatchNeeds = BatchNeeds(),
     ) -> int:
         """Claim and act in one transaction per batch until nothing is due.
 
+        The rule runs per case over a ``BatchUnitOfWork``: the batch's reads come from a few
+        queries made up front and its writes go out in a few statements at the end.
         A case whose action raises would roll its whole batch back on every run; so after a
         failure the sweep goes on one case per transaction and skips (and logs) the bad one.
         """
@@ -57,10 +88,17 @@ class SweeperBase:
             try:
                 with self.service.uow() as uow:
                     cases = claim(uow, limit, skipped)
+                    batch = BatchUnitOfWork(uow, self.store, self.store.batch_reads(
+                        uow, cases, chats=needs.chats, cards=needs.cards,
+                        prompts=needs.prompts) if cases else None, self.buffered_writes)
+                    batch.add_cases(cases)
                     for case in cases:
                         current.append(case.id)
-                        act(uow, case)
-                    uow.commit()
+                        act(batch, case)
+                    if cases:
+                        for hook in self._hooks.get(name, ()):
+                            hook(batch, cases, now)
+                    batch.commit()
             except Exception:
                 if limit > 1:
                     log.warning("sweep %s: a batch failed; retrying case by case", name,

@@ -9,6 +9,7 @@ from typing import Any, Protocol
 from bot.domain import Case
 from bot.ports import UnitOfWork
 from bot.rating_digest import RatedCase
+from bot.sweep_batch import BatchReads, BatchWrites
 
 
 class SweepStore(Protocol):
@@ -47,8 +48,16 @@ class SweepStore(Protocol):
         for this resolution was not recorded yet; records it."""
         ...
 
-    def evaluation_prompt_ref(self, uow: UnitOfWork, case: Case) -> tuple[str, str, str] | None:
-        """(destination, address, platform message id) of the delivered rating prompt."""
+    def batch_reads(self, uow: UnitOfWork, cases: Sequence[Case], *, chats: bool = False,
+                    cards: bool = False, prompts: bool = False) -> BatchReads:
+        """What the rules will read about a claimed batch, in one query per kind: ``chats``
+        the identities the cases were opened from; ``cards`` the sellers, the cases they
+        reopen and their evaluations; ``prompts`` each case's delivered rating prompt."""
+        ...
+
+    def write_batch(self, uow: UnitOfWork, writes: BatchWrites) -> None:
+        """Write a batch's case updates, events and outbox items in a few statements, the
+        items in the order given."""
         ...
 
     def digest_cases(self, uow: UnitOfWork, statuses: Sequence[str]) -> list[Case]: ...

@@ -31,6 +31,8 @@ from bot.domain import Case
 from bot.messages import Button, Reply
 from bot.ports import UnitOfWork
 from bot.relay import NOTE_AUTHOR
+from bot.sweep_base import BatchNeeds
+from bot.sweep_batch import BatchUnitOfWork
 from bot.sweep_config import ACTOR, SWEEPS, SchedulerConfig, span, stamp
 from bot.sweep_store import SweepStore
 from bot.texts import t
@@ -57,10 +59,11 @@ class Sweeper(DigestJob):
         hours = self.config.reminder_hours[level - 1]
         before = now - timedelta(hours=hours)
         return self._batches(
-            f"reminders.{level}",
+            f"reminders.{level}", now,
             lambda uow, limit, skip: self.store.claim_reminders(
                 uow, level, before, now, limit, skip),
             lambda uow, case: self._remind(uow, case, level, hours, now),
+            BatchNeeds(chats=True),
         )
 
     def _remind(self, uow: UnitOfWork, case: Case, level: int, hours: float,
@@ -85,9 +88,10 @@ class Sweeper(DigestJob):
         have a later one) and resolved cases with no reply by theirs."""
         now = self._now(now)
         return self._batches(
-            "auto_close",
+            "auto_close", now,
             lambda uow, limit, skip: self.store.claim_auto_close(uow, now, limit, skip),
             lambda uow, case: self._close(uow, case, now),
+            BatchNeeds(chats=True, cards=True),
         )
 
     def _close(self, uow: UnitOfWork, case: Case, now: datetime) -> None:
@@ -115,13 +119,13 @@ class Sweeper(DigestJob):
         warnings at ``first_response_warning_ratio`` of the target."""
         now = self._now(now)
         breaches = self._batches(
-            "first_response.breach",
+            "first_response.breach", now,
             lambda uow, limit, skip: self.store.claim_first_response_breaches(
                 uow, now, limit, skip),
             lambda uow, case: self._breach(uow, case, now),
         )
         warnings = self._batches(
-            "first_response.warning",
+            "first_response.warning", now,
             lambda uow, limit, skip: self.store.claim_first_response_warnings(
                 uow, now, self.config.warning_lead, self.config.urgent_warning_lead, limit, skip),
             lambda uow, case: self._warn(uow, case, now),
@@ -161,16 +165,17 @@ class Sweeper(DigestJob):
         now = self._now(now)
         before = now - timedelta(days=self.config.evaluation_days)
         return self._batches(
-            "evaluation",
+            "evaluation", now,
             lambda uow, limit, skip: self.store.claim_evaluation_expiries(
                 uow, before, now, limit, skip),
             lambda uow, case: self._expire_evaluation(uow, case, now),
+            BatchNeeds(prompts=True),
         )
 
-    def _expire_evaluation(self, uow: UnitOfWork, case: Case, now: datetime) -> None:
+    def _expire_evaluation(self, uow: BatchUnitOfWork, case: Case, now: datetime) -> None:
         resolved = case.resolved_at or case.status_changed_at
         uow.events.add(case.id, "evaluation_expired", d.SYSTEM, ACTOR, None, None, None, now)
-        ref = self.store.evaluation_prompt_ref(uow, case)
+        ref = uow.reads.prompt_refs.get(case.id)
         if ref is None:
             return  # never delivered (or the platform gave no message id): nothing to edit
         destination, address, message_id = ref

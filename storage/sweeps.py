@@ -5,12 +5,15 @@ outbox items commit together with the claim:
 
 - flags (reminders, first-response warning/breach) are claimed with
   ``UPDATE cases SET flag = ... WHERE id IN (SELECT id ... FOR UPDATE SKIP LOCKED LIMIT n)
-  AND <still due> RETURNING id``: on PostgreSQL a row another sweeper holds is skipped, and
+  AND <still due> RETURNING cases.*``: on PostgreSQL a row another sweeper holds is skipped, and
   one it has just committed no longer matches; on SQLite every write transaction is
   ``BEGIN IMMEDIATE`` (storage.database), so sweeps serialize;
 - auto-close locks the rows (``FOR UPDATE SKIP LOCKED``) and the rules change the status;
 - one-off actions without a flag column insert a ``sweep_marks`` row
   (``ON CONFLICT DO NOTHING``): the unique key decides who acts.
+
+A claim returns the batch's cases; what the rules then read and write for the whole batch is
+`storage.sweep_batches` (a few statements per batch, not per case).
 
 Every due set is a range at the end of an index (``ix_cases_sweep_*``, ``ix_cases_status_changed``),
 so a sweep reads the due cases, not the table.
@@ -27,19 +30,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bot import domain as d
-from bot import outbox as ob
 from bot.domain import Case, Evaluation
 from bot.ports import UnitOfWork
-from storage.models import (
-    CaseRow,
-    EvaluationRow,
-    IdentityRow,
-    JobRunRow,
-    OutboxRow,
-    SellerRow,
-    SweepMarkRow,
-)
+from bot.sweep_batch import BatchReads, BatchWrites
+from storage.models import CaseRow, EvaluationRow, JobRunRow, SweepMarkRow
 from storage.row_mapping import case_from_row, evaluation_from_row
+from storage.sweep_batches import CASES, cases_from_rows, read_batch, write_batch
 from storage.uow import SqlUnitOfWork
 
 # Statuses in which the first-response clock runs (it pauses while pending).
@@ -67,38 +63,35 @@ class SqlSweepStore:
 
     def _flag(self, session: Session, candidates: Select[Any], still_due: Sequence[Any],
               exclude: Collection[int], **values: Any) -> list[Case]:
-        """Set ``values`` on the candidates that are still due; return those cases."""
+        """Set ``values`` on the candidates that are still due; return those cases, read by
+        the same statement (``RETURNING``)."""
         if exclude:
             candidates = candidates.where(CaseRow.id.not_in(list(exclude)))
-        claimed = session.scalars(
+        claimed = session.execute(
             update(CaseRow)
             .where(CaseRow.id.in_(self._lockable(session, candidates).scalar_subquery()),
                    *still_due)
             .values(**values)
-            .returning(CaseRow.id)
+            .returning(*CASES.c)
             .execution_options(synchronize_session=False)
-        ).all()
-        return self._load(session, list(claimed))
+        )
+        return sorted(cases_from_rows(claimed), key=lambda c: c.id)
 
     def _load(self, session: Session, ids: list[int]) -> list[Case]:
         if not ids:
             return []
-        rows = list(session.scalars(
-            select(CaseRow).where(CaseRow.id.in_(ids)).order_by(CaseRow.id)
-            .execution_options(populate_existing=True)))
-        self._prefetch(session, rows)
-        return [case_from_row(r) for r in rows]
+        return cases_from_rows(session.execute(
+            select(CASES).where(CASES.c.id.in_(ids)).order_by(CASES.c.id)))
 
-    @staticmethod
-    def _prefetch(session: Session, rows: Sequence[CaseRow]) -> None:
-        # Load the batch's identities and sellers in two queries so the relay's per-case
-        # session.get() calls hit the identity map instead of one SELECT each.
-        identity_ids = {r.identity_id for r in rows if r.identity_id is not None}
-        seller_ids = {r.seller_id for r in rows}
-        if identity_ids:
-            session.scalars(select(IdentityRow).where(IdentityRow.id.in_(identity_ids))).all()
-        if seller_ids:
-            session.scalars(select(SellerRow).where(SellerRow.id.in_(seller_ids))).all()
+    # A batch's reads and writes ---------------------------------------------------------------
+    def batch_reads(self, uow: UnitOfWork, cases: Sequence[Case], *, chats: bool = False,
+                    cards: bool = False, prompts: bool = False) -> BatchReads:
+        return read_batch(_session(uow), cases, chats=chats, cards=cards, prompts=prompts)
+
+    def write_batch(self, uow: UnitOfWork, writes: BatchWrites) -> None:
+        if not isinstance(uow, SqlUnitOfWork):
+            raise TypeError("SqlSweepStore needs a storage.uow.SqlUnitOfWork")
+        write_batch(uow.session, uow.outbox, writes)
 
     def claim_reminders(self, uow: UnitOfWork, level: int, pending_before: datetime,
                         now: datetime, limit: int, exclude: Collection[int]) -> list[Case]:
@@ -117,15 +110,12 @@ class SqlSweepStore:
     def claim_auto_close(self, uow: UnitOfWork, now: datetime, limit: int,
                          exclude: Collection[int]) -> list[Case]:
         session = _session(uow)
-        stmt = (select(CaseRow)
+        stmt = (select(CASES)
                 .where(CaseRow.status.in_(AUTO_CLOSE_STATUSES), CaseRow.auto_close_at <= now)
-                .order_by(CaseRow.auto_close_at).limit(limit)
-                .execution_options(populate_existing=True))
+                .order_by(CaseRow.auto_close_at).limit(limit))
         if exclude:
             stmt = stmt.where(CaseRow.id.not_in(list(exclude)))
-        rows = list(session.scalars(self._lockable(session, stmt)))
-        self._prefetch(session, rows)
-        return [case_from_row(r) for r in rows]
+        return cases_from_rows(session.execute(self._lockable(session, stmt)))
 
     @staticmethod
     def _unanswered() -> list[Any]:
@@ -197,29 +187,6 @@ class SqlSweepStore:
         # waits for ours and then does nothing.
         ids = list(session.scalars(stmt).all())
         return self._load(session, ids)
-
-    def evaluation_prompt_ref(self, uow: UnitOfWork, case: Case) -> tuple[str, str, str] | None:
-        session = _session(uow)
-        if case.identity_id is None:
-            return None
-        ident = session.get(IdentityRow, case.identity_id)
-        if ident is None:
-            return None
-        # The seller chat's ordering key and status lead ix_outbox_ordering: this reads that
-        # chat's delivered items, newest first, not the whole outbox.
-        rows = session.scalars(
-            select(OutboxRow)
-            .where(OutboxRow.ordering_key == f"{ident.channel}:chat:{ident.address}",
-                   OutboxRow.status == "sent", OutboxRow.case_id == case.id,
-                   OutboxRow.kind == ob.SELLER_MESSAGE)
-            .order_by(OutboxRow.id.desc()).limit(50))
-        prefix = f"eval:{case.number}:"
-        for row in rows:
-            buttons = (row.payload.get("reply") or {}).get("buttons") or []
-            if row.platform_message_id and any(
-                    str(b.get("payload", "")).startswith(prefix) for b in buttons):
-                return row.destination, ident.address, row.platform_message_id
-        return None
 
     # Digest ---------------------------------------------------------------------------------
     def digest_cases(self, uow: UnitOfWork, statuses: Sequence[str]) -> list[Case]:
