@@ -213,6 +213,19 @@ _UNREAD_NOTICE_DUE = ("author_kind = 'agent' AND internal = false AND read_at IS
                       "AND unread_notice_at IS NULL")
 
 
+class CaseThreadRow(Base):
+    """Where a case is shown to agents on one platform: the channel and the parent message of
+    its thread (Slack: the channel id and the parent's ts). One per case and platform, written
+    when the parent is first posted; a thread reply finds its case by it."""
+
+    __tablename__ = "case_threads"
+    __table_args__ = (UniqueConstraint("platform", "channel", "parent_message_id"),)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    platform: Mapped[str] = mapped_column(String(20), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(100))
+    parent_message_id: Mapped[str] = mapped_column(String(100))
+
+
 class CaseMessageRow(Base):
     __tablename__ = "case_messages"
     __table_args__ = (
