@@ -12,6 +12,7 @@ from __future__ import annotations
 from bot.case_rules.assignment import AssignmentRules
 from bot.case_rules.base import STATUS_FILTERS, CaseRules, CaseServiceBase
 from bot.case_rules.conversation import ConversationRules
+from bot.case_rules.email_addresses import EmailAddressRules
 from bot.case_rules.evaluation import EvaluationRules
 from bot.case_rules.invitation_requests import InvitationRequestRules
 from bot.case_rules.lookups import ConversationLookups
@@ -40,5 +41,6 @@ __all__ = [
 
 class CaseService(ConversationLookups, RegistrationRules, CaseQueries, ConversationRules,
                   InvitationRequestRules, SellerActionRules, WithdrawalRules, RetypingRules,
-                  OpeningRules, StatusRules, EvaluationRules, AssignmentRules, PreferenceRules):
+                  OpeningRules, StatusRules, EvaluationRules, AssignmentRules,
+                  EmailAddressRules, PreferenceRules):
     """The rules. One method, one transaction."""

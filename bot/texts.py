@@ -657,6 +657,41 @@ CATALOGUE: dict[str, str] = {
     "sched.digest_resolved_by": "Resolved by: {credits}",
     "sched.digest_resolved_count": "{agent} {count}",
     # Issue 12 — case controls (end)
+    # Issue 15 — email notifications ({link} is filled in by the email sender)
+    "email.usage": (
+        "Send /email followed by your address (e.g. /email you@example.com) to get email "
+        "when an agent's reply waits for you; /email off stops it.{current}"
+    ),
+    "email.current": "\nNow: {address}.",
+    "email.pending": "\nWaiting for confirmation: {address}.",
+    "email.invalid": "“{text}” is not an email address. Try /email you@example.com.",
+    "email.link_sent": (
+        "📧 I sent a confirmation link to {address}. Open it within {hours} hours to get "
+        "notifications there."
+    ),
+    "email.removed": "📧 Done: no more email from us.",
+    "email.nothing_to_remove": "You have no email address with us.",
+    "email.verify_subject": "Confirm your email address for seller support",
+    "email.verify_body": (
+        "Hello {name},\n\nPlease confirm that you want seller support notifications at this "
+        "address by opening this link within {hours} hours:\n\n{link}\n\nIf you did not ask "
+        "for this, ignore this mail: nothing changes."
+    ),
+    "email.reply_subject": "A reply is waiting for you on {number}",
+    "email.reply_body": Plural(
+        "Hello {name},\n\nAn agent replied on {number} ({title}):\n\n{reply}\n\nAnswer in "
+        "the chat, or open the case in your browser (the link works once):\n{link}",
+        "Hello {name},\n\n{count} agent replies wait for you on {number} ({title}). The "
+        "latest:\n\n{reply}\n\nAnswer in the chat, or open the case in your browser (the "
+        "link works once):\n{link}",
+    ),
+    "email.evaluation_subject": "How did we do on {number}?",
+    "email.evaluation_body": (
+        "Hello {name},\n\n{number} ({title}) is resolved. Please rate it until {until}: "
+        "open the case (the link works once) or answer the rating question in the chat.\n"
+        "{link}\n\nIf something is still wrong, just reply in the chat and the case goes back "
+        "in progress."
+    ),
 }
 
 

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from bot.inbound_claims import DONE, LEASED, WORKED, ClaimLost, current_claim
 from storage.database import Database
+from storage.email_repository import SqlSellerEmailRepository
 from storage.outbox_repository import SqlOutboxRepository
 from storage.repositories import (
     SqlCaseRepository,
@@ -53,6 +54,7 @@ class SqlUnitOfWork:
         self.inbound = SqlInboundRepository(s)
         self.dialogue = SqlDialogueRepository(s)
         self.routing = SqlRoutingRepository(s)
+        self.emails = SqlSellerEmailRepository(s)
         return self
 
     def __exit__(

@@ -1,0 +1,1 @@
+"""Email: the outbox sender of destination ``email`` (SMTP) and the verification page."""
