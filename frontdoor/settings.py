@@ -162,6 +162,11 @@ class Settings(BaseSettings):
     frontdoor_portal: bool = False
     frontdoor_session_secret: str | None = None
     frontdoor_session_hours: float = 12
+    # Email notifications (issue 15): off while FRONTDOOR_SMTP_URL is unset.
+    frontdoor_smtp_url: str | None = None
+    frontdoor_email_from: str | None = None
+    frontdoor_email_unread_minutes: float = 30
+    frontdoor_email_link_hours: float = 24
     # Outbox
     frontdoor_outbox_max_attempts: int = 8
 
