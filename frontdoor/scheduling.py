@@ -24,6 +24,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.sweeps import SWEEPS, SchedulerConfig, Sweeper
+from frontdoor.portal_channels import email_sweep
 from frontdoor.settings import Settings
 from frontdoor.wiring import Services
 from storage.sweeps import SqlSweepStore
@@ -81,6 +82,12 @@ def build_scheduler(services: Services, settings: object | None = None,
             # into one (the sweep catches up on everything due anyway).
             max_instances=1, coalesce=True, misfire_grace_time=None, replace_existing=True,
         )
+    email = email_sweep(services)
+    if email is not None:
+        # Unread replies and evaluation invitations by email, on the sweeps' interval.
+        scheduler.add_job(
+            asyncio.to_thread, every, args=(email.run,), id="sweep.email", name="sweep email",
+            max_instances=1, coalesce=True, misfire_grace_time=None, replace_existing=True)
     scheduler.add_job(
         _digest_job,
         CronTrigger(hour=config.digest_time.hour, minute=config.digest_time.minute, timezone=zone),

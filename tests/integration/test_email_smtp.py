@@ -195,3 +195,16 @@ def test_links_are_made_when_sent() -> None:
     assert links.make({"kind": "verify", "token": "abc"}) == f"{PUBLIC}/email/verify/abc"
     assert links.make({"kind": "login", "seller_id": 3, "case_number": "CX-1"}) == "L3CX-1"
     assert EmailLinks(PUBLIC, None).make({"kind": "login", "seller_id": 3}) == PUBLIC
+
+
+def test_the_scheduler_runs_the_email_sweep_only_with_mail_configured(
+        sqlite_db: Database) -> None:
+    from frontdoor.scheduling import build_scheduler
+    from frontdoor.settings import Settings
+    from frontdoor.wiring import build_services
+
+    for url, expected in ((None, False), ("smtp://127.0.0.1:2525", True)):
+        settings = Settings(_env_file=None, frontdoor_database_url=sqlite_db.url,  # type: ignore[call-arg]
+                            frontdoor_smtp_url=url)
+        scheduler = build_scheduler(build_services(settings, database=sqlite_db))
+        assert (scheduler.get_job("sweep.email") is not None) is expected
