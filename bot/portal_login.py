@@ -88,6 +88,16 @@ class PortalLogin:
         """The URL that logs ``seller_id`` in once within 15 minutes (and opens the case)."""
         return f"{self.public_url}{LOGIN_PATH}{self.issue_token(seller_id, case_number)}"
 
+    def check(self, token: str) -> LoginGranted | LoginRefused:
+        """What the token would grant, without spending it (the page asking to confirm): a
+        link preview fetching the URL must not use the link up."""
+        parsed = self._verify(token)
+        if parsed is None:
+            return LoginRefused("unknown")
+        if self.clock.now() >= parsed[2]:
+            return LoginRefused("expired")
+        return LoginGranted(parsed[0], parsed[1])
+
     def redeem(self, token: str) -> LoginGranted | LoginRefused:
         """Who the token logs in, or why not. A granted token is spent."""
         if self._store is None:

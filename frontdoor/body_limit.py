@@ -25,17 +25,25 @@ class _TooLarge(Exception):
 class BodySizeLimit:
     """ASGI middleware answering 413 to HTTP requests whose body is over ``max_bytes``."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int = DEFAULT_MAX_REQUEST_BYTES) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
+                 by_prefix: dict[str, int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        # Paths that take larger bodies (file uploads), longest prefix first.
+        self.by_prefix = sorted((by_prefix or {}).items(), key=lambda kv: -len(kv[0]))
+
+    def _cap(self, path: str) -> int:
+        return next((cap for prefix, cap in self.by_prefix if path.startswith(prefix)),
+                    self.max_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        cap = self._cap(str(scope.get("path", "")))
         declared = _content_length(scope)
-        if declared is not None and declared > self.max_bytes:
-            await self._refuse(scope, send, declared)
+        if declared is not None and declared > cap:
+            await self._refuse(scope, send, declared, cap)
             return
         received = 0
         started = False
@@ -45,7 +53,7 @@ class BodySizeLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > cap:
                     raise _TooLarge
             return message
 
@@ -59,12 +67,12 @@ class BodySizeLimit:
         except _TooLarge:
             if started:  # too late to answer 413: the handler answered without reading it all
                 raise
-            await self._refuse(scope, send, received)
+            await self._refuse(scope, send, received, cap)
 
-    async def _refuse(self, scope: Scope, send: Send, size: int) -> None:
+    async def _refuse(self, scope: Scope, send: Send, size: int, cap: int) -> None:
         log.warning("request to %s refused: body of %s bytes or more is over the %s-byte cap",
-                    scope.get("path"), size, self.max_bytes)
-        body = f"request body too large (at most {self.max_bytes} bytes)\n".encode()
+                    scope.get("path"), size, cap)
+        body = f"request body too large (at most {cap} bytes)\n".encode()
         await send({"type": "http.response.start", "status": 413,
                     "headers": [(b"content-type", b"text/plain; charset=utf-8"),
                                 (b"content-length", str(len(body)).encode()),

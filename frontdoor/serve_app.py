@@ -15,12 +15,13 @@ from adapters.slack.wiring import build_slack
 from adapters.telegram.wiring import build_telegram
 from bot.agent_desk import AgentDesk
 from bot.classification import Classifier
+from bot.knowledge import KnowledgeBase
 from bot.labels import CASE_TYPES
 from bot.messages import ChatMembership, SellerMessage
 from bot.outbox import TELEGRAM, OutboxSender
 from bot.reachability import Reachability
 from frontdoor.server import ServerParts
-from frontdoor.wiring import Services, build_engine
+from frontdoor.wiring import Services, build_engine, build_portal_login
 from storage.inbox_queue import SqlInbox
 
 log = logging.getLogger(__name__)
@@ -74,6 +75,9 @@ def build_server(
         parts.on_start.extend(telegram.on_start)
         parts.on_stop.extend(telegram.on_stop)
 
+    if s.frontdoor_portal:
+        _add_portal(parts, services, engine.deps.knowledge, file_sources)
+
     if s.slack_bot_token:
         desk = AgentDesk(services.cases, services.uow_factory, "slack", s.slack_note_prefix,
                          timedelta(seconds=s.frontdoor_inbound_lease_seconds))
@@ -111,6 +115,30 @@ def build_server(
         _add_scheduler(parts, services)
     parts.extra["engine"] = engine
     return parts
+
+
+def _add_portal(parts: ServerParts, services: Services, knowledge: KnowledgeBase,
+                file_sources: dict[str, FileSource]) -> None:
+    """The seller portal's pages (FRONTDOOR_PORTAL); its uploads reach Slack threads through
+    the file source registered here."""
+    from adapters.web.uploads import SOURCE
+    from adapters.web.wiring import build_portal
+    from storage.portal_queries import SqlPortalQueries
+
+    s = services.settings
+    login = build_portal_login(s, services.database, services.clock)
+    assert login is not None and s.frontdoor_session_secret and s.frontdoor_public_url
+    portal = build_portal(
+        cases=services.cases, queries=SqlPortalQueries(services.database), login=login,
+        secret=s.frontdoor_session_secret, public_url=s.frontdoor_public_url,
+        session_hours=s.frontdoor_session_hours, brand=s.frontdoor_brand,
+        case_prefix=s.frontdoor_case_prefix, knowledge=knowledge,
+        max_file_bytes=s.frontdoor_max_attachment_mb * 1_000_000, clock=services.clock)
+    parts.routes.extend(portal.routes)
+    parts.state.update(portal.state)
+    parts.body_limits.update(portal.body_limits)
+    file_sources[SOURCE] = portal.file_source
+    parts.extra["portal"] = portal.portal
 
 
 def _add_scheduler(parts: ServerParts, services: Services) -> None:

@@ -62,6 +62,10 @@ class ServerParts:
     #: Request bodies over this many bytes are answered 413 unread.
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
     extra: dict[str, Any] = field(default_factory=dict)  # e.g. the engine, for tests
+    #: What the handlers of ``routes`` find on ``app.state`` (e.g. ``portal_sessions``).
+    state: dict[str, Any] = field(default_factory=dict)
+    #: Larger body caps for some path prefixes (the portal's uploads): prefix -> bytes.
+    body_limits: dict[str, int] = field(default_factory=dict)
     #: More routes (the seller portal's pages, the web chat), served as they are.
     routes: list[BaseRoute] = field(default_factory=list)
 
@@ -155,8 +159,12 @@ def create_app(parts: ServerParts) -> Starlette:
                 with contextlib.suppress(Exception):
                     await finish()
 
-    return Starlette(routes=routes, lifespan=lifespan, middleware=[
-        Middleware(BodySizeLimit, max_bytes=parts.max_request_bytes)])
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=[
+        Middleware(BodySizeLimit, max_bytes=parts.max_request_bytes,
+                   by_prefix=parts.body_limits)])
+    for name, value in parts.state.items():
+        setattr(app.state, name, value)
+    return app
 
 
 __all__ = ["Metrics", "ServerParts", "create_app"]

@@ -86,13 +86,20 @@ def agents_destination(settings: Settings) -> str | None:
     return SLACK if settings.slack_bot_token else None
 
 
+#: The channel name of files uploaded on the seller portal (adapters.web.uploads.SOURCE).
+PORTAL_FILES = "web"
+
+
 def copyable_file_sources(settings: Settings) -> frozenset[str]:
     """Channels whose files are copied into the agents' Slack threads (``frontdoor serve``
     gives the Slack sender a fetcher for each): sellers' Slack DMs, whose files are private to
     the DM, and Telegram's when both platforms are configured."""
     if agents_destination(settings) != SLACK:
         return frozenset()
-    return frozenset({SLACK, TELEGRAM} if settings.telegram_bot_token else {SLACK})
+    sources = {SLACK, TELEGRAM} if settings.telegram_bot_token else {SLACK}
+    if settings.frontdoor_portal:
+        sources.add(PORTAL_FILES)  # what sellers upload on the portal
+    return frozenset(sources)
 
 
 def build_services(settings: Settings, clock: Clock | None = None,
@@ -154,6 +161,7 @@ def build_engine(services: Services, classifier: Classifier) -> Engine:
         max_text_chars=s.frontdoor_max_text_chars,
         max_attachment_bytes=s.frontdoor_max_attachment_mb * 1_000_000,
         inbound_lease_seconds=s.frontdoor_inbound_lease_seconds,
+        portal_links=build_portal_login(s, services.database, services.clock),
     )
     knowledge = KnowledgeBase.load(s.frontdoor_knowledge_base, s.frontdoor_brand)
     return Engine(services.cases, services.uow_factory, classifier, services.relay, config,

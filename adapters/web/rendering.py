@@ -35,7 +35,7 @@ class PageRenderer:
              **values: Any) -> HTMLResponse:
         context: dict[str, Any] = {
             "brand": self.brand, "seller": current_seller(request), "csrf": csrf_token(request),
-            "notices": [], "problems": [], "request": request,
+            "notices": [], "problems": [], "request": request, "status_code": status_code,
         }
         context.update(values)
         html = self.env.get_template(template).render(context)

@@ -23,6 +23,8 @@ from bot.portal_login import decode_b64, derive_key, encode_b64
 COOKIE_NAME = "frontdoor_portal"
 CSRF_FIELD = "csrf_token"
 MIN_SECRET_CHARS = 32
+LOGIN_COOKIE = "frontdoor_login"
+LOGIN_FORM_SECONDS = 15 * 60
 
 
 class PortalSessions:
@@ -85,6 +87,32 @@ class PortalSessions:
         if not expected or not submitted:
             return False
         return hmac.compare_digest(expected.encode(), submitted.encode())
+
+    # Login CSRF: the form confirming a login link has no session yet. Its token is bound to
+    # a random value in a SameSite cookie set with the form, so another site cannot make a
+    # browser log in (to the other site's account) by posting a link of its own.
+    def new_login_form(self) -> tuple[str, str]:
+        """(the cookie's value, the form's token) for a login form."""
+        nonce = secrets.token_urlsafe(16)
+        return nonce, self._login_token(nonce)
+
+    def set_login_cookie(self, response: Response, nonce: str) -> None:
+        response.set_cookie(LOGIN_COOKIE, nonce, max_age=LOGIN_FORM_SECONDS, path="/portal/login",
+                            httponly=True, samesite="lax", secure=self.secure)
+
+    def login_form_ok(self, request: Request, submitted: str | None) -> bool:
+        nonce = request.cookies.get(LOGIN_COOKIE)
+        if not nonce or not submitted or len(nonce) > 100:
+            return False
+        return hmac.compare_digest(self._login_token(nonce).encode(), submitted.encode())
+
+    def end_login_form(self, response: Response) -> None:
+        response.delete_cookie(LOGIN_COOKIE, path="/portal/login", httponly=True,
+                               samesite="lax", secure=self.secure)
+
+    def _login_token(self, nonce: str) -> str:
+        return encode_b64(hmac.new(self._csrf_key, f"login:{nonce}".encode(),
+                                   hashlib.sha256).digest())
 
     def _sign(self, payload: bytes) -> bytes:
         return hmac.new(self._cookie_key, payload, hashlib.sha256).digest()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.portal_login import PortalLogin
+
 
 @dataclass(frozen=True)
 class EngineConfig:
@@ -35,3 +37,5 @@ class EngineConfig:
     inbound_lease_seconds: float = 30.0
     menu_types: int = 4
     list_limit: int = 10
+    # The seller portal's login links (`/web`, "View in browser"); None: the portal is off.
+    portal_links: PortalLogin | None = None

@@ -17,6 +17,7 @@ from datetime import datetime
 from bot import domain as d
 from bot.case_rules.evaluation import reason_text
 from bot.case_rules.results import CaseDetail
+from bot.dialogue import portal
 from bot.dialogue.common import refusal
 from bot.dialogue.status import case_buttons, is_updated, marked_line
 from bot.dialogue.turn import Turn
@@ -172,6 +173,7 @@ async def show(turn: Turn, number: str, end: int | None = None) -> None:
                               f"{HEAD}:{case.number}:{FILES}:{files_from[-1].id}"))
     if newest:
         buttons += case_buttons(case)
+        buttons += portal.view_buttons(turn, case.number)
         for linked in (detail.reopened_from, detail.reopened_as):
             if linked:
                 buttons.append(Button(t("button.show_case", number=linked), f"{HEAD}:{linked}"))

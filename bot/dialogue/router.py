@@ -14,12 +14,14 @@ from bot.dialogue import (
     answers,
     appeal,
     closing,
+    email_command,
     evaluation,
     followup,
     freetext,
     history,
     intake,
     linking,
+    portal,
     registration,
     smalltalk,
     status,
@@ -129,6 +131,10 @@ async def on_command(turn: Turn, command: str, args: str) -> None:
         _cancel(turn)
     elif command == "invite":
         await sub_accounts.on_invite(turn, args)
+    elif command == email_command.COMMAND:
+        await email_command.on_email(turn, args)
+    elif command == portal.HEAD:
+        await portal.on_web(turn, args)
     else:
         smalltalk.unknown_command(turn, command)
 
@@ -168,6 +174,8 @@ async def on_button(turn: Turn, payload: str) -> None:
         await triage.on_button(turn, payload)
     elif head == "eval":
         handled = await evaluation.on_button(turn, payload)
+    elif head == portal.HEAD:
+        handled = await portal.on_button(turn, payload)
     elif payload == sub_accounts.ASK:
         sub_accounts.on_button(turn)
     elif head == "pick":

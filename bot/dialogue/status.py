@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from bot import domain as d
 from bot.case_rules.queries import status_unseen
+from bot.dialogue import portal
 from bot.dialogue.common import case_line, last_reply_line, refusal, status_label
 from bot.dialogue.turn import Turn
 from bot.domain import Case, CaseSummary
@@ -85,7 +86,8 @@ async def show_case(turn: Turn, number: str) -> None:
     if detail.reopened_from:
         lines.append(t("case.reopened_from", number=detail.reopened_from))
     buttons = (*case_buttons(case),
-               Button(t("button.show_conversation"), f"conv:{case.number}"))
+               Button(t("button.show_conversation"), f"conv:{case.number}"),
+               *portal.view_buttons(turn, case.number))
     turn.say("case.detail", text="\n".join(lines), buttons=buttons, case_number=case.number)
     if is_updated(case, detail.unread):
         await turn.call(turn.cases.mark_read, turn.seller_id, [case.number])
@@ -141,6 +143,7 @@ async def show_list(turn: Turn, query: str | None = None, status_filter: str = I
             buttons.append(Button(t("button.more_cases"), f"{LIST_HEAD}:{target}"))
     if not query:
         buttons.extend(_filter_buttons(status_filter))
+    buttons.extend(portal.view_buttons(turn))
     turn.say("status.list", title=title, text="\n\n".join(blocks), buttons=tuple(buttons))
     read = [s.case.number for s in shown if is_updated(s.case, s.unread)]
     if read:

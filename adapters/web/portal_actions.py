@@ -1,0 +1,141 @@
+"""What a seller does on a case's page: reply (text and files), evaluate, reopen, flag urgent,
+keep open. Each is one call of the case service, the same the chat makes: the rules decide,
+and a refusal is shown on the page with the rule's reason."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import Response
+
+from adapters.web.portal_app import Portal, see_other
+from adapters.web.portal_cases import case_page, load_case
+from adapters.web.uploads import UploadRefused, read_uploads, store_uploads
+from bot import domain as d
+from bot.errors import CaseRuleError, InvalidInput
+
+log = logging.getLogger(__name__)
+
+
+def _text(form: FormData, name: str) -> str:
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+async def _refused(portal: Portal, request: Request, seller_id: int, problem: str,
+                   status_code: int, form: FormData) -> Response:
+    log.info("portal: %s refused for seller %s: %s", request.url.path, seller_id, problem)
+    kept = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
+    return await case_page(portal, request, seller_id, [problem], status_code, kept)
+
+
+def _done(number: str, what: str) -> Response:
+    return see_other(f"/portal/cases/{number}?done={what}")
+
+
+async def _with_files(portal: Portal, request: Request, seller_id: int, form: FormData,
+                      ) -> list[dict[str, object]] | Response:
+    try:
+        files = await read_uploads(form, "files", portal.max_file_bytes)
+    except UploadRefused as exc:
+        return await _refused(portal, request, seller_id, f"Not sent: {exc}.", 413, form)
+    return await store_uploads(portal.queries, seller_id, files, portal.now())
+
+
+async def reply(portal: Portal, request: Request, seller_id: int) -> Response:
+    form = await portal.checked_form(request)
+    detail = await load_case(portal, seller_id, request.path_params["number"])
+    text = _text(form, "text")
+    attachments = await _with_files(portal, request, seller_id, form)
+    if isinstance(attachments, Response):
+        return attachments
+    if not text and not attachments:
+        return await _refused(portal, request, seller_id,
+                              "Write a message or attach a file.", 400, form)
+    try:
+        await portal.call(portal.cases.add_seller_message, seller_id, detail.case.number, text,
+                          attachments)
+    except CaseRuleError as exc:
+        return await _refused(portal, request, seller_id, _sentence(exc), _status(exc), form)
+    return _done(detail.case.number, "replied")
+
+
+async def evaluate(portal: Portal, request: Request, seller_id: int) -> Response:
+    form = await portal.checked_form(request)
+    detail = await load_case(portal, seller_id, request.path_params["number"])
+    level = _text(form, "level")
+    code = _text(form, "reason_code") or None
+    words = _text(form, "reason") or None
+    if level not in d.EVALUATION_LEVELS:
+        return await _refused(portal, request, seller_id, "Choose one of the three levels.", 400,
+                              form)
+    if level in d.LEVELS_NEEDING_REASON and code is None and words is None:
+        return await _refused(portal, request, seller_id,
+                              "Please tell us what went wrong: choose a reason.", 400, form)
+    if level not in d.LEVELS_NEEDING_REASON:
+        code = words = None
+    try:
+        await portal.call(portal.cases.evaluate, seller_id, detail.case.number, level, words,
+                          code)
+    except CaseRuleError as exc:
+        return await _refused(portal, request, seller_id, _sentence(exc), _status(exc), form)
+    return _done(detail.case.number, "evaluated")
+
+
+async def reopen(portal: Portal, request: Request, seller_id: int) -> Response:
+    form = await portal.checked_form(request)
+    detail = await load_case(portal, seller_id, request.path_params["number"])
+    text = _text(form, "text")
+    attachments = await _with_files(portal, request, seller_id, form)
+    if isinstance(attachments, Response):
+        return attachments
+    if not text:
+        return await _refused(portal, request, seller_id,
+                              "Tell us what is still wrong, so the team can pick it up.", 400, form)
+    try:
+        result = await portal.call(portal.cases.reopen, seller_id, detail.case.number, text,
+                                   attachments)
+    except CaseRuleError as exc:
+        return await _refused(portal, request, seller_id, _sentence(exc), _status(exc), form)
+    return _done(result.case.number, "reopened" if result.new_case else "added")
+
+
+async def urgent(portal: Portal, request: Request, seller_id: int) -> Response:
+    await portal.checked_form(request)
+    detail = await load_case(portal, seller_id, request.path_params["number"])
+    try:
+        await portal.call(portal.cases.set_urgent, detail.case.number, True, d.SELLER,
+                          str(seller_id), seller_id=seller_id)
+    except CaseRuleError as exc:
+        return await _refused(portal, request, seller_id, _sentence(exc), _status(exc),
+                              FormData())
+    return _done(detail.case.number, "urgent")
+
+
+async def keep_open(portal: Portal, request: Request, seller_id: int) -> Response:
+    await portal.checked_form(request)
+    detail = await load_case(portal, seller_id, request.path_params["number"])
+    try:
+        await portal.call(portal.cases.keep_open, seller_id, detail.case.number)
+    except CaseRuleError as exc:
+        return await _refused(portal, request, seller_id, _sentence(exc), _status(exc),
+                              FormData())
+    return _done(detail.case.number, "kept")
+
+
+def _sentence(exc: CaseRuleError) -> str:
+    text = str(exc)
+    return (text[:1].upper() + text[1:]).rstrip(".") + "."
+
+
+def _status(exc: CaseRuleError) -> int:
+    return 400 if isinstance(exc, InvalidInput) else 409
+
+
+ACTIONS: dict[str, Callable[[Portal, Request, int], Awaitable[Response]]] = {
+    "reply": reply, "evaluate": evaluate, "reopen": reopen, "urgent": urgent,
+    "keep-open": keep_open,
+}

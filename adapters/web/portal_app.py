@@ -1,0 +1,120 @@
+"""The seller portal's routes (issue 15), built from what the composition root hands over.
+
+Every page works on the logged-in seller's own cases through the case service (the same
+rules as the chat); a case or file that is not theirs is answered 404, like one that does not
+exist. Every form carries the session's CSRF token; a POST without it is refused (403).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import partial
+from typing import Any, Protocol, TypeVar
+
+from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from adapters.web.rendering import PageRenderer
+from adapters.web.session import CSRF_FIELD, PortalSessions
+from adapters.web.uploads import FileStore
+from bot.cases import CaseService
+from bot.clock import Clock, SystemClock
+from bot.domain import Case
+from bot.identifiers import normalise_case_number
+from bot.knowledge import KnowledgeBase
+from bot.portal_login import PortalLogin
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class CasesPageView(Protocol):
+    @property
+    def cases(self) -> Sequence[Case]: ...
+    @property
+    def unread(self) -> dict[int, int]: ...
+    @property
+    def total(self) -> int: ...
+
+
+class PortalQueries(FileStore, Protocol):
+    """What the portal reads beyond the case service (storage/portal_queries.py)."""
+
+    def cases_page(self, seller_id: int, statuses: Sequence[str] | None, query: str | None,
+                   number: str | None, offset: int, limit: int) -> CasesPageView: ...
+    def numbers_of(self, seller_id: int, case_ids: Sequence[int]) -> dict[int, str]: ...
+
+
+@dataclass
+class Portal:
+    """Everything the portal's handlers share."""
+
+    cases: CaseService
+    queries: PortalQueries
+    login: PortalLogin
+    sessions: PortalSessions
+    pages: PageRenderer
+    knowledge: KnowledgeBase
+    case_prefix: str = "CX"
+    max_file_bytes: int = 20_000_000
+    page_size: int = 25
+    clock: Clock = field(default_factory=SystemClock)
+
+    async def call(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Blocking case-service or storage work, off the event loop."""
+        return await asyncio.to_thread(partial(func, *args, **kwargs))
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def seller_of(self, request: Request) -> int | None:
+        return self.sessions.current_seller(request)
+
+    def case_number(self, text: str) -> str | None:
+        return normalise_case_number(text, self.case_prefix)
+
+    async def checked_form(self, request: Request) -> FormData:
+        """The POSTed form, if it carries this session's CSRF token (else 403)."""
+        form = await request.form(max_files=10, max_fields=50,
+                                  max_part_size=self.max_file_bytes + 1)
+        submitted = form.get(CSRF_FIELD)
+        if not self.sessions.csrf_ok(request, submitted if isinstance(submitted, str) else None):
+            log.warning("portal: %s %s refused: missing or wrong CSRF token", request.method,
+                        request.url.path)
+            raise HTTPException(403, "This form has expired. Go back, reload the page and try again.")
+        return form
+
+
+PortalHandler = Callable[[Portal, Request, int], Awaitable[Response]]
+
+
+def signed_in(portal: Portal, handler: PortalHandler) -> Callable[[Request], Awaitable[Response]]:
+    """``handler`` for a logged-in seller; others get the page saying how to log in."""
+
+    async def endpoint(request: Request) -> Response:
+        seller_id = portal.seller_of(request)
+        if seller_id is None:
+            return portal.pages.page(request, "login_needed.html", status_code=401)
+        try:
+            return await handler(portal, request, seller_id)
+        except HTTPException as exc:
+            return problem_page(portal, request, exc.status_code, exc.detail)
+
+    return endpoint
+
+
+def problem_page(portal: Portal, request: Request, status_code: int, detail: str) -> Response:
+    """A page saying what went wrong (404 for another seller's case or file, too)."""
+    if status_code == 404:
+        detail = "There is no such case or file among yours."
+    return portal.pages.page(request, "problem.html", status_code=status_code, detail=detail)
+
+
+def see_other(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)

@@ -1,0 +1,169 @@
+"""My cases (filter, search, pages) and a case's page (conversation latest on top, unread
+agent replies highlighted then marked read, the actions its status allows), and the seller's
+own files."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from adapters.web.portal_app import Portal
+from adapters.web.uploads import IMAGE_TYPES, SOURCE
+from bot import domain as d
+from bot.case_rules.base import STATUS_FILTERS
+from bot.case_rules.evaluation import reason_label, reason_text
+from bot.case_rules.queries import status_unseen
+from bot.case_rules.results import CaseDetail
+from bot.dialogue.actions import ALLOWED, KEEP, URGENT
+from bot.domain import Case, CaseMessage
+from bot.errors import CaseNotFound, NotYourCase
+from bot.texts import EVALUATION_LABELS, status_label
+
+FILTERS = {"in_progress": "In progress", "closed": "Closed", "all": "All"}
+# What the confirmation after a form says (a fixed set: nothing from the URL is shown as is).
+DONE = {
+    "replied": "Your message was added to the case and sent to our team.",
+    "evaluated": "Thank you for your evaluation.",
+    "urgent": "The case is flagged urgent.",
+    "kept": "The case will stay open longer.",
+    "opened": "Your case is open. Our team will answer here and in your chat.",
+    "reopened": "Your case continues under this new number.",
+    "added": "Your message was added to your existing case on this issue.",
+}
+
+
+def _when(case: Case) -> str:
+    return case.updated_at.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def is_updated(case: Case, unread: int) -> bool:
+    """The "Updated" label: a new agent reply, or a status change the seller has not seen."""
+    return unread > 0 or status_unseen(case)
+
+
+async def case_list(portal: Portal, request: Request, seller_id: int) -> Response:
+    status = request.query_params.get("status", "in_progress")
+    if status not in FILTERS:
+        status = "in_progress"
+    query = (request.query_params.get("q") or "").strip()[:100]
+    try:
+        page = max(1, min(int(request.query_params.get("page", "1")), 10_000))
+    except ValueError:
+        page = 1
+    size = portal.page_size
+    # A search looks through every status, as in chat: the seller may not remember it.
+    statuses = STATUS_FILTERS["all" if query else status]
+    found = await portal.call(portal.queries.cases_page, seller_id, statuses, query or None,
+                              portal.case_number(query) if query else None,
+                              (page - 1) * size, size)
+    rows = [{"case": c, "status": status_label(c.status), "when": _when(c),
+             "updated": is_updated(c, found.unread.get(c.id, 0)),
+             "unread": found.unread.get(c.id, 0)} for c in found.cases]
+    pages = max(1, -(-found.total // size))
+
+    def link(**changes: Any) -> str:
+        params = {"status": status, "q": query, "page": page} | changes
+        return "/portal/cases?" + urlencode({k: v for k, v in params.items() if v})
+
+    return portal.pages.page(
+        request, "cases.html", nav="cases", rows=rows, status=status, query=query,
+        filters=[(key, label, link(status=key, page=None, q=None)) for key, label
+                 in FILTERS.items()],
+        total=found.total, page=page, pages=pages,
+        previous=link(page=page - 1) if page > 1 else None,
+        next=link(page=page + 1) if page < pages else None,
+        notices=[DONE[d_]] if (d_ := request.query_params.get("done")) in DONE else [])
+
+
+async def load_case(portal: Portal, seller_id: int, number_text: str) -> CaseDetail:
+    """The seller's own case, else 404 (another seller's case looks like none at all)."""
+    number = portal.case_number(number_text)
+    if number is None:
+        raise HTTPException(404)
+    try:
+        return await portal.call(portal.cases.get_case, number, seller_id)
+    except (CaseNotFound, NotYourCase) as exc:
+        raise HTTPException(404) from exc
+
+
+def _attachments(message: CaseMessage) -> list[dict[str, Any]]:
+    shown = []
+    for a in message.attachments:
+        own = a.get("source") == SOURCE and str(a.get("file_id", "")).isdigit()
+        shown.append({"name": a.get("file_name") or a.get("kind") or "file",
+                      "url": f"/portal/files/{a['file_id']}" if own else None,
+                      "image": own and a.get("mime_type") in IMAGE_TYPES})
+    return shown
+
+
+def case_context(portal: Portal, detail: CaseDetail) -> dict[str, Any]:
+    case = detail.case
+    rules = portal.cases.rules
+    now = portal.now()
+    messages = [{"message": m, "agent": m.author_kind == d.AGENT,
+                 "unread": m.author_kind == d.AGENT and m.read_at is None,
+                 "who": (m.author_name or "Support team") if m.author_kind == d.AGENT
+                 else "You" if m.author_kind == d.SELLER else "Support bot",
+                 "when": m.created_at.strftime("%Y-%m-%d %H:%M UTC"),
+                 "files": _attachments(m)}
+                for m in reversed(detail.messages)]
+    evaluation = detail.evaluation
+    can_evaluate = (evaluation is None and case.resolved_at is not None
+                    and case.status in (d.RESOLVED, d.CLOSED)
+                    and now <= case.resolved_at + timedelta(days=rules.evaluation_days))
+    latest = case.reopened_as_id is None
+    reopen_open = (case.status == d.CLOSED and latest and case.closed_at is not None
+                   and now - case.closed_at <= timedelta(days=rules.reopen_days))
+    return {
+        "case": case, "status": status_label(case.status), "messages": messages,
+        "when": _when(case), "detail": detail,
+        "evaluation": evaluation,
+        "evaluation_label": EVALUATION_LABELS.get(evaluation.level) if evaluation else None,
+        "evaluation_reason": reason_text(evaluation) if evaluation else None,
+        "can_reply": case.is_active, "can_evaluate": can_evaluate,
+        "evaluation_days": rules.evaluation_days,
+        "levels": [(level, EVALUATION_LABELS[level]) for level in d.EVALUATION_LEVELS],
+        "reasons": [(code, reason_label(code)) for code in d.EVALUATION_REASONS],
+        "can_reopen": reopen_open,
+        "reopen_passed": case.status == d.CLOSED and latest and not reopen_open,
+        "can_urgent": case.status in ALLOWED[URGENT] and not case.urgent,
+        "can_keep": case.status in ALLOWED[KEEP] and latest,
+        "keep_left": max(0, rules.keep_open_max - case.keep_open_count),
+    }
+
+
+async def case_page(portal: Portal, request: Request, seller_id: int,
+                    problems: list[str] | None = None, status_code: int = 200,
+                    form: dict[str, str] | None = None) -> Response:
+    detail = await load_case(portal, seller_id, request.path_params["number"])
+    done = request.query_params.get("done")
+    response = portal.pages.page(
+        request, "case.html", status_code=status_code, nav="case",
+        notices=[DONE[done]] if done in DONE else [], problems=problems or [],
+        form=form or {}, **case_context(portal, detail))
+    if detail.unread or status_unseen(detail.case):
+        # Seen here as in chat: the same read marks, so the chat's "Updated" clears too.
+        await portal.call(portal.cases.mark_read, seller_id, [detail.case.number])
+    return response
+
+
+async def download(portal: Portal, request: Request, seller_id: int) -> Response:
+    file_id = request.path_params["file_id"]
+    if not file_id.isdigit() or len(file_id) > 18:
+        raise HTTPException(404)
+    stored = await portal.call(portal.queries.get_file, int(file_id), seller_id)
+    if stored is None:
+        raise HTTPException(404)
+    inline = stored.mime_type in IMAGE_TYPES
+    safe_name = "".join(ch for ch in stored.file_name if ch.isalnum() or ch in "._- ") or "file"
+    return Response(stored.content, media_type=stored.mime_type if inline
+                    else "application/octet-stream", headers={
+                        "Content-Disposition": f'{"inline" if inline else "attachment"}; '
+                                               f'filename="{safe_name}"',
+                        "X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store",
+                        "Content-Security-Policy": "default-src 'none'; sandbox"})

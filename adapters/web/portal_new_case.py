@@ -1,0 +1,123 @@
+"""The new-case form, under the chat's rules and in the chat's order: the knowledge-base
+article first (rule 9), then the checks of opening (bot.case_rules.opening: declined is final,
+the daily cap, one case per issue: an existing case is shown instead of a duplicate, with the
+choice to add the message to it), then the case.
+
+The files are stored on the first submission; the steps after it carry their ids, and each
+id is checked to be the seller's own again.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import Response
+
+from adapters.web.portal_app import Portal, see_other
+from adapters.web.uploads import IMAGE_TYPES as _IMAGES
+from adapters.web.uploads import SOURCE, UploadRefused, read_uploads, store_uploads
+from bot.errors import CaseRuleError
+from bot.identifiers import find_order_ids
+from bot.labels import CASE_TYPES, ORDER_CASE_TYPES
+from bot.texts import CASE_TYPE_LABELS
+
+#: Types that need an order, as in chat (bot.dialogue.intake: payments may have none).
+ORDER_REQUIRED = ORDER_CASE_TYPES - {"payment"}
+MIN_DESCRIPTION_CHARS = 15
+FIELDS = ("case_type", "order_id", "description")
+
+
+def _value(form: FormData, name: str) -> str:
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _types() -> list[tuple[str, str]]:
+    return [(t, CASE_TYPE_LABELS[t]) for t in CASE_TYPES] + [("", "Something else / not sure")]
+
+
+async def form(portal: Portal, request: Request, seller_id: int) -> Response:
+    return _form(portal, request, {}, [])
+
+
+def _form(portal: Portal, request: Request, values: dict[str, str], problems: list[str],
+          status_code: int = 200) -> Response:
+    return portal.pages.page(request, "new_case.html", status_code=status_code, nav="new",
+                             values=values, types=_types(), problems=problems,
+                             max_mb=portal.max_file_bytes // 1_000_000)
+
+
+async def _kept_files(portal: Portal, seller_id: int, form_data: FormData) -> list[dict[str, Any]]:
+    """The attachments stored on an earlier step, by id, only the seller's own."""
+    kept = []
+    for text in _value(form_data, "kept_files").split(","):
+        if not text.isdigit() or len(text) > 18:
+            continue
+        stored = await portal.call(portal.queries.get_file, int(text), seller_id)
+        if stored is not None:
+            kept.append({"kind": "photo" if stored.mime_type in _IMAGES else "document",
+                         "file_id": str(stored.file_id), "file_name": stored.file_name,
+                         "mime_type": stored.mime_type, "size": len(stored.content),
+                         "url": None, "source": SOURCE})
+    return kept
+
+
+async def submit(portal: Portal, request: Request, seller_id: int) -> Response:
+    form_data = await portal.checked_form(request)
+    values = {name: _value(form_data, name)[:4000] for name in FIELDS}
+    case_type = values["case_type"] or None
+    order_text = values["order_id"]
+    description = values["description"]
+    problems = []
+    if case_type is not None and case_type not in CASE_TYPES:
+        problems.append("Choose a type from the list.")
+    orders = find_order_ids(order_text) if order_text else []
+    order_id = orders[0][0] if orders else None
+    if order_text and order_id is None:
+        problems.append(f"“{order_text[:40]}” does not look like an order id "
+                        "(e.g. 123-1234567-1234567).")
+    if case_type in ORDER_REQUIRED and order_id is None and not order_text:
+        problems.append(f"{CASE_TYPE_LABELS[case_type]} cases need the order id.")
+    if len(description) < MIN_DESCRIPTION_CHARS:
+        problems.append("Describe the problem in a sentence or two, so the team can act on it.")
+    if problems:
+        return _form(portal, request, values, problems, 400)
+    try:
+        uploads = await read_uploads(form_data, "files", portal.max_file_bytes)
+    except UploadRefused as exc:
+        return _form(portal, request, values, [f"Not sent: {exc}."], 413)
+    attachments = (await _kept_files(portal, seller_id, form_data)
+                   + await store_uploads(portal.queries, seller_id, uploads, portal.now()))
+    kept = ",".join(str(a["file_id"]) for a in attachments)
+    carried = {**values, "kept_files": kept}
+
+    article = portal.knowledge.article(case_type)
+    if article is not None and _value(form_data, "kb_seen") != "1":
+        return portal.pages.page(request, "new_case_article.html", nav="new", article=article,
+                                 carried=carried, files=[a["file_name"] for a in attachments])
+    cases = portal.cases
+    try:
+        subject = cases.subject_for(case_type, order_id, description)
+        existing = await portal.call(cases.check_can_open, seller_id, case_type, order_id,
+                                     subject)
+        if existing is not None:
+            if _value(form_data, "add_to") == existing.number:
+                await portal.call(cases.add_seller_message, seller_id, existing.number,
+                                  description, attachments)
+                return see_other(f"/portal/cases/{existing.number}?done=added")
+            return portal.pages.page(request, "new_case_existing.html", nav="new",
+                                     existing=existing, carried=carried,
+                                     files=[a["file_name"] for a in attachments])
+        opened = await portal.call(cases.open_case, seller_id, case_type, description,
+                                   order_id, attachments, subject=subject)
+    except CaseRuleError as exc:
+        text = str(exc)
+        return _form(portal, request, values, [text[:1].upper() + text[1:]], 409)
+    if not opened.created:
+        # Opened by another request a moment ago: the same issue, shown instead.
+        return portal.pages.page(request, "new_case_existing.html", nav="new",
+                                 existing=opened.case, carried=carried,
+                                 files=[a["file_name"] for a in attachments])
+    return see_other(f"/portal/cases/{opened.case.number}?done=opened")

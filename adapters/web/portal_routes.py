@@ -1,0 +1,34 @@
+"""The portal's URL map: every page and form under /portal, and its static files."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from adapters.web import portal_actions, portal_auth, portal_cases, portal_new_case
+from adapters.web.portal_app import Portal, PortalHandler, see_other, signed_in
+from adapters.web.rendering import STATIC_DIR
+
+
+def portal_routes(portal: Portal) -> list[BaseRoute]:
+    """The portal's routes under /portal."""
+    def on(path: str, handler: PortalHandler, methods: list[str]) -> Route:
+        return Route(path, signed_in(portal, handler), methods=methods)
+
+    async def home(_request: Request) -> Response:
+        return see_other("/portal/cases")
+
+    return [
+        Route("/portal", home, methods=["GET"]),
+        *portal_auth.routes(portal),
+        on("/portal/cases", portal_cases.case_list, ["GET"]),
+        on("/portal/cases/new", portal_new_case.form, ["GET"]),
+        on("/portal/cases/new", portal_new_case.submit, ["POST"]),
+        on("/portal/cases/{number}", portal_cases.case_page, ["GET"]),
+        on("/portal/files/{file_id}", portal_cases.download, ["GET"]),
+        *(on(f"/portal/cases/{{number}}/{name}", handler, ["POST"])
+          for name, handler in portal_actions.ACTIONS.items()),
+        Mount("/portal/static", StaticFiles(directory=STATIC_DIR), name="portal-static"),
+    ]
