@@ -242,3 +242,29 @@ async def test_bad_requests_get_a_clear_4xx_and_nothing_is_processed(
         assert bad_id.status_code == 400
         assert chat.scalar(select(func.count()).select_from(ProcessedEventRow)) == 0
         assert "web chat POST /web/chat/messages refused (403)" in caplog.text
+
+
+async def test_email_command_in_the_web_chat_mails_a_confirmation_link(db: Database) -> None:
+    from storage.models import OutboxRow
+
+    async with chat_server(db) as chat:
+        seller_id = add_seller(chat.services)
+        csrf = await chat.login(seller_id)
+        stream = Stream()
+        reading = asyncio.create_task(stream.read(chat.http))
+        try:
+            for text in ("/email not-an-address", "/email Ada@Example.com"):
+                answer = await chat.post(csrf, {"id": uuid.uuid4().hex, "text": text})
+                assert answer.status_code == 202
+            await stream.wait_for("is not an email address")
+            await stream.wait_for("I sent a confirmation link to Ada@example.com")
+            mails = chat.scalar(select(func.count()).select_from(OutboxRow).where(
+                OutboxRow.destination == "email", OutboxRow.kind == "email.verify"))
+            assert mails == 1
+            assert (await chat.post(csrf, {"id": uuid.uuid4().hex, "text": "/email"})
+                    ).status_code == 202
+            await stream.wait_for("Waiting for confirmation: Ada@example.com")
+        finally:
+            reading.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reading
