@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 # Re-install when the project's dependencies change.
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: run test lint typecheck venv nlu-model db bench clean help translations mo
+.PHONY: browser run test lint typecheck venv nlu-model db bench clean help translations mo
 
 help:
 	@echo "make run   - set up and start Frontdoor (console chat, or the server with tokens)"
@@ -59,8 +59,18 @@ run: venv nlu-model db mo
 		exec $(BIN)/frontdoor chat; \
 	fi
 
-test: venv nlu-model mo
+test: venv nlu-model mo browser
 	$(BIN)/pytest -q -ra
+
+# The portal's browser tests drive Debian's chromium (Playwright for Python, no downloaded
+# browser): installed with apt-get when missing and this user can (root, or sudo without a
+# password); otherwise stop and say how, rather than skip the tests.
+browser:
+	@command -v chromium >/dev/null 2>&1 || [ -n "$$FRONTDOOR_CHROMIUM" ] || { \
+		if [ "$$(id -u)" = 0 ]; then APT="apt-get"; \
+		elif sudo -n true 2>/dev/null; then APT="sudo apt-get"; \
+		else echo "The browser tests need Debian's chromium: run 'sudo apt-get install -y chromium' (or set FRONTDOOR_CHROMIUM)" >&2; exit 1; fi; \
+		export DEBIAN_FRONTEND=noninteractive; $$APT install -y chromium || { $$APT update && $$APT install -y chromium; }; }
 
 lint: venv
 	$(BIN)/ruff check .
