@@ -20,6 +20,7 @@ from bot.labels import CASE_TYPES
 from bot.messages import ChatMembership, SellerMessage
 from bot.outbox import TELEGRAM, OutboxSender
 from bot.reachability import Reachability
+from frontdoor.portal_channels import add_email, add_web_chat
 from frontdoor.server import ServerParts
 from frontdoor.wiring import Services, build_engine, build_portal_login
 from storage.inbox_queue import SqlInbox
@@ -77,6 +78,8 @@ def build_server(
 
     if s.frontdoor_portal:
         _add_portal(parts, services, engine.deps.knowledge, file_sources)
+        add_web_chat(parts, services, on_seller_message, senders)
+    add_email(parts, services, senders)  # with FRONTDOOR_SMTP_URL
 
     if s.slack_bot_token:
         desk = AgentDesk(services.cases, services.uow_factory, "slack", s.slack_note_prefix,

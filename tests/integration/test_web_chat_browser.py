@@ -1,0 +1,82 @@
+"""The web chat in a real browser (Debian's Chromium via Playwright) on the whole `frontdoor
+serve` app: a seller logged in to the portal opens a case from the chat panel, pressing the
+bot's real buttons, and an agent's reply in the Slack thread (a signed /slack/events request
+to the stand-in's workspace) appears in the panel live, without a reload, and counts as read.
+Screenshots go to tests/output/portal/<test>/."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+from playwright.async_api import Browser, expect
+from sqlalchemy import select
+
+from storage.models import CaseMessageRow, CaseRow, IdentityRow
+from tests.integration.test_portal_browser import (  # noqa: F401  (fixtures)
+    Shots,
+    browser,
+    link_from_bot,
+    log_in,
+    new_page,
+    served,
+    shots,
+)
+from tests.integration.test_serve_relay import ORDER, SUPPORT, WAIT, Served, TelegramSeller
+
+
+async def test_the_web_chat_opens_a_case_and_shows_the_agents_reply_live(
+        served: Served, browser: Browser, shots: Shots) -> None:
+    seller = TelegramSeller(served)
+    await seller.register()
+    page = await new_page(browser)
+    await log_in(page, await link_from_bot(served, seller))
+    await page.wait_for_url("**/portal/cases")
+    await page.get_by_text("Chat with support").click()
+    panel = page.locator("#chat-log")
+    await expect(page.locator("#chat[data-connected='1']")).to_have_count(1, timeout=WAIT * 1000)
+
+    await page.locator("#chat-text").fill(f"my parcel for order {ORDER} never arrived")
+    await page.locator("#chat-text").press("Enter")
+    await expect(panel).to_contain_text("Open it?", timeout=WAIT * 1000)
+    await shots.take(page, "chat-asks")
+    mark = served.slack.mark()
+    await panel.get_by_role("button", name="Open the case").click()
+    await expect(panel).to_contain_text("Opened", timeout=WAIT * 1000)
+    found = re.search(r"CX-\d{6}", await panel.inner_text())
+    assert found, await panel.inner_text()
+    number = found.group(0)
+    await shots.take(page, "chat-opened")
+
+    # The case was opened from the seller's web chat identity, and reached the agents.
+    with served.services.database.sessions() as session:
+        case = session.scalar(select(CaseRow).where(CaseRow.number == number))
+        assert case is not None
+        identity = session.get(IdentityRow, case.identity_id)
+        assert identity is not None and identity.channel == "web"
+    parent = await served.slack.wait_for(
+        "chat.postMessage", since=mark, timeout=WAIT,
+        where=lambda r: r.get("channel") == SUPPORT and not r.get("thread_ts")
+        and number in r.get("text", ""))
+    parent_ts = str(parent.response["ts"])
+    await served.slack.wait_for("chat.postMessage", since=mark, timeout=WAIT,
+                                where=lambda r: r.get("thread_ts") == parent_ts)
+
+    # The agent answers in the thread: the panel shows it without a reload.
+    url_before = page.url
+    await served.agent_writes(parent_ts, "We found your parcel, it arrives tomorrow")
+    await expect(panel).to_contain_text("We found your parcel", timeout=WAIT * 1000)
+    assert page.url == url_before
+    await shots.take(page, "chat-agent-reply")
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + WAIT
+    while True:
+        with served.services.database.sessions() as session:
+            read_at = session.scalar(select(CaseMessageRow.read_at).where(
+                CaseMessageRow.case_id == case.id, CaseMessageRow.author_kind == "agent"))
+        if read_at is not None:
+            break
+        assert loop.time() < deadline, "the reply shown live was not marked read"
+        await asyncio.sleep(0.05)
+    await page.context.close()
