@@ -21,19 +21,49 @@ from storage.uow import SqlUnitOfWorkFactory
 pytest_plugins = ["tests.rasa_fixtures"]
 
 PG_ENV = "FRONTDOOR_TEST_DATABASE_URL"
+# Where `make test` looks for PostgreSQL when PG_ENV is not set (the local server of README's
+# setup). Set PG_ENV to an empty value to run without PostgreSQL even when it answers.
+DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+_pg_found: list[str] = []  # why PostgreSQL is used or not, for the header and the summary
+
+
+def _postgres_answers(url: str) -> bool:
+    engine = create_engine(url, connect_args={"connect_timeout": 2})
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return True
+    except Exception:
+        return False
+    finally:
+        engine.dispose()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Use the default local PostgreSQL when PG_ENV is unset and it answers, so `make test`
+    runs the PostgreSQL variants wherever the server is up."""
+    if PG_ENV in os.environ:
+        _pg_found.append(f"{PG_ENV} is set" if os.environ[PG_ENV] else f"{PG_ENV} is empty")
+    elif _postgres_answers(DEFAULT_PG_URL):
+        os.environ[PG_ENV] = DEFAULT_PG_URL
+        _pg_found.append(f"{PG_ENV} unset; the server at {DEFAULT_PG_URL} answers")
+    else:
+        _pg_found.append(f"{PG_ENV} unset and nothing answers at {DEFAULT_PG_URL}")
 
 
 def pytest_report_header(config: pytest.Config) -> str:
+    why = "; ".join(_pg_found)
     if os.environ.get(PG_ENV):
-        return f"PostgreSQL tests: ON ({PG_ENV} is set)"
-    return (f"!!! PostgreSQL tests: SKIPPED ({PG_ENV} is not set); "
+        return f"PostgreSQL tests: ON ({why})"
+    return (f"!!! PostgreSQL tests: SKIPPED ({why}); "
             "CI sets it and never skips them !!!")
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if not os.environ.get(PG_ENV):
         terminalreporter.write_line(
-            f"!!! PostgreSQL integration tests were SKIPPED: set {PG_ENV} to run them !!!",
+            f"!!! PostgreSQL integration tests were SKIPPED ({'; '.join(_pg_found)}): start "
+            f"PostgreSQL or set {PG_ENV} to run them !!!",
             red=True, bold=True,
         )
 
@@ -45,7 +75,7 @@ def postgres_url() -> Iterator[str]:
     if not base:
         if os.environ.get("CI"):
             pytest.fail(f"CI must run the PostgreSQL tests: {PG_ENV} is not set")
-        pytest.skip(f"PostgreSQL not configured ({PG_ENV} unset)")
+        pytest.skip(f"PostgreSQL not configured ({'; '.join(_pg_found) or PG_ENV + ' unset'})")
     url = make_url(base)
     name = f"fd_test_{uuid.uuid4().hex[:10]}"
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
