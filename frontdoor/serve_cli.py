@@ -39,6 +39,13 @@ def serve(
         typer.echo("error: set SLACK_SIGNING_SECRET (HTTP mode) or SLACK_APP_TOKEN (Socket Mode)",
                    err=True)
         raise typer.Exit(2)
+    from frontdoor.wiring import PortalMisconfigured, check_portal_settings
+
+    try:
+        check_portal_settings(settings)
+    except PortalMisconfigured as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if migrate:
         from storage.migrate import upgrade

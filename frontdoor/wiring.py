@@ -112,7 +112,8 @@ def build_services(settings: Settings, clock: Clock | None = None,
                               file_sources=copyable_file_sources(settings),
                               invites_channel=(settings.slack_invites_channel
                                                or settings.slack_support_channel),
-                              agents_group=settings.slack_agents_group or None))
+                              agents_group=settings.slack_agents_group or None,
+                              thread_link_base=settings.slack_link_base))
     holder: list[Services] = []
     uow_factory = SqlUnitOfWorkFactory(
         database, settings.frontdoor_case_prefix,
@@ -132,9 +133,9 @@ class PortalMisconfigured(ValueError):
     """The portal is switched on without what it needs (said in the message)."""
 
 
-def build_portal_login(settings: Settings, database: Database,
-                       clock: Clock | None = None) -> PortalLogin | None:
-    """The portal's one-time login links, or None while the portal is off (FRONTDOOR_PORTAL)."""
+def check_portal_settings(settings: Settings) -> tuple[str, str] | None:
+    """(public URL, session secret) when the portal is on (FRONTDOOR_PORTAL), None when off;
+    raises PortalMisconfigured saying what is missing."""
     if not settings.frontdoor_portal:
         return None
     if not settings.frontdoor_public_url:
@@ -145,10 +146,18 @@ def build_portal_login(settings: Settings, database: Database,
         raise PortalMisconfigured(
             "FRONTDOOR_PORTAL is on but FRONTDOOR_SESSION_SECRET is missing or shorter than 32 "
             "characters; make one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'")
+    return settings.frontdoor_public_url, secret
+
+
+def build_portal_login(settings: Settings, database: Database,
+                       clock: Clock | None = None) -> PortalLogin | None:
+    """The portal's one-time login links, or None while the portal is off (FRONTDOOR_PORTAL)."""
+    checked = check_portal_settings(settings)
+    if checked is None:
+        return None
     from storage.portal_logins import SqlPortalLoginStore
 
-    return PortalLogin(settings.frontdoor_public_url, secret, SqlPortalLoginStore(database),
-                       clock)
+    return PortalLogin(checked[0], checked[1], SqlPortalLoginStore(database), clock)
 
 
 def build_engine(services: Services, classifier: Classifier) -> Engine:

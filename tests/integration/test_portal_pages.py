@@ -1,0 +1,216 @@
+"""The portal's rules and refusals over HTTP, on SQLite and PostgreSQL: the whole `frontdoor
+serve` app under uvicorn (as in the relay tests), a plain HTTP client as the browser. What a
+real browser shows is in test_portal_browser.py; here are the cases around it: CSRF, login
+CSRF, the daily cap and declined on the new-case form, urgent and keep-open, upload limits,
+paging and search, and `frontdoor serve` refusing a portal without its settings."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from contextlib import aclosing
+from typing import Any
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from bot import domain as d
+from frontdoor.cli import app
+from storage.database import Database
+from tests.integration.test_serve_relay import ORDER, Served, TelegramSeller, serving
+
+PUBLIC = "http://portal.example"  # plain http: the test client keeps Secure cookies to https
+SECRET = "portal-pages-secret-of-at-least-32-chars"
+
+
+@pytest.fixture
+async def served(db: Database) -> AsyncIterator[Served]:
+    async with serving(db, frontdoor_portal=True, frontdoor_public_url=PUBLIC,
+                       frontdoor_session_secret=SECRET, frontdoor_daily_case_cap=3,
+                       frontdoor_max_attachment_mb=1) as running:
+        yield running
+
+
+async def seller_in(served: Served, name: str = "Ada") -> tuple[int, httpx.AsyncClient]:
+    """A registered seller and a client logged in to the portal as them (by a link)."""
+    seller = TelegramSeller(served, name=name)
+    await seller.register()
+    _identity, found = served.services.cases.identify("telegram", seller.chat)
+    assert found is not None
+    portal: Any = served.parts.extra["portal"]
+    token = portal.login.issue_token(found.id)
+    client = httpx.AsyncClient(base_url=str(served.http.base_url), timeout=15)
+    page = await client.get(f"/portal/login/{token}")
+    assert page.status_code == 200 and "Log in" in page.text
+    login_csrf = _csrf(page.text)
+    answer = await client.post(f"/portal/login/{token}", data={"csrf_token": login_csrf})
+    assert answer.status_code == 303, answer.text
+    return found.id, client
+
+
+def _csrf(html: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found, html
+    return found.group(1)
+
+
+async def csrf_of(client: httpx.AsyncClient) -> str:
+    return _csrf((await client.get("/portal/cases/new")).text)
+
+
+async def test_forms_need_the_sessions_csrf_token_and_pages_need_a_login(served: Served) -> None:
+    seller_id, client = await seller_in(served)
+    async with aclosing(client):
+        case = served.services.cases.open_case(seller_id, "shipping", "My parcel never arrived",
+                                               ORDER)
+        number = case.case.number
+        before = len(served.services.cases.get_case(number).messages)
+        for data in ({"text": "no token"}, {"text": "wrong", "csrf_token": "x" * 43}):
+            refused = await client.post(f"/portal/cases/{number}/reply", data=data)
+            assert refused.status_code == 403 and "expired" in refused.text
+        assert len(served.services.cases.get_case(number).messages) == before
+        ok = await client.post(f"/portal/cases/{number}/reply",
+                               data={"text": "with the token", "csrf_token": await csrf_of(client)})
+        assert ok.status_code == 303
+        assert len(served.services.cases.get_case(number).messages) == before + 1
+
+    anonymous = await served.http.get("/portal/cases")
+    assert anonymous.status_code == 401 and "/web" in anonymous.text
+
+
+async def test_a_login_post_from_another_site_is_refused(served: Served) -> None:
+    seller = TelegramSeller(served)
+    await seller.register()
+    _identity, found = served.services.cases.identify("telegram", seller.chat)
+    assert found is not None
+    token = served.parts.extra["portal"].login.issue_token(found.id)
+    # No login cookie (another site's form cannot have it): refused, and the link not spent.
+    forged = await served.http.post(f"/portal/login/{token}", data={"csrf_token": "abc"})
+    assert forged.status_code == 403
+    assert served.parts.extra["portal"].login.check(token).seller_id == found.id
+    assert served.parts.extra["portal"].login.redeem(token).seller_id == found.id
+
+
+async def test_new_case_form_keeps_the_daily_cap_and_refuses_declined(served: Served) -> None:
+    seller_id, client = await seller_in(served)
+    cases = served.services.cases
+    async with aclosing(client):
+        declined = cases.open_case(seller_id, "shipping", "Lost parcel, please refund", ORDER)
+        cases.change_status(declined.case.number, d.DECLINED, reason="delivered per carrier")
+        form = {"case_type": "shipping", "order_id": ORDER, "csrf_token": await csrf_of(client),
+                "description": "The parcel is still not here, please check again"}
+        refused = await client.post("/portal/cases/new", data=form)
+        assert refused.status_code == 409 and "declined" in refused.text
+        assert "delivered per carrier" in refused.text
+
+        for n in range(2):  # the cap is 3 in 24 hours; the declined case counts
+            opened = await client.post("/portal/cases/new", data={
+                **form, "order_id": f"123-1234567-123456{n}", "description":
+                f"Parcel number {n} never arrived at the customer"})
+            assert opened.status_code == 303, opened.text
+        capped = await client.post("/portal/cases/new", data={
+            **form, "order_id": "123-1234567-7654321"})
+        assert capped.status_code == 409 and "limit is 3" in capped.text
+        assert len(cases.list_cases(seller_id, "all")) == 3
+
+        bad = await client.post("/portal/cases/new", data={
+            **form, "order_id": "not an order", "case_type": "bogus", "description": "short"})
+        assert bad.status_code == 400
+        assert "does not look like an order id" in bad.text and "Choose a type" in bad.text
+
+
+async def test_urgent_and_keep_open_follow_the_rules(served: Served) -> None:
+    seller_id, client = await seller_in(served)
+    cases = served.services.cases
+    async with aclosing(client):
+        number = cases.open_case(seller_id, "shipping", "Parcel lost in transit", ORDER).case.number
+        page = await client.get(f"/portal/cases/{number}")
+        assert "Mark urgent" in page.text and "Keep open" not in page.text
+        token = _csrf(page.text)
+        assert (await client.post(f"/portal/cases/{number}/urgent",
+                                  data={"csrf_token": token})).status_code == 303
+        assert cases.get_case(number).case.urgent
+        assert "Mark urgent" not in (await client.get(f"/portal/cases/{number}")).text
+
+        # Keep open only while it waits for the seller (or is resolved), a limited number of
+        # times (2 by default): the third is refused with the rule's reason.
+        refused = await client.post(f"/portal/cases/{number}/keep-open", data={"csrf_token": token})
+        assert refused.status_code == 409
+        cases.change_status(number, d.PENDING, reason="need the tracking number")
+        for _ in range(2):
+            kept = await client.post(f"/portal/cases/{number}/keep-open",
+                                     data={"csrf_token": token})
+            assert kept.status_code == 303
+        third = await client.post(f"/portal/cases/{number}/keep-open", data={"csrf_token": token})
+        assert third.status_code == 409 and "already been kept open 2 times" in third.text
+        assert cases.get_case(number).case.keep_open_count == 2
+
+
+async def test_uploads_keep_the_chats_size_limit(served: Served) -> None:
+    seller_id, client = await seller_in(served)
+    cases = served.services.cases
+    async with aclosing(client):
+        number = cases.open_case(seller_id, "shipping", "Parcel lost in transit", ORDER).case.number
+        before = len(cases.get_case(number).messages)
+        token = await csrf_of(client)
+        big = await client.post(f"/portal/cases/{number}/reply", data={
+            "text": "the photo", "csrf_token": token},
+            files={"files": ("big.jpg", b"x" * 1_000_001, "image/jpeg")})
+        assert big.status_code == 413 and "1 MB limit" in big.text
+        assert len(cases.get_case(number).messages) == before
+        many = await client.post(f"/portal/cases/{number}/reply", data={
+            "text": "many", "csrf_token": token},
+            files=[("files", (f"f{i}.txt", b"x", "text/plain")) for i in range(6)])
+        assert many.status_code == 413 and "at most 5 files" in many.text
+        fine = await client.post(f"/portal/cases/{number}/reply", data={
+            "text": "", "csrf_token": token},
+            files={"files": ("ok.jpg", b"x" * 1_000_000, "image/jpeg")})
+        assert fine.status_code == 303
+        assert cases.get_case(number).messages[-1].attachments[0]["size"] == 1_000_000
+    # The larger cap is the portal's only: a webhook still gets the 1 MB one.
+    webhook = await served.http.post("/telegram/webhook", content=b"x" * 1_100_000)
+    assert webhook.status_code == 413
+
+
+async def test_the_list_pages_and_searches_only_the_sellers_cases(served: Served) -> None:
+    seller_id, client = await seller_in(served)
+    other_id, other = await seller_in(served, name="Bob")
+    cases = served.services.cases
+    portal: Any = served.parts.extra["portal"]
+    portal.page_size = 4
+    async with aclosing(client), aclosing(other):
+        numbers = [cases.open_case(seller_id, "listing",
+                                   f"My listing for item SKU-{n:03d} is suppressed",
+                                   subject=f"sku{n:03d}").case.number for n in range(3)]
+        cases.rules = cases.rules.__class__(**{**cases.rules.__dict__, "daily_case_cap": 50})
+        numbers += [cases.open_case(seller_id, "shipping", "Lost parcel in transit",
+                                    f"123-1234567-00000{n}").case.number for n in range(6)]
+        first = await client.get("/portal/cases")
+        assert first.status_code == 200 and "9 cases" in first.text and "Page 1 of 3" in first.text
+        assert numbers[-1] in first.text and numbers[0] not in first.text  # newest first
+        last = await client.get("/portal/cases?status=in_progress&page=3")
+        assert numbers[0] in last.text
+        found = await client.get("/portal/cases", params={"q": "123-1234567-000004"})
+        assert "1 case matching" in found.text and numbers[7] in found.text
+        by_number = await client.get("/portal/cases", params={"q": numbers[2].lower()})
+        assert "1 case matching" in by_number.text
+        assert "0 cases" in (await other.get("/portal/cases")).text
+        assert (await other.get(f"/portal/cases/{numbers[0]}")).status_code == 404
+        assert (await other.get("/portal/cases/nonsense")).status_code == 404
+        assert other_id != seller_id
+
+
+def test_serve_refuses_to_start_a_portal_without_its_settings(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "1:x")
+    monkeypatch.setenv("TELEGRAM_MODE", "polling")
+    monkeypatch.setenv("FRONTDOOR_PORTAL", "true")
+    monkeypatch.setenv("FRONTDOOR_PUBLIC_URL", "https://support.example")
+    monkeypatch.setenv("FRONTDOOR_SESSION_SECRET", "too-short")
+    result = CliRunner().invoke(app, ["serve", "--no-migrate"])
+    assert result.exit_code == 2
+    assert "FRONTDOOR_SESSION_SECRET" in result.output
+    monkeypatch.delenv("FRONTDOOR_PUBLIC_URL")
+    result = CliRunner().invoke(app, ["serve", "--no-migrate"])
+    assert result.exit_code == 2 and "FRONTDOOR_PUBLIC_URL" in result.output
