@@ -25,7 +25,9 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from bot import domain as d
+from bot import i18n
 from bot import outbox as ob
+from bot.case_rules.preferences import owner_speaking
 from bot.digest import DigestJob, DigestSections
 from bot.domain import Case
 from bot.messages import Button, Reply
@@ -35,7 +37,7 @@ from bot.sweep_base import BatchNeeds
 from bot.sweep_batch import BatchUnitOfWork
 from bot.sweep_config import ACTOR, SWEEPS, SchedulerConfig, span, stamp
 from bot.sweep_store import SweepStore
-from bot.texts import t
+from bot.texts import case_title, t
 
 __all__ = ["SWEEPS", "DigestSections", "SchedulerConfig", "SweepStore", "Sweeper"]
 
@@ -69,11 +71,14 @@ class Sweeper(DigestJob):
     def _remind(self, uow: UnitOfWork, case: Case, level: int, hours: float,
                 now: datetime) -> None:
         close_on = stamp(case.auto_close_at)
-        buttons = [Button(t("sched.button_reply"), f"reply:{case.number}")]
-        if case.keep_open_count < self.service.rules.keep_open_max:
-            buttons.append(Button(t("sched.button_keep_open"), f"keep_open:{case.number}"))
-        reply = Reply(t("sched.reminder", number=case.number, title=case.title,
-                        close_on=close_on), tuple(buttons), case_number=case.number)
+        with owner_speaking(uow, case):  # the seller's language, date and time zone
+            buttons = [Button(t("sched.button_reply"), f"reply:{case.number}")]
+            if case.keep_open_count < self.service.rules.keep_open_max:
+                buttons.append(Button(t("sched.button_keep_open"), f"keep_open:{case.number}"))
+            reply = Reply(t("sched.reminder", number=case.number, title=case_title(case),
+                            close_on=i18n.when(case.auto_close_at, year=True)
+                            if case.auto_close_at else "?"),
+                          tuple(buttons), case_number=case.number)
         queued = self.relay.to_seller(uow, case, reply, now)
         uow.events.add(case.id, "reminder", d.SYSTEM, ACTOR, None, str(level),
                        None if queued else "undeliverable", now)
@@ -103,10 +108,10 @@ class Sweeper(DigestJob):
             closed = self.service.apply_status(
                 uow, case, d.CLOSED, d.SYSTEM, ACTOR, t("sched.reason_pending", days=days), now,
                 notify_seller=False)
-            self.relay.to_seller(uow, closed, Reply(
-                t("sched.closed_pending", number=case.number, days=days,
-                  reopen_days=self.service.rules.reopen_days),
-                case_number=case.number), now)
+            with owner_speaking(uow, case):
+                text = t("sched.closed_pending", number=case.number, days=days,
+                         reopen_days=self.service.rules.reopen_days)
+            self.relay.to_seller(uow, closed, Reply(text, case_number=case.number), now)
         else:
             days = max(1, round((now - (case.resolved_at or case.status_changed_at))
                                 / timedelta(days=1)))
@@ -169,7 +174,7 @@ class Sweeper(DigestJob):
             lambda uow, limit, skip: self.store.claim_evaluation_expiries(
                 uow, before, now, limit, skip),
             lambda uow, case: self._expire_evaluation(uow, case, now),
-            BatchNeeds(prompts=True),
+            BatchNeeds(chats=True, prompts=True),  # chats: the seller's language
         )
 
     def _expire_evaluation(self, uow: BatchUnitOfWork, case: Case, now: datetime) -> None:
@@ -179,10 +184,11 @@ class Sweeper(DigestJob):
         if ref is None:
             return  # never delivered (or the platform gave no message id): nothing to edit
         destination, address, message_id = ref
-        closed_on = stamp(resolved + timedelta(days=self.config.evaluation_days))
+        with owner_speaking(uow, case):
+            text = t("sched.evaluation_expired", number=case.number,
+                     closed_on=i18n.day(resolved + timedelta(days=self.config.evaluation_days)))
         uow.outbox.add(destination, ob.SELLER_EDIT, {
-            "address": address, "platform_message_id": message_id,
-            "text": t("sched.evaluation_expired", number=case.number, closed_on=closed_on),
+            "address": address, "platform_message_id": message_id, "text": text,
         }, case.id, f"{destination}:chat:{address}", now)
 
     # All sweeps ----------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any, NamedTuple
 
 from bot import domain as d
+from bot.case_rules.preferences import owner_speaking
 from bot.case_rules.results import AddedMessage
 from bot.case_rules.status import StatusRules
 from bot.domain import Case, CaseMessage, Seller
@@ -144,14 +145,15 @@ class ConversationRules(StatusRules):
             case = uow.cases.update(case.id, **changes)
             extra = {"agent_ts": platform_message_id} if platform_message_id else None
             queued: int | None = None
-            if text:
-                queued = self.relay.to_seller(
-                    uow, case, Reply(t("agent_reply", number=case.number, text=text),
-                                     case_number=case.number),
-                    now, case_message_id=msg.id, extra=extra,
-                )
-            if attachments and (queued is not None or not text):
-                queued = self.relay.files_to_seller(uow, case, attachments, now, msg.id)
+            with owner_speaking(uow, case):  # the agent's words as written, our frame theirs
+                if text:
+                    queued = self.relay.to_seller(
+                        uow, case, Reply(t("agent_reply", number=case.number, text=text),
+                                         case_number=case.number),
+                        now, case_message_id=msg.id, extra=extra,
+                    )
+                if attachments and (queued is not None or not text):
+                    queued = self.relay.files_to_seller(uow, case, attachments, now, msg.id)
             if queued is None:
                 self.relay.thread(uow, case, t("thread.delivery_failed",
                                                error="the seller's chat does not accept messages"),

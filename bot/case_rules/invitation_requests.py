@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot import i18n
 from bot import outbox as ob
 from bot.case_rules.base import CaseServiceBase
 from bot.errors import InvalidInput
@@ -88,21 +89,26 @@ class InvitationRequestRules(CaseServiceBase):
                     request_id, APPROVE if earlier.used_by_seller_id else DECLINE, requester,
                     earlier.used_by_seller_id, already=True)
             seller_id = None
+            # The requester has no language stored yet: the one their request is written in.
+            language = i18n.from_script(found[1]) or i18n.ENGLISH
             if outcome == APPROVE:
                 name = (ident.display_name or "").strip()[:200] or "Seller"
                 seller_id = ident.seller_id  # registered meanwhile (a code): just record it
                 if seller_id is None:
                     seller_id = uow.sellers.add(None, name, now).id
+                    uow.sellers.set_preferences(seller_id, language, None)
                     uow.identities.link_seller(ident.id, seller_id)
                 invitation = uow.invitations.add(
                     decision_code(request_id), name, None, now, agent_id[:100], now)
                 uow.invitations.mark_used(invitation.id, seller_id, now)
-                text = t("register.request_approved", name=name)
+                with i18n.speaking(i18n.speaker(language)):
+                    text = t("register.request_approved", name=name)
             else:
                 # Born expired: the code records the decision and can never be redeemed.
                 uow.invitations.add(decision_code(request_id), "Seller", None,
                                     now - timedelta(seconds=1), agent_id[:100], now)
-                text = t("register.request_declined")
+                with i18n.speaking(i18n.speaker(language)):
+                    text = t("register.request_declined")
             self.relay.to_identity(uow, ident, Reply(text), now)
             uow.commit()
             return RequestDecision(request_id, outcome, requester, seller_id)

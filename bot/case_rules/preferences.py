@@ -7,15 +7,23 @@ stores the language it detects for a seller who has none yet.
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
+from typing import Protocol
 
 from bot import i18n
 from bot.case_rules.base import CaseServiceBase
 from bot.domain import Case, Seller
 from bot.errors import InvalidInput
-from bot.ports import UnitOfWork
+from bot.ports import SellerRepository
 
 
-def owner_speaking(uow: UnitOfWork, case: Case) -> AbstractContextManager[i18n.Speaker]:
+class _KnowsSellers(Protocol):
+    """A unit of work, or a sweep's batch of one (it reads the sellers per batch)."""
+
+    @property
+    def sellers(self) -> SellerRepository: ...
+
+
+def owner_speaking(uow: _KnowsSellers, case: Case) -> AbstractContextManager[i18n.Speaker]:
     """Render texts in the language and zone of the seller whose case it is (for messages to
     them outside their own turn: an agent's status change, a reminder)."""
     return i18n.speaking_to(uow.sellers.get(case.seller_id))

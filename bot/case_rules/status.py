@@ -7,6 +7,7 @@ from typing import Any
 
 from bot import domain as d
 from bot.case_rules.base import CaseServiceBase
+from bot.case_rules.preferences import owner_speaking
 from bot.domain import Case
 from bot.errors import (
     InvalidInput,
@@ -15,7 +16,7 @@ from bot.errors import (
 from bot.messages import Button, Reply
 from bot.ports import UnitOfWork
 from bot.relay import NOTE_AUTHOR
-from bot.texts import EVALUATION_LABELS, STATUS_LABELS, t
+from bot.texts import STATUS_LABELS, evaluation_label, t
 
 # Which statuses an agent (or the system) may move a case to, from each status.
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -99,7 +100,8 @@ class StatusRules(CaseServiceBase):
         )
         if notify_seller and new != d.OPEN:
             # Back to "open" (unassigned) looks the same to the seller: nothing to tell.
-            self._notify_status(uow, case, new, reason, now)
+            with owner_speaking(uow, case):
+                self._notify_status(uow, case, new, reason, now)
         return case
 
     def _notify_status(self, uow: UnitOfWork, case: Case, new: str, reason: str | None,
@@ -122,7 +124,7 @@ class StatusRules(CaseServiceBase):
         """The three evaluation levels as buttons (rule 6)."""
         return Reply(
             t("evaluate.ask", number=case.number),
-            tuple(Button(EVALUATION_LABELS[level], f"eval:{case.number}:{level}")
+            tuple(Button(evaluation_label(level), f"eval:{case.number}:{level}")
                   for level in d.EVALUATION_LEVELS),
             case_number=case.number,
         )

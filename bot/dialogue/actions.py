@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from bot import domain as d
+from bot import i18n
 from bot.dialogue import answers, follow_up_case, followup, human_again
 from bot.dialogue.common import refusal, type_menu
 from bot.dialogue.drafts import TriageDraft
@@ -117,7 +118,7 @@ async def keep_open(turn: Turn, explicit: str | None) -> None:
     except CaseRuleError as err:
         refusal(turn, err, number)
         return
-    until = case.auto_close_at.strftime("%d %b %Y") if case.auto_close_at else "?"
+    until = i18n.day(case.auto_close_at) if case.auto_close_at else "?"
     turn.say("keep.done", number=case.number, until=until, case_number=case.number)
     await _keep_words(turn, case.number)
     turn.remember_case(case.number, case.case_type)

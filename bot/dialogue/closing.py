@@ -13,7 +13,7 @@ from bot.dialogue.drafts import ClosingDraft, closing_draft
 from bot.dialogue.turn import Turn
 from bot.errors import CaseRuleError
 from bot.messages import Button
-from bot.texts import t
+from bot.texts import case_title, t
 
 FLOW = "close"
 ASK, YES, NO = "close", "closeyes", "closeno"
@@ -66,7 +66,7 @@ async def ask(turn: Turn, explicit: str | None, keep_words: bool = False) -> Non
     words = turn.text if keep_words and not turn.msg.button else ""
     turn.state.start(FLOW, "confirm", ClosingDraft(number=case.number, words=words))
     key = "close.confirm_withdraw" if case.status in WITHDRAWABLE else "close.confirm_close"
-    turn.say(key, number=case.number, title=case.title, case_number=case.number, buttons=(
+    turn.say(key, number=case.number, title=case_title(case), case_number=case.number, buttons=(
         Button(t("button.close_yes"), f"{YES}:{case.number}"),
         Button(t("button.close_no"), f"{NO}:{case.number}"),
     ))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from bot import domain as d
+from bot import i18n
 from bot.cases import CaseDetail
 from bot.dialogue import answers
 from bot.dialogue.turn import Turn
@@ -21,7 +22,8 @@ from bot.errors import (
 )
 from bot.labels import CASE_TYPES
 from bot.messages import Button
-from bot.texts import CASE_TYPE_LABELS, STATUS_LABELS, t
+from bot.texts import case_title, case_type_label, t
+from bot.texts import status_label as status_text
 
 # Button payloads that are not tied to one flow.
 NEW = "new"
@@ -71,7 +73,7 @@ async def is_cancel(turn: Turn) -> bool:
 
 
 def type_label(case_type: str | None) -> str:
-    return CASE_TYPE_LABELS.get(case_type or "", t("case_type.untyped"))
+    return case_type_label(case_type)
 
 
 def type_menu(turn_ranking: list[str], size: int) -> tuple[Button, ...]:
@@ -83,17 +85,17 @@ def type_menu(turn_ranking: list[str], size: int) -> tuple[Button, ...]:
             break
         if ct not in chosen:
             chosen.append(ct)
-    return (*(Button(CASE_TYPE_LABELS[ct], f"type:{ct}") for ct in chosen),
+    return (*(Button(case_type_label(ct), f"type:{ct}") for ct in chosen),
             Button(t("button.something_else"), "type:other"))
 
 
 def status_label(case: Case) -> str:
-    return STATUS_LABELS.get(case.status, case.status)
+    return status_text(case.status)
 
 
 def case_line(case: Case, unread: int) -> str:
     """ "CX-000001 · Shipping · 123-…: In progress 🆕 Updated (2 new)" """
-    line = t("case.line", number=case.number, title=case.title, status=status_label(case))
+    line = t("case.line", number=case.number, title=case_title(case), status=status_label(case))
     if case.urgent and case.is_active:
         line += t("case.urgent_mark")
     if unread:
@@ -105,7 +107,7 @@ def last_reply_line(reply: CaseMessage | None) -> str | None:
     if reply is None:
         return None
     return t("case.last_reply", text=excerpt(reply.text),
-             when=reply.created_at.strftime("%d %b %H:%M"))
+             when=i18n.when(reply.created_at))
 
 
 def declined_reason(detail: CaseDetail) -> str | None:

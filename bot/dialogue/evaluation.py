@@ -20,7 +20,7 @@ from bot.dialogue.drafts import RatingDraft, rating_draft
 from bot.dialogue.turn import Turn
 from bot.errors import CaseRuleError, EvaluationRefused
 from bot.messages import Button
-from bot.texts import EVALUATION_LABELS, t
+from bot.texts import EVALUATION_LABELS, evaluation_label, t
 
 FLOW = "evaluation"
 PREFIX = "eval:"
@@ -66,10 +66,11 @@ def parse(payload: str) -> tuple[str, str] | None:
 
 
 def level_from_text(text: str) -> str | None:
-    """A typed evaluation label ("So-so", "worthy of a like") -> its level."""
+    """A typed evaluation label ("So-so", "worthy of a like", "一般") -> its level."""
     typed = plain(text)
     for level, label in EVALUATION_LABELS.items():
-        if typed in (plain(label), plain(level.replace("_", "-")), plain(level)):
+        if typed in (plain(label), plain(evaluation_label(level)),
+                     plain(level.replace("_", "-")), plain(level)):
             return level
     return None
 
@@ -123,7 +124,7 @@ async def _may_evaluate(turn: Turn, number: str, level: str) -> bool:
 def _ask_reason(turn: Turn, number: str, level: str) -> None:
     turn.state.start(FLOW, STEP_REASON, RatingDraft(
         case=number, level=level, asked_at=turn.deps.clock.now().isoformat()))
-    turn.say("eval.ask_reason_buttons", number=number, level=EVALUATION_LABELS[level],
+    turn.say("eval.ask_reason_buttons", number=number, level=evaluation_label(level),
              buttons=reason_buttons(number))
 
 
@@ -202,7 +203,7 @@ async def _skip(turn: Turn, number: str, level: str | None) -> None:
     if level is None:
         turn.say("eval.skipped", number=number)
         return
-    turn.say("eval.reason_skipped", number=number, level=EVALUATION_LABELS.get(level, level))
+    turn.say("eval.reason_skipped", number=number, level=evaluation_label(level))
 
 
 async def on_button(turn: Turn, payload: str) -> bool:
@@ -248,7 +249,7 @@ async def on_text(turn: Turn) -> bool:
             turn.say("eval.ask_other", number=number)
         else:
             turn.say("eval.ask_reason_buttons", number=number,
-                     level=EVALUATION_LABELS.get(level or "", ""), buttons=reason_buttons(number))
+                     level=evaluation_label(level or ""), buttons=reason_buttons(number))
         return True
     if turn.state.at(FLOW, STEP_OTHER):
         await _give_reason(turn, number, d.REASON_OTHER, turn.text)
@@ -265,7 +266,7 @@ async def on_text(turn: Turn) -> bool:
     if code == d.REASON_OTHER and turn.word_count() < 2:
         # "hmm", "?": no reason in that; ask again (the buttons stay the easy way).
         turn.say("eval.ask_reason_buttons", number=number,
-                 level=EVALUATION_LABELS.get(level or "", ""), buttons=reason_buttons(number))
+                 level=evaluation_label(level or ""), buttons=reason_buttons(number))
         return True
     # The label alone is the reason; anything more is kept as the seller's words.
     only_label = plain(turn.text) == plain(reason_label(code))

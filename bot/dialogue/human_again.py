@@ -3,8 +3,9 @@ whether someone from the team has answered since, instead of the first promise a
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
+from bot import i18n
 from bot.case_rules.results import HumanRequest
 from bot.dialogue.common import excerpt
 from bot.dialogue.turn import Turn
@@ -31,7 +32,7 @@ def ago(delta: timedelta) -> str:
 
 
 def _stamp(when: datetime) -> str:
-    return when.astimezone(UTC).strftime("%d %b %H:%M UTC")
+    return i18n.when(when)
 
 
 def say_asked_again(turn: Turn, request: HumanRequest) -> None:

@@ -10,7 +10,7 @@ from bot.dialogue.drafts import intake_draft
 from bot.dialogue.turn import Turn
 from bot.errors import CaseRuleError, InvalidInput
 from bot.messages import Button
-from bot.texts import t
+from bot.texts import case_title, t
 
 SHORTEN_STEP = "shorten"
 
@@ -62,7 +62,7 @@ async def open_now(turn: Turn, case_type: str | None, description: str, order_id
     if result.created:
         hours = (turn.config.first_response_urgent_hours if case.urgent
                  else turn.config.first_response_hours)
-        turn.say("case.opened", number=case.number, title=case.title, hours=hours,
+        turn.say("case.opened", number=case.number, title=case_title(case), hours=hours,
                  buttons=next_steps_buttons(case.number), case_number=case.number)
     else:
         # Someone (another device, a double tap) opened it a moment ago: rule 1 holds, and

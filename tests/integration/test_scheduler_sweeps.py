@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
+from bot import i18n
 from bot import outbox as ob
 from bot.cases import CaseRules, CaseService
 from bot.clock import ManualClock
@@ -177,7 +178,8 @@ def test_keep_open_after_a_reminder_pushes_the_deadline_the_reminder_named(
     clock.set(start + timedelta(hours=72))
     assert sweeper.remind_pending() == 1
     second = reminders(uow_factory)[-1]
-    assert (start + timedelta(days=14)).strftime("%Y-%m-%d") in second["text"]
+    # The seller's date (English, UTC here), as the reminder writes it: "Jan 19, 2026".
+    assert i18n.day(start + timedelta(days=14)) in second["text"]
     clock.set(start + timedelta(days=7, hours=1))
     assert sweeper.auto_close() == 0
 
