@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 class DeskOutcome:
     """What happened to an agent's input; ``error`` is a reason to show the agent."""
 
-    action: str  # reply | note | edit | status | urgent | assign | ignored | duplicate | refused
+    action: str  # reply | note | edit | status | urgent | assign | type | ignored | duplicate | refused
     case_number: str | None = None
     error: str | None = None
 
@@ -127,6 +127,9 @@ class AgentDesk:
                     if thread_ref and ":" in thread_ref:
                         channel, ts = thread_ref.split(":", 1)
                         case = uow.cases.find_by_thread(channel, ts)
+                        if case is None:  # the case moved to another channel (its type)
+                            moved = uow.messages.find_ref(self.platform, channel, ts)
+                            case = uow.cases.get(moved[0]) if moved else None
                     if case is None:
                         return "ignored"  # rolled back: nothing claimed outside cases
                     uow.commit()
@@ -196,7 +199,8 @@ class AgentDesk:
                reason: str | None = None, event_id: str | None = None,
                agent_name: str | None = None) -> DeskOutcome:
         """A button on a case's parent: ``kind`` "status" (arg = new status), "urgent"
-        (arg = "on"/"off") or "assign" (arg = "me": the presser takes the case)."""
+        (arg = "on"/"off"), "assign" (arg = "me": the presser takes the case) or "type" (arg =
+        the case type chosen in the menu)."""
         claim = self._claim(event_id)
         if claim is False:
             return DeskOutcome("duplicate")
@@ -215,6 +219,9 @@ class AgentDesk:
             if kind == "urgent":
                 self.cases.set_urgent(number, arg == "on", d.AGENT, agent_id)
                 return DeskOutcome("urgent", number)
+            if kind == "type":
+                self.cases.change_type(number, arg, d.AGENT, agent_id)
+                return DeskOutcome("type", number)
         except CaseRuleError as err:
             return DeskOutcome("refused", number, str(err))
         return DeskOutcome("ignored", number, f"unknown action {kind}")

@@ -31,6 +31,9 @@ CHANNEL_POST = "agents.channel_post"  # payload: channel, text
 # Who in the agents' pool can take a case now: the sender reports the pool's members and who
 # is away (``extra``), and the outcome assigns the next one round robin (bot/round_robin.py).
 ASSIGN_NEXT = "agents.assign_next"  # payload: group, reason (new | escalation)
+# A case's parent moved to another channel (its type changed): the old parent is updated to
+# say where, with a link to the new thread (``thread`` at delivery time).
+PARENT_MOVED = "agents.parent_moved"  # payload: channel, ts (old parent), card, to_channel, link_base
 ASSIGN_NEW_CASE = "new"  # a case just opened (or reopened as a new number)
 ASSIGN_ESCALATION = "escalation"  # no first response by the warning: the next member
 

@@ -86,6 +86,10 @@ class CaseRepository(Protocol):
         """Read and lock the row until the unit of work ends."""
         ...
     def find_by_thread(self, channel: str, ts: str) -> Case | None: ...
+    def clear_thread(self, case_id: int, platform: str) -> None:
+        """Forget the case's thread on ``platform`` (its parent moves to another channel):
+        the next parent posted becomes its thread."""
+        ...
     def set_thread(self, case_id: int, channel: str, ts: str) -> bool:
         """Where the case's agent thread is, once its parent message is posted (False if it
         already had one)."""

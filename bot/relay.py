@@ -19,6 +19,14 @@ from bot.texts import CASE_TYPE_LABELS, STATUS_LABELS, t
 
 #: Author of every note Frontdoor itself writes in case threads: the one spelling.
 NOTE_AUTHOR = "Frontdoor"
+#: The case event of a parent moved to another channel: from "CHANNEL:TS" (the old parent).
+THREAD_MOVED_EVENT = "thread_moved"
+
+
+def message_link(base: str, channel: str, ts: str) -> str:
+    """A link to a message in the agents' workspace at ``base``, as Slack's "Copy link"
+    makes it."""
+    return f"{base.rstrip('/')}/archives/{channel}/p{ts.replace('.', '')}"
 
 
 @dataclass
@@ -37,6 +45,8 @@ class RelayConfig:
     #: The agents' pool new cases are assigned round robin within (a Slack user group id,
     #: SLACK_AGENTS_GROUP); None: nobody is assigned automatically.
     agents_group: str | None = None
+    #: The agents' workspace URL, for links to a case's thread (SLACK_LINK_BASE).
+    thread_link_base: str = "https://slack.com"
 
 
 class Relay:
@@ -182,7 +192,43 @@ class Relay:
             "assignee_name": case.assignee_name,
             "first_response_by": case.first_response_by,
             "resolved_by": case.resolved_by,
+            "moved_from_link": self._moved_from_link(uow, case),
         }
+
+    def _moved_from_link(self, uow: UnitOfWork, case: Case) -> str | None:
+        """The link to the parent the case had before its type moved it (the latest)."""
+        moves = [e for e in uow.events.for_case(case.id) if e.kind == THREAD_MOVED_EVENT]
+        if not moves or not moves[-1].from_value or ":" not in moves[-1].from_value:
+            return None
+        channel, ts = moves[-1].from_value.split(":", 1)
+        return self.thread_link(channel, ts)
+
+    def thread_link(self, channel: str, ts: str) -> str:
+        return message_link(self.config.thread_link_base, channel, ts)
+
+    def move_parent(self, uow: UnitOfWork, case: Case, actor_kind: str, actor_ref: str | None,
+                    now: datetime) -> Case | None:
+        """Move the case's parent to its type's channel if that is another one: a new parent
+        there (linking the old one), and the old parent updated to say where the case went.
+        The old thread stays the case's by a message ref, so a reply written there still
+        finds it. None when nothing moves (same channel, or no parent posted yet)."""
+        dest = self.config.agents_destination
+        channel = self.config.channel_for(case.case_type)
+        if (dest is None or not channel or not case.slack_channel or not case.slack_ts
+                or channel == case.slack_channel):
+            return None
+        old_channel, old_ts = case.slack_channel, case.slack_ts
+        uow.cases.clear_thread(case.id, dest)  # the new parent becomes the case's thread
+        moved = uow.cases.update(case.id, updated_at=now)
+        uow.messages.add_ref(dest, old_channel, old_ts, case.id, None)
+        uow.events.add(case.id, THREAD_MOVED_EVENT, actor_kind, actor_ref,
+                       f"{old_channel}:{old_ts}", channel, None, now)
+        card = self.card(uow, moved)
+        self._agents(uow, moved, ob.CASE_PARENT, {"card": card, "channel": channel}, now)
+        self._agents(uow, moved, ob.PARENT_MOVED,
+                     {"channel": old_channel, "ts": old_ts, "card": card, "to_channel": channel,
+                      "link_base": self.config.thread_link_base}, now)
+        return moved
 
     def publish_card(self, uow: UnitOfWork, case: Case, now: datetime) -> int | None:
         """Post the case's parent message, or update it in place if already posted."""

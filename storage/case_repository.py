@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -20,6 +20,7 @@ from bot.ports import DuplicateActiveCase
 from storage.models import (
     Base,
     CaseRow,
+    CaseThreadRow,
     CounterRow,
 )
 from storage.repository_base import SqlRepository as _Repo
@@ -112,6 +113,11 @@ class SqlCaseRepository(_Repo):
             select(CaseRow).where(CaseRow.slack_channel == channel, CaseRow.slack_ts == ts)
         )
         return case_from_row(row) if row else None
+
+    def clear_thread(self, case_id: int, platform: str) -> None:
+        self.session.execute(delete(CaseThreadRow).where(CaseThreadRow.case_id == case_id,
+                                                         CaseThreadRow.platform == platform))
+        self.update(case_id, slack_channel=None, slack_ts=None)  # the case's own copy too
 
     def set_thread(self, case_id: int, channel: str, ts: str) -> bool:
         result = self.session.execute(

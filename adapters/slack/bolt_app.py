@@ -20,7 +20,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.cards import CASE_ACTION_PATTERN, parse_action
+from adapters.slack.cards import CASE_ACTION_PATTERN, action_value, parse_action
 from adapters.slack.invite_actions import add_invite_actions
 from adapters.slack.payload_checks import DECLINE_CALLBACK
 from bot.agent_desk import AgentDesk
@@ -174,7 +174,7 @@ def build_bolt_app(
         await ack()
         user = body["user"]["id"]
         action = body["actions"][0]
-        number, kind, arg = parse_action(action["action_id"], action.get("value", ""))
+        number, kind, arg = parse_action(action["action_id"], action_value(action))
         if not await gate.allows(user):
             await _ephemeral(client, body, "Only support agents can change cases.")
             return

@@ -10,6 +10,8 @@ Button contract (the Slack action handler relies on it):
   the case's status (``bot.case_rules.status.TRANSITIONS``);
 * urgent toggle: ``action_id = "case_urgent:on"`` or ``"case_urgent:off"``, ``value`` = case number;
 * assign: ``action_id = "case_assign:me"``, ``value`` = case number (the presser takes the case);
+* change type: a select menu, ``action_id = "case_type:select"``, each option's ``value`` =
+  ``"<case number>|<case type>"`` (Slack sends the chosen one as ``selected_option``);
 * seller DM buttons: ``action_id = "seller_button"``, ``value`` = the button's payload. Slack wants
   action ids unique within a block, so each seller button sits in an actions block of its own.
 """
@@ -25,15 +27,17 @@ from typing import Any
 
 from bot.case_rules.assignment import SLACK_USER_ID
 from bot.case_rules.status import TRANSITIONS
+from bot.labels import CASE_TYPES
 from bot.messages import Attachment, Reply
 from bot.texts import CASE_TYPE_LABELS, CATALOGUE, EVALUATION_LABELS
 
 STATUS_ACTION_PREFIX = "case_status:"
 URGENT_ACTION_PREFIX = "case_urgent:"
 ASSIGN_ACTION = "case_assign:me"
+TYPE_ACTION = "case_type:select"
 SELLER_BUTTON_ACTION = "seller_button"
-#: For bolt: ``app.action(CASE_ACTION_PATTERN)`` receives every case-card button.
-CASE_ACTION_PATTERN = re.compile(r"^case_(status|urgent|assign):")
+#: For bolt: ``app.action(CASE_ACTION_PATTERN)`` receives every case-card button and menu.
+CASE_ACTION_PATTERN = re.compile(r"^case_(status|urgent|assign|type):")
 
 #: The agents' status buttons, in display order.
 STATUS_BUTTONS: tuple[tuple[str, str], ...] = (
@@ -87,8 +91,25 @@ def render_case_card(card: Mapping[str, Any]) -> tuple[list[Block], str]:
         {"type": "section", "fields": _fact_fields(card)},
     ]
     if status not in _FINAL_STATUSES:
-        blocks.append({"type": "actions", "elements": _case_buttons(number, status, urgent)})
+        blocks.append({"type": "actions", "elements": _case_buttons(number, status, urgent)
+                       + [_type_menu(number, card.get("case_type"))]})
     return blocks, case_card_text(card)
+
+
+def render_moved_card(card: Mapping[str, Any], channel: str,
+                      link: str | None) -> tuple[list[Block], str]:
+    """The old parent of a case whose type moved it to ``channel``: where it went (a link to
+    the new thread once posted), no buttons; its thread stays for the history."""
+    number = str(card["number"])
+    label = card.get("case_type_label") or CASE_TYPE_LABELS.get(card.get("case_type") or "", "")
+    where = f"<#{channel}>" + (f" · <{link}|open the case's new thread>" if link else "")
+    text = (f"➡️ {escape(number)} is now a *{escape(str(label))}* case and moved to {where}. "
+            "Continue there; this thread stays for the history.")
+    blocks: list[Block] = [
+        {"type": "header", "text": _plain(f"{number} · moved", _HEADER_MAX)},
+        {"type": "section", "text": {"type": "mrkdwn", "text": _cut(text, _SECTION_MAX)}},
+    ]
+    return blocks, escape(f"{number} moved to another channel")
 
 
 def case_card_text(card: Mapping[str, Any]) -> str:
@@ -122,6 +143,8 @@ def _fact_fields(card: Mapping[str, Any]) -> list[dict[str, str]]:
         facts.append(("Resolved by", agent_mention(card["resolved_by"])))
     if card.get("reopened_from"):
         facts.append(("Reopened from", escape(str(card["reopened_from"]))))
+    if card.get("moved_from_link"):
+        facts.append(("Moved from", f"<{card['moved_from_link']}|its earlier thread>"))
     if card.get("evaluation"):
         facts.append(("Evaluation", _evaluation(card)))
     # A section holds at most 10 fields of 2000 characters; these stay well within.
@@ -204,18 +227,41 @@ def _case_buttons(number: str, status: str, urgent: bool) -> list[Block]:
     return buttons
 
 
+def _type_menu(number: str, current: str | None) -> Block:
+    """"Change type": every other case type (the value names the case and the type)."""
+    options = [{"text": _plain(CASE_TYPE_LABELS.get(case_type, case_type), _BUTTON_TEXT_MAX),
+                "value": f"{number}|{case_type}"}
+               for case_type in CASE_TYPES if case_type != current]
+    return {"type": "static_select", "action_id": TYPE_ACTION,
+            "placeholder": _plain("Change type", _BUTTON_TEXT_MAX), "options": options}
+
+
+def action_value(action: Mapping[str, Any]) -> str:
+    """What a case-card action carries: a button's ``value``, a menu's chosen option's."""
+    value = action.get("value")
+    if value is None:
+        chosen = action.get("selected_option")
+        value = chosen.get("value") if isinstance(chosen, Mapping) else None
+    return value if isinstance(value, str) else ""
+
+
 def parse_action(action_id: str, value: str) -> tuple[str, str, str]:
     """``(case number, kind, argument)`` of a case-card button press.
 
     ``("case_status:resolved", "CX-000123")`` -> ``("CX-000123", "status", "resolved")``;
     ``("case_urgent:on", "CX-000123")`` -> ``("CX-000123", "urgent", "on")``;
-    ``("case_assign:me", "CX-000123")`` -> ``("CX-000123", "assign", "me")``.
+    ``("case_assign:me", "CX-000123")`` -> ``("CX-000123", "assign", "me")``;
+    ``("case_type:select", "CX-000123|payment")`` -> ``("CX-000123", "type", "payment")``.
     Raises ValueError for anything else.
     """
     if not value:
         raise ValueError(f"case action {action_id!r} without a case number")
     if action_id == ASSIGN_ACTION:
         return value, "assign", "me"
+    if action_id == TYPE_ACTION:
+        number, _, case_type = value.partition("|")
+        if number and case_type in CASE_TYPES:
+            return number, "type", case_type
     if action_id.startswith(STATUS_ACTION_PREFIX):
         status = action_id.removeprefix(STATUS_ACTION_PREFIX)
         if status in {target for target, _ in STATUS_BUTTONS}:

@@ -19,7 +19,12 @@ from adapters.inbound_checks import (
     required_object,
     required_string,
 )
-from adapters.slack.cards import CASE_ACTION_PATTERN, SELLER_BUTTON_ACTION, parse_action
+from adapters.slack.cards import (
+    CASE_ACTION_PATTERN,
+    SELLER_BUTTON_ACTION,
+    action_value,
+    parse_action,
+)
 
 #: The modal an agent fills in to decline a case (see `bolt_app`).
 DECLINE_CALLBACK = "decline_reason"
@@ -119,10 +124,10 @@ def _check_block_actions(body: Mapping[str, Any]) -> None:
         check_id(action["action_ts"], f"{where}'s action_ts")
     if CASE_ACTION_PATTERN.match(action_id):
         try:
-            parse_action(action_id, action.get("value") or "")
+            number, _, _ = parse_action(action_id, action_value(action))
         except ValueError as exc:
             raise MalformedPayload(f"{where}: {exc}") from None
-        check_id(action.get("value"), f"{where}'s case number")
+        check_id(number, f"{where}'s case number")
     elif action_id == SELLER_BUTTON_ACTION:
         required_string(action, "value", where)
 

@@ -42,6 +42,7 @@ from adapters.slack.cards import (
     escape,
     file_not_copied_text,
     render_case_card,
+    render_moved_card,
     reply_blocks,
     text_blocks,
     thread_post_text,
@@ -55,6 +56,7 @@ from bot.outbox import (
     ASSIGN_NEXT,
     CASE_PARENT,
     CHANNEL_POST,
+    PARENT_MOVED,
     SELLER_EDIT,
     SELLER_FILE,
     SELLER_MESSAGE,
@@ -65,6 +67,7 @@ from bot.outbox import (
     DeliveryResult,
     OutboundItem,
 )
+from bot.relay import message_link
 
 log = logging.getLogger(__name__)
 
@@ -162,6 +165,7 @@ class SlackSender:
             SELLER_EDIT: self._seller_edit,
             SELLER_FILE: lambda i: dm_file_call(self.client, self.agent_files, i),
             ASSIGN_NEXT: self.roster.call,
+            PARENT_MOVED: self._parent_moved,
         }
         if item.kind not in builders:
             raise ValueError(f"unsupported kind {item.kind!r}")
@@ -176,6 +180,17 @@ class SlackSender:
             return self._post(item, channel=channel, text=text, blocks=blocks)
         return self._update(channel=item.thread.channel, ts=item.thread.ts, text=text,
                             blocks=blocks)
+
+    def _parent_moved(self, item: OutboundItem) -> Call:
+        """The old parent of a case whose type moved it: says where, linking the new thread
+        (posted before this item, in the case's order)."""
+        new = item.thread  # None if the new parent could not be posted: no link then
+        link = (message_link(str(item.payload.get("link_base") or "https://slack.com"),
+                             new.channel, new.ts) if new else None)
+        blocks, text = render_moved_card(item.payload["card"], str(item.payload["to_channel"]),
+                                         link)
+        return self._update(channel=str(item.payload["channel"]), ts=str(item.payload["ts"]),
+                            text=text, blocks=blocks)
 
     def _thread_post(self, item: OutboundItem) -> Call:
         if item.thread is None:

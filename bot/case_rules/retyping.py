@@ -57,7 +57,13 @@ class RetypingRules(OpeningRules):
                                         number=case.number) from None
             uow.events.add(case.id, "type", actor_kind, actor_ref, case.case_type or "",
                            case_type, None, now)
-            self.relay.publish_card(uow, updated, now)
+            # Another type may live in another channel: the parent moves there (its new card),
+            # else the card is updated in place.
+            moved = self.relay.move_parent(uow, updated, actor_kind, actor_ref, now)
+            if moved is not None:
+                updated = moved
+            else:
+                self.relay.publish_card(uow, updated, now)
             self.relay.thread(uow, updated, t("thread.type_changed",
                                               type=CASE_TYPE_LABELS[case_type],
                                               actor=actor_ref or actor_kind), NOTE_AUTHOR, now)
