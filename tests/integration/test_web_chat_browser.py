@@ -13,16 +13,14 @@ from playwright.async_api import Browser, expect
 from sqlalchemy import select
 
 from storage.models import CaseMessageRow, CaseRow, IdentityRow
-from tests.integration.test_portal_browser import (  # noqa: F401  (fixtures)
-    Shots,
-    browser,
-    link_from_bot,
-    log_in,
-    new_page,
-    served,
-    shots,
-)
+from tests.integration import test_portal_browser as portal
+from tests.integration.test_portal_browser import Shots, link_from_bot, log_in, new_page
 from tests.integration.test_serve_relay import ORDER, SUPPORT, WAIT, Served, TelegramSeller
+
+# The portal's browser tests' fixtures: the browser, the server with the portal, screenshots.
+browser = portal.browser
+served = portal.served
+shots = portal.shots
 
 
 async def test_the_web_chat_opens_a_case_and_shows_the_agents_reply_live(
