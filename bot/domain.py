@@ -120,6 +120,18 @@ class Case:
 
 
 @dataclass(frozen=True)
+class CaseThread:
+    """Where a case is shown to agents on one platform: the channel, and the parent message
+    its thread hangs from (Slack: the channel id and the parent's ts). The relay's knowledge,
+    recorded once the parent is posted."""
+
+    case_id: int
+    platform: str
+    channel: str
+    parent_message_id: str
+
+
+@dataclass(frozen=True)
 class CaseMessage:
     id: int
     case_id: int

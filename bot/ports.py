@@ -15,6 +15,7 @@ from bot.domain import (
     Case,
     CaseEvent,
     CaseMessage,
+    CaseThread,
     Evaluation,
     Identity,
     Invitation,
@@ -85,14 +86,15 @@ class CaseRepository(Protocol):
     def get_for_update(self, case_id: int) -> Case | None:
         """Read and lock the row until the unit of work ends."""
         ...
-    def find_by_thread(self, channel: str, ts: str) -> Case | None: ...
     def clear_thread(self, case_id: int, platform: str) -> None:
         """Forget the case's thread on ``platform`` (its parent moves to another channel):
         the next parent posted becomes its thread."""
         ...
+    # The case's Slack thread, kept on the thread record (``uow.threads``) and, until every
+    # reader uses that, on the case's own columns too.
+    def find_by_thread(self, channel: str, ts: str) -> Case | None: ...
     def set_thread(self, case_id: int, channel: str, ts: str) -> bool:
-        """Where the case's agent thread is, once its parent message is posted (False if it
-        already had one)."""
+        """Once its parent message is posted (False if it already had one)."""
         ...
     def find_active(self, seller_id: int, case_type: str, order_id: str | None,
                     subject: str | None = None) -> Case | None: ...
@@ -112,6 +114,21 @@ class CaseRepository(Protocol):
     ) -> Sequence[Case]: ...
     def list_all(self, statuses: Sequence[str] | None, query: str | None, limit: int) -> Sequence[Case]: ...
     def count_created_since(self, seller_id: int, since: datetime) -> int: ...
+
+
+class CaseThreadRepository(Protocol):
+    """Where cases are shown to agents, per platform (`bot.domain.CaseThread`)."""
+
+    def get(self, case_id: int, platform: str) -> CaseThread | None: ...
+    def find_case(self, platform: str, channel: str, parent_message_id: str) -> Case | None:
+        """The case whose thread hangs from this message (a reply in it names the parent)."""
+        ...
+    def add(self, case_id: int, platform: str, channel: str, parent_message_id: str) -> bool:
+        """Record the case's thread on ``platform``; False if it has one there already."""
+        ...
+    def remove(self, case_id: int, platform: str) -> bool:
+        """Forget the case's thread on ``platform`` (its parent moves); False if none."""
+        ...
 
 
 class MessageRepository(Protocol):
@@ -224,6 +241,8 @@ class UnitOfWork(Protocol):
     def invitations(self) -> InvitationRepository: ...
     @property
     def cases(self) -> CaseRepository: ...
+    @property
+    def threads(self) -> CaseThreadRepository: ...
     @property
     def messages(self) -> MessageRepository: ...
     @property

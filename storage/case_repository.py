@@ -27,6 +27,7 @@ from storage.repository_base import SqlRepository as _Repo
 from storage.row_mapping import (
     case_from_row,
 )
+from storage.thread_repository import SqlCaseThreadRepository
 from storage.unique_violations import violates_unique_index
 
 # Rule 1's partial unique index: a violation of it (and only of it) is a DuplicateActiveCase.
@@ -108,23 +109,23 @@ class SqlCaseRepository(_Repo):
         self._locked[row.id] = row
         return case_from_row(row)
 
-    def find_by_thread(self, channel: str, ts: str) -> Case | None:
-        row = self.session.scalar(
-            select(CaseRow).where(CaseRow.slack_channel == channel, CaseRow.slack_ts == ts)
-        )
-        return case_from_row(row) if row else None
-
     def clear_thread(self, case_id: int, platform: str) -> None:
         self.session.execute(delete(CaseThreadRow).where(CaseThreadRow.case_id == case_id,
                                                          CaseThreadRow.platform == platform))
         self.update(case_id, slack_channel=None, slack_ts=None)  # the case's own copy too
 
+    # The case's Slack thread: the thread record (storage.thread_repository) is the truth;
+    # the case's Slack columns are still written for the readers not yet moved to it
+    # (migration 0014 copied the older ones).
+    def find_by_thread(self, channel: str, ts: str) -> Case | None:
+        return SqlCaseThreadRepository(self.session).find_case("slack", channel, ts)
+
     def set_thread(self, case_id: int, channel: str, ts: str) -> bool:
-        result = self.session.execute(
-            update(CaseRow).where(CaseRow.id == case_id, CaseRow.slack_ts.is_(None))
-            .values(slack_channel=channel, slack_ts=ts)
-        )
-        return bool(getattr(result, "rowcount", 0))
+        recorded = SqlCaseThreadRepository(self.session).add(case_id, "slack", channel, ts)
+        if recorded:
+            self.session.execute(update(CaseRow).where(CaseRow.id == case_id)
+                                 .values(slack_channel=channel, slack_ts=ts))
+        return recorded
 
     def _issue(self, seller_id: int, case_type: str, order_id: str | None,
                subject: str | None = None) -> Any:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, aliased
 from bot import outbox as ob
 from bot.outbox import OutboundItem, ThreadRef
 from storage.database import Database
-from storage.models import CaseRow, MessageRefRow, OutboxRow
+from storage.models import CaseRow, CaseThreadRow, MessageRefRow, OutboxRow
 from storage.outbox_repository import DEAD, PENDING
 
 
@@ -69,8 +69,10 @@ class SqlOutboxQueue:
             case = session.get(CaseRow, row.case_id)
             if case is not None:
                 number = case.number
-                if case.slack_channel and case.slack_ts:
-                    thread = ThreadRef(case.slack_channel, case.slack_ts)
+                # The case's thread on the item's platform, known once its parent is posted.
+                shown = session.get(CaseThreadRow, (row.case_id, row.destination))
+                if shown is not None:
+                    thread = ThreadRef(shown.channel, shown.parent_message_id)
         payload = dict(row.payload)
         if row.kind == ob.SELLER_EDIT and "platform_message_id" not in payload:
             # The seller's copy, in the chat the edit goes to. On Slack the agent's own thread

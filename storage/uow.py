@@ -23,6 +23,7 @@ from storage.repositories import (
     SqlSellerRepository,
 )
 from storage.routing_queries import SqlRoutingRepository
+from storage.thread_repository import SqlCaseThreadRepository
 
 
 class SqlUnitOfWork:
@@ -47,6 +48,7 @@ class SqlUnitOfWork:
         self.identities = SqlIdentityRepository(s)
         self.invitations = SqlInvitationRepository(s)
         self.cases = SqlCaseRepository(s, self._prefix)
+        self.threads = SqlCaseThreadRepository(s)
         self.messages = SqlMessageRepository(s)
         self.events = SqlEventRepository(s)
         self.evaluations = SqlEvaluationRepository(s)
