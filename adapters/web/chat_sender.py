@@ -16,6 +16,8 @@ from bot.web_chat import WEB, WebChatStore
 
 log = logging.getLogger(__name__)
 
+#: Where the portal shows a case (its files included).
+CASE_PAGE = "/portal/cases/"
 #: Seconds before a line the database did not take is tried again.
 _STORE_RETRY = 2.0
 
@@ -62,9 +64,12 @@ def line_payload(item: OutboundItem) -> dict[str, Any] | None:
                 and target[4:].isdigit() else None}
     if item.kind == SELLER_FILE:
         attachment = Attachment.from_dict(payload.get("attachment") or {})
+        number = payload.get("case_number")
+        # The file itself is on the case's portal page, with the seller's access check.
         return {"kind": "file", "text": str(payload.get("caption") or ""),
                 "file_name": attachment.file_name or attachment.kind,
-                "case_number": payload.get("case_number"),
+                "case_number": number,
+                "case_url": f"{CASE_PAGE}{number}" if number else None,
                 "case_message_id": payload.get("case_message_id")}
     return None
 

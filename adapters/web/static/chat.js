@@ -71,6 +71,13 @@
     var li = item(line.author === "seller" ? "seller" : "bot", text);
     li.setAttribute("data-line", line.id);
     if (line.author !== "seller") { addButtons(li, line.buttons); }
+    if (line.case_url) {
+      var open = document.createElement("a");
+      open.href = line.case_url;
+      open.textContent = "Open " + (line.case_number || "the case");
+      li.appendChild(document.createElement("br"));
+      li.appendChild(open);
+    }
     seen[line.id] = li;
   }
 
