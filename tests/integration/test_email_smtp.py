@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from email import message_from_bytes
 from email.message import Message
 from typing import Any
@@ -208,3 +210,45 @@ def test_the_scheduler_runs_the_email_sweep_only_with_mail_configured(
                             frontdoor_smtp_url=url)
         scheduler = build_scheduler(build_services(settings, database=sqlite_db))
         assert (scheduler.get_job("sweep.email") is not None) is expected
+
+
+def test_the_portal_form_sets_and_removes_the_address_with_csrf(sqlite_db: Database) -> None:
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    from adapters.web.session import PortalSessions, csrf_ok, current_seller
+
+    clock = ManualClock()
+    service = CaseService(SqlUnitOfWorkFactory(sqlite_db), clock=clock)
+    _, seller = make_seller(service, "f1")
+    sessions = PortalSessions("f" * 40, "http://testserver", timedelta(hours=1))
+
+    async def login(request: Request) -> Response:
+        response = Response("")
+        sessions.start(response, seller.id)
+        return response
+
+    routes = EmailRoutes(service, "Ceylexo", 30, current_seller, csrf_ok)
+    app = Starlette(routes=[*routes.routes(), Route("/test-login", login)])
+    app.state.portal_sessions = sessions
+    with TestClient(app) as client:
+        assert client.get("/portal/email").status_code == 401
+        client.get("/test-login")
+        page = client.get("/portal/email")
+        assert page.status_code == 200 and "No address yet" in page.text
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        assert token
+        csrf = token.group(1)
+        refused = client.post("/portal/email", data={"csrf_token": "forged", "address": "a@b.co"})
+        assert refused.status_code == 403 and service.email_of(seller.id) is None
+        bad = client.post("/portal/email", data={"csrf_token": csrf, "address": "nope"})
+        assert bad.status_code == 400 and "is not an email address" in bad.text
+        sent = client.post("/portal/email", data={"csrf_token": csrf, "address": "a@b.co"},
+                           follow_redirects=False)
+        assert sent.status_code == 303
+        page = client.get(sent.headers["location"])
+        assert "Confirmation link sent" in page.text and "a@b.co" in page.text
+        removed = client.post("/portal/email", data={"csrf_token": csrf, "action": "remove"})
+        assert removed.status_code == 200 and "no more email" in removed.text
+    assert service.email_of(seller.id) is None
