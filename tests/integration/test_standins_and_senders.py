@@ -248,7 +248,7 @@ async def test_slack_parent_post_then_update(slack: SlackStandIn,
     # Assign to me and the urgent toggle.
     assert action_ids == ["case_status:investigating", "case_status:pending",
                           "case_status:resolved", "case_status:closed", "case_status:declined",
-                          "case_assign:me", "case_urgent:on"]
+                          "case_assign:me", "case_urgent:on", "case_type:select"]
     assert "CX-000001" in request["text"]
 
     thread = ThreadRef(SUPPORT, str(posted.platform_message_id))

@@ -8,9 +8,16 @@ from typing import Any
 
 import pytest
 
-from adapters.slack.cards import parse_action, render_case_card
+from adapters.slack.cards import (
+    CASE_ACTION_PATTERN,
+    action_value,
+    parse_action,
+    render_case_card,
+    render_moved_card,
+)
 from bot import domain as d
 from bot.case_rules.status import TRANSITIONS
+from bot.labels import CASE_TYPES
 from tests.unit.test_slack_cards import CARD, buttons_of, fields_text
 
 
@@ -71,3 +78,39 @@ def test_urgent_toggle_follows_the_flag() -> None:
     off = buttons_of(render_case_card(CARD)[0])[-1]
     assert (on["action_id"], on["text"]["text"]) == ("case_urgent:off", "Urgent off")
     assert (off["action_id"], off["text"]["text"]) == ("case_urgent:on", "Urgent on")
+
+
+def type_menu(blocks: list[dict[str, Any]]) -> dict[str, Any]:
+    [menu] = [e for b in blocks if b["type"] == "actions" for e in b["elements"]
+              if e["type"] == "static_select"]
+    return menu
+
+
+def test_the_type_menu_offers_the_other_types_and_parses_back() -> None:
+    blocks, _ = render_case_card(CARD)  # a payment case
+
+    menu = type_menu(blocks)
+    values = [o["value"] for o in menu["options"]]
+    assert len(values) == len(CASE_TYPES) - 1 and "CX-000042|payment" not in values
+    chosen = {"action_id": menu["action_id"], "selected_option": menu["options"][0]}
+    assert CASE_ACTION_PATTERN.match(menu["action_id"])
+    assert parse_action(menu["action_id"], action_value(chosen)) == (
+        "CX-000042", "type", values[0].split("|")[1])
+    with pytest.raises(ValueError):
+        parse_action(menu["action_id"], "CX-000042|not_a_type")
+    closed, _ = render_case_card({**CARD, "status": "closed"})
+    assert not [b for b in closed if b["type"] == "actions"]
+
+
+def test_a_moved_case_links_its_earlier_thread_and_its_old_parent_says_where() -> None:
+    link = "https://acme.slack.com/archives/C0OLD/p1700000000000100"
+    blocks, _ = render_case_card({**CARD, "moved_from_link": link})
+    assert f"*Moved from*\n<{link}|its earlier thread>" in fields_text(blocks)
+
+    new = "https://acme.slack.com/archives/C0NEW/p1700000000000200"
+    old_blocks, text = render_moved_card({**CARD, "case_type_label": "Payments"}, "C0NEW", new)
+    shown = str(old_blocks)
+    assert "<#C0NEW>" in shown and new in shown and "*Payments*" in shown
+    assert not [b for b in old_blocks if b["type"] == "actions"] and "moved" in text
+    without_link, _ = render_moved_card(CARD, "C0NEW", None)  # the new parent never posted
+    assert "<#C0NEW>" in str(without_link) and "http" not in str(without_link)

@@ -27,7 +27,8 @@ CARD: dict[str, Any] = {
 
 
 def buttons_of(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [e for b in blocks if b["type"] == "actions" for e in b["elements"]]
+    return [e for b in blocks if b["type"] == "actions" for e in b["elements"]
+            if e["type"] == "button"]
 
 
 def fields_text(blocks: list[dict[str, Any]]) -> str:
