@@ -108,6 +108,11 @@ def speaking_to(seller: Seller | None) -> AbstractContextManager[Speaker]:
     return speaking(speaker_of(seller))
 
 
+def speaking_to_agents() -> AbstractContextManager[Speaker]:
+    """English in UTC: for a seller's text that goes to the agents (a rating reason's label)."""
+    return speaking(_NOBODY_IN_PARTICULAR)
+
+
 # Where a new seller's language comes from --------------------------------------------------
 def from_language_code(code: str | None) -> str | None:
     """A shipped language for a platform's language tag ("zh-hans", "zh-CN", "en-GB"), or

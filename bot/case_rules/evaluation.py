@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from bot import domain as d
+from bot import i18n
 from bot.case_rules.base import CaseServiceBase
 from bot.domain import Case, Evaluation
 from bot.errors import (
@@ -63,7 +64,8 @@ class EvaluationRules(CaseServiceBase):
             ev = uow.evaluations.add(case.id, level, words, now, code)
             uow.events.add(case.id, "evaluation", d.SELLER, str(seller_id), None, level,
                            ev.reason, now)
-            reason_part = f" — {reason_text(ev)}" if code else ""
+            with i18n.speaking_to_agents():
+                reason_part = f" — {reason_text(ev)}" if code else ""
             self.relay.thread(uow, case, t("thread.evaluation", level=EVALUATION_LABELS[level],
                                            reason=reason_part), NOTE_AUTHOR, now)
             self.relay.publish_card(uow, case, now)
@@ -116,7 +118,9 @@ class EvaluationRules(CaseServiceBase):
         return max(window_end, ev.created_at + REASON_GRACE)
 
     def _tell_agents(self, uow: UnitOfWork, case: Case, ev: Evaluation, now: datetime) -> None:
+        with i18n.speaking_to_agents():  # the reason's label in English, the words as written
+            reason = reason_text(ev)
         self.relay.thread(uow, case, t("thread.evaluation_reason",
                                        level=EVALUATION_LABELS[ev.level],
-                                       reason=reason_text(ev)), NOTE_AUTHOR, now)
+                                       reason=reason), NOTE_AUTHOR, now)
         self.relay.publish_card(uow, case, now)
