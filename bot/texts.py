@@ -670,6 +670,7 @@ CATALOGUE: dict[str, str] = {
         "notifications there."
     ),
     "email.removed": "📧 Done: no more email from us.",
+    "email.already": "📧 Notifications already go to {address}.",
     "email.nothing_to_remove": "You have no email address with us.",
     "email.verify_subject": "Confirm your email address for seller support",
     "email.verify_body": (

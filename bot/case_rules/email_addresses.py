@@ -9,6 +9,7 @@ so the token stored and the link sent go together; the link itself (FRONTDOOR_PU
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Literal
 
 from bot import i18n
@@ -41,13 +42,26 @@ class EmailVerified:
 class EmailNotVerified:
     reason: VerifyRefusal
 
+#: A confirmation link for the same address is mailed again only after this.
+RESEND_AFTER = timedelta(minutes=2)
+
+
+def _nothing_to_send(current: SellerEmail, address: str, now: datetime) -> bool:
+    if current.address == address and current.pending_address is None:
+        return True
+    if current.pending_address != address or current.token_expires_at is None:
+        return False
+    return current.token_expires_at - VERIFY_LIFETIME > now - RESEND_AFTER
+
 
 class EmailAddressRules(CaseServiceBase):
     """Set, verify, look up and remove a seller's notification address."""
 
     def request_email(self, seller_id: int, text: str) -> SellerEmail:
         """Ask to use the address in ``text``: stored as pending and a verification link
-        mailed to it. Raises InvalidInput for something that is not an address."""
+        mailed to it. Raises InvalidInput for something that is not an address. The address
+        in use already, or the same one asked for within ``RESEND_AFTER``, mails nothing
+        (a double tap, or someone making the bot mail a stranger over and over)."""
         address = normalise_address(text)
         if address is None:
             raise InvalidInput(f"{text.strip()[:60]!r} is not an email address",
@@ -58,6 +72,9 @@ class EmailAddressRules(CaseServiceBase):
             seller = uow.sellers.get(seller_id)
             if seller is None:
                 raise InvalidInput(f"no seller {seller_id}", seller_id=seller_id)
+            current = emails_of(uow).get(seller_id)
+            if current is not None and _nothing_to_send(current, address, now):
+                return current
             emails_of(uow).set_pending(seller_id, address, hashed, now + VERIFY_LIFETIME, now)
             with i18n.speaking_to(seller):
                 payload = {

@@ -35,5 +35,8 @@ async def on_email(turn: Turn, args: str) -> None:
     except InvalidInput:
         turn.say("email.invalid", text=typed[:80])
         return
+    if email.pending_address is None:
+        turn.say("email.already", address=email.address)
+        return
     turn.say("email.link_sent", address=email.pending_address,
              hours=int(VERIFY_LIFETIME.total_seconds() // 3600))

@@ -65,7 +65,16 @@ def test_an_address_is_used_once_its_link_is_opened_once_in_time(
 
     # A change waits for its own link; the verified address stays in use meanwhile; a link
     # opened after 24 hours is expired.
+    # Asking for the address in use mails nothing.
+    same = service.request_email(seller.id, "Ada.Lovelace@EXAMPLE.com")
+    assert same.pending_address is None and len(mails(uow_factory, EMAIL_VERIFY)) == 1
     service.request_email(seller.id, "new@example.com")
+    # A double tap (or someone mailing a stranger over and over) gets no second mail at once.
+    service.request_email(seller.id, "new@example.com")
+    assert len(mails(uow_factory, EMAIL_VERIFY)) == 2
+    clock.advance(minutes=3)
+    service.request_email(seller.id, "new@example.com")
+    assert len(mails(uow_factory, EMAIL_VERIFY)) == 3
     late = mails(uow_factory, EMAIL_VERIFY)[-1].payload["link"]["token"]
     clock.advance(hours=24, seconds=1)
     assert service.verify_email(late) == EmailNotVerified("expired")
