@@ -214,10 +214,10 @@ class Relay:
         finds it. None when nothing moves (same channel, or no parent posted yet)."""
         dest = self.config.agents_destination
         channel = self.config.channel_for(case.case_type)
-        if (dest is None or not channel or not case.slack_channel or not case.slack_ts
-                or channel == case.slack_channel):
+        shown = uow.threads.get(case.id, dest) if dest is not None else None
+        if dest is None or not channel or shown is None or channel == shown.channel:
             return None
-        old_channel, old_ts = case.slack_channel, case.slack_ts
+        old_channel, old_ts = shown.channel, shown.parent_message_id
         uow.cases.clear_thread(case.id, dest)  # the new parent becomes the case's thread
         moved = uow.cases.update(case.id, updated_at=now)
         uow.messages.add_ref(dest, old_channel, old_ts, case.id, None)

@@ -103,9 +103,10 @@ def _case_summary(cases: CaseService, number: str) -> str:
         f"Status: {STATUS_LABELS[c.status]} ({c.status}){' · URGENT' if c.urgent else ''}",
         f"Seller: {c.seller_id} · Order: {c.order_id or '-'}",
     ]
-    if c.slack_channel and c.slack_ts:
-        lines.append(f"Thread: <https://slack.com/archives/{c.slack_channel}/"
-                     f"p{c.slack_ts.replace('.', '')}|open>")
+    thread = detail.agents_thread
+    if thread is not None:
+        lines.append(f"Thread: <https://slack.com/archives/{thread.channel}/"
+                     f"p{thread.parent_message_id.replace('.', '')}|open>")
     if detail.reopened_from:
         lines.append(f"Reopened from {detail.reopened_from}")
     return "\n".join(lines)

@@ -135,10 +135,12 @@ class ConversationRules(StatusRules):
                 raise InvalidTransition(f"{case.number} is declined; replies are not sent")
             msg = uow.messages.add(case.id, d.AGENT, agent_id, agent_name, text, attachments,
                                    False, now)
-            if from_agents_platform and platform_message_id and case.slack_channel:
+            platform = self.relay.config.agents_destination or "slack"
+            shown = uow.threads.get(case.id, platform) if from_agents_platform else None
+            if shown is not None and platform_message_id:
                 # So that an edit of this thread message finds the reply it became.
-                uow.messages.add_ref(self.relay.config.agents_destination or "slack",
-                                     case.slack_channel, platform_message_id, case.id, msg.id)
+                uow.messages.add_ref(platform, shown.channel, platform_message_id, case.id,
+                                     msg.id)
             changes: dict[str, Any] = {"updated_at": now}
             if case.first_response_at is None:
                 changes.update(first_response_at=now, first_response_by=agent_id)

@@ -36,6 +36,8 @@ class CaseQueries(CaseServiceBase):
                 reopened_from=prev.number if prev else None,
                 reopened_as=nxt.number if nxt else None,
                 unread=uow.messages.unread_counts([case.id]).get(case.id, 0),
+                agents_thread=uow.threads.get(case.id, self.relay.config.agents_destination
+                                              or "slack"),
             )
 
     def find_active_case(self, seller_id: int, case_type: str,

@@ -50,6 +50,8 @@ class CaseDetail:
     reopened_as: str | None
     unread: int
     extra: dict[str, Any] = field(default_factory=dict)
+    # Where agents see the case (its thread on the agents' platform), once posted.
+    agents_thread: d.CaseThread | None = None
 
 
 @dataclass(frozen=True)

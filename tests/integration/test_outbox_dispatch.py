@@ -74,7 +74,8 @@ async def test_parent_first_then_thread_posts_in_order(db: Database, service: Ca
     assert {i.thread.ts for i in slack.seen[1:] if i.thread} == {"1.0"}
     assert [i.payload["text"] for i in slack.seen[1:]] == ["late", "second", "third"]
     detail = service.get_case(case.number)
-    assert (detail.case.slack_channel, detail.case.slack_ts) == ("C1", "1.0")
+    assert detail.agents_thread is not None
+    assert (detail.agents_thread.channel, detail.agents_thread.parent_message_id) == ("C1", "1.0")
 
 
 async def test_retry_after_is_honoured_and_item_arrives_once(

@@ -105,9 +105,10 @@ async def test_the_parent_moves_to_the_new_types_channel(
     assert f"<#{PAYMENTS}>" in moved_text
     assert f"https://acme.slack.com/archives/{PAYMENTS}/p{new_ts.replace('.', '')}" in moved_text
     assert "static_select" not in moved_text and "button" not in moved_text
-    stored = served.services.cases.get_case(case.number).case
-    assert (stored.case_type, stored.slack_channel, stored.slack_ts) == (
-        "payment", PAYMENTS, new_ts)
+    stored = served.services.cases.get_case(case.number)
+    assert stored.case.case_type == "payment" and stored.agents_thread is not None
+    assert (stored.agents_thread.channel, stored.agents_thread.parent_message_id) == (
+        PAYMENTS, new_ts)
     await served.slack.wait_for(
         "chat.postMessage", timeout=WAIT, where=lambda r: r.get("channel") == PAYMENTS
         and r.get("thread_ts") == new_ts and "type" in r.get("text", "").lower())
@@ -169,8 +170,8 @@ def test_the_cli_moves_the_parent_too(db: Database, monkeypatch: pytest.MonkeyPa
     result = CliRunner().invoke(app, ["case", "type", number, "payment"])
 
     assert result.exit_code == 0, result.output
-    moved = services.cases.get_case(number).case
-    assert (moved.case_type, moved.slack_channel, moved.slack_ts) == ("payment", None, None)
+    moved = services.cases.get_case(number)
+    assert (moved.case.case_type, moved.agents_thread) == ("payment", None)
     with services.database.sessions() as session:
         items = [(row.kind, row.payload) for row in session.scalars(
             select(OutboxRow).where(OutboxRow.case_id == case.id).order_by(OutboxRow.id))]

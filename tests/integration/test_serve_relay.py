@@ -386,7 +386,9 @@ async def test_telegram_message_opens_a_case_with_parent_and_thread(
     assert first["channel"] == SUPPORT
     detail = served.services.cases.get_case(opened.number)
     assert detail.case.case_type == "shipping" and detail.case.order_id == ORDER
-    assert (detail.case.slack_channel, detail.case.slack_ts) == (SUPPORT, opened.parent_ts)
+    assert detail.agents_thread is not None
+    assert (detail.agents_thread.channel, detail.agents_thread.parent_message_id) == (
+        SUPPORT, opened.parent_ts)
     assert served.case_count() == 1
 
 

@@ -68,7 +68,8 @@ async def test_sends_that_died_unrecorded_are_found_or_sent_once_by_the_next_dis
         [posted_parent] = [m for m in slack.messages[support] if "thread_ts" not in m]
         assert posted_parent["metadata"] == tag(parent.id)
         detail = service.get_case(case.number)
-        assert (detail.case.slack_channel, detail.case.slack_ts) == (
+        assert detail.agents_thread is not None
+        assert (detail.agents_thread.channel, detail.agents_thread.parent_message_id) == (
             support, posted_parent["ts"])
         assert len(slack.thread(support, posted_parent["ts"])) == 1
 
