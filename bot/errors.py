@@ -57,3 +57,9 @@ class EvaluationRefused(CaseRuleError):
 
 class InvalidInput(CaseRuleError):
     code = "invalid_input"
+
+
+class EmailOff(CaseRuleError):
+    """Email notifications are not set up on this server (FRONTDOOR_SMTP_URL)."""
+
+    code = "email_off"

@@ -671,6 +671,7 @@ CATALOGUE: dict[str, str] = {
     ),
     "email.removed": "📧 Done: no more email from us.",
     "email.already": "📧 Notifications already go to {address}.",
+    "email.off": "Email notifications are not available here; I'll keep writing to you in this chat.",
     "email.nothing_to_remove": "You have no email address with us.",
     "email.verify_subject": "Confirm your email address for seller support",
     "email.verify_body": (

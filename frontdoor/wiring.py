@@ -42,6 +42,7 @@ def _base_rules(settings: Settings) -> CaseRules:
         evaluation_days=settings.frontdoor_evaluation_days,
         max_text_chars=settings.frontdoor_max_text_chars,
         reopen_days=settings.frontdoor_reopen_days,
+        email_notifications=bool(settings.frontdoor_smtp_url),
     )
 
 

@@ -34,6 +34,8 @@ class CaseRules:
     invitation_days: int = 14
     max_text_chars: int = 4000
     reopen_days: int = 30
+    # Email notifications can be set up (FRONTDOOR_SMTP_URL): else /email says they are off.
+    email_notifications: bool = True
 
 
 STATUS_FILTERS: dict[str, tuple[str, ...] | None] = {

@@ -14,7 +14,7 @@ from typing import Literal
 
 from bot import i18n
 from bot.case_rules.base import CaseServiceBase
-from bot.errors import InvalidInput
+from bot.errors import EmailOff, InvalidInput
 from bot.seller_emails import (
     EMAIL,
     EMAIL_VERIFY,
@@ -62,6 +62,8 @@ class EmailAddressRules(CaseServiceBase):
         mailed to it. Raises InvalidInput for something that is not an address. The address
         in use already, or the same one asked for within ``RESEND_AFTER``, mails nothing
         (a double tap, or someone making the bot mail a stranger over and over)."""
+        if not self.rules.email_notifications:
+            raise EmailOff("email notifications are not set up here")
         address = normalise_address(text)
         if address is None:
             raise InvalidInput(f"{text.strip()[:60]!r} is not an email address",

@@ -17,6 +17,9 @@ _OFF = frozenset({"off", "stop", "remove", "none", "no"})
 
 async def on_email(turn: Turn, args: str) -> None:
     typed = args.strip()
+    if not turn.cases.rules.email_notifications:
+        turn.say("email.off")
+        return
     if not typed:
         email = await turn.call(turn.cases.email_of, turn.seller_id)
         current = ""

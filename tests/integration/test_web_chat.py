@@ -69,8 +69,9 @@ class ChatServer:
 
 
 @contextlib.asynccontextmanager
-async def chat_server(db: Database) -> AsyncIterator[ChatServer]:
-    settings = Settings(_env_file=None, frontdoor_database_url=db.url)  # type: ignore[call-arg]
+async def chat_server(db: Database, **values: Any) -> AsyncIterator[ChatServer]:
+    settings = Settings(_env_file=None, frontdoor_database_url=db.url,  # type: ignore[call-arg]
+                        **values)
     services = build_services(settings, database=db)
     engine = build_engine(services, FakeClassifier(dict(RULES), default=None))
     web = build_web_chat(SqlWebChatStore(db), services.uow_factory, engine.handle,
@@ -247,7 +248,7 @@ async def test_bad_requests_get_a_clear_4xx_and_nothing_is_processed(
 async def test_email_command_in_the_web_chat_mails_a_confirmation_link(db: Database) -> None:
     from storage.models import OutboxRow
 
-    async with chat_server(db) as chat:
+    async with chat_server(db, frontdoor_smtp_url="smtp://127.0.0.1:9") as chat:
         seller_id = add_seller(chat.services)
         csrf = await chat.login(seller_id)
         stream = Stream()
@@ -264,6 +265,25 @@ async def test_email_command_in_the_web_chat_mails_a_confirmation_link(db: Datab
             assert (await chat.post(csrf, {"id": uuid.uuid4().hex, "text": "/email"})
                     ).status_code == 202
             await stream.wait_for("Waiting for confirmation: Ada@example.com")
+        finally:
+            reading.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reading
+
+
+async def test_email_command_says_when_email_is_not_set_up(sqlite_db: Database) -> None:
+    from storage.models import OutboxRow
+
+    async with chat_server(sqlite_db) as chat:  # no FRONTDOOR_SMTP_URL
+        csrf = await chat.login(add_seller(chat.services))
+        stream = Stream()
+        reading = asyncio.create_task(stream.read(chat.http))
+        try:
+            answer = await chat.post(csrf, {"id": uuid.uuid4().hex, "text": "/email a@b.co"})
+            assert answer.status_code == 202
+            await stream.wait_for("Email notifications are not available here")
+            assert chat.scalar(select(func.count()).select_from(OutboxRow).where(
+                OutboxRow.destination == "email")) == 0
         finally:
             reading.cancel()
             with contextlib.suppress(asyncio.CancelledError):
