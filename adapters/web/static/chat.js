@@ -133,5 +133,7 @@
   events.addEventListener("open", function () { state.textContent = ""; panel.setAttribute("data-connected", "1"); });
   events.addEventListener("error", function () {
     if (events.readyState === EventSource.CONNECTING) { state.textContent = "reconnecting…"; }
+    // Closed for good: the server refused the stream (the session ended).
+    if (events.readyState === EventSource.CLOSED) { state.textContent = "disconnected: reload the page or log in again"; }
   });
 })();
