@@ -58,6 +58,17 @@ def email_login_links(settings: Settings, services: Services) -> LoginLink | Non
     return links.issue_link
 
 
+def check_email_settings(settings: Settings) -> None:
+    """With FRONTDOOR_SMTP_URL set: the URL must be one, and FRONTDOOR_PUBLIC_URL set (the
+    confirmation links need it); ValueError saying what is wrong."""
+    if not settings.frontdoor_smtp_url:
+        return
+    SmtpServer.parse(settings.frontdoor_smtp_url)
+    if not settings.frontdoor_public_url:
+        raise ValueError("FRONTDOOR_SMTP_URL is set but FRONTDOOR_PUBLIC_URL is not: the "
+                         "confirmation links mailed to sellers need the address they open")
+
+
 def add_email(parts: ServerParts, services: Services, senders: list[OutboxSender]) -> None:
     """The SMTP sender of destination ``email``, the verification page and the portal's
     address form (FRONTDOOR_SMTP_URL set). A bad URL stops the start with what is wrong."""

@@ -46,6 +46,13 @@ def serve(
     except PortalMisconfigured as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
+    from frontdoor.portal_channels import check_email_settings
+
+    try:
+        check_email_settings(settings)
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if migrate:
         from storage.migrate import upgrade

@@ -252,3 +252,19 @@ def test_the_portal_form_sets_and_removes_the_address_with_csrf(sqlite_db: Datab
         removed = client.post("/portal/email", data={"csrf_token": csrf, "action": "remove"})
         assert removed.status_code == 200 and "no more email" in removed.text
     assert service.email_of(seller.id) is None
+
+
+def test_serve_refuses_to_start_with_bad_email_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from frontdoor.cli import app
+
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "1:x")
+    monkeypatch.setenv("TELEGRAM_MODE", "polling")
+    monkeypatch.setenv("FRONTDOOR_SMTP_URL", "http://mail.example.com")
+    result = CliRunner().invoke(app, ["serve", "--no-migrate"])
+    assert result.exit_code == 2 and "FRONTDOOR_SMTP_URL must start with" in result.output
+    monkeypatch.setenv("FRONTDOOR_SMTP_URL", "smtp://mail.example.com")
+    monkeypatch.delenv("FRONTDOOR_PUBLIC_URL", raising=False)
+    result = CliRunner().invoke(app, ["serve", "--no-migrate"])
+    assert result.exit_code == 2 and "FRONTDOOR_PUBLIC_URL" in result.output
