@@ -96,10 +96,6 @@ class Engine:
             # Most typed messages need the NLU: ask it now, so its round trip overlaps the
             # first database transaction instead of following it.
             prefetch = asyncio.create_task(self.deps.classifier.classify(text))
-            # Let the request leave before the first transaction's worker thread competes for
-            # the interpreter (it would delay sending it).
-            for _ in range(4):
-                await asyncio.sleep(0)
         try:
             loop = asyncio.get_running_loop()
             deadline = loop.time() + IN_PROGRESS_WAIT
@@ -160,8 +156,7 @@ class Engine:
                     state=state, deps=self.deps, prefetch=prefetch)
         # The turn speaks the seller's language; one who has none yet (new, or from before
         # languages) gets the one they chose or the one their message shows.
-        detected = (language.chosen_before_registering(turn)
-                    or i18n.detect(msg.language_code, text) or i18n.ENGLISH)
+        detected = language.for_new_seller(turn)
         with i18n.speaking(i18n.speaker_of(start.seller, detected)):
             return await self._answer(turn, too_big, start, claim, detected)
 

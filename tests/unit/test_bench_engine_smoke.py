@@ -1,41 +1,39 @@
-"""The engine benchmark runs at a tiny size (a slow fake classifier stands in for Rasa), so
-its interleaved measurement and its report cannot rot."""
+"""The engine benchmark runs at a tiny size against a keyword stand-in of Rasa's HTTP API, so
+its measurements (critical path and baselines per repetition, the client against a bare POST,
+the prefetch A/B, statements, throughput) and its report cannot rot."""
 
 from __future__ import annotations
 
-import asyncio
+import argparse
 
 from bench import bench_engine as be
+from bench.bench_relay import KeywordRasa
 from bench.bench_store import scratch_sqlite
-from bot.classification import Classification
-from tests.fakes import FakeClassifier
+from nlu.client import RasaClassifier
 
 
-class SlowFake:
-    """A stand-in for Rasa that takes a couple of milliseconds, like a parse."""
-
-    def __init__(self) -> None:
-        self.inner = FakeClassifier(dict(be.RULES), default=None)
-
-    async def classify(self, text: str) -> Classification:
-        await asyncio.sleep(0.002)
-        return await self.inner.classify(text)
-
-
-async def test_interleaved_rounds_and_report() -> None:
-    with scratch_sqlite() as url:
-        result = await be.bench_database("SQLite", url, SlowFake(), sellers=2, rounds=2,
-                                          concurrency=2)
+async def test_repetitions_baselines_and_report() -> None:
+    args = argparse.Namespace(sellers=2, rounds=2, concurrency=2, command="cmd")
+    with KeywordRasa().running_in_thread() as nlu, scratch_sqlite() as url:
+        client = RasaClassifier(nlu.origin, timeout=10.0)
+        try:
+            result = await be.bench_database("SQLite", url, client, nlu.origin, args)
+        finally:
+            await client.aclose()
     assert len(result.rounds) == 2
     for r in result.rounds:
-        assert len(r.raw_ms) == len(r.e2e_ms) == 2 * 5  # 5 typed messages per seller
-        assert len(r.critical_ms) == len(r.inner_parse_ms) == len(r.finish_ms) == 10
-        assert all(c < e for c, e in zip(r.critical_ms, r.e2e_ms, strict=True))
+        # Sellers alternate: seller 0 runs the engine as is, seller 1 the A/B's variant B.
+        assert len(r.critical()) == len(r.e2e_ms) == len(r.e2e_yield_ms) == 5
+        assert all(c > 0 for c in r.critical())
+        assert r.write_ms > 0 and r.select_ms > 0
+    assert [len(c.bare_ms) for c in result.clients] == [10, 10]
+    assert all(len(runs) == 2 for runs in result.runs.values())  # every row repeated
+    assert len(result.runs) == 3
     counts = result.counts
     assert counts is not None and sum(counts.statements.values()) > 0
-    assert result.write_ms > 0 and result.round_trip_ms > 0
 
-    text = be.report([result], "cmd", 1.0, 2, 2, 2, (0.0, 0.0, 0.0), (0.0, 0.0, 0.0))
+    text = be.report([result], args, 1.0, ((0.0, 0.0, 0.0), (0.0, 0.0, 0.0)))
     assert "| SQLite | median |" in text
-    assert "target < 20%" in text
+    assert "target ≤ 2×" in text
+    assert "overhead p50 ms" in text and "B (yields)" in text
     assert "Statements per message" in text
