@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 def agent_channels(services: Services) -> list[str]:
     """The Slack channels whose members are agents: the support channel and any per type."""
     s = services.settings
-    channels = {s.slack_support_channel} | {s.slack_channel_for(t) for t in CASE_TYPES}
+    channels = {s.slack.support_channel} | {s.slack.channel_for(t) for t in CASE_TYPES}
     return sorted(c for c in channels if c)
 
 
@@ -53,10 +53,10 @@ def build_server(
     # Where the Slack sender fetches sellers' files to copy them into case threads.
     file_sources: dict[str, FileSource] = {}
     # Where sellers' channels get the files agents share in Slack threads.
-    agent_files = (SlackFileDownload(s.slack_bot_token, parse_hosts(s.slack_file_hosts))
-                   if s.slack_bot_token else None)
+    agent_files = (SlackFileDownload(s.slack.bot_token, parse_hosts(s.slack.file_hosts))
+                   if s.slack.bot_token else None)
 
-    if s.telegram_bot_token:
+    if s.telegram.bot_token:
         reachability = Reachability(services.uow_factory, services.relay, services.clock)
 
         async def on_membership(change: ChatMembership) -> object:
@@ -64,9 +64,9 @@ def build_server(
             return await asyncio.to_thread(reachability.membership, change)
 
         telegram = build_telegram(
-            token=s.telegram_bot_token, api_base_url=s.telegram_api_base_url,
-            webhook_secret=s.telegram_webhook_secret, mode=s.telegram_mode,
-            webhook_url=s.telegram_webhook_url, on_seller_message=on_seller_message,
+            token=s.telegram.bot_token, api_base_url=s.telegram.api_base_url,
+            webhook_secret=s.telegram.webhook_secret, mode=s.telegram.mode,
+            webhook_url=s.telegram.webhook_url, on_seller_message=on_seller_message,
             on_membership=on_membership, agent_files=agent_files)
         file_sources[TELEGRAM] = telegram.file_source
         senders.append(telegram.sender)
@@ -81,12 +81,12 @@ def build_server(
         add_web_chat(parts, services, on_seller_message, senders)
     add_email(parts, services, senders)  # with FRONTDOOR_SMTP_URL
 
-    if s.slack_bot_token:
-        desk = AgentDesk(services.cases, services.uow_factory, "slack", s.slack_note_prefix,
+    if s.slack.bot_token:
+        desk = AgentDesk(services.cases, services.uow_factory, "slack", s.slack.note_prefix,
                          timedelta(seconds=s.frontdoor_inbound_lease_seconds))
         slack = build_slack(
-            bot_token=s.slack_bot_token, api_base_url=s.slack_api_base_url,
-            signing_secret=s.slack_signing_secret, app_token=s.slack_app_token,
+            bot_token=s.slack.bot_token, api_base_url=s.slack.api_base_url,
+            signing_secret=s.slack.signing_secret, app_token=s.slack.app_token,
             file_sources=file_sources, desk=desk, cases=services.cases,
             on_seller_message=on_seller_message, agent_channels=agent_channels(services),
             case_prefix=s.frontdoor_case_prefix, agent_files=agent_files,

@@ -26,17 +26,14 @@ from storage.uow import SqlUnitOfWorkFactory
 
 
 def case_rules(settings: Settings) -> CaseRules:
-    """The rules' thresholds; the deadlines the scheduler enforces come from its config."""
-    from bot.sweeps import SchedulerConfig
-
-    return SchedulerConfig.from_settings(settings).case_rules(_base_rules(settings))
-
-
-def _base_rules(settings: Settings) -> CaseRules:
+    """The rules' thresholds: the one place they are built. The deadlines a case stores are
+    read from the same settings the scheduler enforces them by (settings.scheduler)."""
     return CaseRules(
         daily_case_cap=settings.frontdoor_daily_case_cap,
         keep_open_max=settings.frontdoor_keep_open_max,
         keep_open_days=settings.frontdoor_keep_open_days,
+        pending_auto_close_days=settings.scheduler.pending_auto_close_days,
+        resolved_auto_close_days=settings.scheduler.resolved_auto_close_days,
         first_response_hours=settings.frontdoor_first_response_hours,
         first_response_urgent_hours=settings.frontdoor_first_response_urgent_hours,
         evaluation_days=settings.frontdoor_evaluation_days,
@@ -84,7 +81,7 @@ class Services:
 
 def agents_destination(settings: Settings) -> str | None:
     """Agents work in Slack when a bot token is configured; otherwise from the CLI only."""
-    return SLACK if settings.slack_bot_token else None
+    return SLACK if settings.slack.bot_token else None
 
 
 #: The channel name of files uploaded on the seller portal (adapters.web.uploads.SOURCE).
@@ -97,7 +94,7 @@ def copyable_file_sources(settings: Settings) -> frozenset[str]:
     the DM, and Telegram's when both platforms are configured."""
     if agents_destination(settings) != SLACK:
         return frozenset()
-    sources = {SLACK, TELEGRAM} if settings.telegram_bot_token else {SLACK}
+    sources = {SLACK, TELEGRAM} if settings.telegram.bot_token else {SLACK}
     if settings.frontdoor_portal:
         sources.add(PORTAL_FILES)  # what sellers upload on the portal
     return frozenset(sources)
@@ -109,12 +106,12 @@ def build_services(settings: Settings, clock: Clock | None = None,
     clock = clock or SystemClock()
     database = database or Database(settings.frontdoor_database_url)
     relay = Relay(RelayConfig(agents_destination=agents_destination(settings),
-                              channel_for=settings.slack_channel_for,
+                              channel_for=settings.slack.channel_for,
                               file_sources=copyable_file_sources(settings),
-                              invites_channel=(settings.slack_invites_channel
-                                               or settings.slack_support_channel),
-                              agents_group=settings.slack_agents_group or None,
-                              thread_link_base=settings.slack_link_base))
+                              invites_channel=(settings.slack.invites_channel
+                                               or settings.slack.support_channel),
+                              agents_group=settings.slack.agents_group or None,
+                              thread_link_base=settings.slack.link_base))
     holder: list[Services] = []
     uow_factory = SqlUnitOfWorkFactory(
         database, settings.frontdoor_case_prefix,
