@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime
 
-from sqlalchemy import exists, literal, select, update
+from sqlalchemy import Select, exists, literal, literal_column, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -38,19 +38,27 @@ def _is_pg(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
+def unread_due(written_before: datetime, limit: int, locking: bool) -> Select[int]:
+    """The oldest unread, unsettled agent replies written before ``written_before``. Each
+    condition is spelled as the partial index's predicate, literals included
+    (``internal = false``, not ``IS FALSE`` nor SQLite's ``= 0``, nor a bound parameter), so
+    both databases can prove the index covers the query and read only its range.
+    ``locking``: skip rows another sweeper holds (PostgreSQL)."""
+    due = (select(CaseMessageRow.id)
+           .where(CaseMessageRow.author_kind == literal_column(f"'{d.AGENT}'"),
+                  CaseMessageRow.internal == literal_column("false"),
+                  CaseMessageRow.read_at.is_(None),
+                  CaseMessageRow.unread_notice_at.is_(None),
+                  CaseMessageRow.created_at <= written_before)
+           .order_by(CaseMessageRow.created_at).limit(limit))
+    return due.with_for_update(skip_locked=True) if locking else due
+
+
 class SqlEmailNoticeStore:
     def claim_unread_replies(self, uow: UnitOfWork, written_before: datetime, now: datetime,
                              limit: int) -> tuple[int, list[UnreadReplies]]:
         session = _session(uow)
-        due = (select(CaseMessageRow.id)
-               .where(CaseMessageRow.author_kind == d.AGENT,
-                      CaseMessageRow.internal.is_(False),
-                      CaseMessageRow.read_at.is_(None),
-                      CaseMessageRow.unread_notice_at.is_(None),
-                      CaseMessageRow.created_at <= written_before)
-               .order_by(CaseMessageRow.created_at).limit(limit))
-        if _is_pg(session):
-            due = due.with_for_update(skip_locked=True)
+        due = unread_due(written_before, limit, locking=_is_pg(session))
         settled = session.execute(
             update(CaseMessageRow)
             .where(CaseMessageRow.id.in_(due.scalar_subquery()),
