@@ -108,6 +108,65 @@ def grow(url: str, have: int, size: int) -> None:
     engine.dispose()
 
 
+# What the pages' queries touch ---------------------------------------------------------------
+def page_buffers(url: str, number: str) -> dict[str, tuple[int, int]]:
+    """(statements, shared buffers touched) of the reads behind each page, from
+    EXPLAIN (ANALYZE, BUFFERS) of the very statements the page's calls send: a count that a
+    busy machine does not blur, and that grows with the table only if a query scans it."""
+    from sqlalchemy import event
+
+    from bot.domain import ACTIVE_STATUSES
+    from frontdoor.settings import Settings
+    from frontdoor.wiring import build_services
+    from storage.portal_queries import SqlPortalQueries
+
+    services = build_services(Settings(_env_file=None,  # type: ignore[call-arg]
+                                       frontdoor_database_url=url))
+    queries = SqlPortalQueries(services.database)
+    calls = {
+        "My cases (in progress, first page)":
+            lambda: queries.cases_page(1, ACTIVE_STATUSES, None, None, 0, 25),
+        "My cases, search by order id":
+            lambda: queries.cases_page(1, None, "123-0000007", None, 0, 25),
+        "Case details": lambda: services.cases.get_case(number, 1),
+    }
+    sent: list[tuple[str, object]] = []
+
+    def record(_conn: object, _cursor: object, statement: str, parameters: object,
+               _context: object, _many: bool) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            sent.append((statement, parameters))
+
+    engine = services.database.engine
+    touched: dict[str, tuple[int, int]] = {}
+    for page, call in calls.items():
+        call()  # warm: plans and caches as on a running server
+        sent.clear()
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            call()
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+        blocks = 0
+        raw = engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            for statement, parameters in sent:
+                cursor.execute("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + statement,
+                               parameters)
+                blocks += _blocks(cursor.fetchone()[0][0]["Plan"])
+        finally:
+            raw.close()
+        touched[page] = (len(sent), blocks)
+    services.database.dispose()
+    return touched
+
+
+def _blocks(plan: dict[str, object]) -> int:
+    """Shared buffers the plan's top node touched (it includes its children's)."""
+    return int(plan.get("Shared Hit Blocks", 0)) + int(plan.get("Shared Read Blocks", 0))  # type: ignore[call-overload]
+
+
 # The server --------------------------------------------------------------------------------
 def serve(url: str, port: int) -> None:
     """The server process: the portal on `frontdoor serve`'s app, no platforms."""
@@ -234,6 +293,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                  "My cases, search by order id": "/portal/cases?q=123-0000007",
                  "Case details": f"/portal/cases/{middle}"}
         results: list[Result] = []
+        buffers: dict[int, dict[str, tuple[int, int]]] = {}
         have = args.seller_cases
         for size in sizes:
             grow(url, have, size)
@@ -241,8 +301,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             started = time.monotonic()
             results += asyncio.run(run_size(base, size, pages, args.requests, args.concurrency,
                                             args.rounds))
+            buffers[size] = page_buffers(url, middle)
             print(f"{size:>9} rows measured in {time.monotonic() - started:.0f} s", flush=True)
-        report = render(results, args, sizes)
+        report = render(results, args, sizes, buffers)
         print(report)
         if not args.no_write:
             write_section("portal", report)
@@ -260,7 +321,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         admin.dispose()
 
 
-def render(results: list[Result], args: argparse.Namespace, sizes: list[int]) -> str:
+def render(results: list[Result], args: argparse.Namespace, sizes: list[int],
+           buffers: dict[int, dict[str, tuple[int, int]]]) -> str:
     base = {r.size: r for r in results if r.page.startswith("/healthz")}
     lines = [
         "## Seller portal pages (issue 15)",
@@ -290,6 +352,13 @@ def render(results: list[Result], args: argparse.Namespace, sizes: list[int]) ->
             b = next(r for r in results if r.size == big and r.page == page)
             da, db = a.p50 - base[small].p50, b.p50 - base[big].p50
             lines.append(f"- {page}: {da:.2f} ms -> {db:.2f} ms ({db / da:.2f}x)")
+    lines += ["", "What each page's reads touch (EXPLAIN ANALYZE BUFFERS of the statements the "
+              "page's calls send; shared buffers of 8 kB, hit or read):", "",
+              "| page | " + " | ".join(f"{s:,} rows: statements, buffers" for s in sizes) + " |",
+              "| --- | " + " | ".join("---:" for _ in sizes) + " |"]
+    for page in buffers[sizes[0]]:
+        cells = [f"{buffers[s][page][0]}, {buffers[s][page][1]}" for s in sizes]
+        lines.append(f"| {page} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 

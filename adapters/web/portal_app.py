@@ -111,6 +111,8 @@ def signed_in(portal: Portal, handler: PortalHandler) -> Callable[[Request], Awa
 
 def problem_page(portal: Portal, request: Request, status_code: int, detail: str) -> Response:
     """A page saying what went wrong (404 for another seller's case or file, too)."""
+    log.info("portal: %s %s answered %s: %s", request.method, request.url.path, status_code,
+             detail)
     if status_code == 404:
         detail = "There is no such case or file among yours."
     return portal.pages.page(request, "problem.html", status_code=status_code, detail=detail)

@@ -9,6 +9,7 @@ id is checked to be the seller's own again.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from starlette.datastructures import FormData
@@ -16,15 +17,17 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from adapters.web.portal_app import Portal, see_other
-from adapters.web.uploads import IMAGE_TYPES as _IMAGES
-from adapters.web.uploads import SOURCE, UploadRefused, read_uploads, store_uploads
+from adapters.web.uploads import UploadRefused, attachment_record, read_uploads, store_uploads
+from bot.dialogue.intake import ORDER_OPTIONAL
 from bot.errors import CaseRuleError
 from bot.identifiers import find_order_ids
 from bot.labels import CASE_TYPES, ORDER_CASE_TYPES
 from bot.texts import CASE_TYPE_LABELS
 
-#: Types that need an order, as in chat (bot.dialogue.intake: payments may have none).
-ORDER_REQUIRED = ORDER_CASE_TYPES - {"payment"}
+log = logging.getLogger(__name__)
+
+#: Types that need an order, as in chat.
+ORDER_REQUIRED = ORDER_CASE_TYPES - ORDER_OPTIONAL
 MIN_DESCRIPTION_CHARS = 15
 FIELDS = ("case_type", "order_id", "description")
 
@@ -44,6 +47,8 @@ async def form(portal: Portal, request: Request, seller_id: int) -> Response:
 
 def _form(portal: Portal, request: Request, values: dict[str, str], problems: list[str],
           status_code: int = 200) -> Response:
+    if problems:
+        log.info("portal: new case refused (%s): %s", status_code, " ".join(problems))
     return portal.pages.page(request, "new_case.html", status_code=status_code, nav="new",
                              values=values, types=_types(), problems=problems,
                              max_mb=portal.max_file_bytes // 1_000_000)
@@ -57,10 +62,8 @@ async def _kept_files(portal: Portal, seller_id: int, form_data: FormData) -> li
             continue
         stored = await portal.call(portal.queries.get_file, int(text), seller_id)
         if stored is not None:
-            kept.append({"kind": "photo" if stored.mime_type in _IMAGES else "document",
-                         "file_id": str(stored.file_id), "file_name": stored.file_name,
-                         "mime_type": stored.mime_type, "size": len(stored.content),
-                         "url": None, "source": SOURCE})
+            kept.append(attachment_record(stored.file_id, stored.file_name, stored.mime_type,
+                                          len(stored.content)))
     return kept
 
 

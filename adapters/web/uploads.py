@@ -82,11 +82,14 @@ async def store_uploads(store: FileStore, seller_id: int, files: Sequence[tuple[
     attachments = []
     for name, mime, content in files:
         file_id = await asyncio.to_thread(store.add_file, seller_id, name, mime, content, now)
-        attachments.append({
-            "kind": "photo" if mime in IMAGE_TYPES else "document", "file_id": str(file_id),
-            "file_name": name, "mime_type": mime, "size": len(content), "url": None,
-            "source": SOURCE})
+        attachments.append(attachment_record(file_id, name, mime, len(content)))
     return attachments
+
+
+def attachment_record(file_id: int, name: str, mime: str, size: int) -> dict[str, Any]:
+    """A portal file as the case rules keep attachments (bot.messages.Attachment.as_dict)."""
+    return {"kind": "photo" if mime in IMAGE_TYPES else "document", "file_id": str(file_id),
+            "file_name": name, "mime_type": mime, "size": size, "url": None, "source": SOURCE}
 
 
 class PortalFileSource:

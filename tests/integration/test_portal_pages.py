@@ -214,3 +214,29 @@ def test_serve_refuses_to_start_a_portal_without_its_settings(
     monkeypatch.delenv("FRONTDOOR_PUBLIC_URL")
     result = CliRunner().invoke(app, ["serve", "--no-migrate"])
     assert result.exit_code == 2 and "FRONTDOOR_PUBLIC_URL" in result.output
+
+
+async def test_a_main_account_and_its_sub_account_see_only_their_own_cases(
+        served: Served) -> None:
+    main_id, main = await seller_in(served, name="Main")
+    cases = served.services.cases
+    invitation = cases.create_invitation("Warehouse desk", sub_account_of=main_id)
+    identity, _ = cases.identify("telegram", "sub-account-user")
+    sub_id = cases.register(identity.id, invitation.code).id
+    portal: Any = served.parts.extra["portal"]
+    sub = httpx.AsyncClient(base_url=str(served.http.base_url), timeout=15)
+    token = portal.login.issue_token(sub_id)
+    page = await sub.get(f"/portal/login/{token}")
+    assert (await sub.post(f"/portal/login/{token}",
+                           data={"csrf_token": _csrf(page.text)})).status_code == 303
+    async with aclosing(main), aclosing(sub):
+        mine = cases.open_case(main_id, "shipping", "Main account parcel lost", ORDER).case
+        theirs = cases.open_case(sub_id, "shipping", "Sub-account parcel lost", ORDER).case
+        assert (await main.get(f"/portal/cases/{theirs.number}")).status_code == 404
+        assert (await sub.get(f"/portal/cases/{mine.number}")).status_code == 404
+        listed = (await sub.get("/portal/cases")).text
+        assert theirs.number in listed and mine.number not in listed
+        refused = await sub.post(f"/portal/cases/{mine.number}/reply", data={
+            "text": "not mine", "csrf_token": _csrf(listed)})
+        assert refused.status_code == 404
+        assert len(cases.get_case(mine.number).messages) == 1
