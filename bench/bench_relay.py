@@ -302,19 +302,20 @@ class SimSeller:
 
 
 async def _baselines(p: Platforms, sizes: Sizes, result: Result) -> None:
-    # /healthz through the same server: 32 clients in closed loops.
+    # /healthz through the same server at the conversations' concurrency: as many clients
+    # in closed loops as sellers, over the same (at most 40) webhook connections.
     latencies: list[float] = []
-    per_client = max(1, sizes.healthz // 32)
+    per_client = max(1, sizes.healthz // sizes.sellers)
 
     async def client() -> None:
         for _ in range(per_client):
             t0 = time.perf_counter()
-            response = await p.http.get(f"{p.url}/healthz")
+            response = await p.webhook_http.get(f"{p.url}/healthz")
             latencies.append((time.perf_counter() - t0) * 1000)
             response.raise_for_status()
 
     t0 = time.perf_counter()
-    await asyncio.gather(*(client() for _ in range(32)))
+    await asyncio.gather(*(client() for _ in range(sizes.sellers)))
     result.healthz_rps = len(latencies) / (time.perf_counter() - t0)
     result.healthz_p50_ms = statistics.median(latencies)
     # A bare Bot API round trip to the stand-in: the platform's share of every relay.
@@ -443,53 +444,75 @@ def _ms(values: list[float], pct: float) -> str:
     return f"{percentile(values, pct):.1f}"
 
 
-def render(results: list[Result], sizes: Sizes, seconds: float, load: tuple[str, str]) -> str:
+def render(runs: list[list[Result]], sizes: Sizes, seconds: float,
+           load: tuple[str, str]) -> str:
+    """``runs``: per database, its repetitions. Every figure is the median over the
+    repetitions, with their range."""
+    reps = len(runs[0])
     lines = [
         "## Relay (`bench/bench_relay.py`)",
         "",
         f"Command: `{COMMAND}` (total {seconds:.0f} s).",
         "",
-        f"- CPUs (nproc): {os.cpu_count()}; Python {platform.python_version()}; "
-        f"{platform.platform()}",
-        f"- load average at start / end: {load[0]} / {load[1]}",
+        f"- Machine: {os.cpu_count()} CPUs; Python {platform.python_version()}; "
+        f"{platform.platform()}; load average at start / end: {load[0]} / {load[1]}",
         "- server: the real `frontdoor serve --port 0` in its own process (uvicorn, access log "
         "on, scheduler on), configured by environment only; Telegram Bot API and Slack Web API "
         "are the stand-ins of tests/standins, NLU a keyword server answering Rasa's "
         "`/model/parse`; this process runs the stand-ins and the simulated users; all on "
         "127.0.0.1",
-        f"- conversations: {sizes.sellers} sellers at once over at most 40 webhook connections "
-        "(Telegram's default `max_connections`), each seller in a closed loop (send, wait "
-        f"for the bot's answer at the stand-in, send the next): `/start CODE`, an issue, "
-        f"\"Open the case\" (button), {sizes.followups} follow-up(s); the run ends when every "
-        "answer and every Slack thread post has arrived",
-        f"- relay latency: {sizes.replies} agent thread replies one at a time, signed "
+        f"- load, conversations: {sizes.sellers} sellers at once over at most 40 webhook "
+        "connections (Telegram's default `max_connections`), each seller in a closed loop "
+        "(send, wait for the bot's answer at the stand-in, send the next): `/start CODE`, an "
+        f"issue, \"Open the case\" (button), {sizes.followups} follow-up(s); the run ends when "
+        "every answer and every Slack thread post has arrived",
+        f"- load, relay latency: {sizes.replies} agent thread replies one at a time, signed "
         "`/slack/events` POST -> `sendMessage` received by the Telegram stand-in",
+        f"- repetitions: {reps} per database, each on a fresh database and server; every "
+        "figure is the median over the repetitions, (min–max) after it",
+        f"- same-run baselines, in each repetition: `/healthz` through the same server at the "
+        f"conversations' concurrency ({sizes.sellers} clients in closed loops over the same "
+        f"40 connections, {sizes.healthz} requests); the bare Telegram stand-in `sendMessage` "
+        f"round trip ({sizes.roundtrips} sequential)",
         "",
-        "| | SQLite | PostgreSQL |" if len(results) == 2 else "| | " + results[0].backend + " |",
-        "|---|---|---|" if len(results) == 2 else "|---|---|",
+        "| | " + " | ".join(r[0].backend for r in runs) + " |",
+        "|---|" + "---|" * len(runs),
     ]
 
-    def row(name: str, value: Callable[[Result], str]) -> None:
-        lines.append(f"| {name} | " + " | ".join(value(r) for r in results) + " |")
+    def cell(results: list[Result], value: Callable[[Result], float], fmt: str) -> str:
+        values = [value(r) for r in results]
+        mid = statistics.median(values)
+        if len(values) == 1:
+            return format(mid, fmt)
+        return f"{format(mid, fmt)} ({format(min(values), fmt)}–{format(max(values), fmt)})"
 
-    row("**conversation messages/s** (sustained, end to end)", lambda r: f"**{r.msgs_per_s:.1f}**")
-    row("messages / seconds", lambda r: f"{r.messages} / {r.conv_seconds:.1f}")
+    def row(name: str, *parts: tuple[Callable[[Result], float], str], bold: bool = False) -> None:
+        cells = [" / ".join(cell(rs, v, f) for v, f in parts) for rs in runs]
+        if bold:
+            cells = [f"**{c}**" for c in cells]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+
+    row("**conversation messages/s** (sustained, end to end)", (lambda r: r.msgs_per_s, ".1f"),
+        bold=True)
+    row("seconds for the conversations", (lambda r: r.conv_seconds, ".1f"))
     row("turn latency p50 / p99 ms (webhook -> answer)",
-        lambda r: f"{_ms(r.turn_ms, 50)} / {_ms(r.turn_ms, 99)}")
-    row("server CPU per message, ms", lambda r: f"{r.server_cpu_per_msg_ms:.1f}")
-    row("webhook redeliveries (connection closed under us)", lambda r: str(r.redeliveries))
+        (lambda r: percentile(r.turn_ms, 50), ".1f"), (lambda r: percentile(r.turn_ms, 99), ".1f"))
+    row("server CPU per message, ms", (lambda r: r.server_cpu_per_msg_ms, ".1f"))
+    row("webhook redeliveries (connection closed under us)", (lambda r: r.redeliveries, ".0f"))
     row("**relay latency p50 / p99 ms** (agent reply -> Telegram)",
-        lambda r: f"**{_ms(r.relay_ms, 50)} / {_ms(r.relay_ms, 99)}**")
-    row("/slack/events answered p50 ms", lambda r: _ms(r.ack_ms, 50))
-    row("baseline: /healthz req/s (32 clients) / p50 ms",
-        lambda r: f"{r.healthz_rps:.0f} / {r.healthz_p50_ms:.1f}")
+        (lambda r: percentile(r.relay_ms, 50), ".1f"),
+        (lambda r: percentile(r.relay_ms, 99), ".1f"), bold=True)
+    row("/slack/events answered p50 ms", (lambda r: percentile(r.ack_ms, 50), ".1f"))
+    row(f"baseline: /healthz req/s ({sizes.sellers} clients, 40 connections) / p50 ms",
+        (lambda r: r.healthz_rps, ".0f"), (lambda r: r.healthz_p50_ms, ".1f"))
     row("baseline: stand-in sendMessage round trip p50 / p99 ms",
-        lambda r: f"{r.standin_p50_ms:.1f} / {r.standin_p99_ms:.1f}")
+        (lambda r: r.standin_p50_ms, ".1f"), (lambda r: r.standin_p99_ms, ".1f"))
     lines += [
         "",
         "Reading: a conversation turn costs the server a few engine transactions plus the NLU "
-        "call; the relay adds one desk transaction and one outbox delivery to the bare "
-        "platform round trip, with the dispatcher woken by the commit (no polling delay).",
+        "call; the relay adds the Slack event's inbox record, one desk transaction and one "
+        "outbox delivery to the bare platform round trip, with the dispatcher woken by the "
+        "commit (no polling delay).",
     ]
     return "\n".join(lines)
 
@@ -497,22 +520,25 @@ def render(results: list[Result], sizes: Sizes, seconds: float, load: tuple[str,
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a seconds-long smoke run")
+    parser.add_argument("--repetitions", type=int, default=3, help="runs per database")
     parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
     parser.add_argument("--no-report", action="store_true", help="print, don't write the doc")
     args = parser.parse_args(argv if argv is not None else sys.argv[1:])
     sizes = QUICK if args.quick else Sizes()
+    repetitions = 1 if args.quick else args.repetitions
     load_start = " ".join(f"{x:.2f}" for x in os.getloadavg())
     started = time.monotonic()
-    results = []
-    with sqlite_database() as url:
-        results.append(run_backend("SQLite", url, sizes))
-        print(f"SQLite: {results[-1].msgs_per_s:.1f} msg/s", flush=True)
-    if not args.no_postgres:
-        with postgres_database(os.environ.get(PG_SERVER_ENV, DEFAULT_PG_SERVER)) as url:
-            results.append(run_backend("PostgreSQL", url, sizes))
-            print(f"PostgreSQL: {results[-1].msgs_per_s:.1f} msg/s", flush=True)
+    runs: list[list[Result]] = [[], []] if not args.no_postgres else [[]]
+    for _ in range(repetitions):
+        with sqlite_database() as url:
+            runs[0].append(run_backend("SQLite", url, sizes))
+            print(f"SQLite: {runs[0][-1].msgs_per_s:.1f} msg/s", flush=True)
+        if not args.no_postgres:
+            with postgres_database(os.environ.get(PG_SERVER_ENV, DEFAULT_PG_SERVER)) as url:
+                runs[1].append(run_backend("PostgreSQL", url, sizes))
+                print(f"PostgreSQL: {runs[1][-1].msgs_per_s:.1f} msg/s", flush=True)
     load_end = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    markdown = render(results, sizes, time.monotonic() - started, (load_start, load_end))
+    markdown = render(runs, sizes, time.monotonic() - started, (load_start, load_end))
     print(markdown)
     if not args.quick and not args.no_report:
         write_section("relay", markdown)

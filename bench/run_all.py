@@ -6,7 +6,8 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ("bench_store", "bench_nlu", "bench_engine", "bench_relay", "bench_sweeps")
+BENCHMARKS = ("bench_store", "bench_nlu", "bench_engine", "bench_relay", "bench_service",
+              "bench_sweeps")
 
 
 def main() -> int:
