@@ -156,8 +156,7 @@ class Engine:
                     state=state, deps=self.deps, prefetch=prefetch)
         # The turn speaks the seller's language; one who has none yet (new, or from before
         # languages) gets the one they chose or the one their message shows.
-        detected = (language.chosen_before_registering(turn)
-                    or i18n.detect(msg.language_code, text) or i18n.ENGLISH)
+        detected = language.for_new_seller(turn)
         with i18n.speaking(i18n.speaker_of(start.seller, detected)):
             return await self._answer(turn, too_big, start, claim, detected)
 

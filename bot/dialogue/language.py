@@ -27,9 +27,29 @@ _OFFERED = "language_offered"
 OFFER_AFTER = 2
 
 
+#: The language an unregistered user's messages showed (a code they type shows none).
+_SEEN = "language_seen"
+
+
 def chosen_before_registering(turn: Turn) -> str | None:
     value = turn.state.raw.get(CHOSEN)
     return value if value in i18n.LANGUAGES else None
+
+
+def for_new_seller(turn: Turn) -> str:
+    """The language of a user who has none stored: the one they chose, else the one this
+    message shows (remembered while they are not registered), else the one an earlier
+    message showed, else English."""
+    chosen = chosen_before_registering(turn)
+    if chosen:
+        return chosen
+    found = i18n.detect(turn.msg.language_code, turn.text)
+    if found is not None:
+        if turn.seller is None:
+            turn.state.raw[_SEEN] = found
+        return found
+    seen = turn.state.raw.get(_SEEN)
+    return seen if seen in i18n.LANGUAGES else i18n.ENGLISH
 
 
 def language_buttons() -> tuple[Button, ...]:

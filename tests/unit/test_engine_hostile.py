@@ -64,6 +64,10 @@ async def test_description_growing_past_the_limit_asks_for_a_summary(chat: Chat,
     "my order 123-1234567-1234567 never arrived'; DROP TABLE cases; -- \" OR 1=1",
 ])
 async def test_strange_text_opens_a_case_intact(chat: Chat, service: CaseService, text: str) -> None:
+    # A seller who chose English: whatever the script they write in, replies stay English.
+    seller = service.identify(chat.channel, chat.user)[1]
+    assert seller is not None
+    service.set_preferences(seller.id, "en")
     await chat.say(text)
     chat.expect("I'll open this case")
     await chat.press("Open the case")

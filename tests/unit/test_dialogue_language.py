@@ -1,0 +1,164 @@
+"""The seller's language in the chat: where it comes from, /language, the offer to switch,
+and dates in the seller's locale and time zone (issue 16)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot import i18n
+from bot.cases import CaseService
+from bot.engine import Engine
+from bot.errors import InvalidInput
+from bot.texts import t
+from storage.uow import SqlUnitOfWorkFactory
+from tests.unit import chat_harness
+from tests.unit.chat_harness import Chat
+
+engine = chat_harness.engine
+chat = chat_harness.chat
+guest = chat_harness.guest
+
+
+def _language(service: CaseService, chat: Chat) -> str | None:
+    ident, seller = service.identify(chat.channel, chat.user, chat.user, chat.name)
+    assert seller is not None
+    return seller.language
+
+
+@pytest.mark.parametrize(("code", "text", "language"), [
+    ("zh-hans", "hello there", i18n.CHINESE),  # the app's language
+    ("en", "订单240518K7QW93XZ的货款还没到账", i18n.CHINESE),  # what they write wins
+    (None, "CX-000012的进度怎么样", i18n.CHINESE),
+    ("en-GB", "CX-000012", i18n.ENGLISH),
+    ("de", "my payout never arrived", i18n.ENGLISH),
+    ("de", "12345", None),  # nothing to tell by: the engine falls back to English
+    ("zh-TW", "", i18n.CHINESE),
+])
+def test_a_new_sellers_language(code: str | None, text: str, language: str | None) -> None:
+    assert i18n.detect(code, text) == language
+
+
+async def test_a_new_seller_registers_in_the_language_they_write(
+        guest: Chat, service: CaseService) -> None:
+    await guest.say("你好，我想注册")
+    guest.expect("仅通过邀请注册卖家")
+    invitation = service.create_invitation("深圳小店")
+    await guest.say(invitation.code)
+    guest.expect("您已以 深圳小店 的身份注册成功")
+    assert _language(service, guest) == i18n.CHINESE
+    await guest.say("hello, any update?")  # English now and then: replies stay Chinese
+    guest.expect("您")
+
+
+async def test_a_seller_without_a_language_gets_the_one_they_write_in_stored(
+        chat: Chat, service: CaseService) -> None:
+    assert _language(service, chat) is None  # registered before languages existed
+    await chat.say("hello")
+    chat.expect("Hi Acme Ltd!")
+    assert _language(service, chat) == i18n.ENGLISH
+
+
+async def test_language_command_switches_both_ways(chat: Chat, service: CaseService) -> None:
+    await chat.command("language")
+    chat.expect("Which language shall I answer you in?")
+    assert chat.buttons == ["English", "简体中文"]
+    await chat.press("简体中文")
+    chat.expect("好的：今后我会用简体中文回复您。")
+    assert _language(service, chat) == i18n.CHINESE
+    await chat.say("hello")
+    chat.expect("Acme Ltd，您好！")
+    await chat.command("language")
+    await chat.say("English")  # the label typed works like the button
+    chat.expect("Done: from now on I'll answer you in English.")
+    assert _language(service, chat) == i18n.ENGLISH
+
+
+async def test_language_before_registering_is_kept_for_the_seller(
+        guest: Chat, service: CaseService) -> None:
+    await guest.command("language")
+    await guest.press("简体中文")
+    guest.expect("今后我会用简体中文回复您")
+    await guest.command("help")
+    guest.expect("仅通过邀请注册卖家")
+    await guest.say(service.create_invitation("Hill Shop").code)
+    guest.expect("您已以 Hill Shop 的身份注册成功")
+    assert _language(service, guest) == i18n.CHINESE
+
+
+async def test_two_messages_in_the_other_language_bring_one_offer(
+        chat: Chat, service: CaseService) -> None:
+    await chat.say("hello")
+    await chat.say("你好")  # one message could be a quote: no offer yet
+    chat.expect_not("以后要用简体中文回复您吗？")
+    await chat.say("谢谢你的帮助")
+    chat.expect("您好像在用简体中文输入。以后要用简体中文回复您吗？")
+    assert chat.buttons[-2:] == ["好的，用简体中文回复", "不用，继续用 English"]
+    await chat.press("不用，继续用 English")
+    chat.expect("Okay, I'll keep answering in English.")
+    await chat.say("你好")
+    await chat.say("谢谢你的帮助")
+    chat.expect_not("以后要用")  # offered once
+    assert _language(service, chat) == i18n.ENGLISH
+
+
+async def test_accepting_the_offer_switches(chat: Chat, service: CaseService) -> None:
+    await chat.say("hello")
+    await chat.say("你好")
+    await chat.say("谢谢你的帮助")
+    await chat.press("好的，用简体中文回复")
+    chat.expect("好的：今后我会用简体中文回复您。")
+    assert _language(service, chat) == i18n.CHINESE
+
+
+def test_preferences_for_the_portal(chat: Chat, service: CaseService) -> None:
+    ident, seller = service.identify(chat.channel, chat.user, chat.user, chat.name)
+    assert seller is not None
+    updated = service.set_preferences(seller.id, i18n.CHINESE, "Asia/Singapore")
+    assert (updated.language, updated.time_zone) == (i18n.CHINESE, "Asia/Singapore")
+    assert service.set_preferences(seller.id, time_zone="Europe/Paris").language == i18n.CHINESE
+    with pytest.raises(InvalidInput):
+        service.set_preferences(seller.id, "fr")
+    with pytest.raises(InvalidInput):
+        service.set_preferences(seller.id, time_zone="Mars/Olympus")
+
+
+def test_dates_and_durations_in_the_sellers_locale_and_zone() -> None:
+    moment = datetime(2026, 11, 30, 16, 45, tzinfo=UTC)
+    assert i18n.when(moment) == "Nov 30 4:45\u202fPM UTC"
+    assert i18n.day(moment) == "Nov 30, 2026"
+    with i18n.speaking(i18n.speaker(i18n.CHINESE)):  # Beijing time by default
+        assert i18n.when(moment) == "12月1日 00:45"
+        assert i18n.when(moment, year=True) == "2026年12月1日 00:45"
+        assert i18n.ago(timedelta(hours=3)) == "3小时前"
+        assert i18n.duration(timedelta(days=2)) == "2天"
+    with i18n.speaking(i18n.speaker(i18n.ENGLISH, "America/New_York")):
+        assert i18n.when(moment) == "Nov 30 11:45\u202fAM"
+    assert i18n.speaker("fr", "Nowhere/Else") == i18n.Speaker(i18n.ENGLISH, "UTC")
+
+
+def test_plurals_and_agents_texts() -> None:
+    assert "within 1 hour." in t("urgent.done", number="CX-1", hours=1)
+    assert "within 4 hours." in t("urgent.done", number="CX-1", hours=4)
+    with i18n.speaking(i18n.speaker(i18n.CHINESE)):
+        assert t("urgent.done", number="CX-1", hours=1) == (
+            "🚨 CX-1 已标记为紧急。我们会争取在 1 小时内回复。")
+        # Agents read English whatever the seller speaks.
+        assert t("thread.urgent_on", actor="seller") == "🚨 Flagged urgent by seller"
+
+
+async def test_an_agents_reply_reaches_a_chinese_seller_in_their_frame(
+        chat: Chat, service: CaseService, engine: Engine,
+        uow_factory: SqlUnitOfWorkFactory) -> None:
+    await chat.command("language")
+    await chat.press("简体中文")
+    await chat.say("my order 123-1234567-1234567 never arrived, the buyer keeps asking me")
+    await chat.press("创建工单")
+    chat.expect("已创建 CX-000001（物流 · 123-1234567-1234567）")
+    service.agent_reply("CX-000001", "U1", "We found the parcel.", "Bo")
+    service.change_status("CX-000001", "resolved", actor_ref="bo")
+    texts = [r.text for r in chat.outbox()]
+    assert "💬 CX-000001：We found the parcel." in texts
+    assert "✅ CX-000001 已解决。如果还有问题，请在这里回复。" in texts
+    assert "您对 CX-000001 的处理满意吗？" in texts
