@@ -8,8 +8,10 @@ from pathlib import Path
 DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 HEADER = (
     "# Benchmarks\n\n"
-    "Each section is written by the command named in it; numbers are medians over repeated\n"
-    "runs on this project's 2-core machine, with a baseline measured in the same run.\n"
+    "Each section is written by the command named in it, and states the machine it ran on, the\n"
+    "load it applied, how many times it repeated it (and which figures are medians over those\n"
+    "repetitions) and the baseline it measured in the same run. The machine is shared: compare a\n"
+    "figure with the baseline of its own section and run, not with another section's.\n"
 )
 
 
