@@ -193,17 +193,6 @@ class Settings(BaseSettings):
                 _GroupVariables(settings_cls, dotenv_settings), dotenv_settings,
                 file_secret_settings)
 
-    def __getattr__(self, name: str) -> Any:
-        # Transition: code written before the groups reads ``settings.slack_bot_token`` (or
-        # ``slack_channel_for``); it resolves to ``settings.slack.bot_token``. New code reads
-        # the group.
-        for group, (prefix, model) in GROUPS.items():
-            field = name.removeprefix(prefix)
-            if name.startswith(prefix) and (field in model.model_fields
-                                            or callable(getattr(model, field, None))):
-                return getattr(getattr(self, group), field)
-        return super().__getattr__(name)  # type: ignore[misc]
-
     @classmethod
     def variable_names(cls) -> list[str]:
         """Every environment variable Frontdoor reads (the README's table)."""
