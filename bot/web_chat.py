@@ -69,8 +69,12 @@ class WebChatStore(Protocol):
         """The chat's latest ``limit`` lines, oldest first."""
         ...
 
+    def replies_on_lines(self, address: str, line_ids: Sequence[int]) -> list[int]:
+        """The agent replies (case message ids) that these lines of this chat show."""
+        ...
+
     def mark_replies_read(self, case_message_ids: Sequence[int], now: datetime) -> int:
-        """Agent replies shown in a browser as they arrived are read (like a chat's)."""
+        """Agent replies the seller saw in the panel are read (like a chat's)."""
         ...
 
 

@@ -70,6 +70,16 @@ class SqlWebChatStore:
             ).order_by(WebChatLineRow.id.desc()).limit(limit)).all()
             return [_line(r) for r in reversed(rows)]
 
+    def replies_on_lines(self, address: str, line_ids: Sequence[int]) -> list[int]:
+        if not line_ids:
+            return []
+        with self.database.sessions() as session:
+            rows = session.scalars(select(WebChatLineRow).where(
+                WebChatLineRow.address == address, WebChatLineRow.id.in_(list(line_ids)),
+                WebChatLineRow.author == BOT_LINE)).all()
+            found = (_line(r).case_message_id for r in rows)
+            return sorted({value for value in found if value is not None})
+
     def mark_replies_read(self, case_message_ids: Sequence[int], now: datetime) -> int:
         if not case_message_ids:
             return 0

@@ -9,8 +9,10 @@ chat live as server-sent events.
   it reconnects) or, on a first connection, the latest ones; then each new line as it is
   stored. Lines of this process's deliveries wake the stream at once; the others are found by
   polling, so any process may serve the stream. A stream ends after ``stream_seconds`` and the
-  browser reconnects where it left off (this also bounds a server's shutdown). Agent replies a
-  stream shows count as read, like a chat's.
+  browser reconnects where it left off (this also bounds a server's shutdown).
+- ``POST /web/chat/seen`` (JSON ``{"lines": [ids]}``, header ``X-CSRF-Token``): the panel was
+  open on these lines, so the agent replies among them are read, like a chat's. A closed
+  panel or a hidden tab sees nothing: its replies stay unread (and may be emailed).
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ _CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{8,80}$")
 _MAX_PAYLOAD_CHARS = 200
 MESSAGES_PATH = "/web/chat/messages"
 EVENTS_PATH = "/web/chat/events"
+SEEN_PATH = "/web/chat/seen"
+_MAX_SEEN = 200
 
 
 @dataclass
@@ -106,7 +110,8 @@ class WebChatRoutes:
 
     def routes(self) -> list[Route]:
         return [Route(MESSAGES_PATH, self.post_message, methods=["POST"]),
-                Route(EVENTS_PATH, self.events, methods=["GET"])]
+                Route(EVENTS_PATH, self.events, methods=["GET"]),
+                Route(SEEN_PATH, self.seen, methods=["POST"])]
 
     async def _identity(self, seller_id: int) -> Identity | None:
         identity = await asyncio.to_thread(self.parts.ensure_identity, seller_id)
@@ -158,6 +163,28 @@ class WebChatRoutes:
                                 status_code=503)
         return JSONResponse({"ok": True, "id": client_id}, status_code=202)
 
+    async def seen(self, request: Request) -> Response:
+        p = self.parts
+        seller_id = p.seller_of(request)
+        if seller_id is None:
+            return _refuse(401, "Please log in to the portal again.", "no session", request)
+        if not p.csrf_ok(request, request.headers.get("x-csrf-token")):
+            return _refuse(403, "This page is out of date; reload it.", "bad CSRF token",
+                           request)
+        try:
+            body = json.loads(await request.body())
+        except (ValueError, UnicodeDecodeError):
+            return _refuse(400, "Could not be read.", "not JSON", request)
+        lines = body.get("lines") if isinstance(body, dict) else None
+        if (not isinstance(lines, list) or len(lines) > _MAX_SEEN
+                or not all(isinstance(x, int) and not isinstance(x, bool) for x in lines)):
+            return _refuse(400, "Could not be read.", "lines must be a list of ids", request)
+        address = web_address(seller_id)
+        replies = await asyncio.to_thread(p.store.replies_on_lines, address, lines)
+        read = await asyncio.to_thread(p.store.mark_replies_read, replies, p.now()) \
+            if replies else 0
+        return JSONResponse({"read": read})
+
     async def events(self, request: Request) -> Response:
         p = self.parts
         seller_id = p.seller_of(request)
@@ -195,7 +222,6 @@ class WebChatRoutes:
                         yield _event(line)
                     last = lines[-1].id
                     last_sent = loop.time()
-                    await self._shown(lines)
                 if loop.time() - started >= p.stream_seconds or await request.is_disconnected():
                     return
                 woken.clear()
@@ -207,15 +233,6 @@ class WebChatRoutes:
                 lines = await asyncio.to_thread(p.store.lines_after, address, last, 200)
         finally:
             p.hub.unsubscribe(address, woken)
-
-    async def _shown(self, lines: list[WebChatLine] | Any) -> None:
-        shown = [line.case_message_id for line in lines if line.case_message_id is not None]
-        if not shown:
-            return
-        try:
-            await asyncio.to_thread(self.parts.store.mark_replies_read, shown, self.parts.now())
-        except Exception:  # shown anyway; an unread mark left behind only means an email
-            log.warning("could not mark web chat replies %s as read", shown, exc_info=True)
 
 
 def _event(line: WebChatLine) -> str:

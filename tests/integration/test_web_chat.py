@@ -182,18 +182,29 @@ async def test_a_message_opens_a_case_and_answers_arrive_live_exactly_once(db: D
             prompts = [x for x in stream.lines if "Open it?" in x.get("text", "")]
             assert len(prompts) == 1
 
-            # An agent answers (the CLI's way): through the outbox to the web chat, live, and
-            # shown means read.
+            # An agent answers (the CLI's way): through the outbox to the web chat, live. It is
+            # read once the panel says the seller saw it, not merely because it arrived.
             await asyncio.to_thread(chat.services.cases.agent_reply, number, "cli",
                                     "We found the parcel, it arrives tomorrow.", "Bo")
             reply = await stream.wait_for("We found the parcel")
             assert reply["author"] == "bot" and reply["case_message_id"]
-            loop = asyncio.get_running_loop()
-            deadline = loop.time() + WAIT
-            while chat.scalar(select(CaseMessageRow.read_at).where(
-                    CaseMessageRow.id == reply["case_message_id"])) is None:
-                assert loop.time() < deadline, "the reply shown live was not marked read"
-                await asyncio.sleep(0.05)
+
+            def read_at() -> object:
+                return chat.scalar(select(CaseMessageRow.read_at).where(
+                    CaseMessageRow.id == reply["case_message_id"]))
+
+            assert read_at() is None
+            # Another seller cannot mark it read by naming its line.
+            other_csrf = await chat.login(add_seller(chat.services, "Other Shop"))
+            other = await chat.http.post("/web/chat/seen", json={"lines": [reply["id"]]},
+                                         headers={"X-CSRF-Token": other_csrf})
+            assert other.status_code == 200 and other.json() == {"read": 0}
+            assert read_at() is None
+            csrf = await chat.login(seller_id)
+            seen = await chat.http.post("/web/chat/seen", json={"lines": [reply["id"]]},
+                                        headers={"X-CSRF-Token": csrf})
+            assert seen.status_code == 200 and seen.json() == {"read": 1}
+            assert read_at() is not None
         finally:
             reading.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -239,6 +250,12 @@ async def test_bad_requests_get_a_clear_4xx_and_nothing_is_processed(
             answer = await chat.post(token, body, raw)
             assert answer.status_code == status, (body, answer.text)
             assert answer.json()["error"]
+        for token, body, status in ((None, {"lines": [1]}, 403), (csrf, {"lines": "1"}, 400),
+                                    (csrf, {"lines": [True]}, 400), (csrf, [1], 400),
+                                    (csrf, {"lines": list(range(201))}, 400)):
+            headers = {"X-CSRF-Token": token} if token else {}
+            answer = await chat.http.post("/web/chat/seen", json=body, headers=headers)
+            assert answer.status_code == status, (body, answer.text)
         bad_id = await chat.http.get("/web/chat/events", headers={"Last-Event-ID": "x1"})
         assert bad_id.status_code == 400
         assert chat.scalar(select(func.count()).select_from(ProcessedEventRow)) == 0

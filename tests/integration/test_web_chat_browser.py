@@ -1,7 +1,9 @@
 """The web chat in a real browser (Debian's Chromium via Playwright) on the whole `frontdoor
 serve` app: a seller logged in to the portal opens a case from the chat panel, pressing the
 bot's real buttons, and an agent's reply in the Slack thread (a signed /slack/events request
-to the stand-in's workspace) appears in the panel live, without a reload, and counts as read.
+to the stand-in's workspace) appears in the panel live, without a reload, and counts as read
+once the open panel shows it (a reply that arrives while the panel is closed stays unread until
+it is opened).
 Screenshots go to tests/output/portal/<test>/."""
 
 from __future__ import annotations
@@ -67,14 +69,29 @@ async def test_the_web_chat_opens_a_case_and_shows_the_agents_reply_live(
     assert page.url == url_before
     await shots.take(page, "chat-agent-reply")
 
+    await read(served, "We found your parcel")
+
+    # With the panel closed the next reply arrives but is not seen: unread until it is opened.
+    await page.get_by_text("Chat with support").click()
+    await served.agent_writes(parent_ts, "Tracking number attached to the case")
+    await expect(panel).to_contain_text("Tracking number", timeout=WAIT * 1000)
+    assert unread_text(served, "Tracking number")
+    await page.get_by_text("Chat with support").click()
+    await read(served, "Tracking number")
+    await shots.take(page, "chat-reopened")
+    await page.context.close()
+
+
+def unread_text(served: Served, fragment: str) -> bool:
+    with served.services.database.sessions() as session:
+        return session.scalar(select(CaseMessageRow.read_at).where(
+            CaseMessageRow.text.contains(fragment))) is None
+
+
+async def read(served: Served, fragment: str) -> None:
+    """Until the agent reply containing ``fragment`` is marked read."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + WAIT
-    while True:
-        with served.services.database.sessions() as session:
-            read_at = session.scalar(select(CaseMessageRow.read_at).where(
-                CaseMessageRow.case_id == case.id, CaseMessageRow.author_kind == "agent"))
-        if read_at is not None:
-            break
-        assert loop.time() < deadline, "the reply shown live was not marked read"
+    while unread_text(served, fragment):
+        assert loop.time() < deadline, f"the reply {fragment!r} seen in the panel is not read"
         await asyncio.sleep(0.05)
-    await page.context.close()

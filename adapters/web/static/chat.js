@@ -12,8 +12,10 @@
   var input = document.getElementById("chat-text");
   var state = document.getElementById("chat-state");
   var csrf = panel.getAttribute("data-csrf");
+  var box = document.getElementById("chat-box");
   var seen = {};          // line id -> its element
   var pending = {};       // client id -> the element shown while posting
+  var unseen = [];        // agent replies shown while the panel was closed or the tab hidden
 
   function newId() {
     if (window.crypto && window.crypto.randomUUID) { return window.crypto.randomUUID(); }
@@ -71,6 +73,7 @@
     var li = item(line.author === "seller" ? "seller" : "bot", text);
     li.setAttribute("data-line", line.id);
     if (line.author !== "seller") { addButtons(li, line.buttons); }
+    if (line.case_message_id) { unseen.push(line.id); flushSeen(); }
     if (line.case_url) {
       var open = document.createElement("a");
       open.href = line.case_url;
@@ -79,6 +82,19 @@
       li.appendChild(open);
     }
     seen[line.id] = li;
+  }
+
+  // Agent replies count as read once the seller can see them: the panel open, the tab shown.
+  function looking() { return box.open && document.visibilityState === "visible"; }
+
+  function flushSeen() {
+    if (!unseen.length || !looking()) { return; }
+    var lines = unseen.splice(0, unseen.length);
+    fetch(panel.getAttribute("data-seen"), {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+      body: JSON.stringify({ lines: lines })
+    }).catch(function () { unseen = lines.concat(unseen); });
   }
 
   function post(body, li, attempt) {
@@ -127,6 +143,9 @@
       form.requestSubmit ? form.requestSubmit() : form.dispatchEvent(new Event("submit"));
     }
   });
+
+  box.addEventListener("toggle", function () { if (box.open) { scrollDown(); flushSeen(); } });
+  document.addEventListener("visibilitychange", flushSeen);
 
   var events = new EventSource(panel.getAttribute("data-events"));
   events.addEventListener("line", function (event) { show(JSON.parse(event.data)); });
