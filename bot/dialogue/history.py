@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot import domain as d
+from bot import i18n
 from bot.case_rules.evaluation import reason_text
 from bot.case_rules.results import CaseDetail
 from bot.dialogue import portal
@@ -24,7 +25,7 @@ from bot.dialogue.turn import Turn
 from bot.domain import CaseEvent, CaseMessage, Evaluation
 from bot.errors import CaseRuleError
 from bot.messages import Button, Reply
-from bot.texts import EVALUATION_LABELS, STATUS_LABELS, t
+from bot.texts import STATUS_LABELS, evaluation_label, status_label, t
 
 HEAD = "conv"
 FILES = "files"
@@ -34,7 +35,6 @@ MAX_FIRST_PAGE = 3 * PAGE_ENTRIES
 # One chat message stays under Telegram's 4096 characters; a longer page is split.
 REPLY_CHARS = 3500
 ENTRY_CHARS = 3000
-_WHEN = "%d %b %H:%M"
 
 
 @dataclass(frozen=True)
@@ -59,16 +59,16 @@ def _message_entry(msg: CaseMessage, brand: str) -> Entry:
              for a in msg.attachments]
     text = "\n".join(part for part in (body, *files) if part)
     return Entry(msg.created_at, (0, msg.id),
-                 t("history.item", who=who, when=msg.created_at.strftime(_WHEN), marks=marks,
+                 t("history.item", who=who, when=i18n.when(msg.created_at), marks=marks,
                    text=text), new)
 
 
 def _event_entry(event: CaseEvent) -> Entry | None:
-    when = event.created_at.strftime(_WHEN)
+    when = i18n.when(event.created_at)
     if event.kind == "status" and event.to_value in STATUS_LABELS:
         if STATUS_LABELS.get(event.from_value or "") == STATUS_LABELS[event.to_value]:
             return None  # "open" and "investigating" read the same to the seller
-        status = STATUS_LABELS[event.to_value]
+        status = status_label(event.to_value)
         # Only a decline's reason is the seller's business (the others are agents' notes).
         text = (t("history.status_reason", when=when, status=status, reason=event.reason)
                 if event.to_value == d.DECLINED and event.reason
@@ -93,7 +93,7 @@ def timeline(detail: CaseDetail, brand: str) -> list[Entry]:
 
 def evaluation_line(evaluation: Evaluation) -> str:
     """The seller's rating, with the reason they gave."""
-    level = EVALUATION_LABELS.get(evaluation.level, evaluation.level)
+    level = evaluation_label(evaluation.level)
     reason = reason_text(evaluation)
     return t("eval.history_line", level=level,
              reason=t("eval.history_reason", reason=reason) if reason else "")

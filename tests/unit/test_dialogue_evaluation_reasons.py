@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from bot import i18n
 from bot import outbox as ob
 from bot.cases import CaseService
 from bot.clock import ManualClock
@@ -265,7 +266,7 @@ async def test_asking_again_before_anyone_answered(
     clock.advance(minutes=20)
     await chat.say("can I talk to a real person please")
     chat.expect("You already asked for a person on CX-000001 20 minutes ago "
-                f"({asked:%d %b %H:%M} UTC)",
+                f"({i18n.when(asked)})",
                 "Nobody from our team has answered since; your request is still with them.")
     chat.expect_not("Expect a reply within", "I've asked a person", "let the team know")
     # Within the quiet hour the thread is not told again.

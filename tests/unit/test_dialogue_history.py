@@ -57,12 +57,12 @@ async def test_case_command_shows_both_sides_in_order_and_marks_new_replies_read
     await chat.command("case", number)
     chat.expect(f"{number} · Shipping · {ORDER}: In progress", "Updated (2 new)",
                 "Conversation, 1–6 of 6:")
-    in_order(chat.text, "You · 05 Jan 09:00", "never arrived",
-             "Ceylexo support · 05 Jan 11:00 · 🆕 new", "Could you send the tracking?",
+    in_order(chat.text, "You · Jan 5 9:00\u202fAM UTC", "never arrived",
+             "Ceylexo support · Jan 5 11:00\u202fAM UTC · 🆕 new", "Could you send the tracking?",
              "Status: Waiting for you",
-             "You · 05 Jan 12:00", "TRK-55521",
+             "You · Jan 5 12:00\u202fPM UTC", "TRK-55521",
              "Status: In progress",
-             "Ceylexo support · 05 Jan 13:00 · 🆕 new", "arrives Friday")
+             "Ceylexo support · Jan 5 1:00\u202fPM UTC · 🆕 new", "arrives Friday")
     chat.expect_not("carrier ticket 8812")  # notes are for agents only
     assert "Older" not in chat.buttons  # one page
     chat.expect_buttons("Flag urgent", "Talk to a person", "Close this case")
@@ -152,8 +152,8 @@ async def test_links_both_ways_and_the_rating(chat: Chat, service: CaseService,
     await chat.press(f"Show {number}")
     chat.expect(f"{number} · Shipping", "Reopened as CX-000002.", "Your rating: Worthy of a Like",
                 "Status: Resolved", "Status: Closed")
-    in_order(chat.text, "never arrived", "09:00 · Status: Resolved", "09:00 · Status: Closed",
-             "10:00 · Reopened as CX-000002")
+    in_order(chat.text, "never arrived", "9:00\u202fAM UTC · Status: Resolved",
+             "9:00\u202fAM UTC · Status: Closed", "10:00\u202fAM UTC · Reopened as CX-000002")
     chat.expect_buttons("Show CX-000002")
 
 
