@@ -43,6 +43,8 @@ SOURCE_LANGUAGE = ENGLISH
 LANGUAGES: tuple[str, ...] = (ENGLISH, CHINESE)
 #: Each language's name written in itself (the /language buttons, the portal's selector).
 LANGUAGE_NAMES: dict[str, str] = {ENGLISH: "English", CHINESE: "简体中文"}
+#: Each language's name as agents (English) read it on the case card.
+LANGUAGE_NAMES_FOR_AGENTS: dict[str, str] = {ENGLISH: "English", CHINESE: "Chinese (Simplified)"}
 #: Where a seller who has not said otherwise is assumed to be.
 DEFAULT_TIME_ZONES: dict[str, str] = {ENGLISH: "UTC", CHINESE: "Asia/Shanghai"}
 LOCALE_DIR = Path(__file__).with_name("locale")

@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from bot import i18n
 from bot import outbox as ob
 from bot.domain import ACTIVE_STATUSES, Case, Identity
 from bot.messages import Reply
@@ -173,6 +174,9 @@ class Relay:
             "case_type": case.case_type,
             "case_type_label": CASE_TYPE_LABELS.get(case.case_type or "", "Untyped"),
             "seller_name": seller.display_name if seller else "?",
+            # The language the seller is answered in (their messages are relayed as written).
+            "seller_language": i18n.LANGUAGE_NAMES_FOR_AGENTS.get(seller.language or "")
+            if seller else None,
             "seller_id": case.seller_id,
             "order_id": case.order_id,
             "status": case.status,

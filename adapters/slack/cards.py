@@ -130,7 +130,9 @@ def _fact_fields(card: Mapping[str, Any]) -> list[dict[str, str]]:
     facts: list[tuple[str, str]] = [
         ("Type", escape(str(type_label))),
         ("Status", f"{escape(str(status_label))} (`{card.get('status')}`)"),
-        ("Seller", f"{escape(str(card.get('seller_name') or '?'))} (#{card.get('seller_id')})"),
+        ("Seller", f"{escape(str(card.get('seller_name') or '?'))} (#{card.get('seller_id')})"
+                   + (f" · 🌐 {escape(str(card['seller_language']))}"
+                      if card.get("seller_language") else "")),
         ("Order", escape(str(card.get("order_id") or "—"))),
         ("Urgent", "🚨 Yes" if card.get("urgent") else "No"),
         ("First response due", _due(card.get("first_response_due"))),

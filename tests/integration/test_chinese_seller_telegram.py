@@ -118,6 +118,7 @@ async def test_a_chinese_seller_is_answered_in_chinese_from_start_to_rating(
     await wait_in_thread(served, parent_ts, "结算周期也过了，麻烦帮忙查一下")
     card = json.dumps(parent.params, ensure_ascii=False)
     assert "Payments" in card and "回款" not in card
+    assert "🌐 Chinese (Simplified)" in card  # whom they are talking to
 
     # The duplicate check: the same payout again is the same case.
     await seller.say("/new", expect="新工单是关于什么的？")

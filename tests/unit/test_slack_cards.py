@@ -52,6 +52,13 @@ def test_card_facts() -> None:
     assert text == "CX-000042 [In progress] Payment on hold — Ada's &lt;Shop&gt; &amp; Co"
 
 
+def test_card_shows_the_language_the_seller_is_answered_in() -> None:
+    blocks, _ = render_case_card({**CARD, "seller_language": "Chinese (Simplified)"})
+    assert "Ada's &lt;Shop&gt; &amp; Co (#7) · 🌐 Chinese (Simplified)" in fields_text(blocks)
+    blocks, _ = render_case_card(CARD)  # not known yet: nothing said
+    assert "🌐" not in fields_text(blocks)
+
+
 def test_card_buttons_carry_the_case_number() -> None:
     blocks, _ = render_case_card(CARD)
 
