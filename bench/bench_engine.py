@@ -142,7 +142,7 @@ def step_rows(res: Result) -> list[str]:
     for n, label in enumerate(STEPS):
         if not any(n in r.critical_ms for r in res.rounds):
             continue
-        p50 = _med(res.rounds, lambda r, n=n: median(r.critical_ms.get(n, [])))
+        p50 = median([median(r.critical_ms.get(n, [])) for r in res.rounds])
         write = _med(res.rounds, lambda r: r.write_ms)
         rows.append(f"| {res.name} | {label} | {_f(p50)} | {p50 / write:.1f}× |")
     return rows
