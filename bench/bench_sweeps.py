@@ -146,11 +146,13 @@ class PlanError(AssertionError):
 
 def scanned_tables(dialect: str, plan: str) -> list[str]:
     """The tables a plan reads whole (PostgreSQL: a sequential scan; SQLite: a SCAN, also
-    of a whole index); a VALUES list or a materialised subquery is not a table."""
+    of a whole index). A VALUES list, a materialised subquery or the rows of a JSON parameter
+    (SQLite's json_each, a virtual table) is not a table."""
     if dialect == "postgresql":
         return re.findall(r"Seq Scan on (\w+)", plan)
-    found = re.findall(r"^\s*(?:\|--|`--)?\s*SCAN (\w+)", plan, re.M)
-    return [name for name in found if name.upper() != "CONSTANT" and not name.isdigit()]
+    found = re.findall(r"^\s*(?:\|--|`--)?\s*SCAN (\w+)( VIRTUAL TABLE)?", plan, re.M)
+    return [name for name, virtual in found
+            if not virtual and name.upper() != "CONSTANT" and not name.isdigit()]
 
 
 @dataclass(frozen=True)
@@ -167,8 +169,10 @@ def _shape(statement: str) -> str:
     return re.sub(r"(\(…\))(, \(…\))+", r"\1", head)
 
 
-def explain(engine: Engine, statements: list[tuple[str, Any]]) -> list[Plan]:
-    """EXPLAIN each distinct statement a sweep sent, on the loaded data."""
+def explain(engine: Engine, statements: list[tuple[str, Any]],
+            force_index: bool = False) -> list[Plan]:
+    """EXPLAIN each distinct statement a sweep sent, on the loaded data. ``force_index``
+    (PostgreSQL): with sequential scans disabled, so one left means no index can serve."""
     pg = engine.dialect.name == "postgresql"
     seen: set[str] = set()
     out = []
@@ -179,7 +183,7 @@ def explain(engine: Engine, statements: list[tuple[str, Any]]) -> list[Plan]:
         seen.add(shape)
         tiny = set(re.findall(r"\b(?:FROM|INTO|UPDATE|JOIN)\s+(\w+)", shape)) <= TINY_TABLES
         with engine.connect() as conn:
-            if pg and tiny:
+            if pg and (tiny or force_index):
                 conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
             prefix = "EXPLAIN " if pg else "EXPLAIN QUERY PLAN "
             rows = conn.exec_driver_sql(prefix + statement, params).all()
@@ -315,7 +319,9 @@ def render(results: dict[str, Result], command: str, repeat: int, info: dict[str
             out.append(f"- `{p.statement}` {'✗ ' + ', '.join(p.scans) if p.scans else '✓'}")
             out.append("")
             out.append("  ```")
-            out += [f"  {line}" for line in p.plan.splitlines()]
+            # (IN lists of a whole batch cut short)
+            out += [f"  {line[:160]}{'…' if len(line) > 160 else ''}"
+                    for line in p.plan.splitlines()]
             out.append("  ```")
         out.append("")
     return "\n".join(out)

@@ -27,6 +27,7 @@ from typing import Any, Protocol, cast
 from bot.domain import Case, CaseEvent, Evaluation, Identity, Seller
 from bot.ports import (
     CaseRepository,
+    CaseThreadRepository,
     DialogueRepository,
     EvaluationRepository,
     EventRepository,
@@ -52,6 +53,8 @@ class BatchReads:
     sellers: dict[int, Seller] = field(default_factory=dict)
     cases: dict[int, Case] = field(default_factory=dict)
     evaluations: dict[int, Evaluation | None] = field(default_factory=dict)
+    #: case id -> its events, oldest first (what a case card shows: where its thread was)
+    events: dict[int, list[CaseEvent]] = field(default_factory=dict)
     #: case id -> (destination, address, platform message id) of its delivered rating prompt
     prompt_refs: dict[int, tuple[str, str, str]] = field(default_factory=dict)
 
@@ -89,6 +92,11 @@ class BatchWrites:
 
     def __bool__(self) -> bool:
         return bool(self.case_updates or self.events or self.outbox)
+
+    def clear(self) -> None:
+        self.case_updates.clear()
+        self.events.clear()
+        self.outbox.clear()
 
 
 class BatchWriter(Protocol):
@@ -166,10 +174,22 @@ class _Cases(_Passthrough):
 
 
 class _Events(_Passthrough):
-    def __init__(self, real: EventRepository, writes: BatchWrites, buffered: bool) -> None:
+    def __init__(self, real: EventRepository, reads: BatchReads, writes: BatchWrites,
+                 buffered: bool) -> None:
         super().__init__(real)
+        self._reads = reads
         self._writes = writes
         self._buffered = buffered
+        self._added: dict[int, list[CaseEvent]] = {}
+
+    def forget_added(self) -> None:
+        self._added.clear()
+
+    def for_case(self, case_id: int) -> Sequence[CaseEvent]:
+        if case_id not in self._reads.events or not self._buffered:
+            return cast(EventRepository, self._real).for_case(case_id)
+        # Read for the batch, then what this batch added (not written yet: no id).
+        return [*self._reads.events[case_id], *self._added.get(case_id, ())]
 
     def add(self, case_id: int, kind: str, actor_kind: str, actor_ref: str | None,
             from_value: str | None, to_value: str | None, reason: str | None,
@@ -180,8 +200,10 @@ class _Events(_Passthrough):
         self._writes.events.append(NewEvent(case_id, kind, actor_kind, actor_ref, from_value,
                                             to_value, reason, now))
         # Not written yet: no id. No sweep rule reads an event's id.
-        return CaseEvent(0, case_id, kind, actor_kind, actor_ref, from_value, to_value, reason,
-                         now)
+        added = CaseEvent(0, case_id, kind, actor_kind, actor_ref, from_value, to_value, reason,
+                          now)
+        self._added.setdefault(case_id, []).append(added)
+        return added
 
 
 class _Outbox(_Passthrough):
@@ -217,7 +239,8 @@ class BatchUnitOfWork:
         self.identities = cast(IdentityRepository, _Identities(uow.identities, self.reads))
         self.sellers = cast(SellerRepository, _Sellers(uow.sellers, self.reads))
         self.evaluations = cast(EvaluationRepository, _Evaluations(uow.evaluations, self.reads))
-        self.events = cast(EventRepository, _Events(uow.events, self.writes, buffered))
+        self._events = _Events(uow.events, self.reads, self.writes, buffered)
+        self.events = cast(EventRepository, self._events)
         self.outbox = cast(OutboxRepository, _Outbox(uow.outbox, self.writes, buffered))
 
     def add_cases(self, cases: Sequence[Case]) -> None:
@@ -234,6 +257,10 @@ class BatchUnitOfWork:
         return self.real.messages
 
     @property
+    def threads(self) -> CaseThreadRepository:
+        return self.real.threads
+
+    @property
     def inbound(self) -> InboundRepository:
         return self.real.inbound
 
@@ -246,11 +273,10 @@ class BatchUnitOfWork:
         return self.real.routing
 
     def flush(self) -> None:
+        """Write what was buffered (the batch's events stay visible to ``events.for_case``)."""
         if self.writes:
             self._writer.write_batch(self.real, self.writes)
-            self.writes.case_updates.clear()
-            self.writes.events.clear()
-            self.writes.outbox.clear()
+            self.writes.clear()
 
     def __enter__(self) -> BatchUnitOfWork:
         return self
@@ -264,7 +290,6 @@ class BatchUnitOfWork:
         self.real.commit()
 
     def rollback(self) -> None:
-        self.writes.case_updates.clear()
-        self.writes.events.clear()
-        self.writes.outbox.clear()
+        self.writes.clear()
+        self._events.forget_added()
         self.real.rollback()

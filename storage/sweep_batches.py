@@ -14,7 +14,21 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Table, case, insert, literal, select, text, update
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Dialect,
+    String,
+    Table,
+    any_,
+    bindparam,
+    case,
+    literal,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from bot import outbox as ob
@@ -26,6 +40,7 @@ from storage.outbox_repository import SqlOutboxRepository
 from storage.row_mapping import (
     case_from_row,
     evaluation_from_row,
+    event_from_row,
     identity_from_row,
     seller_from_row,
 )
@@ -50,6 +65,17 @@ def chunks(items: Sequence[T], size: int = ROWS_PER_STATEMENT) -> Iterator[Seque
         yield items[start:start + size]
 
 
+def among(session: Session, column: ColumnElement[Any], values: Sequence[Any]
+          ) -> ColumnElement[bool]:
+    """``column IN values``; on PostgreSQL ``column = ANY(array)``, one parameter: an IN list
+    of a whole batch is 500 placeholders for SQLAlchemy to render and psycopg to parse, on
+    every statement (the plan is the same index search)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return column.in_(values)
+    item = String() if values and isinstance(values[0], str) else BigInteger()
+    return column == any_(bindparam(None, list(values), type_=postgresql.ARRAY(item)))
+
+
 def cases_from_rows(rows: Iterable[Any]) -> list[Case]:
     """Cases from Core rows of ``cases``: a row has the ORM row's attribute names, and skips
     the ORM's identity map and instance state (most of a batch's read cost otherwise)."""
@@ -60,30 +86,34 @@ def read_batch(session: Session, cases: Sequence[Case], *, chats: bool, cards: b
                prompts: bool) -> BatchReads:
     """``chats``: the identities the cases were opened from and their sellers (what a
     message to the seller needs); ``cards``: what a case card shows (the seller, the case it
-    reopens, its evaluation); ``prompts``: the delivered rating prompts (`rating_prompts`)."""
+    reopens, its evaluation, its events); ``prompts``: the delivered rating prompts (`rating_prompts`)."""
     reads = BatchReads()
     if not cases:
         return reads
     identity_ids = sorted({c.identity_id for c in cases if c.identity_id is not None})
     if (chats or prompts) and identity_ids:
         for ident in session.execute(select(IDENTITIES)
-                                     .where(IDENTITIES.c.id.in_(identity_ids))):
+                                     .where(among(session, IDENTITIES.c.id, identity_ids))):
             reads.identities[ident.id] = identity_from_row(cast(IdentityRow, ident))
     if chats or cards:
         seller_ids = sorted({c.seller_id for c in cases})
-        for seller in session.execute(select(SELLERS).where(SELLERS.c.id.in_(seller_ids))):
+        for seller in session.execute(select(SELLERS).where(among(session, SELLERS.c.id, seller_ids))):
             reads.sellers[seller.id] = seller_from_row(cast(SellerRow, seller))
     if cards:
         linked = sorted({c.reopened_from_id for c in cases if c.reopened_from_id is not None})
         if linked:
             for case in cases_from_rows(session.execute(
-                    select(CASES).where(CASES.c.id.in_(linked)))):
+                    select(CASES).where(among(session, CASES.c.id, linked)))):
                 reads.cases[case.id] = case
         case_ids = [c.id for c in cases]
         reads.evaluations.update(dict.fromkeys(case_ids))  # None: looked up, not rated
         for ev in session.execute(select(EVALUATIONS)
-                                  .where(EVALUATIONS.c.case_id.in_(case_ids))):
+                                  .where(among(session, EVALUATIONS.c.case_id, case_ids))):
             reads.evaluations[ev.case_id] = evaluation_from_row(cast(EvaluationRow, ev))
+        reads.events.update({case_id: [] for case_id in case_ids})
+        for row in session.execute(select(EVENTS).where(among(session, EVENTS.c.case_id, case_ids))
+                                   .order_by(EVENTS.c.case_id, EVENTS.c.id)):
+            reads.events[row.case_id].append(event_from_row(cast(CaseEventRow, row)))
     if prompts:
         reads.prompt_refs.update(rating_prompts(session, cases, reads))
     return reads
@@ -104,8 +134,8 @@ def rating_prompts(session: Session, cases: Sequence[Case],
     rows = session.execute(
         select(OutboxRow.case_id, OutboxRow.ordering_key, OutboxRow.destination,
                OutboxRow.platform_message_id, OutboxRow.payload)
-        .where(OutboxRow.ordering_key.in_(sorted({k for k, _ in chat_of.values()})),
-               OutboxRow.status == "sent", OutboxRow.case_id.in_(sorted(chat_of)),
+        .where(among(session, OUTBOX.c.ordering_key, sorted({k for k, _ in chat_of.values()})),
+               OutboxRow.status == "sent", among(session, OUTBOX.c.case_id, sorted(chat_of)),
                OutboxRow.kind == ob.SELLER_MESSAGE)
         .order_by(OutboxRow.id.desc()))
     by_number = {c.id: f"eval:{c.number}:" for c in cases}
@@ -120,30 +150,42 @@ def rating_prompts(session: Session, cases: Sequence[Case],
     return found
 
 
-# SQLite: built once; executed with a list of rows, SQLAlchemy's "insertmanyvalues" sends
-# them as multi-row INSERTs of up to 1,000 rows from one cached compilation. Sorted by
-# parameter order: the ids follow the order the rules queued the items in, which is the order
-# a chat's or a thread's items are delivered in.
-_ADD_EVENTS = insert(EVENTS).returning(EVENTS.c.id, sort_by_parameter_order=True)
-_ADD_ITEMS = insert(OUTBOX).returning(OUTBOX.c.id, sort_by_parameter_order=True)
-# PostgreSQL: the batch is one JSON parameter unpacked by the server, INSERT ... SELECT in
-# the rows' order (thousands of placeholders cost psycopg more to parse than the insert
-# costs the server). Both notify other processes' dispatchers on commit, once.
+# A batch's rows go in as one JSON parameter that the database unpacks, INSERT ... SELECT in
+# the rows' order, so the ids follow the order the rules queued the items in: the order a
+# chat's or a thread's items are delivered in. (Thousands of placeholders would cost psycopg
+# more to parse than the insert costs the server; SQLAlchemy's multi-row VALUES on SQLite
+# stop at 999 parameters, about a hundred rows per statement.)
+_EVENT_COLUMNS = ("case_id", "kind", "actor_kind", "actor_ref", "from_value", "to_value",
+                  "reason", "created_at")
+_ITEM_COLUMNS = ("destination", "kind", "payload", "case_id", "ordering_key", "created_at")
 _PG_ADD_EVENTS = text(
     "INSERT INTO case_events (case_id, kind, actor_kind, actor_ref, from_value, to_value,"
     " reason, created_at)"
-    " SELECT (e.v->>'case_id')::bigint, e.v->>'kind', e.v->>'actor_kind', e.v->>'actor_ref',"
-    " e.v->>'from_value', e.v->>'to_value', e.v->>'reason', (e.v->>'created_at')::timestamptz"
-    " FROM json_array_elements(CAST(:rows AS json)) WITH ORDINALITY AS e(v, n) ORDER BY e.n")
+    " SELECT case_id, kind, actor_kind, actor_ref, from_value, to_value, reason, created_at"
+    " FROM ROWS FROM (json_to_recordset(CAST(:rows AS json)) AS (case_id bigint, kind text,"
+    " actor_kind text, actor_ref text, from_value text, to_value text, reason text,"
+    " created_at timestamptz)) WITH ORDINALITY AS e(case_id, kind, actor_kind, actor_ref,"
+    " from_value, to_value, reason, created_at, n) ORDER BY n")
+# Also wakes other processes' dispatchers when the transaction commits (once).
 _PG_ADD_ITEMS = text(
     "WITH queued AS (INSERT INTO outbox (destination, kind, payload, case_id, ordering_key,"
     " status, attempts, next_attempt_at, created_at)"
-    " SELECT e.v->>'destination', e.v->>'kind', e.v->'payload', (e.v->>'case_id')::bigint,"
-    " e.v->>'ordering_key', 'pending', 0, (e.v->>'created_at')::timestamptz,"
-    " (e.v->>'created_at')::timestamptz"
-    " FROM json_array_elements(CAST(:rows AS json)) WITH ORDINALITY AS e(v, n) ORDER BY e.n"
-    " RETURNING id)"
+    " SELECT destination, kind, payload, case_id, ordering_key, 'pending', 0, created_at,"
+    " created_at"
+    " FROM ROWS FROM (json_to_recordset(CAST(:rows AS json)) AS (destination text, kind text,"
+    " payload json, case_id bigint, ordering_key text, created_at timestamptz))"
+    " WITH ORDINALITY AS i(destination, kind, payload, case_id, ordering_key, created_at, n)"
+    " ORDER BY n RETURNING id)"
     f" SELECT count(*), pg_notify('{OUTBOX_CHANNEL}', '') FROM queued")
+# SQLite: the values are already in the form SQLAlchemy stores (see _stored).
+_SQLITE_ADD_EVENTS = text(
+    f"INSERT INTO case_events ({', '.join(_EVENT_COLUMNS)}) SELECT "
+    + ", ".join(f"json_extract(value, '$.{c}')" for c in _EVENT_COLUMNS)
+    + " FROM json_each(:rows) ORDER BY key")
+_SQLITE_ADD_ITEMS = text(
+    f"INSERT INTO outbox ({', '.join(_ITEM_COLUMNS)}, status, attempts, next_attempt_at) "
+    "SELECT " + ", ".join(f"json_extract(value, '$.{c}')" for c in _ITEM_COLUMNS)
+    + ", 'pending', 0, json_extract(value, '$.created_at') FROM json_each(:rows) ORDER BY key")
 
 
 def write_batch(session: Session, outbox: SqlOutboxRepository, writes: BatchWrites) -> None:
@@ -156,17 +198,16 @@ def write_batch(session: Session, outbox: SqlOutboxRepository, writes: BatchWrit
         "destination": i.destination, "kind": i.kind, "payload": i.payload,
         "case_id": i.case_id, "ordering_key": i.ordering_key, "created_at": i.created_at}
         for i in writes.outbox]
-    if session.get_bind().dialect.name == "postgresql":
+    dialect = session.get_bind().dialect
+    if dialect.name == "postgresql":
         for rows, stmt in ((events, _PG_ADD_EVENTS), (items, _PG_ADD_ITEMS)):
             if rows:
                 session.execute(stmt, {"rows": json.dumps(rows, default=_iso)})
     else:
-        if events:
-            session.execute(_ADD_EVENTS, events)
-        if items:
-            session.execute(_ADD_ITEMS, [
-                {**item, "status": "pending", "attempts": 0,
-                 "next_attempt_at": item["created_at"]} for item in items])
+        for rows, table, stmt in ((events, EVENTS, _SQLITE_ADD_EVENTS),
+                                  (items, OUTBOX, _SQLITE_ADD_ITEMS)):
+            if rows:
+                session.execute(stmt, {"rows": json.dumps(_stored(rows, table, dialect))})
     if items:
         outbox.added = True  # this process's dispatcher is woken after the commit
 
@@ -175,6 +216,16 @@ def _iso(value: object) -> str:
     if isinstance(value, datetime):
         return value.isoformat()
     raise TypeError(f"not JSON serializable: {type(value).__name__}")
+
+
+def _stored(rows: list[dict[str, Any]], table: Table, dialect: Dialect) -> list[dict[str, Any]]:
+    """``rows`` with each value as its column's type stores it (SQLite: a datetime as UTC
+    text, a JSON payload as its text), so what the SELECT unpacks is what an ORM insert
+    writes."""
+    processors = {key: table.c[key].type.dialect_impl(dialect).bind_processor(dialect)
+                  for key in rows[0]}
+    return [{key: (proc(value) if (proc := processors[key]) else value)
+             for key, value in row.items()} for row in rows]
 
 
 def _update_cases(session: Session, updates: Mapping[int, dict[str, Any]]) -> None:
@@ -198,4 +249,4 @@ def _update_cases(session: Session, updates: Mapping[int, dict[str, Any]]) -> No
                     values[column.name] = case(
                         {i: literal(v, column.type) for i, v in zip(ids, given, strict=True)},
                         value=CASES.c.id, else_=column)
-            session.execute(update(CASES).where(CASES.c.id.in_(list(ids))).values(values))
+            session.execute(update(CASES).where(among(session, CASES.c.id, list(ids))).values(values))

@@ -35,7 +35,7 @@ from bot.ports import UnitOfWork
 from bot.sweep_batch import BatchReads, BatchWrites
 from storage.models import CaseRow, EvaluationRow, JobRunRow, SweepMarkRow
 from storage.row_mapping import case_from_row, evaluation_from_row
-from storage.sweep_batches import CASES, cases_from_rows, read_batch, write_batch
+from storage.sweep_batches import CASES, among, cases_from_rows, read_batch, write_batch
 from storage.uow import SqlUnitOfWork
 
 # Statuses in which the first-response clock runs (it pauses while pending).
@@ -81,7 +81,7 @@ class SqlSweepStore:
         if not ids:
             return []
         return cases_from_rows(session.execute(
-            select(CASES).where(CASES.c.id.in_(ids)).order_by(CASES.c.id)))
+            select(CASES).where(among(session, CASES.c.id, ids)).order_by(CASES.c.id)))
 
     # A batch's reads and writes ---------------------------------------------------------------
     def batch_reads(self, uow: UnitOfWork, cases: Sequence[Case], *, chats: bool = False,
