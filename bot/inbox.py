@@ -40,7 +40,9 @@ class Inbox(Protocol):
 
     def claim_due(self, source: str, now: datetime, lease: timedelta,
                   limit: int) -> list[InboxEvent]:
-        """Lease up to ``limit`` records whose lease ran out, oldest first, to the caller."""
+        """Lease up to ``limit`` records whose lease ran out, oldest first, to the caller.
+        A record claimed again and again (its processing keeps failing) gets a longer lease
+        each time, so a poisonous event is retried ever less often but kept."""
         ...
 
     def done(self, event: InboxEvent) -> bool:

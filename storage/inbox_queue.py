@@ -16,6 +16,8 @@ from bot.inbox import InboxEvent
 from storage.database import Database
 from storage.models import InboxRow
 
+MAX_BACKOFF_DOUBLINGS = 6
+
 
 class SqlInbox:
     def __init__(self, database: Database) -> None:
@@ -44,8 +46,10 @@ class SqlInbox:
                 query = query.with_for_update(skip_locked=True)
             for row in session.scalars(query):
                 row.owner = uuid.uuid4().hex
-                row.lease_until = now + lease
                 row.attempts += 1
+                # An event that keeps failing is retried ever less often (up to 64 leases
+                # apart), never dropped.
+                row.lease_until = now + lease * 2 ** min(row.attempts - 2, MAX_BACKOFF_DOUBLINGS)
                 claimed.append(InboxEvent(row.source, row.event_id, row.body, row.owner,
                                           row.attempts))
         return claimed
