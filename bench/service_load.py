@@ -87,6 +87,20 @@ class Load:
         self._next_endpoint = itertools.count()
         self._deadline = 0.0
         self._started = 0.0
+        self._missing: list[tuple[str, str, int]] = []  # answers not seen in ANSWER_WAIT
+
+    def _classify_missing(self) -> None:
+        """Each answer not seen in time: late (it came after all), or never (with what the
+        bot said instead, so an error can be told from a slow answer)."""
+        sent = self.telegram.calls("sendMessage")
+        for chat, fragment, since in self._missing:
+            mine = [r.get("text", "") for r in sent
+                    if r.index >= since and r.get("chat_id") == chat]
+            if any(fragment in text for text in mine):
+                self.measured.errors[f"answer later than {ANSWER_WAIT:.0f} s"] += 1
+            else:
+                said = (mine[0][:60] + "…") if mine else "nothing"
+                self.measured.errors[f"no answer with {fragment.split()[0]!r} (said: {said})"] += 1
 
     # Delivering -------------------------------------------------------------------------------
     def _endpoint(self) -> str:
@@ -112,7 +126,7 @@ class Load:
                 "sendMessage", since=since, timeout=ANSWER_WAIT,
                 where=lambda r: r.get("chat_id") == chat and fragment in r.get("text", ""))
         except AssertionError:
-            self.measured.errors[f"no answer within {ANSWER_WAIT:.0f} s"] += 1
+            self._missing.append((chat, fragment, since))
             return None
         return request.received_at
 
@@ -244,4 +258,7 @@ class Load:
             jobs.append(self._probe(others, telegram_token))
             await asyncio.gather(*jobs)
             self.measured.window_seconds = self.seconds
+        if self._missing:
+            await asyncio.sleep(5)  # for late answers still in the outbox
+            self._classify_missing()
         return self.measured
