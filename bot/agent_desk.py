@@ -36,7 +36,8 @@ log = logging.getLogger(__name__)
 class DeskOutcome:
     """What happened to an agent's input; ``error`` is a reason to show the agent."""
 
-    action: str  # reply | note | edit | status | urgent | assign | type | ignored | duplicate | refused
+    # reply | note | edit | delete | status | urgent | assign | type | ignored | duplicate | refused
+    action: str
     case_number: str | None = None
     error: str | None = None
 
@@ -178,22 +179,40 @@ class AgentDesk:
             return DeskOutcome("duplicate")
         return self._run(claim, lambda: self._thread_edit(msg))
 
-    def _thread_edit(self, msg: AgentMessage) -> DeskOutcome:
+    def _relayed(self, msg: AgentMessage) -> int | None:
+        """The case message an agent's thread message ``msg`` was relayed as, if any."""
         if not msg.thread_ref or not msg.platform_message_id:
-            return DeskOutcome("ignored")
+            return None
         channel = msg.thread_ref.split(":", 1)[0]
         with self.uow() as uow:
             ref = uow.messages.find_ref(self.platform, channel, msg.platform_message_id)
-        if ref is None or ref[1] is None:
+        return ref[1] if ref is not None else None
+
+    def _thread_edit(self, msg: AgentMessage) -> DeskOutcome:
+        relayed = self._relayed(msg)
+        if relayed is None:
             return DeskOutcome("ignored")
         text = msg.text.strip()
         if text.lower().startswith(self.note_prefix):
             return DeskOutcome("ignored")  # turning a sent reply into a note cannot unsend it
         try:
-            result = self.cases.agent_edit(ref[1], text)
+            result = self.cases.agent_edit(relayed, text)
         except CaseRuleError as err:
             return DeskOutcome("refused", None, str(err))
         return DeskOutcome("edit", result[0].number) if result else DeskOutcome("ignored")
+
+    def thread_delete(self, msg: AgentMessage) -> DeskOutcome:
+        """An agent deleted a message already relayed: take it back from the seller where the
+        platform allows, else the thread is told (bot.case_rules.deletion)."""
+        claim = self._claim(msg.event_id)
+        if claim is False:
+            return DeskOutcome("duplicate")
+        return self._run(claim, lambda: self._thread_delete(msg))
+
+    def _thread_delete(self, msg: AgentMessage) -> DeskOutcome:
+        relayed = self._relayed(msg)
+        case = self.cases.agent_delete(relayed, msg.agent_id) if relayed is not None else None
+        return DeskOutcome("delete", case.number) if case else DeskOutcome("ignored")
 
     def button(self, number: str, kind: str, arg: str, agent_id: str,
                reason: str | None = None, event_id: str | None = None,

@@ -12,6 +12,7 @@ from __future__ import annotations
 from bot.case_rules.assignment import AssignmentRules
 from bot.case_rules.base import STATUS_FILTERS, CaseRules, CaseServiceBase
 from bot.case_rules.conversation import ConversationRules
+from bot.case_rules.deletion import DeletionRules
 from bot.case_rules.email_addresses import EmailAddressRules
 from bot.case_rules.evaluation import EvaluationRules
 from bot.case_rules.invitation_requests import InvitationRequestRules
@@ -42,5 +43,5 @@ __all__ = [
 class CaseService(ConversationLookups, RegistrationRules, CaseQueries, ConversationRules,
                   InvitationRequestRules, SellerActionRules, WithdrawalRules, RetypingRules,
                   OpeningRules, StatusRules, EvaluationRules, AssignmentRules,
-                  EmailAddressRules, PreferenceRules):
+                  EmailAddressRules, PreferenceRules, DeletionRules):
     """The rules. One method, one transaction."""

@@ -52,6 +52,11 @@ class DeliveryOutcomes:
                                              str(item.payload.get("reason") or ""),
                                              Roster.from_extra(result.extra), now)
             return
+        if item.kind == ob.SELLER_DELETE:
+            case = uow.cases.get(item.case_id)
+            if case is not None:  # the agent sees it worked, as a ✅ shows a delivery
+                self.relay.thread(uow, case, t("thread.deleted_for_seller"), NOTE_AUTHOR, now)
+            return
         if item.kind == ob.CASE_PARENT and item.thread is None and chat and msg_id:
             uow.cases.set_thread(item.case_id, chat, msg_id)
         elif item.kind in (ob.SELLER_MESSAGE, ob.SELLER_FILE, ob.THREAD_POST) and chat and msg_id:
@@ -68,6 +73,14 @@ class DeliveryOutcomes:
               now: datetime) -> None:
         if item.kind == ob.THREAD_FILE:
             self._file_not_copied(uow, item, result, now)
+            return
+        if item.kind == ob.SELLER_DELETE:
+            # Too old after all, or the seller's chat is gone: the seller still has it.
+            case = uow.cases.get(item.case_id) if item.case_id is not None else None
+            if case is not None:
+                self.relay.thread(uow, case, t("thread.not_deleted",
+                                               reason=result.error or "unknown error"),
+                                  NOTE_AUTHOR, now)
             return
         if item.kind == ob.ASSIGN_NEXT:
             # E.g. the group does not exist or a scope is missing: agents assign by hand.

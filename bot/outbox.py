@@ -7,6 +7,7 @@ case change that caused it; a dispatcher hands due items to the sender of their 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
 # Destinations
@@ -20,6 +21,8 @@ SELLER_EDIT = "seller.edit"  # payload: address, platform_message_id, text
 # A file an agent shared in the case's thread, queued right after the reply's text (same
 # ordering key as the seller's chat): its own item, so a failed upload retries only itself.
 SELLER_FILE = "seller.file"  # payload: address, attachment{...}, case_number, case_message_id
+# An agent deleted a relayed message: take the seller's copy back (where the platform allows).
+SELLER_DELETE = "seller.delete"  # payload: address, platform_message_id, case_message_id
 # Agent-bound kinds go to Slack (the agents' side).
 CASE_PARENT = "agents.case_parent"  # payload: card{...}; post once, then chat.update in place
 THREAD_POST = "agents.thread_post"  # payload: text, author, attachments[], case_message_id?
@@ -36,6 +39,20 @@ ASSIGN_NEXT = "agents.assign_next"  # payload: group, reason (new | escalation)
 PARENT_MOVED = "agents.parent_moved"  # payload: channel, ts (old parent), card, to_channel, link_base
 ASSIGN_NEW_CASE = "new"  # a case just opened (or reopened as a new number)
 ASSIGN_ESCALATION = "escalation"  # no first response by the warning: the next member
+
+
+@dataclass(frozen=True)
+class SellerCopy:
+    """One outbox item that carries (part of) a case message to the seller: its text or one
+    of its files. ``status`` pending, sent or dead; where it landed once sent."""
+
+    item_id: int
+    destination: str
+    ordering_key: str
+    status: str
+    sent_at: datetime | None
+    platform_chat_id: str | None
+    platform_message_id: str | None
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from bot.domain import (
     Seller,
 )
 from bot.inbound_claims import InboundClaim
-from bot.outbox import DeliveryResult
+from bot.outbox import DeliveryResult, SellerCopy
 from bot.routing_port import RoutingRepository
 
 
@@ -182,6 +182,13 @@ class OutboxRepository(Protocol):
         ...
     def drop_pending_of_chat(self, item_id: int, reason: str) -> int:
         """Dead-letter the pending items of ``item_id``'s chat (it takes no messages)."""
+        ...
+    def seller_copies(self, case_id: int, case_message_id: int) -> Sequence[SellerCopy]:
+        """The items that carried (or are to carry) a case message to the seller."""
+        ...
+    def withdraw(self, item_id: int, reason: str, now: datetime) -> bool:
+        """Give up a pending item no dispatcher holds; False if it is sent, dead or in
+        flight."""
         ...
 
 

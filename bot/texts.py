@@ -651,6 +651,16 @@ CATALOGUE: dict[str, str] = {
         "is available to escalate to"
     ),
     "thread.assign_failed": "👤 Could not assign automatically: {error}",
+    "agent_message_deleted": "🗑 This message was deleted.",
+    "thread.deleted_for_seller": "🗑 Deleted for the seller too",
+    "thread.withdrawn": "🗑 Withdrawn before it reached the seller",
+    "thread.not_deleted": "⚠️ Could not delete it for the seller: {reason}",
+    "delete.in_flight": "it was being delivered at that moment",
+    "delete.cannot": "{channel} cannot take a message back",
+    "delete.too_old": (
+        "it was sent more than {hours} hours ago, and {channel} only lets the bot delete "
+        "newer messages"
+    ),
     "sched.digest_assignee": " · 👤 {assignee}",
     "sched.digest_unassigned": " · 👤 nobody yet",
     "sched.digest_first_response_by": " · first reply {agent}",

@@ -6,12 +6,14 @@ for cases and agents is `bot.delivery_outcomes`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy import Table, bindparam, func, insert, or_, select, update
 
-from bot.outbox import DeliveryResult
+from bot import outbox as ob
+from bot.outbox import DeliveryResult, SellerCopy
 from storage.models import OutboxRow
 from storage.notify import CHANNEL as OUTBOX_CHANNEL
 from storage.repository_base import SqlRepository
@@ -88,3 +90,20 @@ class SqlOutboxRepository(SqlRepository):
             .values(status=DEAD, last_error=reason)
         )
         return int(getattr(result, "rowcount", 0) or 0)
+
+    def seller_copies(self, case_id: int, case_message_id: int) -> Sequence[SellerCopy]:
+        # A case's seller-bound items are few: filter the JSON payload here, on both databases.
+        rows = self.session.scalars(select(OutboxRow).where(
+            OutboxRow.case_id == case_id,
+            OutboxRow.kind.in_((ob.SELLER_MESSAGE, ob.SELLER_FILE))).order_by(OutboxRow.id))
+        return [SellerCopy(row.id, row.destination, row.ordering_key, row.status, row.sent_at,
+                           row.platform_chat_id, row.platform_message_id)
+                for row in rows if row.payload.get("case_message_id") == case_message_id]
+
+    def withdraw(self, item_id: int, reason: str, now: datetime) -> bool:
+        result = self.session.execute(
+            update(OutboxRow).where(
+                OutboxRow.id == item_id, OutboxRow.status == PENDING,
+                or_(OutboxRow.claimed_until.is_(None), OutboxRow.claimed_until < now))
+            .values(status=DEAD, last_error=reason))
+        return bool(getattr(result, "rowcount", 0))

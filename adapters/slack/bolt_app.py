@@ -143,6 +143,13 @@ def build_bolt_app(
     async def on_message(event: dict[str, Any], body: dict[str, Any]) -> None:
         subtype = event.get("subtype")
         event_id = body.get("event_id")
+        deleted = _deleted(event)
+        if deleted is not None:
+            if event.get("channel_type") != "im" and not deleted.get("bot_id"):
+                # An agent deleted a message in a case thread: take it back from the seller.
+                await run(desk.thread_delete, _agent_message(
+                    deleted, str(event.get("channel")), event_id))
+            return
         if event.get("bot_id") or subtype in ("bot_message", "message_deleted"):
             return  # never echo bots (our own relayed messages included)
         if event.get("channel_type") == "im":
@@ -265,6 +272,23 @@ def _agent_message(event: dict[str, Any], channel: str, event_id: str | None,
         thread_ref=f"{channel}:{event.get('thread_ts')}", platform_message_id=event.get("ts"),
         edited=edited, event_id=event_id, raw=event, attachments=_files(event),
     )
+
+
+def _deleted(event: dict[str, Any]) -> dict[str, Any] | None:
+    """The message a deletion event is about (``ts`` the deleted message's), else None.
+
+    Slack says it with ``message_deleted`` (``deleted_ts``, ``previous_message``), or, for a
+    message that keeps a place (a thread's parent), ``message_changed`` to a "tombstone".
+    """
+    subtype = event.get("subtype")
+    if subtype == "message_deleted":
+        previous = dict(event.get("previous_message") or {})
+        return {**previous, "ts": event.get("deleted_ts") or previous.get("ts")}
+    inner = event.get("message") or {}
+    if subtype == "message_changed" and inner.get("subtype") == "tombstone":
+        previous = event.get("previous_message") or {}
+        return {**inner, "user": previous.get("user") or inner.get("user")}
+    return None
 
 
 def _decline_view(number: str) -> dict[str, Any]:

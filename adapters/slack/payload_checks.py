@@ -86,6 +86,10 @@ def _check_event(event: Mapping[str, Any]) -> None:
     check_id(event.get("channel"), f"{where}'s channel")
     if event.get("subtype") == "message_changed":
         _check_message(required_object(event, "message", where), "edited message")
+    elif event.get("subtype") == "message_deleted":
+        check_id(event.get("deleted_ts"), f"{where}'s deleted_ts")
+        _optional_object(event, "previous_message", where)
+        _check_message(event.get("previous_message") or {}, "deleted message")
     elif not event.get("bot_id") and event.get("subtype") in (None, "file_share",
                                                               "thread_broadcast"):
         check_id(event.get("user"), f"{where}'s user")  # a person wrote: who?

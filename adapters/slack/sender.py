@@ -57,6 +57,7 @@ from bot.outbox import (
     CASE_PARENT,
     CHANNEL_POST,
     PARENT_MOVED,
+    SELLER_DELETE,
     SELLER_EDIT,
     SELLER_FILE,
     SELLER_MESSAGE,
@@ -166,6 +167,7 @@ class SlackSender:
             SELLER_FILE: lambda i: dm_file_call(self.client, self.agent_files, i),
             ASSIGN_NEXT: self.roster.call,
             PARENT_MOVED: self._parent_moved,
+            SELLER_DELETE: self._seller_delete,
         }
         if item.kind not in builders:
             raise ValueError(f"unsupported kind {item.kind!r}")
@@ -291,6 +293,19 @@ class SlackSender:
         reply = Reply.from_dict(item.payload["reply"])
         return self._post(item, channel=item.payload["address"],
                           text=_plain_fallback(reply.text), blocks=reply_blocks(reply))
+
+    def _seller_delete(self, item: OutboundItem) -> Call:
+        channel, ts = str(item.payload["address"]), str(item.payload["platform_message_id"])
+
+        async def delete() -> DeliveryResult:
+            try:
+                await self.client.chat_delete(channel=channel, ts=ts)
+            except SlackApiError as exc:
+                if error_code(exc) != "message_not_found":  # else gone already
+                    raise
+            return DeliveryResult(ok=True, platform_message_id=ts, platform_chat_id=channel)
+
+        return delete
 
     def _seller_edit(self, item: OutboundItem) -> Call:
         text = str(item.payload["text"])

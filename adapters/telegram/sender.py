@@ -49,6 +49,7 @@ from adapters.telegram.translate import (
 )
 from bot.messages import Reply
 from bot.outbox import (
+    SELLER_DELETE,
     SELLER_EDIT,
     SELLER_FILE,
     SELLER_MESSAGE,
@@ -63,7 +64,8 @@ DEFAULT_BASE_URL = "https://api.telegram.org/bot"
 
 
 class TelegramSender:
-    """``OutboxSender`` for destination "telegram" (SELLER_MESSAGE, SELLER_EDIT, SELLER_FILE).
+    """``OutboxSender`` for destination "telegram" (SELLER_MESSAGE, SELLER_EDIT, SELLER_FILE,
+    SELLER_DELETE: ``deleteMessage``, which Telegram allows for 48 hours).
 
     Build it from a token (``TelegramSender.create``) or share an existing ``Bot`` (e.g. the
     one the webhook application uses). The bot is initialised on first use; ``close()`` shuts
@@ -143,6 +145,20 @@ class TelegramSender:
             return edit
         if item.kind == SELLER_FILE:
             return agent_file_call(self.bot, self.agent_files, item)
+        if item.kind == SELLER_DELETE:
+            chat_id, message_id = str(payload["address"]), int(payload["platform_message_id"])
+
+            async def delete() -> DeliveryResult:
+                try:
+                    await self.bot.delete_message(chat_id=chat_id, message_id=message_id)
+                except BadRequest as exc:
+                    # Gone already (the seller deleted it, or a retry after a lost answer).
+                    if "not found" not in exc.message.lower():
+                        raise
+                return DeliveryResult(ok=True, platform_message_id=str(message_id),
+                                      platform_chat_id=chat_id)
+
+            return delete
         raise ValueError(f"unsupported kind {item.kind!r}")
 
 

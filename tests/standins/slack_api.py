@@ -104,6 +104,7 @@ class SlackStandIn(StandInServer):
             "chat.postMessage": self._post_message,
             "chat.postEphemeral": self._post_ephemeral,
             "chat.update": self._update,
+            "chat.delete": self._delete,
             "reactions.add": self._add_reaction,
             "conversations.members": self._members,
             "conversations.open": self._open,
@@ -465,6 +466,14 @@ class SlackStandIn(StandInServer):
         message["edited"] = {"user": BOT_USER_ID, "ts": self._next_ts()}
         return 200, {"ok": True, "channel": channel, "ts": ts, "text": message["text"],
                      "message": message}
+
+    def _delete(self, params: dict[str, Any]) -> HandlerResult:
+        channel, ts = str(params.get("channel") or ""), str(params.get("ts") or "")
+        message = self.find(channel, ts)
+        if message is None:
+            return 200, {"ok": False, "error": "message_not_found"}
+        self.messages[channel].remove(message)
+        return 200, {"ok": True, "channel": channel, "ts": ts}
 
     def _add_reaction(self, params: dict[str, Any]) -> HandlerResult:
         channel = str(params.get("channel") or "")

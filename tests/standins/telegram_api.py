@@ -89,6 +89,8 @@ class TelegramStandIn(StandInServer):
         self.description: str | None = None
         self.short_description: str | None = None
         self._message_ids: dict[str, itertools.count[int]] = {}
+        #: Messages taken back with ``deleteMessage``, by (chat id, message id).
+        self.deleted: dict[tuple[str, int], dict[str, Any]] = {}
         self._updates: list[dict[str, Any]] = []
         self._updates_lock = threading.Lock()
         self._updates_changed: asyncio.Condition | None = None
@@ -108,7 +110,7 @@ class TelegramStandIn(StandInServer):
             "setmycommands": self._set_my_commands,
             "setmydescription": self._set_profile_text("description"),
             "setmyshortdescription": self._set_profile_text("short_description"),
-            "deletemessage": self._true,
+            "deletemessage": self._delete_message,
             "close": self._true,
             "logout": self._true,
         }
@@ -247,6 +249,16 @@ class TelegramStandIn(StandInServer):
             message["reply_markup"] = markup
         self.messages[key] = message
         return 200, {"ok": True, "result": message}
+
+    async def _delete_message(self, params: dict[str, Any]) -> HandlerResult:
+        """Gone from the chat (``deleted`` keeps it for tests); Telegram's 48-hour limit is
+        the caller's to respect (a test makes it refuse with ``fail_next``)."""
+        key = (str(params.get("chat_id", "")), int(params.get("message_id", 0)))
+        message = self.messages.pop(key, None)
+        if message is None:
+            return 400, _error(400, "Bad Request: message to delete not found")
+        self.deleted[key] = message
+        return 200, {"ok": True, "result": True}
 
     def _send_media(self, kind: str) -> Callable[[dict[str, Any]], Awaitable[HandlerResult]]:
         async def send(params: dict[str, Any]) -> HandlerResult:
