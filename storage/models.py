@@ -423,6 +423,8 @@ class WebChatLineRow(Base):
     __tablename__ = "web_chat_lines"
     __table_args__ = (
         Index("ix_web_chat_lines_address", "address", "id"),
+        # The retention job deletes the oldest lines first (FRONTDOOR_WEB_CHAT_RETENTION_DAYS).
+        Index("ix_web_chat_lines_created_at", "created_at"),
         UniqueConstraint("address", "client_id"),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
