@@ -109,8 +109,8 @@ def grow(url: str, have: int, size: int) -> None:
 
 
 # What the pages' queries touch ---------------------------------------------------------------
-def page_buffers(url: str, number: str) -> dict[str, tuple[int, int]]:
-    """(statements, shared buffers touched) of the reads behind each page, from
+def page_buffers(url: str, number: str) -> dict[str, tuple[int, int, float]]:
+    """(statements, shared buffers touched, execution ms) of the reads behind each page, from
     EXPLAIN (ANALYZE, BUFFERS) of the very statements the page's calls send: a count that a
     busy machine does not blur, and that grows with the table only if a query scans it."""
     from sqlalchemy import event
@@ -138,7 +138,7 @@ def page_buffers(url: str, number: str) -> dict[str, tuple[int, int]]:
             sent.append((statement, parameters))
 
     engine = services.database.engine
-    touched: dict[str, tuple[int, int]] = {}
+    touched: dict[str, tuple[int, int, float]] = {}
     for page, call in calls.items():
         call()  # warm: plans and caches as on a running server
         sent.clear()
@@ -147,17 +147,19 @@ def page_buffers(url: str, number: str) -> dict[str, tuple[int, int]]:
             call()
         finally:
             event.remove(engine, "before_cursor_execute", record)
-        blocks = 0
+        blocks, took = 0, 0.0
         raw = engine.raw_connection()
         try:
             cursor = raw.cursor()
             for statement, parameters in sent:
                 cursor.execute("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + statement,
                                parameters)
-                blocks += _blocks(cursor.fetchone()[0][0]["Plan"])
+                explained = cursor.fetchone()[0][0]
+                blocks += _blocks(explained["Plan"])
+                took += float(explained["Execution Time"])
         finally:
             raw.close()
-        touched[page] = (len(sent), blocks)
+        touched[page] = (len(sent), blocks, took)
     services.database.dispose()
     return touched
 
@@ -293,7 +295,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                  "My cases, search by order id": "/portal/cases?q=123-0000007",
                  "Case details": f"/portal/cases/{middle}"}
         results: list[Result] = []
-        buffers: dict[int, dict[str, tuple[int, int]]] = {}
+        buffers: dict[int, dict[str, tuple[int, int, float]]] = {}
         have = args.seller_cases
         for size in sizes:
             grow(url, have, size)
@@ -322,7 +324,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def render(results: list[Result], args: argparse.Namespace, sizes: list[int],
-           buffers: dict[int, dict[str, tuple[int, int]]]) -> str:
+           buffers: dict[int, dict[str, tuple[int, int, float]]]) -> str:
     base = {r.size: r for r in results if r.page.startswith("/healthz")}
     lines = [
         "## Seller portal pages (issue 15)",
@@ -353,11 +355,14 @@ def render(results: list[Result], args: argparse.Namespace, sizes: list[int],
             da, db = a.p50 - base[small].p50, b.p50 - base[big].p50
             lines.append(f"- {page}: {da:.2f} ms -> {db:.2f} ms ({db / da:.2f}x)")
     lines += ["", "What each page's reads touch (EXPLAIN ANALYZE BUFFERS of the statements the "
-              "page's calls send; shared buffers of 8 kB, hit or read):", "",
-              "| page | " + " | ".join(f"{s:,} rows: statements, buffers" for s in sizes) + " |",
+              "page's calls send; shared buffers of 8 kB, hit or read; the statements' "
+              "execution time in the database, summed):", "",
+              "| page | " + " | ".join(f"{s:,} rows: statements, buffers, ms" for s in sizes)
+              + " |",
               "| --- | " + " | ".join("---:" for _ in sizes) + " |"]
     for page in buffers[sizes[0]]:
-        cells = [f"{buffers[s][page][0]}, {buffers[s][page][1]}" for s in sizes]
+        cells = [f"{buffers[s][page][0]}, {buffers[s][page][1]}, {buffers[s][page][2]:.2f}"
+                 for s in sizes]
         lines.append(f"| {page} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
