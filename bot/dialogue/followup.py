@@ -20,9 +20,11 @@ from bot.errors import CaseRuleError, DeclinedFinal, InvalidInput, InvalidTransi
 from bot.messages import Button
 from bot.texts import t
 
+# The "which case?" question: a message kept until the seller chooses its case. The stored
+# values ("pick") stay: dialogue states and buttons already sent carry them.
 FLOW = "pick"
-PICK_PREFIX = "pick:"
-PICK_NEW = "pick:new"
+WHICH_CASE_PREFIX = f"{FLOW}:"  # + a case number
+WHICH_CASE_NEW = f"{FLOW}:new"  # "It's a new issue"
 UNDO_PREFIX = "undo:"
 # How long "Undo / it's something else" works: long enough to notice a wrong "Added to",
 # short enough that the agent has not acted on the message yet.
@@ -115,8 +117,8 @@ async def ask_which(turn: Turn, numbers: list[str], text: str,
     """Several cases could be meant: ask, keeping the message until the seller picks."""
     turn.state.start(FLOW, "which", WhichCaseDraft(text=text, att=attachments, intent=intent,
                                                    order=order_id))
-    buttons = [Button(t("button.add_to", number=n), f"{PICK_PREFIX}{n}") for n in numbers]
-    buttons.append(Button(t("button.new_issue"), PICK_NEW))
+    buttons = [Button(t("button.add_to", number=n), f"{WHICH_CASE_PREFIX}{n}") for n in numbers]
+    buttons.append(Button(t("button.new_issue"), WHICH_CASE_NEW))
     if len(numbers) == 1:
         turn.say("followup.same_or_new", number=numbers[0], buttons=buttons)
     else:
@@ -135,27 +137,27 @@ def take_kept(turn: Turn) -> tuple[str, KeptFiles, str | None, str | None]:
 
 
 async def on_button(turn: Turn, payload: str) -> bool:
-    """A case picked for the kept message (the router handles "It's a new issue")."""
-    if not turn.state.at(FLOW) or payload == PICK_NEW:
+    """A case chosen for the kept message (the router handles "It's a new issue")."""
+    if not turn.state.at(FLOW) or payload == WHICH_CASE_NEW:
         return False
     text, att, _intent, _order = take_kept(turn)
-    await add_to_case(turn, payload.removeprefix(PICK_PREFIX), text, att)
+    await add_to_case(turn, payload.removeprefix(WHICH_CASE_PREFIX), text, att)
     return True
 
 
 async def typed_answer(turn: Turn) -> str | None:
-    """A typed answer to "which case?" as the button it means: a case number picks it; "new"
-    or "no" is a new issue; "yes" / "same" picks the only case offered. None: not an answer
+    """A typed answer to "which case?" as the button it means: a case number chooses it;
+    "new" or "no" is a new issue; "yes" / "same" chooses the only case offered. None: not an answer
     (the question is dropped and the message read afresh)."""
     if not turn.state.at(FLOW):
         return None
     number = await turn.case_number()
     if number:
-        return f"{PICK_PREFIX}{number}"
-    offered = [b.payload for b in turn.state.offered() if b.payload.startswith(PICK_PREFIX)
-               and b.payload != PICK_NEW]
+        return f"{WHICH_CASE_PREFIX}{number}"
+    offered = [b.payload for b in turn.state.offered() if b.payload.startswith(WHICH_CASE_PREFIX)
+               and b.payload != WHICH_CASE_NEW]
     if answers.means_new_issue(turn.text) or await is_no(turn):
-        return PICK_NEW
+        return WHICH_CASE_NEW
     if len(offered) == 1 and await is_yes(turn):
         return offered[0]
     turn.state.end()

@@ -43,7 +43,7 @@ FLOW_TEXT: dict[str, FlowText] = {
     sub_accounts.FLOW: sub_accounts.on_text,
 }
 # Choices a typed "a new issue" may mean.
-_NEW_ISSUE_PAYLOADS = frozenset({followup.PICK_NEW, intake.DUP_NEW})
+_NEW_ISSUE_PAYLOADS = frozenset({followup.WHICH_CASE_NEW, intake.DUP_NEW})
 
 
 async def route(turn: Turn) -> None:
@@ -61,7 +61,7 @@ async def route(turn: Turn) -> None:
     if not turn.text and not msg.attachments:
         smalltalk.empty(turn)
         return
-    handler = (_pick_text if turn.state.flow == followup.FLOW
+    handler = (_which_case_typed if turn.state.flow == followup.FLOW
                else FLOW_TEXT.get(turn.state.flow or ""))
     if handler is not None and await handler(turn):
         return
@@ -178,8 +178,8 @@ async def on_button(turn: Turn, payload: str) -> None:
         handled = await portal.on_button(turn, payload)
     elif payload == sub_accounts.ASK:
         sub_accounts.on_button(turn)
-    elif head == "pick":
-        handled = await _pick(turn, payload)
+    elif head == followup.FLOW:
+        handled = await _which_case(turn, payload)
     elif head == "undo":
         handled = await _undo(turn, payload)
     elif head in actions.HANDLERS:
@@ -197,9 +197,9 @@ async def on_button(turn: Turn, payload: str) -> None:
 
 
 # "Which case?" and "Undo" ---------------------------------------------------------------------
-async def _pick(turn: Turn, payload: str) -> bool:
+async def _which_case(turn: Turn, payload: str) -> bool:
     """A case chosen for the kept message, or "It's a new issue": intake with what was said."""
-    if payload != followup.PICK_NEW:
+    if payload != followup.WHICH_CASE_NEW:
         return await followup.on_button(turn, payload)
     if not turn.state.at(followup.FLOW):
         return False
@@ -208,9 +208,9 @@ async def _pick(turn: Turn, payload: str) -> bool:
     return True
 
 
-async def _pick_text(turn: Turn) -> bool:
+async def _which_case_typed(turn: Turn) -> bool:
     payload = await followup.typed_answer(turn)
-    return payload is not None and await _pick(turn, payload)
+    return payload is not None and await _which_case(turn, payload)
 
 
 async def _undo(turn: Turn, payload: str) -> bool:
