@@ -127,7 +127,7 @@ class AgentDesk:
                     case = None
                     if thread_ref and ":" in thread_ref:
                         channel, ts = thread_ref.split(":", 1)
-                        case = uow.cases.find_by_thread(channel, ts)
+                        case = uow.threads.find_case(self.platform, channel, ts)
                         if case is None:  # the case moved to another channel (its type)
                             moved = uow.messages.find_ref(self.platform, channel, ts)
                             case = uow.cases.get(moved[0]) if moved else None

@@ -117,9 +117,6 @@ class SqlCaseRepository(_Repo):
     # The case's Slack thread: the thread record (storage.thread_repository) is the truth;
     # the case's Slack columns are still written for the readers not yet moved to it
     # (migration 0014 copied the older ones).
-    def find_by_thread(self, channel: str, ts: str) -> Case | None:
-        return SqlCaseThreadRepository(self.session).find_case("slack", channel, ts)
-
     def set_thread(self, case_id: int, channel: str, ts: str) -> bool:
         recorded = SqlCaseThreadRepository(self.session).add(case_id, "slack", channel, ts)
         if recorded:
