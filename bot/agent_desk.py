@@ -168,7 +168,7 @@ class AgentDesk:
         other thread post: a Slack outage delays the warning and loses none, and the event is
         answered without waiting for Slack."""
         with self.uow() as uow:
-            self.cases.relay.thread(uow, case, t("thread.not_sent", error=reason), NOTE_AUTHOR,
+            self.cases.relay.post_in_thread(uow, case, t("thread.not_sent", error=reason), NOTE_AUTHOR,
                                     self.cases.clock.now())
             uow.commit()
 

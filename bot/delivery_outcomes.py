@@ -55,7 +55,7 @@ class DeliveryOutcomes:
         if item.kind == ob.SELLER_DELETE:
             case = uow.cases.get(item.case_id)
             if case is not None:  # the agent sees it worked, as a ✅ shows a delivery
-                self.relay.thread(uow, case, t("thread.deleted_for_seller"), NOTE_AUTHOR, now)
+                self.relay.post_in_thread(uow, case, t("thread.deleted_for_seller"), NOTE_AUTHOR, now)
             return
         if item.kind == ob.CASE_PARENT and item.thread is None and chat and msg_id:
             uow.cases.set_thread(item.case_id, chat, msg_id)
@@ -78,7 +78,7 @@ class DeliveryOutcomes:
             # Too old after all, or the seller's chat is gone: the seller still has it.
             case = uow.cases.get(item.case_id) if item.case_id is not None else None
             if case is not None:
-                self.relay.thread(uow, case, t("thread.not_deleted",
+                self.relay.post_in_thread(uow, case, t("thread.not_deleted",
                                                reason=result.error or "unknown error"),
                                   NOTE_AUTHOR, now)
             return
@@ -86,7 +86,7 @@ class DeliveryOutcomes:
             # E.g. the group does not exist or a scope is missing: agents assign by hand.
             case = uow.cases.get(item.case_id) if item.case_id is not None else None
             if case is not None:
-                self.relay.thread(uow, case, t("thread.assign_failed",
+                self.relay.post_in_thread(uow, case, t("thread.assign_failed",
                                                error=result.error or "unknown error"),
                                   NOTE_AUTHOR, now)
             return
@@ -108,7 +108,7 @@ class DeliveryOutcomes:
             key = "thread.file_not_sent"
         attachment = item.payload.get("attachment") or {}
         name = attachment.get("file_name") or attachment.get("kind") or "file"
-        self.relay.thread(
+        self.relay.post_in_thread(
             uow, case, t(key, channel=item.destination, name=name,
                          error=result.error or "unknown error"),
             NOTE_AUTHOR, now,
@@ -123,7 +123,7 @@ class DeliveryOutcomes:
             return
         attachment = item.payload.get("attachment") or {}
         name = attachment.get("file_name") or attachment.get("kind") or "file"
-        self.relay.thread(uow, case, t("thread.file_not_copied", name=name,
+        self.relay.post_in_thread(uow, case, t("thread.file_not_copied", name=name,
                                        attempts=item.attempts + 1,
                                        error=result.error or "unknown error"),
                           NOTE_AUTHOR, now)

@@ -153,7 +153,7 @@ class Relay:
         for case in uow.cases.list_for_seller(identity.seller_id, ACTIVE_STATUSES, None, 100):
             chat = self._seller_chat(uow, case)
             if chat is not None and chat.id == identity.id:
-                self.thread(uow, case, text, NOTE_AUTHOR, now)
+                self.post_in_thread(uow, case, text, NOTE_AUTHOR, now)
 
     # Agent side ----------------------------------------------------------------------------
     def _agents(self, uow: UnitOfWork, case: Case, kind: str, payload: dict[str, Any],
@@ -242,7 +242,7 @@ class Relay:
             now,
         )
 
-    def thread(
+    def post_in_thread(
         self, uow: UnitOfWork, case: Case, text: str, author: str, now: datetime,
         attachments: Sequence[dict[str, Any]] = (), case_message_id: int | None = None,
         mentions: Sequence[str] = (),

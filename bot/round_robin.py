@@ -109,7 +109,7 @@ class RoundRobin:
                              exclude=current)
         if member is None:
             key = "thread.escalation_nobody" if escalating else "thread.round_robin_nobody"
-            self.relay.thread(uow, case, t(key, count=len(roster.members)), NOTE_AUTHOR, now)
+            self.relay.post_in_thread(uow, case, t(key, count=len(roster.members)), NOTE_AUTHOR, now)
             return None
         self.store.record(uow, pool, member, now)
         note = t("thread.escalated" if escalating else "thread.round_robin_assigned")

@@ -86,7 +86,7 @@ class Sweeper(DigestJob):
             note = t("sched.thread_reminder_undelivered", level=level)
         else:
             note = t("sched.thread_reminder", level=level, hours=f"{hours:g}", close_on=close_on)
-        self.relay.thread(uow, case, note, NOTE_AUTHOR, now)
+        self.relay.post_in_thread(uow, case, note, NOTE_AUTHOR, now)
 
     def auto_close(self, now: datetime | None = None) -> int:
         """Close pending cases the seller did not answer by ``auto_close_at`` (kept-open cases
@@ -143,7 +143,7 @@ class Sweeper(DigestJob):
         left = span(due - now)
         uow.events.add(case.id, "first_response_warning", d.SYSTEM, ACTOR, None, due.isoformat(),
                        None, now)
-        self.relay.thread(uow, case, t("sched.thread_fr_warning", due=stamp(due), left=left),
+        self.relay.post_in_thread(uow, case, t("sched.thread_fr_warning", due=stamp(due), left=left),
                           NOTE_AUTHOR, now)
         self._channel_post(uow, self._channel_of(case), t(
             "sched.channel_fr_warning", link=self._link(case), title=case.title, due=stamp(due),
@@ -156,7 +156,7 @@ class Sweeper(DigestJob):
         assert due is not None
         uow.events.add(case.id, "first_response_breach", d.SYSTEM, ACTOR, None, due.isoformat(),
                        None, now)
-        self.relay.thread(uow, case, t("sched.thread_fr_breach", opened=stamp(case.created_at),
+        self.relay.post_in_thread(uow, case, t("sched.thread_fr_breach", opened=stamp(case.created_at),
                                        due=stamp(due)), NOTE_AUTHOR, now)
         self._channel_post(uow, self._channel_of(case), t(
             "sched.channel_fr_breach", link=self._link(case), title=case.title, due=stamp(due)),

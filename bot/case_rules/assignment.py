@@ -84,5 +84,5 @@ def apply_assignment(uow: UnitOfWork, relay: Relay, case: Case, agent_ref: str |
                             assignee_name=agent_name if agent_ref else None, updated_at=now)
     uow.events.add(case.id, "assignee", actor_kind, actor_ref, old, agent_ref, None, now)
     relay.publish_card(uow, case, now)
-    relay.thread(uow, case, note, NOTE_AUTHOR, now, mentions=mentions)
+    relay.post_in_thread(uow, case, note, NOTE_AUTHOR, now, mentions=mentions)
     return case

@@ -70,7 +70,7 @@ class ConversationRules(StatusRules):
                                          SELLER_REPLIED, now, notify_seller=False)
             else:
                 case = uow.cases.update(case.id, updated_at=now)
-            self.relay.thread(uow, case, text, seller.display_name, now, attachments, msg.id)
+            self.relay.post_in_thread(uow, case, text, seller.display_name, now, attachments, msg.id)
             uow.commit()
             return AddedMessage(case, msg, previous)
 
@@ -97,7 +97,7 @@ class ConversationRules(StatusRules):
             uow.routing.remove_message(msg.id)
             uow.events.add(case.id, "message_withdrawn", d.SELLER, str(seller_id),
                            f"message {msg.id}", None, msg.text, now)
-            self.relay.thread(uow, case, t("thread.seller_withdrew", text=msg.text[:500]),
+            self.relay.post_in_thread(uow, case, t("thread.seller_withdrew", text=msg.text[:500]),
                               NOTE_AUTHOR, now)
             restored = None
             moved = next((e for e in reversed(uow.events.for_case(case.id))
@@ -157,12 +157,13 @@ class ConversationRules(StatusRules):
                 if attachments and (queued is not None or not text):
                     queued = self.relay.files_to_seller(uow, case, attachments, now, msg.id)
             if queued is None:
-                self.relay.thread(uow, case, t("thread.delivery_failed",
+                self.relay.post_in_thread(uow, case, t("thread.delivery_failed",
                                                error="the seller's chat does not accept messages"),
                                   NOTE_AUTHOR, now)
             if not from_agents_platform:
-                self.relay.thread(uow, case, t("thread.agent_reply_cli", author=agent_name or agent_id,
-                                               text=text), agent_name or agent_id, now)
+                self.relay.post_in_thread(
+                    uow, case, t("thread.agent_reply_cli", author=agent_name or agent_id,
+                                 text=text), agent_name or agent_id, now)
             if "first_response_at" in changes:
                 # The first-response target's outcome, for reports (rule 11).
                 due = case.first_response_due_at
@@ -223,7 +224,7 @@ class ConversationRules(StatusRules):
             case = self._case(uow, number)
             msg = uow.messages.add(case.id, d.AGENT, agent_id, agent_name, text, (), True, now)
             if not from_agents_platform:
-                self.relay.thread(uow, case, t("thread.note", author=agent_name or agent_id,
+                self.relay.post_in_thread(uow, case, t("thread.note", author=agent_name or agent_id,
                                                text=text), agent_name or agent_id, now)
             uow.commit()
             return msg

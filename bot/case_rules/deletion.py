@@ -54,7 +54,7 @@ class DeletionRules(CaseServiceBase):
             uow.messages.edit(msg.id, t("agent_message_deleted"), now)
             problems = self._take_back(uow, case, msg.id, now)
             if problems:
-                self.relay.thread(uow, case, t("thread.not_deleted",
+                self.relay.post_in_thread(uow, case, t("thread.not_deleted",
                                                reason="; ".join(dict.fromkeys(problems))),
                                   NOTE_AUTHOR, now)
             uow.commit()
@@ -85,7 +85,7 @@ class DeletionRules(CaseServiceBase):
                             "case_message_id": case_message_id},
                            case.id, copy.ordering_key, now)
         if withdrawn and not problems:
-            self.relay.thread(uow, case, t("thread.withdrawn"), NOTE_AUTHOR, now)
+            self.relay.post_in_thread(uow, case, t("thread.withdrawn"), NOTE_AUTHOR, now)
         return problems
 
     @staticmethod

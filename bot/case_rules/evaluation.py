@@ -66,7 +66,7 @@ class EvaluationRules(CaseServiceBase):
                            ev.reason, now)
             with i18n.speaking_to_agents():
                 reason_part = f" — {reason_text(ev)}" if code else ""
-            self.relay.thread(uow, case, t("thread.evaluation", level=EVALUATION_LABELS[level],
+            self.relay.post_in_thread(uow, case, t("thread.evaluation", level=EVALUATION_LABELS[level],
                                            reason=reason_part), NOTE_AUTHOR, now)
             self.relay.publish_card(uow, case, now)
             uow.commit()
@@ -120,7 +120,7 @@ class EvaluationRules(CaseServiceBase):
     def _tell_agents(self, uow: UnitOfWork, case: Case, ev: Evaluation, now: datetime) -> None:
         with i18n.speaking_to_agents():  # the reason's label in English, the words as written
             reason = reason_text(ev)
-        self.relay.thread(uow, case, t("thread.evaluation_reason",
+        self.relay.post_in_thread(uow, case, t("thread.evaluation_reason",
                                        level=EVALUATION_LABELS[ev.level],
                                        reason=reason), NOTE_AUTHOR, now)
         self.relay.publish_card(uow, case, now)

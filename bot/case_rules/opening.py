@@ -169,8 +169,8 @@ class OpeningRules(CaseServiceBase):
                        now)
         uow.events.add(earlier.id, "followed_by", d.SELLER, actor, earlier.number, case.number,
                        None, now)
-        self.relay.thread(uow, case, t("thread.follows", number=earlier.number), NOTE_AUTHOR, now)
-        self.relay.thread(uow, earlier, t("thread.followed_by", number=case.number),
+        self.relay.post_in_thread(uow, case, t("thread.follows", number=earlier.number), NOTE_AUTHOR, now)
+        self.relay.post_in_thread(uow, earlier, t("thread.followed_by", number=case.number),
                           NOTE_AUTHOR, now)
 
     def _record_open(self, uow: UnitOfWork, case: Case, seller: Seller, text: str,
@@ -181,5 +181,5 @@ class OpeningRules(CaseServiceBase):
         if case.urgent:
             uow.events.add(case.id, "urgent", d.SELLER, str(seller.id), "off", "on", None, now)
         self.relay.publish_card(uow, case, now)
-        self.relay.thread(uow, case, text, seller.display_name, now, attachments, msg.id)
+        self.relay.post_in_thread(uow, case, text, seller.display_name, now, attachments, msg.id)
         self.relay.request_assignment(uow, case, ASSIGN_NEW_CASE, now)  # round robin, if set

@@ -64,7 +64,7 @@ class RetypingRules(OpeningRules):
                 updated = moved
             else:
                 self.relay.publish_card(uow, updated, now)
-            self.relay.thread(uow, updated, t("thread.type_changed",
+            self.relay.post_in_thread(uow, updated, t("thread.type_changed",
                                               type=CASE_TYPE_LABELS[case_type],
                                               actor=actor_ref or actor_kind), NOTE_AUTHOR, now)
             uow.commit()

@@ -56,7 +56,7 @@ class SellerActionRules(OpeningRules, StatusRules):
                 if text or attachments:
                     msg = uow.messages.add(case.id, d.SELLER, str(seller_id), seller.display_name,
                                            text, attachments, False, now)
-                    self.relay.thread(uow, case, text, seller.display_name, now, attachments, msg.id)
+                    self.relay.post_in_thread(uow, case, text, seller.display_name, now, attachments, msg.id)
                     if case.status == d.PENDING:
                         case = self.apply_status(uow, case, d.INVESTIGATING, d.SELLER,
                                                 str(seller_id), "seller replied", now, False)
@@ -69,7 +69,7 @@ class SellerActionRules(OpeningRules, StatusRules):
                 if text or attachments:
                     msg = uow.messages.add(case.id, d.SELLER, str(seller_id), seller.display_name,
                                            text, attachments, False, now)
-                    self.relay.thread(uow, case, text, seller.display_name, now, attachments, msg.id)
+                    self.relay.post_in_thread(uow, case, text, seller.display_name, now, attachments, msg.id)
                 uow.commit()
                 return ReopenResult(case, previous, new_case=False)
             # Closed: a new number, linked both ways (rule 3), within the reopening window.
@@ -104,9 +104,9 @@ class SellerActionRules(OpeningRules, StatusRules):
                            new.number, None, now)
             body = text or t("thread.reopened_from", number=old.number)
             self._record_open(uow, new, seller, body, attachments, now)
-            self.relay.thread(uow, new, t("thread.reopened_from", number=old.number),
+            self.relay.post_in_thread(uow, new, t("thread.reopened_from", number=old.number),
                               NOTE_AUTHOR, now)
-            self.relay.thread(uow, old, t("thread.reopened_as", number=new.number),
+            self.relay.post_in_thread(uow, old, t("thread.reopened_as", number=new.number),
                               NOTE_AUTHOR, now)
             uow.commit()
             return ReopenResult(new, old, new_case=True)
@@ -135,7 +135,7 @@ class SellerActionRules(OpeningRules, StatusRules):
             uow.events.add(case.id, "urgent", actor_kind, actor_ref, "off" if on else "on",
                            "on" if on else "off", None, now)
             self.relay.publish_card(uow, case, now)
-            self.relay.thread(uow, case, t("thread.urgent_on" if on else "thread.urgent_off",
+            self.relay.post_in_thread(uow, case, t("thread.urgent_on" if on else "thread.urgent_off",
                                            actor=actor_ref or actor_kind), NOTE_AUTHOR, now)
             uow.commit()
             return case
@@ -164,7 +164,7 @@ class SellerActionRules(OpeningRules, StatusRules):
                                     keep_open_count=case.keep_open_count + 1, updated_at=now)
             uow.events.add(case.id, "keep_open", d.SELLER, str(seller_id), None,
                            until.isoformat(), None, now)
-            self.relay.thread(uow, case, t("thread.keep_open",
+            self.relay.post_in_thread(uow, case, t("thread.keep_open",
                                            until=until.strftime("%Y-%m-%d %H:%M UTC")),
                               NOTE_AUTHOR, now)
             uow.commit()
@@ -185,7 +185,7 @@ class SellerActionRules(OpeningRules, StatusRules):
             uow.events.add(case.id, "needs_human", d.SELLER, str(seller_id), "off", "on", None,
                            now)
             self.relay.publish_card(uow, case, now)
-            self.relay.thread(uow, case, t("thread.needs_human"), NOTE_AUTHOR, now)
+            self.relay.post_in_thread(uow, case, t("thread.needs_human"), NOTE_AUTHOR, now)
             uow.commit()
             return HumanRequest(case)
 
@@ -207,6 +207,6 @@ class SellerActionRules(OpeningRules, StatusRules):
         note = (t("thread.needs_human_again_answered", answered=_stamp(answer.created_at))
                 if answer is not None
                 else t("thread.needs_human_again_unanswered", when=_stamp(first)))
-        self.relay.thread(uow, case, note, NOTE_AUTHOR, now)
+        self.relay.post_in_thread(uow, case, note, NOTE_AUTHOR, now)
         return HumanRequest(case, first, answer, agents_told=True)
 

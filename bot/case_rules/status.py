@@ -92,7 +92,7 @@ class StatusRules(CaseServiceBase):
         case = uow.cases.update(case.id, **changes)
         uow.events.add(case.id, "status", actor_kind, actor_ref, old, new, reason, now)
         self.relay.publish_card(uow, case, now)
-        self.relay.thread(
+        self.relay.post_in_thread(
             uow, case,
             t("thread.status", old=STATUS_LABELS[old], new=STATUS_LABELS[new],
               actor=actor_ref or actor_kind, reason=f" ({reason})" if reason else ""),

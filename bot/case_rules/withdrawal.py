@@ -57,6 +57,6 @@ class WithdrawalRules(StatusRules):
                            str(seller_id), None, d.CLOSED, words or None, now)
             key = "thread.seller_withdrew_case" if withdrawn else "thread.seller_closed"
             said = t("thread.seller_words", text=words) if words else ""
-            self.relay.thread(uow, case, t(key, words=said), NOTE_AUTHOR, now)
+            self.relay.post_in_thread(uow, case, t(key, words=said), NOTE_AUTHOR, now)
             uow.commit()
             return SellerClosed(case, withdrawn)
