@@ -169,7 +169,7 @@ class AgentDesk:
         answered without waiting for Slack."""
         with self.uow() as uow:
             self.cases.relay.post_in_thread(uow, case, t("thread.not_sent", error=reason), NOTE_AUTHOR,
-                                    self.cases.clock.now())
+                                            self.cases.clock.now())
             uow.commit()
 
     def thread_edit(self, msg: AgentMessage) -> DeskOutcome:

@@ -80,7 +80,7 @@ class DeliveryOutcomes:
             if case is not None:
                 self.relay.post_in_thread(uow, case, t("thread.not_deleted",
                                                reason=result.error or "unknown error"),
-                                  NOTE_AUTHOR, now)
+                                          NOTE_AUTHOR, now)
             return
         if item.kind == ob.ASSIGN_NEXT:
             # E.g. the group does not exist or a scope is missing: agents assign by hand.
@@ -88,7 +88,7 @@ class DeliveryOutcomes:
             if case is not None:
                 self.relay.post_in_thread(uow, case, t("thread.assign_failed",
                                                error=result.error or "unknown error"),
-                                  NOTE_AUTHOR, now)
+                                          NOTE_AUTHOR, now)
             return
         if item.kind not in (ob.SELLER_MESSAGE, ob.SELLER_EDIT, ob.SELLER_FILE):
             return
@@ -126,4 +126,4 @@ class DeliveryOutcomes:
         self.relay.post_in_thread(uow, case, t("thread.file_not_copied", name=name,
                                        attempts=item.attempts + 1,
                                        error=result.error or "unknown error"),
-                          NOTE_AUTHOR, now)
+                                  NOTE_AUTHOR, now)

@@ -144,7 +144,7 @@ class Sweeper(DigestJob):
         uow.events.add(case.id, "first_response_warning", d.SYSTEM, ACTOR, None, due.isoformat(),
                        None, now)
         self.relay.post_in_thread(uow, case, t("sched.thread_fr_warning", due=stamp(due), left=left),
-                          NOTE_AUTHOR, now)
+                                  NOTE_AUTHOR, now)
         self._channel_post(uow, self._channel_of(case), t(
             "sched.channel_fr_warning", link=self._link(case), title=case.title, due=stamp(due),
             left=left), now)

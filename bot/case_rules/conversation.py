@@ -98,7 +98,7 @@ class ConversationRules(StatusRules):
             uow.events.add(case.id, "message_withdrawn", d.SELLER, str(seller_id),
                            f"message {msg.id}", None, msg.text, now)
             self.relay.post_in_thread(uow, case, t("thread.seller_withdrew", text=msg.text[:500]),
-                              NOTE_AUTHOR, now)
+                                      NOTE_AUTHOR, now)
             restored = None
             moved = next((e for e in reversed(uow.events.for_case(case.id))
                           if e.kind == "status" and e.reason == SELLER_REPLIED
@@ -159,7 +159,7 @@ class ConversationRules(StatusRules):
             if queued is None:
                 self.relay.post_in_thread(uow, case, t("thread.delivery_failed",
                                                error="the seller's chat does not accept messages"),
-                                  NOTE_AUTHOR, now)
+                                          NOTE_AUTHOR, now)
             if not from_agents_platform:
                 self.relay.post_in_thread(
                     uow, case, t("thread.agent_reply_cli", author=agent_name or agent_id,

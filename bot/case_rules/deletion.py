@@ -56,7 +56,7 @@ class DeletionRules(CaseServiceBase):
             if problems:
                 self.relay.post_in_thread(uow, case, t("thread.not_deleted",
                                                reason="; ".join(dict.fromkeys(problems))),
-                                  NOTE_AUTHOR, now)
+                                          NOTE_AUTHOR, now)
             uow.commit()
             return case
 

@@ -171,7 +171,7 @@ class OpeningRules(CaseServiceBase):
                        None, now)
         self.relay.post_in_thread(uow, case, t("thread.follows", number=earlier.number), NOTE_AUTHOR, now)
         self.relay.post_in_thread(uow, earlier, t("thread.followed_by", number=case.number),
-                          NOTE_AUTHOR, now)
+                                  NOTE_AUTHOR, now)
 
     def _record_open(self, uow: UnitOfWork, case: Case, seller: Seller, text: str,
                      attachments: Sequence[dict[str, Any]], now: datetime) -> None:

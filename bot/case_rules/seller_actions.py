@@ -105,9 +105,9 @@ class SellerActionRules(OpeningRules, StatusRules):
             body = text or t("thread.reopened_from", number=old.number)
             self._record_open(uow, new, seller, body, attachments, now)
             self.relay.post_in_thread(uow, new, t("thread.reopened_from", number=old.number),
-                              NOTE_AUTHOR, now)
+                                      NOTE_AUTHOR, now)
             self.relay.post_in_thread(uow, old, t("thread.reopened_as", number=new.number),
-                              NOTE_AUTHOR, now)
+                                      NOTE_AUTHOR, now)
             uow.commit()
             return ReopenResult(new, old, new_case=True)
 
@@ -166,7 +166,7 @@ class SellerActionRules(OpeningRules, StatusRules):
                            until.isoformat(), None, now)
             self.relay.post_in_thread(uow, case, t("thread.keep_open",
                                            until=until.strftime("%Y-%m-%d %H:%M UTC")),
-                              NOTE_AUTHOR, now)
+                                      NOTE_AUTHOR, now)
             uow.commit()
             return case
 
