@@ -54,6 +54,7 @@ _HEADER_MAX = 150
 _SECTION_MAX = 3000
 _BUTTON_TEXT_MAX = 75
 _BUTTON_VALUE_MAX = 2000
+_FIELDS_MAX = 10
 # The seller's reason on the card is a glimpse; the thread has it whole.
 _EVALUATION_WORDS_MAX = 300
 
@@ -86,10 +87,12 @@ def render_case_card(card: Mapping[str, Any]) -> tuple[list[Block], str]:
     status = str(card.get("status") or "open")
     title = str(card.get("title") or "")
     header = f"{'🚨 ' if urgent else ''}{number} · {title}" if title else number
-    blocks: list[Block] = [
-        {"type": "header", "text": _plain(header, _HEADER_MAX)},
-        {"type": "section", "fields": _fact_fields(card)},
-    ]
+    facts = _fact_fields(card)
+    # A section holds at most 10 fields: a case with every fact (credits, a reopening, a
+    # rating, a move) gets a second section.
+    blocks: list[Block] = [{"type": "header", "text": _plain(header, _HEADER_MAX)}] + [
+        {"type": "section", "fields": facts[i:i + _FIELDS_MAX]}
+        for i in range(0, len(facts), _FIELDS_MAX)]
     if status not in _FINAL_STATUSES:
         blocks.append({"type": "actions", "elements": _case_buttons(number, status, urgent)
                        + [_type_menu(number, card.get("case_type"))]})
@@ -149,7 +152,7 @@ def _fact_fields(card: Mapping[str, Any]) -> list[dict[str, str]]:
         facts.append(("Moved from", f"<{card['moved_from_link']}|its earlier thread>"))
     if card.get("evaluation"):
         facts.append(("Evaluation", _evaluation(card)))
-    # A section holds at most 10 fields of 2000 characters; these stay well within.
+    # Fields are at most 2000 characters; these stay well within.
     return [{"type": "mrkdwn", "text": f"*{name}*\n{value}"} for name, value in facts]
 
 

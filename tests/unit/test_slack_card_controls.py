@@ -114,3 +114,15 @@ def test_a_moved_case_links_its_earlier_thread_and_its_old_parent_says_where() -
     assert not [b for b in old_blocks if b["type"] == "actions"] and "moved" in text
     without_link, _ = render_moved_card(CARD, "C0NEW", None)  # the new parent never posted
     assert "<#C0NEW>" in str(without_link) and "http" not in str(without_link)
+
+
+def test_a_card_with_every_fact_splits_them_over_sections_of_ten() -> None:
+    card = {**CARD, "assignee_ref": "U0AGENT01", "first_response_by": "U0AGENT01",
+            "resolved_by": "U0AGENT02", "reopened_from": "CX-000040", "evaluation": "so_so",
+            "moved_from_link": "https://acme.slack.com/archives/C0OLD/p1"}
+
+    blocks, _ = render_case_card(card)
+
+    sections = [b for b in blocks if b["type"] == "section"]
+    assert all(len(s["fields"]) <= 10 for s in sections) and len(sections) == 2
+    assert "*Moved from*" in fields_text(blocks) and "*Evaluation*" in fields_text(blocks)
