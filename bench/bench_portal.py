@@ -164,9 +164,9 @@ def page_buffers(url: str, number: str) -> dict[str, tuple[int, int, float]]:
     return touched
 
 
-def _blocks(plan: dict[str, object]) -> int:
+def _blocks(plan: dict[str, int]) -> int:
     """Shared buffers the plan's top node touched (it includes its children's)."""
-    return int(plan.get("Shared Hit Blocks", 0)) + int(plan.get("Shared Read Blocks", 0))  # type: ignore[call-overload]
+    return int(plan.get("Shared Hit Blocks", 0)) + int(plan.get("Shared Read Blocks", 0))
 
 
 # The server --------------------------------------------------------------------------------
@@ -223,21 +223,32 @@ async def measure(client: httpx.AsyncClient, path: str, requests: int,
     return latencies
 
 
-async def run_size(base: str, size: int, pages: dict[str, str], requests: int,
-                   concurrency: int, rounds: int) -> list[Result]:
+async def run_all(bases: dict[int, str], pages: dict[str, str], requests: int,
+                  concurrency: int, rounds: int) -> list[Result]:
+    """Every page of every table size, interleaved round by round: a busy spell of the
+    machine slows both sizes alike, so their difference is the table's."""
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as client:
-        await log_in(client)
-        for path in pages.values():  # warm up: connections, caches, the details' read marks
-            await measure(client, path, 2 * concurrency, concurrency)
-        per_page: dict[str, list[tuple[float, float]]] = {name: [] for name in pages}
+    clients = {size: httpx.AsyncClient(base_url=base, timeout=60, limits=limits)
+               for size, base in bases.items()}
+    runs: dict[tuple[int, str], list[tuple[float, float]]] = {
+        (size, name): [] for size in bases for name in pages}
+    try:
+        for client in clients.values():
+            await log_in(client)
+            for path in pages.values():  # warm up: connections, caches, the read marks
+                await measure(client, path, 2 * concurrency, concurrency)
         for _ in range(rounds):
-            for name, path in pages.items():  # interleaved: a slow spell hits every page
-                latencies = await measure(client, path, requests, concurrency)
-                per_page[name].append((percentile(latencies, 50), percentile(latencies, 99)))
-    return [Result(size, name, statistics.median(p for p, _ in runs),
-                   statistics.median(p for _, p in runs), tuple(p for p, _ in runs))
-            for name, runs in per_page.items()]
+            for size, client in clients.items():
+                for name, path in pages.items():
+                    latencies = await measure(client, path, requests, concurrency)
+                    runs[(size, name)].append((percentile(latencies, 50),
+                                               percentile(latencies, 99)))
+    finally:
+        for client in clients.values():
+            await client.aclose()
+    return [Result(size, name, statistics.median(p for p, _ in found),
+                   statistics.median(p for _, p in found), tuple(p for p, _ in found))
+            for (size, name), found in runs.items()]
 
 
 def wait_ready(base: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
@@ -273,45 +284,45 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     sizes = [int(s) for s in args.sizes.split(",")]
     admin_url = make_url(args.database_url)
-    name = f"fd_bench_portal_{uuid.uuid4().hex[:8]}"
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = admin_url.set(database=name).render_as_string(hide_password=False)
-    process = None
+    names = {size: f"fd_bench_portal_{uuid.uuid4().hex[:8]}" for size in sizes}
+    processes: list[subprocess.Popen[bytes]] = []
     try:
         from storage.migrate import upgrade
 
-        upgrade(url)
-        seed(url, args.seller_cases)
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        process = subprocess.Popen([sys.executable, "-m", "bench.bench_portal", "--serve", url,
-                                    str(port)])
-        wait_ready(base, process)
         middle = f"CX-{args.seller_cases // 2:06d}"
+        bases: dict[int, str] = {}
+        buffers: dict[int, dict[str, tuple[int, int, float]]] = {}
+        for size, name in names.items():  # one database and one server per table size
+            with admin.connect() as conn:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+            url = admin_url.set(database=name).render_as_string(hide_password=False)
+            started = time.monotonic()
+            upgrade(url)
+            seed(url, args.seller_cases)
+            grow(url, args.seller_cases, size)
+            buffers[size] = page_buffers(url, middle)
+            print(f"{size:>9} rows written in {time.monotonic() - started:.0f} s", flush=True)
+            port = free_port()
+            bases[size] = f"http://127.0.0.1:{port}"
+            processes.append(subprocess.Popen(
+                [sys.executable, "-m", "bench.bench_portal", "--serve", url, str(port)]))
+            wait_ready(bases[size], processes[-1])
         pages = {"/healthz (baseline)": "/healthz",
                  "My cases (in progress, first page)": "/portal/cases",
                  "My cases, search by order id": "/portal/cases?q=123-0000007",
                  "Case details": f"/portal/cases/{middle}"}
-        results: list[Result] = []
-        buffers: dict[int, dict[str, tuple[int, int, float]]] = {}
-        have = args.seller_cases
-        for size in sizes:
-            grow(url, have, size)
-            have = size
-            started = time.monotonic()
-            results += asyncio.run(run_size(base, size, pages, args.requests, args.concurrency,
-                                            args.rounds))
-            buffers[size] = page_buffers(url, middle)
-            print(f"{size:>9} rows measured in {time.monotonic() - started:.0f} s", flush=True)
-        report = render(results, args, sizes, buffers)
+        started = time.monotonic()
+        results = asyncio.run(run_all(bases, pages, args.requests, args.concurrency,
+                                      args.rounds))
+        print(f"measured in {time.monotonic() - started:.0f} s", flush=True)
+        report = render(sorted(results, key=lambda r: r.size), args, sizes, buffers)
         print(report)
         if not args.no_write:
             write_section("portal", report)
         return 0
     finally:
-        if process is not None:
+        for process in processes:
             process.terminate()
             try:
                 process.wait(timeout=10)
@@ -319,7 +330,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 process.kill()
                 process.wait()
         with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            for name in names.values():
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
 
 
@@ -330,9 +342,10 @@ def render(results: list[Result], args: argparse.Namespace, sizes: list[int],
         "## Seller portal pages (issue 15)",
         "",
         f"`python -m bench.bench_portal` ({datetime.now(UTC):%Y-%m-%d}): {platform.machine()}, "
-        f"{os.cpu_count()} CPUs, PostgreSQL; the server is one uvicorn process on 127.0.0.1, the "
-        f"client keeps {args.concurrency} requests in flight; {args.rounds} rounds of "
-        f"{args.requests} requests per page, interleaved; medians of the rounds' p50 and p99. "
+        f"{os.cpu_count()} CPUs, PostgreSQL; one database and one server (a uvicorn process on "
+        f"127.0.0.1) per table size; the client keeps {args.concurrency} requests in flight; "
+        f"{args.rounds} rounds of {args.requests} requests per page, the sizes and pages "
+        "interleaved in each round; medians of the rounds' p50 and p99. "
         f"The measured seller has {args.seller_cases:,} cases (4 messages each, one reply "
         f"unread); the table's other rows belong to {SELLERS - 1} other sellers (one message "
         "each). The list shows 25 cases per page.",
