@@ -11,7 +11,9 @@ import threading
 from datetime import UTC, datetime
 
 import pytest
+from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.slack.roster import SlackRoster
 from bot import domain as d
 from bot.cases import CaseService
 from bot.clock import ManualClock
@@ -34,6 +36,7 @@ from tests.integration.test_serve_relay import (
     wait_in_thread,
 )
 from tests.standins import RecordedRequest
+from tests.standins.slack_api import SlackStandIn, api_error
 
 served = relay_fixtures.served  # the server without an agents' group
 
@@ -237,3 +240,19 @@ def test_escalation_skips_the_current_assignee_and_happens_once(
     with uow_factory() as uow:
         case = uow.cases.get_by_number(number)
         assert case is not None and case.assignee_ref == BEN and case.status == d.OPEN
+
+
+async def test_the_roster_counts_a_member_slack_no_longer_knows_as_away_and_is_reused() -> None:
+    async with SlackStandIn() as slack:
+        slack.usergroups[GROUP] = [ANN, BEN]
+        slack.fail_next("users.getPresence", api_error("user_not_found"))
+        roster = SlackRoster(AsyncWebClient(token="xoxb-test", base_url=slack.base_url))
+
+        first = await roster.read(GROUP)
+        again = await roster.read(GROUP)  # within the TTL: Slack is not asked again
+
+        assert first == again and set(first.members) == {ANN, BEN} and len(first.away) == 1
+        assert len(slack.calls("usergroups.users.list")) == 1
+        assert len(slack.calls("users.getPresence")) == 2
+        slack.usergroups[GROUP] = [CAT]
+        assert (await SlackRoster(roster.client, ttl=0).read(GROUP)).members == (CAT,)
