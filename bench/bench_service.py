@@ -344,7 +344,8 @@ READING = (
     "through the same process as the sellers' turns: under a closed loop that keeps every "
     "webhook connection busy, an agent reply's units of work (inbox record, desk, outbox "
     "claim and record) wait in the same worker-thread queue and, on SQLite, for the same "
-    "write lock as the sellers' turns, which is where its time goes, not in the platform."
+    "write lock as the sellers' turns (not broken down per stage here; the platform's own "
+    "share is the probed round trip)."
 )
 
 
