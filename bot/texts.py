@@ -182,6 +182,10 @@ CATALOGUE: dict[str, str] = {
         "/help"
     ),
     "smalltalk.out_of_scope": (
+    "smalltalk.help_email": (
+        "\n📧 /email ADDRESS: get an email when an agent's reply waits for you "
+        "(/email off stops it)"
+    ),
         "I can only help with selling on {brand}: orders, payments, shipping, listings, your "
         "account and so on. What's the problem?"
     ),
@@ -632,6 +636,7 @@ CATALOGUE: dict[str, str] = {
     "menu.link": "Use your account in another chat",
     "menu.invite": "Invite a colleague, e.g. /invite Warehouse team",
     "bot.description": (
+    "menu.email": "Email me when a reply waits, e.g. /email you@example.com",
         "{brand} seller support. Tell me what is wrong with an order, a payment, a listing or "
         "your account: I open a case, and our support team answers you right here."
     ),

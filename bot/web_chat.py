@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from bot.domain import Identity
@@ -61,6 +61,15 @@ class WebChatStore(Protocol):
         """Store what the seller typed; False if this client message id is there already."""
         ...
 
+    def seller_line(self, address: str, client_id: str) -> WebChatLine | None:
+        """The line stored for this client message id of this chat, if there is one."""
+        ...
+
+    def delete_lines_before(self, cutoff: datetime, limit: int) -> int:
+        """Delete up to ``limit`` of the oldest lines created before ``cutoff`` (any chat);
+        how many were deleted."""
+        ...
+
     def lines_after(self, address: str, after_id: int, limit: int) -> Sequence[WebChatLine]:
         """The chat's lines with an id above ``after_id``, oldest first."""
         ...
@@ -93,3 +102,30 @@ def ensure_web_identity(uow_factory: UnitOfWorkFactory, seller_id: int,
             identity = uow.identities.get(identity.id) or identity
         uow.commit()
     return identity
+
+
+@dataclass(frozen=True)
+class WebChatRetention:
+    """Deletes web chat lines older than ``keep`` (FRONTDOOR_WEB_CHAT_RETENTION_DAYS).
+
+    The lines are a copy for the browser: the cases keep the conversation (messages, events),
+    so an old line is only history the panel shows on opening. Each batch is one short
+    set-based delete of the oldest lines; a run stops after ``max_batches``, leaving the rest
+    to the next run, so a first run over a large backlog never holds the table for long.
+    """
+
+    store: WebChatStore
+    keep: timedelta
+    batch: int = 1000
+    max_batches: int = 20
+
+    def run(self, now: datetime) -> int:
+        """Delete what is due (bounded); how many lines were deleted."""
+        cutoff = now - self.keep
+        deleted = 0
+        for _ in range(self.max_batches):
+            done = self.store.delete_lines_before(cutoff, self.batch)
+            deleted += done
+            if done < self.batch:
+                break
+        return deleted

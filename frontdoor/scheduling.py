@@ -24,7 +24,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.sweeps import SWEEPS, SchedulerConfig, Sweeper
-from frontdoor.portal_channels import email_sweep
+from frontdoor.portal_channels import email_sweep, prune_web_chat, web_chat_retention
 from frontdoor.settings import Settings
 from frontdoor.wiring import Services
 from storage.sweeps import SqlSweepStore
@@ -32,6 +32,7 @@ from storage.sweeps import SqlSweepStore
 log = logging.getLogger(__name__)
 
 DIGEST_JOB_ID = "digest"
+WEB_CHAT_RETENTION_JOB_ID = "prune.web_chat"
 # A cron wake-up a hair before the minute must still count as that slot.
 _SLOT_TOLERANCE = timedelta(seconds=60)
 _LATE_DIGEST_GRACE_SECONDS = 60
@@ -88,6 +89,14 @@ def build_scheduler(services: Services, settings: object | None = None,
         scheduler.add_job(
             asyncio.to_thread, every, args=(email.run,), id="sweep.email", name="sweep email",
             max_instances=1, coalesce=True, misfire_grace_time=None, replace_existing=True)
+    retention = web_chat_retention(services)
+    if retention is not None:
+        # Old web chat lines, in bounded batches: hourly is plenty for a 90-day horizon.
+        scheduler.add_job(
+            asyncio.to_thread, IntervalTrigger(hours=1, timezone=zone),
+            args=(prune_web_chat, retention, services), id=WEB_CHAT_RETENTION_JOB_ID,
+            name="web chat retention", max_instances=1, coalesce=True,
+            misfire_grace_time=None, replace_existing=True)
     scheduler.add_job(
         _digest_job,
         CronTrigger(hour=config.digest_time.hour, minute=config.digest_time.minute, timezone=zone),

@@ -162,6 +162,8 @@ class Settings(BaseSettings):
     frontdoor_portal: bool = False
     frontdoor_session_secret: str | None = None
     frontdoor_session_hours: float = 12
+    # Web chat lines older than this are deleted by the scheduler (0 keeps them for ever).
+    frontdoor_web_chat_retention_days: float = 90
     # Email notifications (issue 15): off while FRONTDOOR_SMTP_URL is unset.
     frontdoor_smtp_url: str | None = None
     frontdoor_email_from: str | None = None

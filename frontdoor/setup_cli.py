@@ -18,6 +18,16 @@ telegram_app = typer.Typer(help="Setting up the Telegram bot.", no_args_is_help=
 TELEGRAM_WEBHOOK_PATH = "/telegram/webhook"
 #: The sellers' command menu on Telegram, in this order (``/start`` is Telegram's own button).
 MENU_COMMANDS = ("help", "new", "cases", "case", "link", "invite", "cancel")
+#: Offered after /invite when this deployment sends mail (FRONTDOOR_SMTP_URL set).
+EMAIL_COMMAND = "email"
+
+
+def menu_commands(settings: Settings) -> tuple[str, ...]:
+    """The menu's commands; /email only where mail can be sent (else it would only say so)."""
+    if not settings.frontdoor_smtp_url:
+        return MENU_COMMANDS
+    at = MENU_COMMANDS.index("invite") + 1
+    return (*MENU_COMMANDS[:at], EMAIL_COMMAND, *MENU_COMMANDS[at:])
 
 
 def _refuse(reason: str) -> typer.Exit:
@@ -88,7 +98,7 @@ def telegram_setup() -> None:
             raise _refuse("set TELEGRAM_WEBHOOK_SECRET: the webhook checks it on every update")
     brand, prefix = settings.frontdoor_brand, settings.frontdoor_case_prefix
     profile = BotProfile(
-        commands=[(name, t(f"menu.{name}", prefix=prefix)) for name in MENU_COMMANDS],
+        commands=[(name, t(f"menu.{name}", prefix=prefix)) for name in menu_commands(settings)],
         description=t("bot.description", brand=brand),
         short_description=t("bot.short_description", brand=brand))
     try:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bot import domain as d
@@ -22,6 +22,13 @@ def _line(row: WebChatLineRow) -> WebChatLine:
 
     created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
     return WebChatLine(row.id, row.author, dict(row.payload or {}), created)
+
+
+def oldest_before(cutoff: datetime, limit: int) -> Select[int]:
+    """The ids of the oldest ``limit`` lines created before ``cutoff``: read from the index
+    ``ix_web_chat_lines_created_at``, in its order, so the cost is the lines deleted."""
+    return (select(WebChatLineRow.id).where(WebChatLineRow.created_at < cutoff)
+            .order_by(WebChatLineRow.created_at).limit(limit))
 
 
 class SqlWebChatStore:
@@ -55,6 +62,20 @@ class SqlWebChatStore:
                         now: datetime) -> bool:
         return self._insert({"address": address, "author": SELLER_LINE, "payload": payload,
                              "client_id": client_id, "created_at": now}) is not None
+
+    def seller_line(self, address: str, client_id: str) -> WebChatLine | None:
+        with self.database.sessions() as session:
+            row = session.scalar(select(WebChatLineRow).where(
+                WebChatLineRow.address == address, WebChatLineRow.client_id == client_id))
+            return _line(row) if row is not None else None
+
+    def delete_lines_before(self, cutoff: datetime, limit: int) -> int:
+        """One bounded, set-based delete: the ids of the oldest ``limit`` lines before the
+        cutoff (index ``ix_web_chat_lines_created_at``), deleted in one statement."""
+        with self.database.sessions() as session, session.begin():
+            result = session.execute(delete(WebChatLineRow).where(
+                WebChatLineRow.id.in_(oldest_before(cutoff, limit).scalar_subquery())))
+            return int(getattr(result, "rowcount", 0) or 0)
 
     def lines_after(self, address: str, after_id: int, limit: int) -> Sequence[WebChatLine]:
         with self.database.sessions() as session:

@@ -5,6 +5,8 @@ chat live as server-sent events.
   "label"}}``, header ``X-CSRF-Token``): the line is stored once per client message id and
   handed to the engine as a ``SellerMessage`` whose event id is that client id, so a retried
   post is processed once. The answers come back through the outbox, not in the response.
+- ``POST /web/chat/files`` (multipart: ``id``, ``file`` parts, ``text`` caption): images and
+  files, under the chat's limits, reach the case like a Telegram file (chat_uploads.py).
 - ``GET /web/chat/events``: the chat's lines after ``Last-Event-ID`` (the browser sends it when
   it reconnects) or, on a first connection, the latest ones; then each new line as it is
   stored. Lines of this process's deliveries wake the stream at once; the others are found by
@@ -21,25 +23,28 @@ import asyncio
 import contextlib
 import json
 import logging
-import re
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from adapters.web.chat_sender import ChatHub
+from adapters.web.chat_parts import (
+    CLIENT_ID,
+    WebChatParts,
+    hand_to_engine,
+    message_base,
+    posting_seller,
+    refuse,
+)
+from adapters.web.chat_uploads import FILES_PATH, ChatUploads
 from bot.domain import Identity
-from bot.inbound_claims import EventInProgress
 from bot.messages import SellerMessage
-from bot.web_chat import WEB, WebChatLine, WebChatStore, web_address
+from bot.web_chat import WebChatLine, web_address
 
 log = logging.getLogger(__name__)
 
-_CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{8,80}$")
 _MAX_PAYLOAD_CHARS = 200
 MESSAGES_PATH = "/web/chat/messages"
 EVENTS_PATH = "/web/chat/events"
@@ -47,41 +52,11 @@ SEEN_PATH = "/web/chat/seen"
 _MAX_SEEN = 200
 
 
-@dataclass
-class WebChatParts:
-    """What the web chat's routes need; the composition root fills it."""
-
-    store: WebChatStore
-    hub: ChatHub
-    #: The engine (``Engine.handle``).
-    handle: Callable[[SellerMessage], Awaitable[object]]
-    #: The seller's web identity, created and linked on first use (None: no such seller).
-    ensure_identity: Callable[[int], Identity | None]
-    #: The portal session's seller, or None.
-    seller_of: Callable[[Request], int | None]
-    #: Whether the request carries the session's CSRF token (the value given).
-    csrf_ok: Callable[[Request, str | None], bool]
-    now: Callable[[], datetime]
-    max_text_chars: int = 4000
-    poll_seconds: float = 2.0
-    keepalive_seconds: float = 15.0
-    stream_seconds: float = 20.0
-    history_lines: int = 50
-
-
-def _refuse(status: int, error: str, why: str, request: Request) -> Response:
-    log.info("web chat %s %s refused (%d): %s", request.method, request.url.path, status, why)
-    return JSONResponse({"error": error}, status_code=status)
-
-
 def to_seller_message(seller_id: int, client_id: str, body: dict[str, Any],
                       display_name: str | None) -> tuple[SellerMessage, str] | str:
     """The engine message of a posted body and the line to show for it, or why it is
     refused. Text starting with ``/`` is a command, as typed in any chat."""
-    address = web_address(seller_id)
-    base: dict[str, Any] = {"channel": WEB, "user_id": address, "chat_id": address,
-                            "display_name": display_name, "event_id": f"web-{client_id}",
-                            "platform_message_id": client_id}
+    base = message_base(seller_id, client_id, display_name)
     button = body.get("button")
     if button is not None:
         if not isinstance(button, dict):
@@ -109,7 +84,9 @@ class WebChatRoutes:
         self._linked: set[int] = set()
 
     def routes(self) -> list[Route]:
+        uploads = ChatUploads(self.parts, self._identity)
         return [Route(MESSAGES_PATH, self.post_message, methods=["POST"]),
+                Route(FILES_PATH, uploads.post_files, methods=["POST"]),
                 Route(EVENTS_PATH, self.events, methods=["GET"]),
                 Route(SEEN_PATH, self.seen, methods=["POST"])]
 
@@ -121,64 +98,49 @@ class WebChatRoutes:
 
     async def post_message(self, request: Request) -> Response:
         p = self.parts
-        seller_id = p.seller_of(request)
-        if seller_id is None:
-            return _refuse(401, "Please log in to the portal again.", "no session", request)
-        if not p.csrf_ok(request, request.headers.get("x-csrf-token")):
-            return _refuse(403, "This page is out of date; reload it.", "bad CSRF token",
-                           request)
+        seller_id = posting_seller(p, request)
+        if isinstance(seller_id, Response):
+            return seller_id
         try:
             body = json.loads(await request.body())
         except (ValueError, UnicodeDecodeError):
-            return _refuse(400, "The message could not be read.", "not JSON", request)
+            return refuse(400, "The message could not be read.", "not JSON", request)
         if not isinstance(body, dict):
-            return _refuse(400, "The message could not be read.", "not an object", request)
+            return refuse(400, "The message could not be read.", "not an object", request)
         client_id = body.get("id")
-        if not isinstance(client_id, str) or not _CLIENT_ID.match(client_id):
-            return _refuse(400, "The message could not be read.", "bad client id", request)
+        if not isinstance(client_id, str) or not CLIENT_ID.match(client_id):
+            return refuse(400, "The message could not be read.", "bad client id", request)
         text = body.get("text")
         if isinstance(text, str) and len(text) > p.max_text_chars:
-            return _refuse(413, f"Messages are limited to {p.max_text_chars} characters.",
+            return refuse(413, f"Messages are limited to {p.max_text_chars} characters.",
                            f"text of {len(text)} characters", request)
         identity = await self._identity(seller_id)
         if identity is None:
-            return _refuse(401, "Please log in to the portal again.", "unknown seller", request)
+            return refuse(401, "Please log in to the portal again.", "unknown seller", request)
         made = to_seller_message(seller_id, client_id, body, identity.display_name)
         if isinstance(made, str):
-            return _refuse(400, "The message could not be read.", made, request)
+            return refuse(400, "The message could not be read.", made, request)
         msg, shown = made
         address = web_address(seller_id)
         await asyncio.to_thread(p.store.add_seller_line, address, client_id,
                                 {"kind": "message", "text": shown, "client_id": client_id},
                                 p.now())
         p.hub.publish(address)
-        try:
-            await p.handle(msg)
-        except EventInProgress:
-            return JSONResponse({"error": "Still working on it.", "retry": True},
-                                status_code=409)
-        except Exception:
-            log.exception("web chat message %s of seller %s failed", client_id, seller_id)
-            return JSONResponse({"error": "Something went wrong; trying again.", "retry": True},
-                                status_code=503)
-        return JSONResponse({"ok": True, "id": client_id}, status_code=202)
+        return await hand_to_engine(p, msg, client_id, seller_id)
 
     async def seen(self, request: Request) -> Response:
         p = self.parts
-        seller_id = p.seller_of(request)
-        if seller_id is None:
-            return _refuse(401, "Please log in to the portal again.", "no session", request)
-        if not p.csrf_ok(request, request.headers.get("x-csrf-token")):
-            return _refuse(403, "This page is out of date; reload it.", "bad CSRF token",
-                           request)
+        seller_id = posting_seller(p, request)
+        if isinstance(seller_id, Response):
+            return seller_id
         try:
             body = json.loads(await request.body())
         except (ValueError, UnicodeDecodeError):
-            return _refuse(400, "Could not be read.", "not JSON", request)
+            return refuse(400, "Could not be read.", "not JSON", request)
         lines = body.get("lines") if isinstance(body, dict) else None
         if (not isinstance(lines, list) or len(lines) > _MAX_SEEN
                 or not all(isinstance(x, int) and not isinstance(x, bool) for x in lines)):
-            return _refuse(400, "Could not be read.", "lines must be a list of ids", request)
+            return refuse(400, "Could not be read.", "lines must be a list of ids", request)
         address = web_address(seller_id)
         replies = await asyncio.to_thread(p.store.replies_on_lines, address, lines)
         read = await asyncio.to_thread(p.store.mark_replies_read, replies, p.now()) \
@@ -189,12 +151,12 @@ class WebChatRoutes:
         p = self.parts
         seller_id = p.seller_of(request)
         if seller_id is None:
-            return _refuse(401, "Please log in to the portal again.", "no session", request)
+            return refuse(401, "Please log in to the portal again.", "no session", request)
         raw = request.headers.get("last-event-id") or request.query_params.get("after")
         after: int | None = None
         if raw is not None:
             if not raw.strip().isdigit():
-                return _refuse(400, "Bad Last-Event-ID.", f"Last-Event-ID {raw[:40]!r}",
+                return refuse(400, "Bad Last-Event-ID.", f"Last-Event-ID {raw[:40]!r}",
                                request)
             after = int(raw)
         return StreamingResponse(

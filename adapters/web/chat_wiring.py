@@ -9,9 +9,11 @@ from datetime import datetime
 
 from starlette.routing import Route
 
-from adapters.web.chat_routes import WebChatParts, WebChatRoutes
+from adapters.web.chat_parts import WebChatParts
+from adapters.web.chat_routes import WebChatRoutes
 from adapters.web.chat_sender import ChatHub, WebChatSender
 from adapters.web.session import csrf_ok, current_seller
+from adapters.web.uploads import FileStore
 from bot.messages import SellerMessage
 from bot.ports import UnitOfWorkFactory
 from bot.web_chat import WebChatStore, ensure_web_identity
@@ -27,11 +29,12 @@ class WebChat:
 def build_web_chat(store: WebChatStore, uow_factory: UnitOfWorkFactory,
                    handle: Callable[[SellerMessage], Awaitable[object]],
                    now: Callable[[], datetime], max_text_chars: int = 4000,
-                   poll_seconds: float = 2.0) -> WebChat:
+                   poll_seconds: float = 2.0, files: FileStore | None = None,
+                   max_file_bytes: int = 20_000_000) -> WebChat:
     hub = ChatHub()
     routes = WebChatRoutes(WebChatParts(
         store=store, hub=hub, handle=handle,
         ensure_identity=lambda seller_id: ensure_web_identity(uow_factory, seller_id, now()),
         seller_of=current_seller, csrf_ok=csrf_ok, now=now, max_text_chars=max_text_chars,
-        poll_seconds=poll_seconds))
+        poll_seconds=poll_seconds, files=files, max_file_bytes=max_file_bytes))
     return WebChat(routes=routes.routes(), sender=WebChatSender(store, hub, now), hub=hub)

@@ -21,6 +21,14 @@ def static_url(name: str) -> str:
     return f"{STATIC_PREFIX}{name}"
 
 
+def email_settings_url(request: Request) -> str | None:
+    """The email settings page, when this server sends mail (``app.state.email_settings_url``,
+    set with FRONTDOOR_SMTP_URL): the portal's navigation links it."""
+    state = getattr(request.scope.get("app"), "state", None)
+    url = getattr(state, "email_settings_url", None)
+    return url if isinstance(url, str) else None
+
+
 class PageRenderer:
     """Renders a template for a request: the page's own values plus the shared ones."""
 
@@ -36,6 +44,7 @@ class PageRenderer:
         context: dict[str, Any] = {
             "brand": self.brand, "seller": current_seller(request), "csrf": csrf_token(request),
             "notices": [], "problems": [], "request": request, "status_code": status_code,
+            "email_settings_url": email_settings_url(request),
         }
         context.update(values)
         html = self.env.get_template(template).render(context)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from bot.dialogue.common import CASES, NEW
 from bot.dialogue.sub_accounts import invite_button
 from bot.dialogue.turn import Turn
-from bot.messages import Button
+from bot.messages import Button, Reply
 from bot.texts import t
 
 COMMANDS: tuple[str, ...] = ("new", "cases", "case", "help", "start")
@@ -30,9 +30,12 @@ def goodbye(turn: Turn) -> None:
 
 
 def help_(turn: Turn) -> None:
-    # A main account's options include inviting a colleague (the button asks for the name).
-    turn.say("smalltalk.help", brand=turn.config.brand, prefix=turn.config.case_prefix,
-             buttons=_main_buttons() + invite_button(turn))
+    # A main account's options include inviting a colleague (the button asks for the name);
+    # /email is offered only where mail can be sent (else it would only say it cannot).
+    text = t("smalltalk.help", brand=turn.config.brand, prefix=turn.config.case_prefix)
+    if turn.cases.rules.email_notifications:
+        text += t("smalltalk.help_email")
+    turn.reply_with(Reply(text, _main_buttons() + invite_button(turn)))
 
 
 def out_of_scope(turn: Turn) -> None:

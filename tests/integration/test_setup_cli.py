@@ -165,6 +165,19 @@ def test_telegram_setup_registers_webhook_secret_menu_and_description(
     assert "SECRET-TOKEN" not in result.output and "s3cret-value" not in result.output
 
 
+def test_telegram_menu_offers_email_where_mail_is_sent(
+        telegram: TelegramStandIn, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TELEGRAM_MODE", "polling")
+    monkeypatch.setenv("FRONTDOOR_PUBLIC_URL", "https://support.example.com")
+    monkeypatch.setenv("FRONTDOOR_SMTP_URL", "smtp://127.0.0.1:2525")
+    result = runner.invoke(app, ["telegram", "setup"])
+    assert result.exit_code == 0, result.output
+    names = [c["command"] for c in telegram.commands]
+    assert names == ["help", "new", "cases", "case", "link", "invite", "email", "cancel"]
+    email = next(c for c in telegram.commands if c["command"] == "email")
+    assert "/email you@example.com" in email["description"]
+
+
 def test_telegram_setup_refuses_a_webhook_without_secret_and_polling_skips_it(
         telegram: TelegramStandIn, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FRONTDOOR_PUBLIC_URL", "https://support.example.com")

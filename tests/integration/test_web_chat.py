@@ -32,6 +32,7 @@ from frontdoor.settings import Settings
 from frontdoor.wiring import Services, build_engine, build_services
 from storage.database import Database
 from storage.models import CaseMessageRow, CaseRow, IdentityRow, ProcessedEventRow
+from storage.portal_queries import SqlPortalQueries
 from storage.web_chat_store import SqlWebChatStore
 from tests.fakes import FakeClassifier
 from tests.integration.test_serve_relay import UvicornServer
@@ -75,7 +76,8 @@ async def chat_server(db: Database, **values: Any) -> AsyncIterator[ChatServer]:
     services = build_services(settings, database=db)
     engine = build_engine(services, FakeClassifier(dict(RULES), default=None))
     web = build_web_chat(SqlWebChatStore(db), services.uow_factory, engine.handle,
-                         services.clock.now, poll_seconds=0.5)
+                         services.clock.now, poll_seconds=0.5, files=SqlPortalQueries(db),
+                         max_file_bytes=settings.frontdoor_max_attachment_mb * 1_000_000)
     dispatcher = services.dispatcher([web.sender], idle_poll=0.2)
     sessions = PortalSessions(SECRET, "http://127.0.0.1", timedelta(hours=1))
 

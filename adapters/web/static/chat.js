@@ -13,6 +13,9 @@
   var state = document.getElementById("chat-state");
   var csrf = panel.getAttribute("data-csrf");
   var box = document.getElementById("chat-box");
+  var files = document.getElementById("chat-files");
+  var chosen = document.getElementById("chat-chosen");
+  var MAX_FILES = 5;      // adapters/web/uploads.py
   var seen = {};          // line id -> its element
   var pending = {};       // client id -> the element shown while posting
   var unseen = [];        // agent replies shown while the panel was closed or the tab hidden
@@ -97,25 +100,23 @@
     }).catch(function () { unseen = lines.concat(unseen); });
   }
 
-  function post(body, li, attempt) {
-    fetch(panel.getAttribute("data-messages"), {
-      method: "POST", credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
-      body: JSON.stringify(body)
-    }).then(function (response) {
+  // Sends a message (JSON, or the files' form) until it is taken; the same id each time.
+  function deliver(url, options, li, attempt) {
+    fetch(url, options).then(function (response) {
       if (response.ok) { return; }
       return response.json().catch(function () { return {}; }).then(function (answer) {
         if (answer.retry && attempt < 6) {
-          setTimeout(function () { post(body, li, attempt + 1); }, 500 * Math.pow(2, attempt));
+          setTimeout(function () { deliver(url, options, li, attempt + 1); }, 500 * Math.pow(2, attempt));
           return;
         }
+        var error = answer.error || (response.status === 413 ? "Not sent: too large." : "Not sent");
         li.classList.add("failed");
-        li.setAttribute("title", answer.error || "Not sent");
-        state.textContent = answer.error || "Not sent";
+        li.setAttribute("title", error);
+        state.textContent = error;
       });
     }).catch(function () {
       if (attempt < 6) {
-        setTimeout(function () { post(body, li, attempt + 1); }, 500 * Math.pow(2, attempt));
+        setTimeout(function () { deliver(url, options, li, attempt + 1); }, 500 * Math.pow(2, attempt));
       } else {
         li.classList.add("failed");
         state.textContent = "Not sent: no connection";
@@ -127,14 +128,50 @@
     body.id = newId();
     var li = item("seller pending", shown);
     pending[body.id] = li;
-    post(body, li, 0);
+    deliver(panel.getAttribute("data-messages"), {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+      body: JSON.stringify(body)
+    }, li, 0);
   }
+
+  // Images and files, with the typed text as their caption: one message, like on Telegram.
+  function sendFiles(picked, text) {
+    var id = newId();
+    var data = new FormData();
+    data.append("id", id);
+    data.append("text", text);
+    picked.forEach(function (file) { data.append("file", file, file.name); });
+    var names = picked.map(function (file) { return file.name; }).join(", ");
+    var li = item("seller pending", "\uD83D\uDCCE " + names + (text ? " — " + text : ""));
+    pending[id] = li;
+    deliver(panel.getAttribute("data-files"), {
+      method: "POST", credentials: "same-origin", headers: { "X-CSRF-Token": csrf }, body: data
+    }, li, 0);
+  }
+
+  function showChosen() {
+    var names = Array.prototype.map.call(files.files, function (file) { return file.name; });
+    chosen.textContent = names.length ? "\uD83D\uDCCE " + names.join(", ") : "";
+  }
+  files.addEventListener("change", showChosen);
 
   form.addEventListener("submit", function (event) {
     event.preventDefault();
     var text = input.value.trim();
-    if (!text) { return; }
+    var picked = Array.prototype.slice.call(files.files);
+    if (!text && !picked.length) { return; }
+    if (picked.length > MAX_FILES) {
+      state.textContent = "At most " + MAX_FILES + " files at once.";
+      return;
+    }
     input.value = "";
+    if (picked.length) {
+      files.value = "";
+      showChosen();
+      sendFiles(picked, text);
+      return;
+    }
     send({ text: text }, text);
   });
   input.addEventListener("keydown", function (event) {

@@ -1,0 +1,95 @@
+"""What the web chat's request handlers share: the parts the composition root fills in, the
+logged refusal every handler answers bad input with, and handing a seller's message to the
+engine (adapters/web/chat_routes.py for text and buttons, chat_uploads.py for files)."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from adapters.web.chat_sender import ChatHub
+from adapters.web.uploads import FileStore
+from bot.domain import Identity
+from bot.inbound_claims import EventInProgress
+from bot.messages import SellerMessage
+from bot.web_chat import WEB, WebChatStore, web_address
+
+log = logging.getLogger("adapters.web.chat_routes")
+
+#: A client message id: the panel makes one per message and sends it again on a retry.
+CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{8,80}$")
+
+
+@dataclass
+class WebChatParts:
+    """What the web chat's routes need; the composition root fills it."""
+
+    store: WebChatStore
+    hub: ChatHub
+    #: The engine (``Engine.handle``).
+    handle: Callable[[SellerMessage], Awaitable[object]]
+    #: The seller's web identity, created and linked on first use (None: no such seller).
+    ensure_identity: Callable[[int], Identity | None]
+    #: The portal session's seller, or None.
+    seller_of: Callable[[Request], int | None]
+    #: Whether the request carries the session's CSRF token (the value given).
+    csrf_ok: Callable[[Request, str | None], bool]
+    now: Callable[[], datetime]
+    max_text_chars: int = 4000
+    poll_seconds: float = 2.0
+    keepalive_seconds: float = 15.0
+    stream_seconds: float = 20.0
+    history_lines: int = 50
+    #: Where files sent from the panel are kept (the portal's files, fetched from there into
+    #: the case's Slack thread); None: the panel takes no files.
+    files: FileStore | None = None
+    #: The chat's limit per file (FRONTDOOR_MAX_ATTACHMENT_MB).
+    max_file_bytes: int = 20_000_000
+
+
+def refuse(status: int, error: str, why: str, request: Request) -> Response:
+    """A clear JSON answer for the panel, and a log line saying why."""
+    log.info("web chat %s %s refused (%d): %s", request.method, request.url.path, status, why)
+    return JSONResponse({"error": error}, status_code=status)
+
+
+def posting_seller(parts: WebChatParts, request: Request) -> int | Response:
+    """The seller of a post from the panel, or the refusal: no session (401) or no valid
+    CSRF token in ``X-CSRF-Token`` (403)."""
+    seller_id = parts.seller_of(request)
+    if seller_id is None:
+        return refuse(401, "Please log in to the portal again.", "no session", request)
+    if not parts.csrf_ok(request, request.headers.get("x-csrf-token")):
+        return refuse(403, "This page is out of date; reload it.", "bad CSRF token", request)
+    return seller_id
+
+
+async def hand_to_engine(parts: WebChatParts, msg: SellerMessage, client_id: str,
+                         seller_id: int) -> Response:
+    """Process the message (once per client id: its event id); 202, or an answer that tells
+    the panel to send the same id again."""
+    try:
+        await parts.handle(msg)
+    except EventInProgress:
+        return JSONResponse({"error": "Still working on it.", "retry": True}, status_code=409)
+    except Exception:
+        log.exception("web chat message %s of seller %s failed", client_id, seller_id)
+        return JSONResponse({"error": "Something went wrong; trying again.", "retry": True},
+                            status_code=503)
+    return JSONResponse({"ok": True, "id": client_id}, status_code=202)
+
+
+def message_base(seller_id: int, client_id: str, display_name: str | None) -> dict[str, Any]:
+    """The fields every engine message of this chat carries: its event id is the client's
+    message id, so a message posted again is processed once."""
+    address = web_address(seller_id)
+    return {"channel": WEB, "user_id": address, "chat_id": address,
+            "display_name": display_name, "event_id": f"web-{client_id}",
+            "platform_message_id": client_id}
