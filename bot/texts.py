@@ -181,11 +181,11 @@ CATALOGUE: dict[str, str] = {
         "Commands: /new, /cases, /case {prefix}-000123, /link, /invite NAME, /language, /cancel, "
         "/help"
     ),
-    "smalltalk.out_of_scope": (
     "smalltalk.help_email": (
         "\n📧 /email ADDRESS: get an email when an agent's reply waits for you "
         "(/email off stops it)"
     ),
+    "smalltalk.out_of_scope": (
         "I can only help with selling on {brand}: orders, payments, shipping, listings, your "
         "account and so on. What's the problem?"
     ),
@@ -635,8 +635,8 @@ CATALOGUE: dict[str, str] = {
     "menu.cancel": "Stop what we are doing",
     "menu.link": "Use your account in another chat",
     "menu.invite": "Invite a colleague, e.g. /invite Warehouse team",
-    "bot.description": (
     "menu.email": "Email me when a reply waits, e.g. /email you@example.com",
+    "bot.description": (
         "{brand} seller support. Tell me what is wrong with an order, a payment, a listing or "
         "your account: I open a case, and our support team answers you right here."
     ),
