@@ -245,13 +245,17 @@ def load(engine: Engine, rows: int, due: int) -> list[int]:
             batches: dict[str, list[tuple[Any, ...]]] = {name: [] for name in TABLES}
             sql = {name: f"INSERT INTO {name} ({', '.join(cols)}) VALUES "
                          f"({', '.join('?' for _ in cols)})" for name, cols in TABLES.items()}
+
+            def flush() -> None:  # the cases first: the other rows reference them
+                for name, batch in batches.items():
+                    cur.executemany(sql[name], batch)
+                    batch.clear()
+
             for name, values in generate(rows, due_kinds):
                 batches[name].append(tuple(_sqlite_value(v) for v in values))
-                if len(batches[name]) == 50_000:
-                    cur.executemany(sql[name], batches[name])
-                    batches[name] = []
-            for name, batch in batches.items():
-                cur.executemany(sql[name], batch)
+                if len(batches["cases"]) == 50_000:
+                    flush()
+            flush()
             cur.execute("COMMIT")
         raw.commit()
     finally:

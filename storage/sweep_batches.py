@@ -32,9 +32,17 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from bot import outbox as ob
-from bot.domain import Case
+from bot.domain import Case, CaseThread
 from bot.sweep_batch import BatchReads, BatchWrites
-from storage.models import CaseEventRow, CaseRow, EvaluationRow, IdentityRow, OutboxRow, SellerRow
+from storage.models import (
+    CaseEventRow,
+    CaseRow,
+    CaseThreadRow,
+    EvaluationRow,
+    IdentityRow,
+    OutboxRow,
+    SellerRow,
+)
 from storage.notify import CHANNEL as OUTBOX_CHANNEL
 from storage.outbox_repository import SqlOutboxRepository
 from storage.row_mapping import (
@@ -50,6 +58,7 @@ IDENTITIES = cast(Table, IdentityRow.__table__)
 SELLERS = cast(Table, SellerRow.__table__)
 EVALUATIONS = cast(Table, EvaluationRow.__table__)
 EVENTS = cast(Table, CaseEventRow.__table__)
+THREADS = cast(Table, CaseThreadRow.__table__)
 OUTBOX = cast(Table, OutboxRow.__table__)
 # Cases per UPDATE: with a CASE for a column, 3,000 parameters, well under SQLite's 32,766
 # and PostgreSQL's 65,535, whatever FRONTDOOR_SWEEP_BATCH_SIZE is.
@@ -83,7 +92,7 @@ def cases_from_rows(rows: Iterable[Any]) -> list[Case]:
 
 
 def read_batch(session: Session, cases: Sequence[Case], *, chats: bool, cards: bool,
-               prompts: bool) -> BatchReads:
+               prompts: bool, threads: bool = False) -> BatchReads:
     """``chats``: the identities the cases were opened from and their sellers (what a
     message to the seller needs); ``cards``: what a case card shows (the seller, the case it
     reopens, its evaluation, its events); ``prompts``: the delivered rating prompts (`rating_prompts`)."""
@@ -116,6 +125,13 @@ def read_batch(session: Session, cases: Sequence[Case], *, chats: bool, cards: b
             reads.events[row.case_id].append(event_from_row(cast(CaseEventRow, row)))
     if prompts:
         reads.prompt_refs.update(rating_prompts(session, cases, reads))
+    if threads:
+        case_ids = [c.id for c in cases]
+        reads.threads.update({case_id: {} for case_id in case_ids})
+        for row in session.execute(select(THREADS)
+                                   .where(among(session, THREADS.c.case_id, case_ids))):
+            reads.threads[row.case_id][row.platform] = CaseThread(
+                row.case_id, row.platform, row.channel, row.parent_message_id)
     return reads
 
 
@@ -224,8 +240,20 @@ def _stored(rows: list[dict[str, Any]], table: Table, dialect: Dialect) -> list[
     writes."""
     processors = {key: table.c[key].type.dialect_impl(dialect).bind_processor(dialect)
                   for key in rows[0]}
-    return [{key: (proc(value) if (proc := processors[key]) else value)
-             for key, value in row.items()} for row in rows]
+    # A batch's rows share a handful of times (its "now"): each is converted once.
+    converted: dict[tuple[str, Any], Any] = {}
+
+    def stored(key: str, value: Any) -> Any:
+        proc = processors[key]
+        if proc is None or value is None:
+            return value
+        if not isinstance(value, datetime):
+            return proc(value)
+        if (key, value) not in converted:
+            converted[key, value] = proc(value)
+        return converted[key, value]
+
+    return [{key: stored(key, value) for key, value in row.items()} for row in rows]
 
 
 def _update_cases(session: Session, updates: Mapping[int, dict[str, Any]]) -> None:
