@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import multiprocessing
 from collections import Counter
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import event, select, text
@@ -16,6 +19,8 @@ from sqlalchemy import event, select, text
 from bench import sweep_data as sd
 from bench.bench_sweeps import explain, scanned_tables, sweeper_for
 from bot import outbox as ob
+from bot.domain import Case
+from bot.ports import UnitOfWork
 from bot.sweeps import Sweeper
 from storage.database import Database
 from storage.models import CaseEventRow, CaseRow, OutboxRow
@@ -112,6 +117,28 @@ def test_every_sweep_statement_is_served_by_an_index(db: Database) -> None:
                  "case_events"):
         assert name in tables, f"no sweep statement touched {name}"
     assert [p for p in plans if p.scans] == []
+
+
+def test_a_batch_hook_runs_once_per_batch_in_the_batch_transaction(db: Database) -> None:
+    """``Sweeper.on_batch``: e.g. an escalation at the first-response warning sees each
+    batch's cases once, and what it writes through the unit of work commits with them."""
+    sd.load(db.engine, ROWS, DUE)
+    sweeper = sweeper_for(db)
+    sweeper.config = replace(sweeper.config, batch_size=150)
+    seen: list[list[int]] = []
+
+    def escalate(uow: UnitOfWork, cases: Sequence[Case], now: datetime) -> None:
+        seen.append([c.id for c in cases])
+        for case in cases:
+            uow.events.add(case.id, "escalated", "system", "test", None, None, None, now)
+
+    sweeper.on_batch("first_response.warning", escalate)
+    assert sweeper.first_response(sd.NOW) == 2 * DUE // 7
+    assert [len(ids) for ids in seen] == [150, 50]  # 200 warnings: two batches, no empty call
+    with db.engine.connect() as conn:
+        escalated = sorted(r[0] for r in conn.execute(
+            select(CaseEventRow.case_id).where(CaseEventRow.kind == "escalated")))
+    assert escalated == sorted(i for ids in seen for i in ids)
 
 
 def test_the_plan_check_refuses_any_whole_table_read() -> None:
