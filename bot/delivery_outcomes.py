@@ -58,7 +58,8 @@ class DeliveryOutcomes:
                 self.relay.post_in_thread(uow, case, t("thread.deleted_for_seller"), NOTE_AUTHOR, now)
             return
         if item.kind == ob.CASE_PARENT and item.thread is None and chat and msg_id:
-            uow.cases.set_thread(item.case_id, chat, msg_id)
+            # The case's first parent on this platform: where agents see it from now on.
+            uow.threads.add(item.case_id, item.destination, chat, msg_id)
         elif item.kind in (ob.SELLER_MESSAGE, ob.SELLER_FILE, ob.THREAD_POST) and chat and msg_id:
             # Remember where it landed: a seller's reply to it, or an edit, finds the case.
             uow.messages.add_ref(item.destination, chat, msg_id, item.case_id,

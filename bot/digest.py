@@ -4,7 +4,7 @@ and the ratings since the last digest, posted once per slot whichever process ge
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from bot import domain as d
 from bot.case_rules.assignment import credit_counts, slack_mention
-from bot.domain import Case
+from bot.domain import Case, CaseThread
 from bot.labels import CASE_TYPES
 from bot.ports import UnitOfWork
 from bot.rating_digest import RatedCase, ratings_section
@@ -64,15 +64,17 @@ class DigestJob(SweeperBase):
         log.info("digest for %s: %d channel message(s)", slot.isoformat(), posts)
         return posts
 
-    def digest_channels(self, cases: Iterable[Case]) -> dict[str, list[Case]]:
-        """Cases by channel; every configured channel appears, even with nothing to list."""
+    def digest_channels(self, cases: Iterable[Case],
+                        threads: Mapping[int, CaseThread]) -> dict[str, list[Case]]:
+        """Cases by channel (their thread's, else their type's; ``threads`` by case id);
+        every configured channel appears, even with nothing to list."""
         channel_for = self.relay.config.channel_for
         by_channel: dict[str, list[Case]] = {}
         for ch in [channel_for(None), *(channel_for(ct) for ct in CASE_TYPES)]:
             if ch:
                 by_channel.setdefault(ch, [])
         for case in cases:
-            ch = self._channel_of(case)
+            ch = self._channel_of(case, threads.get(case.id))
             if ch:
                 by_channel.setdefault(ch, []).append(case)
         return by_channel
@@ -107,10 +109,15 @@ class DigestJob(SweeperBase):
         def title(case: Case) -> str:
             return case.title if len(case.title) <= 60 else case.title[:59] + "…"
 
-        channels = self.digest_channels(cases)
+        threads = self._threads(uow, [*cases, *(pair[0] for pair in rated)])
+
+        def link(case: Case) -> str:
+            return self._link(case, threads.get(case.id))
+
+        channels = self.digest_channels(cases, threads)
         rated_in: dict[str, list[RatedCase]] = {}
         for pair in rated:
-            ch = self._channel_of(pair[0])
+            ch = self._channel_of(pair[0], threads.get(pair[0].id))
             if ch:
                 rated_in.setdefault(ch, []).append(pair)
                 channels.setdefault(ch, [])
@@ -119,22 +126,22 @@ class DigestJob(SweeperBase):
             sec = self.digest_sections(listed, now)
             parts = [
                 (t("sched.digest_overdue", count=len(sec.overdue)), [
-                    t("sched.digest_line_overdue", link=self._link(c), title=title(c),
+                    t("sched.digest_line_overdue", link=link(c), title=title(c),
                       urgent=" 🚨" if c.urgent else "", due=local(c.first_response_due_at))
                     + _credits(c)
                     for c in sec.overdue[: self.config.digest_max_items]], len(sec.overdue)),
                 (t("sched.digest_open", count=len(sec.open)), [
-                    t("sched.digest_line_open", link=self._link(c), title=title(c),
+                    t("sched.digest_line_open", link=link(c), title=title(c),
                       urgent=" 🚨" if c.urgent else "", opened=local(c.created_at))
                     + _credits(c)
                     for c in sec.open[: self.config.digest_max_items]], len(sec.open)),
                 (t("sched.digest_pending", count=len(sec.pending)), [
-                    t("sched.digest_line_pending", link=self._link(c), title=title(c),
+                    t("sched.digest_line_pending", link=link(c), title=title(c),
                       since=local(c.pending_since))
                     + _credits(c)
                     for c in sec.pending[: self.config.digest_max_items]], len(sec.pending)),
                 _with_resolvers(ratings_section(rated_in.get(channel, []), local(since),
-                                                self._link, title, self.config.digest_max_items),
+                                                link, title, self.config.digest_max_items),
                                 rated_in.get(channel, [])),
             ]
             summary = t("sched.digest_summary", date=date, open=len(sec.open),

@@ -101,8 +101,6 @@ class Case:
     seller_seen_at: datetime | None
     reopened_from_id: int | None
     reopened_as_id: int | None
-    slack_channel: str | None
-    slack_ts: str | None
     reminders_sent: int = 0
     fr_warning_sent: bool = False
     fr_breach_sent: bool = False

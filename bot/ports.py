@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import TracebackType
@@ -86,15 +86,6 @@ class CaseRepository(Protocol):
     def get_for_update(self, case_id: int) -> Case | None:
         """Read and lock the row until the unit of work ends."""
         ...
-    def clear_thread(self, case_id: int, platform: str) -> None:
-        """Forget the case's thread on ``platform`` (its parent moves to another channel):
-        the next parent posted becomes its thread."""
-        ...
-    # The case's Slack thread, kept on the thread record (``uow.threads``) and, until every
-    # reader uses that, on the case's own columns too.
-    def set_thread(self, case_id: int, channel: str, ts: str) -> bool:
-        """Once its parent message is posted (False if it already had one)."""
-        ...
     def find_active(self, seller_id: int, case_type: str, order_id: str | None,
                     subject: str | None = None) -> Case | None: ...
     def find_declined(self, seller_id: int, case_type: str, order_id: str | None,
@@ -127,6 +118,9 @@ class CaseThreadRepository(Protocol):
         ...
     def remove(self, case_id: int, platform: str) -> bool:
         """Forget the case's thread on ``platform`` (its parent moves); False if none."""
+        ...
+    def for_cases(self, case_ids: Sequence[int], platform: str) -> Mapping[int, CaseThread]:
+        """The threads of these cases on ``platform`` (cases without one are left out)."""
         ...
 
 

@@ -222,7 +222,7 @@ class Relay:
         if dest is None or not channel or shown is None or channel == shown.channel:
             return None
         old_channel, old_ts = shown.channel, shown.parent_message_id
-        uow.cases.clear_thread(case.id, dest)  # the new parent becomes the case's thread
+        uow.threads.remove(case.id, dest)  # the new parent becomes the case's thread
         moved = uow.cases.update(case.id, updated_at=now)
         uow.messages.add_ref(dest, old_channel, old_ts, case.id, None)
         uow.events.add(case.id, THREAD_MOVED_EVENT, actor_kind, actor_ref,

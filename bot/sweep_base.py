@@ -4,7 +4,7 @@ cases in one transaction each, and posting to a case's channel."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -12,9 +12,9 @@ from typing import Any
 from bot import outbox as ob
 from bot.cases import CaseService
 from bot.clock import Clock
-from bot.domain import Case
+from bot.domain import Case, CaseThread
 from bot.ports import UnitOfWork
-from bot.relay import Relay
+from bot.relay import Relay, message_link
 from bot.sweep_batch import BatchUnitOfWork
 from bot.sweep_config import SchedulerConfig
 from bot.sweep_store import SweepStore
@@ -34,6 +34,7 @@ class BatchNeeds:
     chats: bool = False  # the seller's chat (messages to the seller)
     cards: bool = False  # what the case card shows (status changes)
     prompts: bool = False  # the delivered rating prompt
+    threads: bool = False  # where each case is shown to agents (links to its thread)
 
 
 class SweeperBase:
@@ -90,7 +91,8 @@ class SweeperBase:
                     cases = claim(uow, limit, skipped)
                     batch = BatchUnitOfWork(uow, self.store, self.store.batch_reads(
                         uow, cases, chats=needs.chats, cards=needs.cards,
-                        prompts=needs.prompts) if cases else None, self.buffered_writes)
+                        prompts=needs.prompts, threads=needs.threads) if cases else None,
+                        self.buffered_writes)
                     batch.add_cases(cases)
                     for case in cases:
                         current.append(case.id)
@@ -118,16 +120,24 @@ class SweeperBase:
     def _now(self, now: datetime | None) -> datetime:
         return now if now is not None else self.clock.now()
 
-    def _link(self, case: Case) -> str:
+    def _threads(self, uow: UnitOfWork, cases: Iterable[Case]) -> dict[int, CaseThread]:
+        """Where each of ``cases`` is shown to agents (none before its parent is posted)."""
+        platform = self.relay.config.agents_destination or ob.SLACK
+        ids = [case.id for case in cases]
+        return dict(uow.threads.for_cases(ids, platform)) if ids else {}
+
+    def _link(self, case: Case, thread: CaseThread | None) -> str:
         """A Slack link to the case's thread, or its number before the parent is posted."""
-        if case.slack_channel and case.slack_ts:
-            url = (f"{self.config.slack_link_base}/archives/{case.slack_channel}/"
-                   f"p{case.slack_ts.replace('.', '')}")
+        if thread is not None:
+            url = message_link(self.config.slack_link_base, thread.channel,
+                               thread.parent_message_id)
             return f"<{url}|{case.number}>"
         return case.number
 
-    def _channel_of(self, case: Case) -> str | None:
-        return case.slack_channel or self.relay.config.channel_for(case.case_type)
+    def _channel_of(self, case: Case, thread: CaseThread | None) -> str | None:
+        """The agents' channel the case is in: its thread's, else its type's."""
+        return thread.channel if thread is not None else self.relay.config.channel_for(
+            case.case_type)
 
     def _channel_post(self, uow: UnitOfWork, channel: str | None, text: str, now: datetime,
                       blocks: list[dict[str, Any]] | None = None) -> int | None:

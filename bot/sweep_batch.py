@@ -18,13 +18,13 @@ work, and ``buffered=False`` writes straight through (the reference the tests co
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, cast
 
-from bot.domain import Case, CaseEvent, Evaluation, Identity, Seller
+from bot.domain import Case, CaseEvent, CaseThread, Evaluation, Identity, Seller
 from bot.ports import (
     CaseRepository,
     CaseThreadRepository,
@@ -57,6 +57,8 @@ class BatchReads:
     events: dict[int, list[CaseEvent]] = field(default_factory=dict)
     #: case id -> (destination, address, platform message id) of its delivered rating prompt
     prompt_refs: dict[int, tuple[str, str, str]] = field(default_factory=dict)
+    #: case id -> platform -> where the case is shown to agents there ({}: nowhere yet)
+    threads: dict[int, dict[str, CaseThread]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -144,6 +146,23 @@ class _Evaluations(_Passthrough):
         if case_id in self._reads.evaluations:
             return self._reads.evaluations[case_id]
         return cast(EvaluationRepository, self._real).get(case_id)
+
+
+class _Threads(_Passthrough):
+    def __init__(self, real: CaseThreadRepository, reads: BatchReads) -> None:
+        super().__init__(real)
+        self._reads = reads
+
+    def get(self, case_id: int, platform: str) -> CaseThread | None:
+        if case_id in self._reads.threads:
+            return self._reads.threads[case_id].get(platform)
+        return cast(CaseThreadRepository, self._real).get(case_id, platform)
+
+    def for_cases(self, case_ids: Sequence[int], platform: str) -> Mapping[int, CaseThread]:
+        if all(case_id in self._reads.threads for case_id in case_ids):
+            return {case_id: self._reads.threads[case_id][platform] for case_id in case_ids
+                    if platform in self._reads.threads[case_id]}
+        return cast(CaseThreadRepository, self._real).for_cases(case_ids, platform)
 
 
 class _Cases(_Passthrough):
@@ -258,7 +277,7 @@ class BatchUnitOfWork:
 
     @property
     def threads(self) -> CaseThreadRepository:
-        return self.real.threads
+        return cast(CaseThreadRepository, _Threads(self.real.threads, self.reads))
 
     @property
     def inbound(self) -> InboundRepository:

@@ -49,11 +49,12 @@ class SweepStore(Protocol):
         ...
 
     def batch_reads(self, uow: UnitOfWork, cases: Sequence[Case], *, chats: bool = False,
-                    cards: bool = False, prompts: bool = False) -> BatchReads:
+                    cards: bool = False, prompts: bool = False,
+                    threads: bool = False) -> BatchReads:
         """What the rules will read about a claimed batch, in one query per kind: ``chats``
         the identities the cases were opened from and their sellers; ``cards`` the sellers,
         the cases they reopen, their evaluations and events; ``prompts`` each case's
-        delivered rating prompt."""
+        delivered rating prompt; ``threads`` where each case is shown to agents."""
         ...
 
     def write_batch(self, uow: UnitOfWork, writes: BatchWrites) -> None:

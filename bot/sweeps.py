@@ -128,12 +128,14 @@ class Sweeper(DigestJob):
             lambda uow, limit, skip: self.store.claim_first_response_breaches(
                 uow, now, limit, skip),
             lambda uow, case: self._breach(uow, case, now),
+            BatchNeeds(threads=True),  # the channel's alert links the case's thread
         )
         warnings = self._batches(
             "first_response.warning", now,
             lambda uow, limit, skip: self.store.claim_first_response_warnings(
                 uow, now, self.config.warning_lead, self.config.urgent_warning_lead, limit, skip),
             lambda uow, case: self._warn(uow, case, now),
+            BatchNeeds(threads=True),
         )
         return breaches + warnings
 
@@ -145,9 +147,10 @@ class Sweeper(DigestJob):
                        None, now)
         self.relay.post_in_thread(uow, case, t("sched.thread_fr_warning", due=stamp(due), left=left),
                                   NOTE_AUTHOR, now)
-        self._channel_post(uow, self._channel_of(case), t(
-            "sched.channel_fr_warning", link=self._link(case), title=case.title, due=stamp(due),
-            left=left), now)
+        thread = self._threads(uow, [case]).get(case.id)
+        self._channel_post(uow, self._channel_of(case, thread), t(
+            "sched.channel_fr_warning", link=self._link(case, thread), title=case.title,
+            due=stamp(due), left=left), now)
         # Escalation: the next member of the agents' group takes it (bot/round_robin.py).
         self.relay.request_assignment(uow, case, ob.ASSIGN_ESCALATION, now)
 
@@ -158,8 +161,10 @@ class Sweeper(DigestJob):
                        None, now)
         self.relay.post_in_thread(uow, case, t("sched.thread_fr_breach", opened=stamp(case.created_at),
                                        due=stamp(due)), NOTE_AUTHOR, now)
-        self._channel_post(uow, self._channel_of(case), t(
-            "sched.channel_fr_breach", link=self._link(case), title=case.title, due=stamp(due)),
+        thread = self._threads(uow, [case]).get(case.id)
+        self._channel_post(uow, self._channel_of(case, thread), t(
+            "sched.channel_fr_breach", link=self._link(case, thread), title=case.title,
+            due=stamp(due)),
             now)
 
     # Evaluation window (rule 6) ------------------------------------------------------------

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -20,14 +20,12 @@ from bot.ports import DuplicateActiveCase
 from storage.models import (
     Base,
     CaseRow,
-    CaseThreadRow,
     CounterRow,
 )
 from storage.repository_base import SqlRepository as _Repo
 from storage.row_mapping import (
     case_from_row,
 )
-from storage.thread_repository import SqlCaseThreadRepository
 from storage.unique_violations import violates_unique_index
 
 # Rule 1's partial unique index: a violation of it (and only of it) is a DuplicateActiveCase.
@@ -108,21 +106,6 @@ class SqlCaseRepository(_Repo):
             return None
         self._locked[row.id] = row
         return case_from_row(row)
-
-    def clear_thread(self, case_id: int, platform: str) -> None:
-        self.session.execute(delete(CaseThreadRow).where(CaseThreadRow.case_id == case_id,
-                                                         CaseThreadRow.platform == platform))
-        self.update(case_id, slack_channel=None, slack_ts=None)  # the case's own copy too
-
-    # The case's Slack thread: the thread record (storage.thread_repository) is the truth;
-    # the case's Slack columns are still written for the readers not yet moved to it
-    # (migration 0014 copied the older ones).
-    def set_thread(self, case_id: int, channel: str, ts: str) -> bool:
-        recorded = SqlCaseThreadRepository(self.session).add(case_id, "slack", channel, ts)
-        if recorded:
-            self.session.execute(update(CaseRow).where(CaseRow.id == case_id)
-                                 .values(slack_channel=channel, slack_ts=ts))
-        return recorded
 
     def _issue(self, seller_id: int, case_type: str, order_id: str | None,
                subject: str | None = None) -> Any:

@@ -15,12 +15,12 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
-    LargeBinary,
     Boolean,
     DateTime,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -162,7 +162,6 @@ class CaseRow(Base):
         Index("ix_cases_issue", "seller_id", "case_type", "order_key", "status"),
         Index("ix_cases_seller_created", "seller_id", "created_at"),
         Index("ix_cases_status_changed", "status", "status_changed_at"),
-        Index("ix_cases_slack_thread", "slack_channel", "slack_ts"),
         # Scheduler sweeps (storage/sweeps.py): each due-set is a range at the end of one index.
         Index("ix_cases_sweep_pending", "status", "reminders_sent", "pending_since"),
         Index("ix_cases_sweep_auto_close", "status", "auto_close_at"),
@@ -196,8 +195,6 @@ class CaseRow(Base):
     seller_seen_at: Mapped[datetime | None]
     reopened_from_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
     reopened_as_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
-    slack_channel: Mapped[str | None] = mapped_column(String(40))
-    slack_ts: Mapped[str | None] = mapped_column(String(40))
     reminders_sent: Mapped[int] = mapped_column(Integer, server_default="0")
     fr_warning_sent: Mapped[bool] = mapped_column(Boolean, server_default=sql_text("false"))
     fr_breach_sent: Mapped[bool] = mapped_column(Boolean, server_default=sql_text("false"))

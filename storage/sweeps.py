@@ -85,8 +85,10 @@ class SqlSweepStore:
 
     # A batch's reads and writes ---------------------------------------------------------------
     def batch_reads(self, uow: UnitOfWork, cases: Sequence[Case], *, chats: bool = False,
-                    cards: bool = False, prompts: bool = False) -> BatchReads:
-        return read_batch(_session(uow), cases, chats=chats, cards=cards, prompts=prompts)
+                    cards: bool = False, prompts: bool = False,
+                    threads: bool = False) -> BatchReads:
+        return read_batch(_session(uow), cases, chats=chats, cards=cards, prompts=prompts,
+                          threads=threads)
 
     def write_batch(self, uow: UnitOfWork, writes: BatchWrites) -> None:
         if not isinstance(uow, SqlUnitOfWork):

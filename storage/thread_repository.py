@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -10,13 +12,18 @@ from storage.models import CaseRow, CaseThreadRow
 from storage.repository_base import SqlRepository
 from storage.row_mapping import case_from_row
 
+# Case ids per IN list: well under SQLite's limit on bound parameters.
+_IN_CHUNK = 500
+
+
+def _thread(row: CaseThreadRow) -> CaseThread:
+    return CaseThread(row.case_id, row.platform, row.channel, row.parent_message_id)
+
 
 class SqlCaseThreadRepository(SqlRepository):
     def get(self, case_id: int, platform: str) -> CaseThread | None:
         row = self.session.get(CaseThreadRow, (case_id, platform))
-        if row is None:
-            return None
-        return CaseThread(row.case_id, row.platform, row.channel, row.parent_message_id)
+        return _thread(row) if row is not None else None
 
     def find_case(self, platform: str, channel: str, parent_message_id: str) -> Case | None:
         row = self.session.scalar(
@@ -34,6 +41,15 @@ class SqlCaseThreadRepository(SqlRepository):
                                          parent_message_id=parent_message_id)
             .on_conflict_do_nothing().returning(CaseThreadRow.case_id))
         return added is not None
+
+    def for_cases(self, case_ids: Sequence[int], platform: str) -> dict[int, CaseThread]:
+        found: dict[int, CaseThread] = {}
+        for start in range(0, len(case_ids), _IN_CHUNK):
+            rows = self.session.scalars(select(CaseThreadRow).where(
+                CaseThreadRow.platform == platform,
+                CaseThreadRow.case_id.in_(case_ids[start:start + _IN_CHUNK])))
+            found.update((row.case_id, _thread(row)) for row in rows)
+        return found
 
     def remove(self, case_id: int, platform: str) -> bool:
         removed = self.session.scalar(

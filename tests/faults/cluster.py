@@ -29,7 +29,7 @@ from sqlalchemy.engine import make_url
 from frontdoor.settings import Settings
 from frontdoor.wiring import Services, build_services
 from storage.migrate import upgrade
-from storage.models import CaseRow, OutboxRow
+from storage.models import CaseRow, CaseThreadRow, OutboxRow
 from tests.faults.chaos import ChaoticSlack, ChaoticTelegram
 from tests.faults.serve_processes import ServeProcess, clean_environment
 from tests.faults.tcp_proxy import TcpProxy
@@ -176,7 +176,9 @@ class Cluster:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with self.services.database.sessions() as session:
-                threads = dict(session.execute(select(CaseRow.number, CaseRow.slack_ts)).all())
+                threads = dict(session.execute(
+                    select(CaseRow.number, CaseThreadRow.parent_message_id).join(
+                        CaseThreadRow, CaseThreadRow.case_id == CaseRow.id)).all())
             if all(threads.get(s.number) for s in self.sellers) and self.pending_outbox() == 0:
                 for seller in self.sellers:
                     seller.parent_ts = str(threads[seller.number])

@@ -25,7 +25,7 @@ def case_in_thread(service: CaseService, uow_factory: SqlUnitOfWorkFactory) -> s
     case = service.open_case(seller.id, "order", "late", order_id="123-1234567-1234567",
                              identity_id=ident.id).case
     with uow_factory() as uow:  # as the dispatcher records after posting the parent
-        uow.cases.set_thread(case.id, "C1", "100.1")
+        uow.threads.add(case.id, "slack", "C1", "100.1")
         uow.commit()
     return case.number
 

@@ -37,13 +37,19 @@ def test_a_thread_is_recorded_once_per_case_and_platform_and_finds_its_case(
         assert uow.threads.find_case("other", "C1", "100.1") is None
 
 
-def test_the_parents_delivery_records_the_thread_the_outbox_items_carry(
+def test_a_moved_parent_is_forgotten_and_the_next_one_recorded(
         service: CaseService, uow_factory: SqlUnitOfWorkFactory) -> None:
     first, _second = _two_cases(service)
     with uow_factory() as uow:  # as bot.delivery_outcomes does after posting the parent
-        assert uow.cases.set_thread(first, "C1", "100.1") is True
-        assert uow.cases.set_thread(first, "C9", "900.9") is False
+        assert uow.threads.add(first, "slack", "C1", "100.1") is True
+        uow.commit()
+    with uow_factory() as uow:  # the parent moves (relay.move_parent): the next one counts
+        assert uow.threads.remove(first, "slack") is True
+        assert uow.threads.remove(first, "slack") is False
+        assert uow.threads.add(first, "slack", "C9", "900.9") is True
         uow.commit()
 
     with uow_factory(read_only=True) as uow:
-        assert uow.threads.get(first, "slack") == CaseThread(first, "slack", "C1", "100.1")
+        assert uow.threads.get(first, "slack") == CaseThread(first, "slack", "C9", "900.9")
+        assert uow.threads.for_cases([first, _second], "slack") == {
+            first: CaseThread(first, "slack", "C9", "900.9")}

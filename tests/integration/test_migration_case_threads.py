@@ -1,6 +1,7 @@
-"""Migration 0014: where a case is shown to agents becomes a record per case and platform.
-Cases already posted to Slack keep their thread; cases not posted yet get none. On SQLite and
-on a fresh PostgreSQL database."""
+"""Migrations 0014 and 0016: where a case is shown to agents becomes a record per case and
+platform, and the cases' own Slack columns go. Cases already posted to Slack keep their
+thread; cases not posted yet get none; going back restores the columns. On SQLite and on a
+fresh PostgreSQL database."""
 
 from __future__ import annotations
 
@@ -85,3 +86,23 @@ def test_a_posted_case_keeps_its_slack_thread_and_an_unposted_one_gets_none(
     command.downgrade(alembic_config(empty_url), "0013")
     assert _rows(empty_url, "SELECT id, slack_channel, slack_ts FROM cases ORDER BY id") == [
         (1, "C0SUPPORT", "1700000000.000100"), (2, None, None)]
+
+
+def test_the_cases_slack_columns_go_and_come_back_from_the_record(empty_url: str) -> None:
+    upgrade(empty_url, "0013")
+    _seed_two_cases(empty_url)
+    upgrade(empty_url, "0016")
+    _run(empty_url, "INSERT INTO case_threads (case_id, platform, channel, parent_message_id) "
+                    "VALUES (2, 'slack', 'C0PAY', '1700000000.000200')")
+
+    engine = create_engine(empty_url)
+    try:
+        with engine.connect() as conn:
+            columns = set(conn.execute(text("SELECT * FROM cases")).keys())
+    finally:
+        engine.dispose()
+    assert not {"slack_channel", "slack_ts"} & columns
+
+    command.downgrade(alembic_config(empty_url), "0015")
+    assert _rows(empty_url, "SELECT id, slack_channel, slack_ts FROM cases ORDER BY id") == [
+        (1, "C0SUPPORT", "1700000000.000100"), (2, "C0PAY", "1700000000.000200")]

@@ -12,7 +12,7 @@ from bot.sweeps import SchedulerConfig, Sweeper
 from storage.sweeps import SqlSweepStore
 from storage.uow import SqlUnitOfWorkFactory
 from tests.integration.test_concurrency import run_together
-from tests.integration.test_scheduler_sweeps import channel_posts, open_case, set_case
+from tests.integration.test_scheduler_sweeps import channel_posts, open_case
 
 # 09:00 in London on a winter day is 09:00 UTC.
 NINE = datetime(2026, 1, 6, 9, 0, tzinfo=UTC)
@@ -32,7 +32,9 @@ def test_digest_lists_open_overdue_and_pending_per_channel(
     service, sweeper = make(uow_factory, clock)
     clock.set(NINE - timedelta(hours=30))
     _, overdue = open_case(service, "1", "payment")
-    set_case(uow_factory, overdue.id, slack_channel="C_PAY", slack_ts="1700000000.000100")
+    with uow_factory() as uow:  # its parent was posted in the payments channel
+        uow.threads.add(overdue.id, "slack", "C_PAY", "1700000000.000100")
+        uow.commit()
     clock.set(NINE - timedelta(hours=2))
     _, fresh = open_case(service, "2", "payment", urgent=True)
     _, pending = open_case(service, "3", "order")

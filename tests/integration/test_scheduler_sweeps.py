@@ -311,7 +311,9 @@ def test_channel_post_links_the_thread_once_the_parent_is_posted(
         service: CaseService, sweeper: Sweeper, clock: ManualClock,
         uow_factory: SqlUnitOfWorkFactory) -> None:
     _, case = open_case(service)
-    set_case(uow_factory, case.id, slack_channel="C_PAY", slack_ts="1700000000.000100")
+    with uow_factory() as uow:  # its parent was posted in the payments channel
+        uow.threads.add(case.id, "slack", "C_PAY", "1700000000.000100")
+        uow.commit()
     clock.advance(hours=24)
     sweeper.first_response()
     [post] = channel_posts(uow_factory)

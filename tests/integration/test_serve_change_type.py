@@ -164,7 +164,7 @@ def test_the_cli_moves_the_parent_too(db: Database, monkeypatch: pytest.MonkeyPa
     services = build_services(load_settings())
     case = services.cases.get_case(number).case
     with services.uow_factory() as uow:  # its parent was posted in the support channel
-        uow.cases.set_thread(case.id, SUPPORT, "1700000000.000100")
+        uow.threads.add(case.id, "slack", SUPPORT, "1700000000.000100")
         uow.commit()
 
     result = CliRunner().invoke(app, ["case", "type", number, "payment"])

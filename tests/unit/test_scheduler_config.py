@@ -75,8 +75,7 @@ def case(i: int, status: str, **kw: object) -> Case:
         keep_open_count=0, created_at=T0, updated_at=T0, status_changed_at=T0,
         first_response_due_at=T0 + timedelta(hours=24), first_response_at=None,
         pending_since=None, auto_close_at=None, resolved_at=None, closed_at=None,
-        seller_seen_at=None, reopened_from_id=None, reopened_as_id=None, slack_channel=None,
-        slack_ts=None)
+        seller_seen_at=None, reopened_from_id=None, reopened_as_id=None)
     return replace(base, **kw)  # type: ignore[arg-type]
 
 
