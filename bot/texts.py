@@ -16,6 +16,7 @@ from typing import Any
 
 from bot import i18n
 from bot.domain import Case
+from bot.subjects import label_of
 
 
 class Plural(str):
@@ -762,9 +763,12 @@ def case_title(case: Case) -> str:
     """The case's title as the seller reads it: its type and order, or when it was opened.
     (The stored title is the agents' English one.)"""
     if case.case_type is None:
-        return t("case.title_untyped", when=i18n.when(case.created_at, year=True))
-    label = case_type_label(case.case_type)
-    return f"{label} · {case.order_id}" if case.order_id else label
+        title = t("case.title_untyped", when=i18n.when(case.created_at, year=True))
+    else:
+        label = case_type_label(case.case_type)
+        title = f"{label} · {case.order_id}" if case.order_id else label
+    # The issue's subject (an ASIN, a SKU, the seller's own words) as the stored title has it.
+    return f"{title} · {label_of(case.subject)}"[:200] if case.subject else title
 
 
 def label_sources() -> dict[str, str]:
