@@ -114,7 +114,7 @@ class ChatUploads:
             try:
                 files = await read_uploads(form, FILE_FIELD, p.max_file_bytes)
             except UploadRefused as exc:
-                return refuse(413, f"Not sent: {exc}.", str(exc), request)
+                return refuse(exc.status, f"Not sent: {exc}.", str(exc), request)
             if not files:
                 return refuse(400, "Choose a file to send.", "no file in the form", request)
             records = await store_uploads(file_store, seller_id, files, p.now())

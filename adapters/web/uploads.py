@@ -43,7 +43,12 @@ class FileStore(Protocol):
 
 
 class UploadRefused(Exception):
-    """An upload over the limits; the message says which and what the limit is."""
+    """An upload over the limits; the message says which and what the limit is. ``status``:
+    413 for a limit, 400 for an empty file."""
+
+    def __init__(self, message: str, status: int = 413) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 def _name(upload: UploadFile) -> str:
@@ -71,7 +76,7 @@ async def read_uploads(form: FormData, field: str, max_bytes: int) -> list[tuple
         if len(content) > max_bytes:
             raise UploadRefused(f"{name} is over the {max_bytes // 1_000_000} MB limit per file")
         if not content:
-            raise UploadRefused(f"{name} is empty")
+            raise UploadRefused(f"{name} is empty", status=400)
         files.append((name, _mime(upload, name), content))
     return files
 

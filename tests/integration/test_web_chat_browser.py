@@ -193,6 +193,8 @@ async def test_files_from_the_panel_land_in_the_slack_thread_and_big_ones_are_re
         "unboxing.mp4 is over the 1 MB limit per file")
     await shots.take(page, "chat-file-refused")
     assert len(served.slack.shared_files(SUPPORT, parent_ts)) == 2
+    # A body declared over five files at the limit is refused before any of it is read.
+    assert await declared_upload_status(served, 5_200_000) == 413
     await page.context.close()
 
 
@@ -207,3 +209,19 @@ async def test_the_navigation_has_no_email_link_without_mail(
     await expect(nav.get_by_role("link", name="My cases")).to_have_count(1)
     assert await nav.get_by_role("link", name="Email notifications").count() == 0
     await page.context.close()
+
+
+async def declared_upload_status(served: Served, length: int) -> int:
+    """The status the upload path answers to headers declaring a ``length`` byte body (none
+    of it sent: a refusal must not wait for it)."""
+    url = served.http.base_url
+    reader, writer = await asyncio.open_connection(url.host, url.port)
+    try:
+        writer.write((f"POST /web/chat/files HTTP/1.1\r\nHost: {url.host}\r\n"
+                      "Content-Type: multipart/form-data; boundary=x\r\n"
+                      f"Content-Length: {length}\r\n\r\n").encode())
+        await writer.drain()
+        status_line = await asyncio.wait_for(reader.readline(), WAIT)
+        return int(status_line.split()[1])
+    finally:
+        writer.close()

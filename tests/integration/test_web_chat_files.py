@@ -114,7 +114,7 @@ async def test_refused_uploads_say_why_with_a_4xx_a_log_line_and_leave_nothing(
             (csrf, uuid.uuid4().hex, [(f"{n}.pdf", PDF, "application/pdf") for n in range(6)],
              "", 413, "At most 5 files"),
             (csrf, uuid.uuid4().hex, [], "only a caption", 400, "Choose a file"),
-            (csrf, uuid.uuid4().hex, [("empty.txt", b"", "text/plain")], "", 413, "empty"),
+            (csrf, uuid.uuid4().hex, [("empty.txt", b"", "text/plain")], "", 400, "empty"),
             (csrf, "bad id", one, "", 400, "could not be read"),
             (csrf, uuid.uuid4().hex, one, "x" * 4001, 413, "limited to 4000 characters"),
         ]
