@@ -33,11 +33,12 @@ class Plural(str):
         return text
 
 
-#: Texts for agents (Slack threads and channels, the digest) and operators, by key prefix:
-#: English whatever the seller speaks, and not in the translators' catalogue.
+#: Texts for agents (Slack threads and channels, the digest) and operators, and texts stored
+#: in the case like an agent's words (a deleted reply's stand-in), by key prefix: English
+#: whatever the seller speaks, and not in the translators' catalogue.
 AGENT_KEYS: tuple[str, ...] = (
     "thread.", "agents.", "sched.thread_", "sched.channel_", "sched.digest", "sched.reason_",
-    "case_title_untyped", "console.invitation_expired",
+    "case_title_untyped", "console.invitation_expired", "delete.", "agent_message_deleted",
 )
 
 CASE_TYPE_LABELS: dict[str, str] = {
