@@ -174,6 +174,13 @@ async def test_files_from_the_panel_land_in_the_slack_thread_and_big_ones_are_re
     await expect(page.locator("#chat-log li.seller.pending")).to_have_count(0)
     await expect(page.locator("#chat-chosen")).to_have_text("")
     await shots.take(page, "chat-files-sent")
+    # The seller's own files are links in the panel, handed back to that seller.
+    link = panel.get_by_role("link", name="label.pdf")
+    await expect(link).to_have_count(1, timeout=WAIT * 1000)
+    href = await link.get_attribute("href")
+    assert href is not None and href.startswith("/portal/files/")
+    got = await page.request.get(portal.base(served) + href)
+    assert got.status == 200 and await got.body() == PDF
     await wait_in_thread(served, parent_ts, "The box arrived crushed", since=mark)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + WAIT

@@ -58,6 +58,21 @@
     li.appendChild(row);
   }
 
+  // The seller's own files, as downloads from the portal (which hands a file to its seller only).
+  function addFileLinks(li, attachments) {
+    if (!attachments || !attachments.length) { return; }
+    var row = document.createElement("div");
+    row.className = "chat-files";
+    attachments.forEach(function (a) {
+      if (!a.file_id) { return; }
+      var link = document.createElement("a");
+      link.href = panel.getAttribute("data-file-url") + encodeURIComponent(a.file_id);
+      link.textContent = a.file_name || "file";
+      row.appendChild(link);
+    });
+    li.appendChild(row);
+  }
+
   function show(line) {
     if (seen[line.id]) { return; }
     if (line.kind === "edit") {
@@ -69,13 +84,14 @@
     if (line.author === "seller" && line.client_id && pending[line.client_id]) {
       var mine = pending[line.client_id];
       mine.classList.remove("pending");
+      addFileLinks(mine, line.attachments);
       seen[line.id] = mine;
       return;
     }
     var text = line.kind === "file" ? "\uD83D\uDCCE " + line.file_name + (line.text ? " — " + line.text : "") : line.text;
     var li = item(line.author === "seller" ? "seller" : "bot", text);
     li.setAttribute("data-line", line.id);
-    if (line.author !== "seller") { addButtons(li, line.buttons); }
+    if (line.author !== "seller") { addButtons(li, line.buttons); } else { addFileLinks(li, line.attachments); }
     if (line.case_message_id) { unseen.push(line.id); flushSeen(); }
     if (line.case_url) {
       var open = document.createElement("a");
