@@ -32,6 +32,8 @@ from bot.portal_login import PortalLogin
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+#: A form field other than a file (a description is at most 4,000 characters).
+MAX_FIELD_BYTES = 64_000
 
 
 class CasesPageView(Protocol):
@@ -82,7 +84,7 @@ class Portal:
     async def checked_form(self, request: Request) -> FormData:
         """The POSTed form, if it carries this session's CSRF token (else 403)."""
         form = await request.form(max_files=10, max_fields=50,
-                                  max_part_size=self.max_file_bytes + 1)
+                                  max_part_size=MAX_FIELD_BYTES)
         submitted = form.get(CSRF_FIELD)
         if not self.sessions.csrf_ok(request, submitted if isinstance(submitted, str) else None):
             log.warning("portal: %s %s refused: missing or wrong CSRF token", request.method,
