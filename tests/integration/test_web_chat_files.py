@@ -1,9 +1,10 @@
 """Images and files from the web chat panel (adapters/web/chat_uploads.py) against the real
 engine, database and uvicorn: a file with a caption is added to the seller's case as the
 message's attachments (source ``web``, bytes kept with the portal's files, fetchable by the
-Slack sender's file source), once per client id even when the browser posts it again; refused
-uploads (too big, too many, not a form, no session or CSRF token) get a clear 4xx and a log
-line, and leave nothing behind. The Slack thread end of it is in test_web_chat_browser.py."""
+Slack sender's file source), once per client id even when the browser posts it again; a
+photo sent before any case goes into the case it opens; refused uploads (too big, too many,
+empty, not a form, no session or CSRF token) get a clear 4xx and a log line, and leave nothing
+behind. The Slack thread end of it is in test_web_chat_browser.py."""
 
 from __future__ import annotations
 
@@ -142,3 +143,24 @@ async def test_refused_uploads_say_why_with_a_4xx_a_log_line_and_leave_nothing(
             ProcessedEventRow.event_id != f"web-{text_id}")) == 0
         assert "web chat POST /web/chat/files refused (413): video.mp4 is over" in caplog.text
         assert "refused (415)" in caplog.text
+
+
+async def test_a_photo_sent_first_goes_into_the_case_it_opens(sqlite_db: Database) -> None:
+    async with chat_server(sqlite_db) as chat:
+        csrf = await chat.login(add_seller(chat.services))
+        async with reading(chat) as stream:
+            answer = await post_files(chat, csrf, uuid.uuid4().hex,
+                                      [("parcel.png", PNG, "image/png")],
+                                      f"My parcel for order {ORDER} never arrived")
+            assert answer.status_code == 202, answer.text
+            prompt = await stream.wait_for("Open it?")
+            button = next(b for b in prompt["buttons"] if "Open the case" in b["label"])
+            pressed = {"id": uuid.uuid4().hex, "button": button}
+            assert (await chat.post(csrf, pressed)).status_code == 202
+            await stream.wait_for("Opened")
+        with chat.services.database.sessions() as session:
+            message = session.scalar(select(CaseMessageRow).where(
+                CaseMessageRow.text.contains("never arrived")))
+            assert message is not None
+            assert [(a["file_name"], a["source"]) for a in message.attachments] == [
+                ("parcel.png", "web")]
