@@ -49,6 +49,8 @@ NO_ORDER = "order:none"
 # Types where a case without an order id makes sense when the seller has none.
 ORDER_OPTIONAL = frozenset({"payment"})
 _MIN_WORDS = 4
+#: How many characters of English one Chinese character stands for (about three).
+_CJK_CHAR_WEIGHT = 3
 
 
 def append_text(data: IntakeDraft | TriageDraft, text: str) -> None:
@@ -149,9 +151,12 @@ def is_thin(turn: Turn, text: str) -> bool:
     for _norm, raw in find_order_ids(text):
         text = text.replace(raw, " ")
     words = text.split()
-    # Chinese and Japanese are written without spaces: count their characters as words.
-    units = len(words) + sum(1 for ch in text if _is_cjk(ch))
-    return len(" ".join(words)) < turn.config.min_description_chars or units < _MIN_WORDS
+    # Chinese and Japanese are written without spaces: count their characters as words, and
+    # each as much text as a short English word ("货款还没到账" says "the payout hasn't arrived").
+    cjk = sum(1 for ch in text if _is_cjk(ch))
+    units = len(words) + cjk
+    length = len(" ".join(words)) + cjk * (_CJK_CHAR_WEIGHT - 1)
+    return length < turn.config.min_description_chars or units < _MIN_WORDS
 
 
 def _is_cjk(ch: str) -> bool:

@@ -162,3 +162,20 @@ async def test_an_agents_reply_reaches_a_chinese_seller_in_their_frame(
     assert "💬 CX-000001：We found the parcel." in texts
     assert "✅ CX-000001 已解决。如果还有问题，请在这里回复。" in texts
     assert "您对 CX-000001 的处理满意吗？" in texts
+
+
+async def test_a_short_chinese_description_is_enough(chat: Chat) -> None:
+    """Chinese says in ten characters what English says in thirty: "订单X的货款还没到账" is a
+    description, not a prompt for more detail; two characters are not."""
+    await chat.command("language")
+    await chat.press("简体中文")
+    await chat.say("订单240518K7QW93XZ的货款还没到账")
+    await chat.press("回款与付款")  # the keyword double reads no Chinese: the type menu
+    chat.expect("这解决您的问题了吗？")  # payments: the article first
+    await chat.press("没有，我还需要帮助")
+    chat.expect("确认创建吗？", "• 描述：订单240518K7QW93XZ的货款还没到账")
+    await chat.press("取消")
+    await chat.say("订单240518K7QW93XZ没到账")
+    await chat.press("回款与付款")
+    await chat.press("没有，我还需要帮助")
+    chat.expect("请再多说一些（回款与付款）")
