@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -18,6 +19,7 @@ from bot import domain as d
 from bot.errors import CaseRuleError, InvalidInput
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def _text(form: FormData, name: str) -> str:
@@ -30,6 +32,16 @@ async def _refused(portal: Portal, request: Request, seller_id: int, problem: st
     log.info("portal: %s refused for seller %s: %s", request.url.path, seller_id, problem)
     kept = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
     return await case_page(portal, request, seller_id, [problem], status_code, kept)
+
+
+async def _by_the_rules(portal: Portal, request: Request, seller_id: int, form: FormData,
+                        work: Callable[[], T]) -> T | Response:
+    """``work`` (one case-service call) off the event loop; a rule's refusal is shown on the
+    case's page with its reason."""
+    try:
+        return await portal.call(work)
+    except CaseRuleError as exc:
+        return await _refused(portal, request, seller_id, _sentence(exc), _status(exc), form)
 
 
 def _done(number: str, what: str) -> Response:
@@ -55,12 +67,9 @@ async def reply(portal: Portal, request: Request, seller_id: int) -> Response:
     if not text and not attachments:
         return await _refused(portal, request, seller_id,
                               "Write a message or attach a file.", 400, form)
-    try:
-        await portal.call(portal.cases.add_seller_message, seller_id, detail.case.number, text,
-                          attachments)
-    except CaseRuleError as exc:
-        return await _refused(portal, request, seller_id, _sentence(exc), _status(exc), form)
-    return _done(detail.case.number, "replied")
+    added = await _by_the_rules(portal, request, seller_id, form, lambda: (
+        portal.cases.add_seller_message(seller_id, detail.case.number, text, attachments)))
+    return added if isinstance(added, Response) else _done(detail.case.number, "replied")
 
 
 async def evaluate(portal: Portal, request: Request, seller_id: int) -> Response:
@@ -77,12 +86,9 @@ async def evaluate(portal: Portal, request: Request, seller_id: int) -> Response
                               "Please tell us what went wrong: choose a reason.", 400, form)
     if level not in d.LEVELS_NEEDING_REASON:
         code = words = None
-    try:
-        await portal.call(portal.cases.evaluate, seller_id, detail.case.number, level, words,
-                          code)
-    except CaseRuleError as exc:
-        return await _refused(portal, request, seller_id, _sentence(exc), _status(exc), form)
-    return _done(detail.case.number, "evaluated")
+    rated = await _by_the_rules(portal, request, seller_id, form, lambda: (
+        portal.cases.evaluate(seller_id, detail.case.number, level, words, code)))
+    return rated if isinstance(rated, Response) else _done(detail.case.number, "evaluated")
 
 
 async def reopen(portal: Portal, request: Request, seller_id: int) -> Response:
@@ -95,35 +101,28 @@ async def reopen(portal: Portal, request: Request, seller_id: int) -> Response:
     if not text:
         return await _refused(portal, request, seller_id,
                               "Tell us what is still wrong, so the team can pick it up.", 400, form)
-    try:
-        result = await portal.call(portal.cases.reopen, seller_id, detail.case.number, text,
-                                   attachments)
-    except CaseRuleError as exc:
-        return await _refused(portal, request, seller_id, _sentence(exc), _status(exc), form)
+    result = await _by_the_rules(portal, request, seller_id, form, lambda: (
+        portal.cases.reopen(seller_id, detail.case.number, text, attachments)))
+    if isinstance(result, Response):
+        return result
     return _done(result.case.number, "reopened" if result.new_case else "added")
 
 
 async def urgent(portal: Portal, request: Request, seller_id: int) -> Response:
-    await portal.checked_form(request)
+    form = await portal.checked_form(request)
     detail = await load_case(portal, seller_id, request.path_params["number"])
-    try:
-        await portal.call(portal.cases.set_urgent, detail.case.number, True, d.SELLER,
-                          str(seller_id), seller_id=seller_id)
-    except CaseRuleError as exc:
-        return await _refused(portal, request, seller_id, _sentence(exc), _status(exc),
-                              FormData())
-    return _done(detail.case.number, "urgent")
+    flagged = await _by_the_rules(portal, request, seller_id, form, lambda: (
+        portal.cases.set_urgent(detail.case.number, True, d.SELLER, str(seller_id),
+                                seller_id=seller_id)))
+    return flagged if isinstance(flagged, Response) else _done(detail.case.number, "urgent")
 
 
 async def keep_open(portal: Portal, request: Request, seller_id: int) -> Response:
-    await portal.checked_form(request)
+    form = await portal.checked_form(request)
     detail = await load_case(portal, seller_id, request.path_params["number"])
-    try:
-        await portal.call(portal.cases.keep_open, seller_id, detail.case.number)
-    except CaseRuleError as exc:
-        return await _refused(portal, request, seller_id, _sentence(exc), _status(exc),
-                              FormData())
-    return _done(detail.case.number, "kept")
+    kept = await _by_the_rules(portal, request, seller_id, form, lambda: (
+        portal.cases.keep_open(seller_id, detail.case.number)))
+    return kept if isinstance(kept, Response) else _done(detail.case.number, "kept")
 
 
 def _sentence(exc: CaseRuleError) -> str:
