@@ -634,6 +634,7 @@ CATALOGUE: dict[str, str] = {
     "menu.new": "Report a new issue",
     "menu.cases": "Your cases and their status",
     "menu.case": "One case, e.g. /case {prefix}-000012",
+    "menu.language": "Choose your language (English / 简体中文)",
     "menu.cancel": "Stop what we are doing",
     "menu.link": "Use your account in another chat",
     "menu.invite": "Invite a colleague, e.g. /invite Warehouse team",

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import replace
 
 import typer
 
+from bot import i18n
 from bot.texts import t
 from frontdoor.settings import Settings, load_settings
 
@@ -17,7 +19,7 @@ telegram_app = typer.Typer(help="Setting up the Telegram bot.", no_args_is_help=
 #: Where ``frontdoor serve`` takes Telegram's updates.
 TELEGRAM_WEBHOOK_PATH = "/telegram/webhook"
 #: The sellers' command menu on Telegram, in this order (``/start`` is Telegram's own button).
-MENU_COMMANDS = ("help", "new", "cases", "case", "link", "invite", "cancel")
+MENU_COMMANDS = ("help", "new", "cases", "case", "link", "invite", "language", "cancel")
 #: Offered after /invite when this deployment sends mail (FRONTDOOR_SMTP_URL set).
 EMAIL_COMMAND = "email"
 
@@ -97,10 +99,21 @@ def telegram_setup() -> None:
         if not settings.telegram.webhook_secret:
             raise _refuse("set TELEGRAM_WEBHOOK_SECRET: the webhook checks it on every update")
     brand, prefix = settings.frontdoor_brand, settings.frontdoor_case_prefix
-    profile = BotProfile(
-        commands=[(name, t(f"menu.{name}", prefix=prefix)) for name in menu_commands(settings)],
-        description=t("bot.description", brand=brand),
-        short_description=t("bot.short_description", brand=brand))
+
+    def profile_texts() -> BotProfile:
+        return BotProfile(
+            commands=[(name, t(f"menu.{name}", prefix=prefix))
+                      for name in menu_commands(settings)],
+            description=t("bot.description", brand=brand),
+            short_description=t("bot.short_description", brand=brand))
+
+    # Sellers whose Telegram app is in a shipped language see the menu in it.
+    translated: dict[str, BotProfile] = {}
+    for language in i18n.LANGUAGES:
+        if language != i18n.SOURCE_LANGUAGE:
+            with i18n.speaking(i18n.speaker(language)):
+                translated[language.split("_")[0]] = profile_texts()
+    profile = replace(profile_texts(), translations=translated)
     try:
         done = asyncio.run(set_up_bot(token, settings.telegram.api_base_url, webhook_url=url,
                                       webhook_secret=settings.telegram.webhook_secret,

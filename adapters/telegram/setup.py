@@ -9,8 +9,8 @@ quote the request URL, which does).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from telegram import Bot, BotCommand
@@ -31,6 +31,9 @@ class BotProfile:
     commands: Sequence[tuple[str, str]]
     description: str
     short_description: str
+    #: The same in other languages, by Telegram's two-letter ``language_code`` ("zh"): users
+    #: whose app is set to that language see these.
+    translations: Mapping[str, BotProfile] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -58,12 +61,18 @@ async def set_up_bot(token: str, api_base_url: str, *, webhook_url: str | None,
                 await bot.set_webhook(webhook_url, secret_token=webhook_secret,
                                       allowed_updates=list(ALLOWED_UPDATES))
                 done.append(f"webhook set to {webhook_url}")
-            await bot.set_my_commands([BotCommand(name, text)
-                                       for name, text in profile.commands])
+            for code, texts in ((None, profile), *profile.translations.items()):
+                await bot.set_my_commands([BotCommand(name, text)
+                                           for name, text in texts.commands],
+                                          language_code=code)
+                await bot.set_my_description(texts.description, language_code=code)
+                await bot.set_my_short_description(texts.short_description,
+                                                   language_code=code)
             done.append("command menu: " + " ".join(f"/{n}" for n, _ in profile.commands))
-            await bot.set_my_description(profile.description)
-            await bot.set_my_short_description(profile.short_description)
             done.append("description and short description set")
+            if profile.translations:
+                done.append("the same for app languages: "
+                            + ", ".join(sorted(profile.translations)))
         except TelegramError as exc:
             raise _failed(exc, token, done) from None
     return done

@@ -157,11 +157,18 @@ def test_telegram_setup_registers_webhook_secret_menu_and_description(
     assert set(telegram.webhook["allowed_updates"]) >= {"message", "callback_query",
                                                         "my_chat_member"}
     names = [c["command"] for c in telegram.commands]
-    assert names == ["help", "new", "cases", "case", "link", "invite", "cancel"]
+    assert names == ["help", "new", "cases", "case", "link", "invite", "language", "cancel"]
     assert all(3 <= len(c["description"]) <= 256 for c in telegram.commands)
     assert telegram.description and "Nimbus" in telegram.description
     assert telegram.short_description and "Nimbus" in telegram.short_description
-    assert "/help /new /cases /case /link /invite /cancel" in result.output
+    assert "/help /new /cases /case /link /invite /language /cancel" in result.output
+    # Sellers whose app is in Chinese get the menu and the profile in Chinese.
+    chinese = telegram.localized["zh"]
+    assert [c["command"] for c in chinese["commands"]] == names
+    assert chinese["commands"][0]["description"] == "我能为您做什么"
+    assert "Nimbus 卖家支持" in chinese["description"]
+    assert "Nimbus 卖家支持" in chinese["short_description"]
+    assert "the same for app languages: zh" in result.output
     assert "SECRET-TOKEN" not in result.output and "s3cret-value" not in result.output
 
 
@@ -173,7 +180,8 @@ def test_telegram_menu_offers_email_where_mail_is_sent(
     result = runner.invoke(app, ["telegram", "setup"])
     assert result.exit_code == 0, result.output
     names = [c["command"] for c in telegram.commands]
-    assert names == ["help", "new", "cases", "case", "link", "invite", "email", "cancel"]
+    assert names == ["help", "new", "cases", "case", "link", "invite", "email", "language",
+                     "cancel"]
     email = next(c for c in telegram.commands if c["command"] == "email")
     assert "/email you@example.com" in email["description"]
 

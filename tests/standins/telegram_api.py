@@ -88,6 +88,8 @@ class TelegramStandIn(StandInServer):
         self.commands: list[dict[str, Any]] = []
         self.description: str | None = None
         self.short_description: str | None = None
+        #: The same for users of one app language (``language_code``): {code: {field: value}}.
+        self.localized: dict[str, dict[str, Any]] = {}
         self._message_ids: dict[str, itertools.count[int]] = {}
         #: Messages taken back with ``deleteMessage``, by (chat id, message id).
         self.deleted: dict[tuple[str, int], dict[str, Any]] = {}
@@ -316,12 +318,19 @@ class TelegramStandIn(StandInServer):
                 isinstance(c, dict) and c.get("command") and c.get("description")
                 for c in commands):
             return 400, _error(400, "Bad Request: can't parse commands")
-        self.commands = commands
+        if params.get("language_code"):
+            self.localized.setdefault(str(params["language_code"]), {})["commands"] = commands
+        else:
+            self.commands = commands
         return 200, {"ok": True, "result": True}
 
     def _set_profile_text(self, name: str) -> Callable[[dict[str, Any]], Awaitable[HandlerResult]]:
         async def set_text(params: dict[str, Any]) -> HandlerResult:
-            setattr(self, name, params.get(name))
+            if params.get("language_code"):
+                self.localized.setdefault(str(params["language_code"]), {})[name] = \
+                    params.get(name)
+            else:
+                setattr(self, name, params.get(name))
             return 200, {"ok": True, "result": True}
 
         return set_text
