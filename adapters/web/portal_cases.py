@@ -129,6 +129,10 @@ def case_context(portal: Portal, detail: CaseDetail) -> dict[str, Any]:
         "evaluation_days": rules.evaluation_days,
         "levels": [(level, EVALUATION_LABELS[level]) for level in d.EVALUATION_LEVELS],
         "reasons": [(code, reason_label(code)) for code in d.EVALUATION_REASONS],
+        # A new case continuing one too old to reopen: linked both ways by events.
+        "follows": [e.from_value for e in detail.events if e.kind == "follows" and e.from_value],
+        "followed_by": [e.to_value for e in detail.events
+                        if e.kind == "followed_by" and e.to_value],
         "can_reopen": reopen_open,
         "reopen_passed": case.status == d.CLOSED and latest and not reopen_open,
         "can_urgent": case.status in ALLOWED[URGENT] and not case.urgent,

@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 #: Types that need an order, as in chat.
 ORDER_REQUIRED = ORDER_CASE_TYPES - ORDER_OPTIONAL
 MIN_DESCRIPTION_CHARS = 15
-FIELDS = ("case_type", "order_id", "description")
+FIELDS = ("case_type", "order_id", "description", "follows")
 
 
 def _value(form: FormData, name: str) -> str:
@@ -42,7 +42,9 @@ def _types() -> list[tuple[str, str]]:
 
 
 async def form(portal: Portal, request: Request, seller_id: int) -> Response:
-    return _form(portal, request, {}, [])
+    # From a closed case too old to reopen: the new case continues it (linked both ways).
+    follows = portal.case_number(request.query_params.get("follows", "")[:40])
+    return _form(portal, request, {"follows": follows} if follows else {}, [])
 
 
 def _form(portal: Portal, request: Request, values: dict[str, str], problems: list[str],
@@ -113,8 +115,9 @@ async def submit(portal: Portal, request: Request, seller_id: int) -> Response:
             return portal.pages.page(request, "new_case_existing.html", nav="new",
                                      existing=existing, carried=carried,
                                      files=[a["file_name"] for a in attachments])
+        follows = portal.case_number(values["follows"]) if values["follows"] else None
         opened = await portal.call(cases.open_case, seller_id, case_type, description,
-                                   order_id, attachments, subject=subject)
+                                   order_id, attachments, subject=subject, follows=follows)
     except CaseRuleError as exc:
         text = str(exc)
         return _form(portal, request, values, [text[:1].upper() + text[1:]], 409)

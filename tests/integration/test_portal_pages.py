@@ -9,15 +9,18 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from contextlib import aclosing
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import update
 from typer.testing import CliRunner
 
 from bot import domain as d
 from frontdoor.cli import app
 from storage.database import Database
+from storage.models import CaseRow
 from tests.integration.test_serve_relay import ORDER, Served, TelegramSeller, serving
 
 PUBLIC = "http://portal.example"  # plain http: the test client keeps Secure cookies to https
@@ -240,3 +243,33 @@ async def test_a_main_account_and_its_sub_account_see_only_their_own_cases(
             "text": "not mine", "csrf_token": _csrf(listed)})
         assert refused.status_code == 404
         assert len(cases.get_case(mine.number).messages) == 1
+
+
+async def test_a_case_closed_too_long_ago_is_continued_by_a_linked_new_case(
+        served: Served) -> None:
+    seller_id, client = await seller_in(served)
+    cases = served.services.cases
+    async with aclosing(client):
+        old = cases.open_case(seller_id, "shipping", "Parcel lost in transit", ORDER).case
+        cases.change_status(old.number, d.CLOSED, reason="found")
+        closed_at = cases.get_case(old.number).case.closed_at
+        assert closed_at is not None
+        with served.services.database.sessions() as session:
+            session.execute(update(CaseRow).where(CaseRow.id == old.id).values(
+                closed_at=closed_at - timedelta(days=31)))
+            session.commit()
+        page = await client.get(f"/portal/cases/{old.number}")
+        assert f"/portal/cases/new?follows={old.number}" in page.text
+        assert "Reopen this case" not in page.text
+        form = await client.get(f"/portal/cases/new?follows={old.number}")
+        assert f"continues {old.number}" in form.text
+        opened = await client.post("/portal/cases/new", data={
+            "case_type": "shipping", "order_id": ORDER, "follows": old.number,
+            "description": "The parcel went missing again this month",
+            "csrf_token": _csrf(form.text)})
+        assert opened.status_code == 303, opened.text
+        new_number = opened.headers["location"].split("/portal/cases/")[1].split("?")[0]
+        assert f"continues <a href=\"/portal/cases/{old.number}\"" in (
+            await client.get(f"/portal/cases/{new_number}")).text
+        assert f"Continued in <a href=\"/portal/cases/{new_number}\"" in (
+            await client.get(f"/portal/cases/{old.number}")).text
