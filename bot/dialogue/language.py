@@ -25,6 +25,9 @@ _RUN = "language_run"
 _OFFERED = "language_offered"
 #: How many messages in a row in the other language before the offer: one could be a quote.
 OFFER_AFTER = 2
+#: A whole message that asks for the choice, like /language.
+_TYPED_COMMAND = frozenset({"language", "change language", "switch language", "语言", "切换语言",
+                            "更改语言", "/language"})
 
 
 #: The language an unregistered user's messages showed (a code they type shows none).
@@ -123,6 +126,9 @@ async def handle(turn: Turn) -> bool:
         if msg.command.strip().lower().lstrip("/") != "language":
             return False
         ask(turn)
+        return True
+    if not msg.button and turn.text.strip().lower().strip(".!?。！？") in _TYPED_COMMAND:
+        ask(turn)  # Slack keeps "/" commands for itself: the word alone works in a DM
         return True
     payload = msg.button or match_offered(turn)
     if not payload or payload.split(":", 1)[0] != HEAD:

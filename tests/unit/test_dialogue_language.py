@@ -179,3 +179,15 @@ async def test_a_short_chinese_description_is_enough(chat: Chat) -> None:
     await chat.press("回款与付款")
     await chat.press("没有，我还需要帮助")
     chat.expect("请再多说一些（回款与付款）")
+
+
+async def test_the_word_alone_asks_too_as_in_a_slack_dm(
+        engine: Engine, uow_factory: SqlUnitOfWorkFactory, service: CaseService) -> None:
+    dm = Chat(engine, uow_factory, user="U0SELLER9", channel="slack", name="Lin")
+    chat_harness.register(service, dm)
+    await dm.say("切换语言")
+    dm.expect("请选择回复语言")
+    await dm.press("简体中文")
+    dm.expect("今后我会用简体中文回复您")
+    await dm.say("Language")
+    assert dm.buttons == ["English", "简体中文"]
