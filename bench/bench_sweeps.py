@@ -21,6 +21,7 @@ end. SQLite: temporary files.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import statistics
 import sys
@@ -63,6 +64,7 @@ class Run:
     statements: int
     transactions: int
     baseline: list[float] = field(default_factory=list)
+    sql: list[float] = field(default_factory=list)  # of each sweep: inside execute
 
     @property
     def median(self) -> float:
@@ -78,24 +80,34 @@ class Run:
 
 
 class Counter:
-    """Counts (and optionally keeps) the statements and commits an engine sends."""
+    """Counts (and optionally keeps) the statements and commits an engine sends, and the
+    time spent inside the driver's execute (the database's work and the round trip; the
+    COMMITs and the conversion of fetched rows not included)."""
 
     def __init__(self, engine: Engine) -> None:
         self.count = 0
         self.commits = 0
+        self.sql_seconds = 0.0
+        self._started = 0.0
         self.keep = False
         self.statements: list[tuple[str, Any]] = []
         event.listen(engine, "before_cursor_execute", self._on)
+        event.listen(engine, "after_cursor_execute", self._after)
         event.listen(engine, "commit", self._on_commit)
 
     def reset(self, keep: bool = False) -> None:
         self.count = self.commits = 0
+        self.sql_seconds = 0.0
         self.keep = keep
 
     def _on(self, _conn: Any, _cursor: Any, statement: str, params: Any, *_: Any) -> None:
         self.count += 1
         if self.keep:
             self.statements.append((statement, params))
+        self._started = time.perf_counter()
+
+    def _after(self, *_: Any) -> None:
+        self.sql_seconds += time.perf_counter() - self._started
 
     def _on_commit(self, _conn: Any) -> None:
         self.commits += 1
@@ -132,6 +144,7 @@ def measure(database: Database, counter: Counter, label: str, rows: int, due_ids
         counter.keep = False
         run.acted, run.statements, run.transactions = (
             sum(result.values()), counter.count, counter.commits)
+        run.sql.append(counter.sql_seconds)
         restore(engine, saved, since)
         if due_ids:
             run.baseline.append(bare_update(engine, due_ids))
@@ -140,10 +153,6 @@ def measure(database: Database, counter: Counter, label: str, rows: int, due_ids
 
 
 # Plans -----------------------------------------------------------------------------------------
-class PlanError(AssertionError):
-    """A sweep statement reads a whole table."""
-
-
 def scanned_tables(dialect: str, plan: str) -> list[str]:
     """The tables a plan reads whole (PostgreSQL: a sequential scan; SQLite: a SCAN, also
     of a whole index). A VALUES list, a materialised subquery or the rows of a JSON parameter
@@ -263,9 +272,9 @@ def render(results: dict[str, Result], command: str, repeat: int, info: dict[str
         "listener (SQLite's `BEGIN IMMEDIATE` included; PostgreSQL's implicit BEGIN and the "
         "COMMITs not); transactions: commits.",
         "",
-        "| database | cases | due | acted on | sweep (median) | bare UPDATE (median) | "
-        "sweep / UPDATE | statements | per due case | transactions |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| database | cases | due | acted on | sweep (median) | of it in SQL | "
+        "bare UPDATE (median) | sweep / UPDATE | statements | per due case | transactions |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for kind, (runs, _plans, _load) in results.items():
         for r in runs:
@@ -274,6 +283,7 @@ def render(results: dict[str, Result], command: str, repeat: int, info: dict[str
             per_due = f"{r.per_due:.3f}" if r.per_due is not None else "–"
             out.append(
                 f"| {kind} | {r.rows:,} | {r.due:,} | {r.acted:,} | {r.median:.3f} s | "
+                f"{statistics.median(r.sql):.3f} s | "
                 + (f"{base:.3f} s" if base else "–")
                 + f" | {ratio} | {r.statements:,} | {per_due} | {r.transactions} |")
     out += ["", "**Targets** (the 1,000,000-case table with 1% due):", ""]
@@ -286,7 +296,10 @@ def render(results: dict[str, Result], command: str, repeat: int, info: dict[str
             f"{STATEMENTS_PER_DUE_TARGET}): {_verdict(per <= STATEMENTS_PER_DUE_TARGET)}; "
             f"sweep {big.median:.2f} s = {big.median / base:.1f}× the bare UPDATE's "
             f"{base:.3f} s (target ≤ {BASELINE_RATIO_TARGET:g}×): "
-            f"{_verdict(big.median / base <= BASELINE_RATIO_TARGET)}. Runs: "
+            f"{_verdict(big.median / base <= BASELINE_RATIO_TARGET)}; of the sweep, "
+            f"{statistics.median(big.sql):.2f} s inside the statements "
+            f"({statistics.median(big.sql) / base:.1f}× the bare UPDATE), the rest in Python "
+            "(claimed rows to cases, the rules' texts and payloads, JSON). Runs: "
             + ", ".join(f"{s:.2f}" for s in big.seconds) + " s; baseline runs: "
             + ", ".join(f"{s:.3f}" for s in big.baseline) + " s.")
     out += ["", "Bulk load of the large table and its surroundings (COPY / executemany, "
@@ -369,6 +382,7 @@ def main(argv: list[str] | None = None) -> int:
                 "SQLite", lambda size: f"sqlite:///{Path(tmp) / size}.db", args.rows, args.small,
                 args.due, args.repeat, print)
 
+    info["load average at end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
     doc = render(results, command, args.repeat, info)
     print(doc)
     if not args.no_write:
