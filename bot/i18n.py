@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -190,7 +190,7 @@ def translate_plural(key: str, one: str, other: str, count: int,
 def when(moment: datetime, year: bool = False) -> str:
     """A date and time: "Nov 30, 4:45 PM UTC" / "11月30日 16:45"."""
     who = current()
-    local = moment.astimezone(who.zone)
+    local = _local(moment, who)
     day = (format_date(local, "medium", locale=who.language) if year
            else format_skeleton("MMMd", local, locale=who.language))
     clock = format_time(local, "short", locale=who.language)
@@ -200,7 +200,7 @@ def when(moment: datetime, year: bool = False) -> str:
 def day(moment: datetime) -> str:
     """A date: "Nov 30, 2026" / "2026年11月30日"."""
     who = current()
-    return format_date(moment.astimezone(who.zone), "medium", locale=who.language)
+    return format_date(_local(moment, who), "medium", locale=who.language)
 
 
 def ago(delta: timedelta) -> str:
@@ -211,6 +211,12 @@ def ago(delta: timedelta) -> str:
 def duration(delta: timedelta) -> str:
     """A length of time: "6 hours" / "6小时"."""
     return format_timedelta(delta, locale=current_language())
+
+
+def _local(moment: datetime, who: Speaker) -> datetime:
+    # The store's times are UTC; a naive one is read as UTC, never as this machine's zone.
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return aware.astimezone(who.zone)
 
 
 def _utc_mark(who: Speaker) -> str:

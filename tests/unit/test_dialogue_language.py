@@ -136,6 +136,7 @@ def test_dates_and_durations_in_the_sellers_locale_and_zone() -> None:
     with i18n.speaking(i18n.speaker(i18n.ENGLISH, "America/New_York")):
         assert i18n.when(moment) == "Nov 30 11:45\u202fAM"
     assert i18n.speaker("fr", "Nowhere/Else") == i18n.Speaker(i18n.ENGLISH, "UTC")
+    assert i18n.day(datetime(2026, 11, 30, 23, 30)) == "Nov 30, 2026"  # naive: read as UTC
 
 
 def test_plurals_and_agents_texts() -> None:
