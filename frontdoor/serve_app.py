@@ -77,7 +77,7 @@ def build_server(
         parts.on_stop.extend(telegram.on_stop)
 
     if s.frontdoor_portal:
-        _add_portal(parts, services, engine.deps.knowledge, file_sources)
+        _add_portal(parts, services, engine.deps.knowledge, file_sources, agent_files)
         add_web_chat(parts, services, on_seller_message, senders)
     add_email(parts, services, senders)  # with FRONTDOOR_SMTP_URL
 
@@ -121,7 +121,8 @@ def build_server(
 
 
 def _add_portal(parts: ServerParts, services: Services, knowledge: KnowledgeBase,
-                file_sources: dict[str, FileSource]) -> None:
+                file_sources: dict[str, FileSource],
+                agent_files: SlackFileDownload | None) -> None:
     """The seller portal's pages (FRONTDOOR_PORTAL); its uploads reach Slack threads through
     the file source registered here."""
     from adapters.web.uploads import SOURCE
@@ -136,7 +137,8 @@ def _add_portal(parts: ServerParts, services: Services, knowledge: KnowledgeBase
         secret=s.frontdoor_session_secret, public_url=s.frontdoor_public_url,
         session_hours=s.frontdoor_session_hours, brand=s.frontdoor_brand,
         case_prefix=s.frontdoor_case_prefix, knowledge=knowledge,
-        max_file_bytes=s.frontdoor_max_attachment_mb * 1_000_000, clock=services.clock)
+        max_file_bytes=s.frontdoor_max_attachment_mb * 1_000_000, clock=services.clock,
+        agent_files=agent_files)
     parts.routes.extend(portal.routes)
     parts.state.update(portal.state)
     parts.body_limits.update(portal.body_limits)

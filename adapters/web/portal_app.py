@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from adapters.files import UrlFileSource
 from adapters.web.rendering import PageRenderer
 from adapters.web.session import CSRF_FIELD, PortalSessions
 from adapters.web.uploads import FileStore
@@ -67,6 +68,9 @@ class Portal:
     max_file_bytes: int = 20_000_000
     page_size: int = 25
     clock: Clock = field(default_factory=SystemClock)
+    #: Fetches the files agents share in Slack threads (their URLs need the bot token), for
+    #: the seller to download here; None without Slack.
+    agent_files: UrlFileSource | None = None
 
     async def call(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Blocking case-service or storage work, off the event loop."""

@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
+from adapters.files import FileFetchFailed, FileUnavailable
 from adapters.web.portal_app import Portal
 from adapters.web.uploads import IMAGE_TYPES, SOURCE
 from bot import domain as d
@@ -91,13 +92,16 @@ async def load_case(portal: Portal, seller_id: int, number_text: str) -> CaseDet
         raise HTTPException(404) from exc
 
 
-def _attachments(message: CaseMessage) -> list[dict[str, Any]]:
+def _attachments(portal: Portal, case: Case, message: CaseMessage) -> list[dict[str, Any]]:
     shown = []
-    for a in message.attachments:
+    for index, a in enumerate(message.attachments):
         own = a.get("source") == SOURCE and str(a.get("file_id", "")).isdigit()
-        shown.append({"name": a.get("file_name") or a.get("kind") or "file",
-                      "url": f"/portal/files/{a['file_id']}" if own else None,
-                      "image": own and a.get("mime_type") in IMAGE_TYPES})
+        url = f"/portal/files/{a['file_id']}" if own else None
+        if (url is None and message.author_kind == d.AGENT and a.get("url")
+                and portal.agent_files is not None):
+            url = f"/portal/cases/{case.number}/agent-files/{message.id}/{index}"
+        shown.append({"name": a.get("file_name") or a.get("kind") or "file", "url": url,
+                      "image": url is not None and a.get("mime_type") in IMAGE_TYPES})
     return shown
 
 
@@ -110,7 +114,7 @@ def case_context(portal: Portal, detail: CaseDetail) -> dict[str, Any]:
                  "who": (m.author_name or "Support team") if m.author_kind == d.AGENT
                  else "You" if m.author_kind == d.SELLER else "Support bot",
                  "when": m.created_at.strftime("%Y-%m-%d %H:%M UTC"),
-                 "files": _attachments(m)}
+                 "files": _attachments(portal, case, m)}
                 for m in reversed(detail.messages)]
     evaluation = detail.evaluation
     can_evaluate = (evaluation is None and case.resolved_at is not None
@@ -163,9 +167,36 @@ async def download(portal: Portal, request: Request, seller_id: int) -> Response
     stored = await portal.call(portal.queries.get_file, int(file_id), seller_id)
     if stored is None:
         raise HTTPException(404)
-    inline = stored.mime_type in IMAGE_TYPES
-    safe_name = "".join(ch for ch in stored.file_name if ch.isalnum() or ch in "._- ") or "file"
-    return Response(stored.content, media_type=stored.mime_type if inline
+    return _file_response(stored.content, stored.file_name, stored.mime_type)
+
+
+async def agent_file(portal: Portal, request: Request, seller_id: int) -> Response:
+    """A file an agent shared in the case's thread, fetched from Slack for its seller."""
+    detail = await load_case(portal, seller_id, request.path_params["number"])
+    message_id, index = request.path_params["message_id"], request.path_params["index"]
+    message = next((m for m in detail.messages if str(m.id) == message_id
+                    and m.author_kind == d.AGENT and not m.internal), None)
+    if message is None or not index.isdigit() or int(index) >= len(message.attachments):
+        raise HTTPException(404)
+    attachment = message.attachments[int(index)]
+    if not attachment.get("url") or portal.agent_files is None:
+        raise HTTPException(404)
+    try:
+        fetched = await portal.agent_files.fetch_url(str(attachment["url"]))
+    except FileUnavailable as exc:
+        raise HTTPException(404) from exc
+    except FileFetchFailed as exc:
+        raise HTTPException(503, "The file could not be fetched just now; try again in a "
+                                 "minute.") from exc
+    name = str(attachment.get("file_name") or fetched.name or "file")
+    return _file_response(fetched.content, name, str(attachment.get("mime_type") or ""))
+
+
+def _file_response(content: bytes, file_name: str, mime_type: str) -> Response:
+    """A file for download; known image types shown inline, nothing run as a page."""
+    inline = mime_type in IMAGE_TYPES
+    safe_name = "".join(ch for ch in file_name if ch.isalnum() or ch in "._- ") or "file"
+    return Response(content, media_type=mime_type if inline
                     else "application/octet-stream", headers={
                         "Content-Disposition": f'{"inline" if inline else "attachment"}; '
                                                f'filename="{safe_name}"',

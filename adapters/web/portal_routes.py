@@ -28,6 +28,8 @@ def portal_routes(portal: Portal) -> list[BaseRoute]:
         on("/portal/cases/new", portal_new_case.submit, ["POST"]),
         on("/portal/cases/{number}", portal_cases.case_page, ["GET"]),
         on("/portal/files/{file_id}", portal_cases.download, ["GET"]),
+        on("/portal/cases/{number}/agent-files/{message_id}/{index}", portal_cases.agent_file,
+           ["GET"]),
         *(on(f"/portal/cases/{{number}}/{name}", handler, ["POST"])
           for name, handler in portal_actions.ACTIONS.items()),
         Mount("/portal/static", StaticFiles(directory=STATIC_DIR), name="portal-static"),

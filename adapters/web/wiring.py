@@ -10,6 +10,7 @@ from typing import Any
 
 from starlette.routing import BaseRoute
 
+from adapters.files import UrlFileSource
 from adapters.web.portal_app import Portal, PortalQueries
 from adapters.web.portal_routes import portal_routes
 from adapters.web.rendering import PageRenderer
@@ -34,12 +35,13 @@ class PortalParts:
 def build_portal(*, cases: CaseService, queries: PortalQueries, login: PortalLogin,
                  secret: str, public_url: str, session_hours: float, brand: str,
                  case_prefix: str, knowledge: KnowledgeBase, max_file_bytes: int,
-                 clock: Clock | None = None) -> PortalParts:
+                 clock: Clock | None = None, agent_files: UrlFileSource | None = None,
+                 ) -> PortalParts:
     clock = clock or SystemClock()
     sessions = PortalSessions(secret, public_url, timedelta(hours=session_hours), clock)
     portal = Portal(cases=cases, queries=queries, login=login, sessions=sessions,
                     pages=PageRenderer(brand), knowledge=knowledge, case_prefix=case_prefix,
-                    max_file_bytes=max_file_bytes, clock=clock)
+                    max_file_bytes=max_file_bytes, clock=clock, agent_files=agent_files)
     # A form may carry MAX_FILES files at the per-file limit, plus its text fields.
     upload_cap = MAX_FILES * max_file_bytes + 1_000_000
     return PortalParts(

@@ -21,7 +21,16 @@ from bot import domain as d
 from frontdoor.cli import app
 from storage.database import Database
 from storage.models import CaseRow
-from tests.integration.test_serve_relay import ORDER, Served, TelegramSeller, serving
+from tests.integration.test_serve_relay import (
+    AGENT,
+    ORDER,
+    SUPPORT,
+    Served,
+    TelegramSeller,
+    next_agent_ts,
+    serving,
+)
+from tests.standins import slack_api
 
 PUBLIC = "http://portal.example"  # plain http: the test client keeps Secure cookies to https
 SECRET = "portal-pages-secret-of-at-least-32-chars"
@@ -31,7 +40,7 @@ SECRET = "portal-pages-secret-of-at-least-32-chars"
 async def served(db: Database) -> AsyncIterator[Served]:
     async with serving(db, frontdoor_portal=True, frontdoor_public_url=PUBLIC,
                        frontdoor_session_secret=SECRET, frontdoor_daily_case_cap=3,
-                       frontdoor_max_attachment_mb=1) as running:
+                       frontdoor_max_attachment_mb=1, slack_file_hosts="127.0.0.1") as running:
         yield running
 
 
@@ -273,3 +282,34 @@ async def test_a_case_closed_too_long_ago_is_continued_by_a_linked_new_case(
             await client.get(f"/portal/cases/{new_number}")).text
         assert f"Continued in <a href=\"/portal/cases/{new_number}\"" in (
             await client.get(f"/portal/cases/{old.number}")).text
+
+
+async def test_a_file_an_agent_shares_in_slack_downloads_from_the_case_page(
+        served: Served) -> None:
+    seller = TelegramSeller(served)
+    await seller.register()
+    opened = await seller.open_case(f"my order {ORDER} never arrived, please help")
+    _identity, found = served.services.cases.identify("telegram", seller.chat)
+    assert found is not None
+    hosted = served.slack.host_file("proof.pdf", b"%PDF carrier proof", "application/pdf")
+    event = slack_api.thread_reply_event(SUPPORT, opened.parent_ts, "Here is the proof",
+                                         user=AGENT, ts=next_agent_ts())
+    event.update(subtype="file_share", files=[hosted])
+    assert (await served.slack_event(event)).status_code == 200
+    await served.wait_inbox_empty()
+    portal: Any = served.parts.extra["portal"]
+    async with httpx.AsyncClient(base_url=str(served.http.base_url), timeout=15) as client:
+        token = portal.login.issue_token(found.id)
+        page = await client.get(f"/portal/login/{token}")
+        await client.post(f"/portal/login/{token}", data={"csrf_token": _csrf(page.text)})
+        case_page = (await client.get(f"/portal/cases/{opened.number}")).text
+        link = re.search(rf'href="(/portal/cases/{opened.number}/agent-files/\d+/0)"', case_page)
+        assert link, case_page
+        got = await client.get(link.group(1))
+        assert got.status_code == 200 and got.content == b"%PDF carrier proof"
+        assert "attachment" in got.headers["content-disposition"]
+        assert (await client.get(link.group(1)[:-1] + "7")).status_code == 404
+    # Another seller cannot fetch it through their own session.
+    _other, stranger = await seller_in(served, name="Mallory")
+    async with aclosing(stranger):
+        assert (await stranger.get(link.group(1))).status_code == 404
