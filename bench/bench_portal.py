@@ -77,7 +77,8 @@ def _cases(conn: object, first: int, last: int, measured: bool) -> None:
     conn.execute(text(  # type: ignore[attr-defined]
         "INSERT INTO cases (id, number, seller_id, case_type, order_key, subject_key, title, "
         "status, urgent, needs_human, keep_open_count, created_at, updated_at, "
-        "status_changed_at, reminders_sent, fr_warning_sent, fr_breach_sent) "
+        "status_changed_at, reminders_sent, first_response_warning_sent, "
+        "first_response_breach_sent) "
         f"SELECT g, 'CX-' || CASE WHEN g < 1000000 THEN lpad(g::text, 6, '0') ELSE g::text END, "
         f"{seller}, "
         "(ARRAY['shipping','order','payment','listing'])[1 + g % 4], "

@@ -28,8 +28,8 @@ DUE_KINDS = ("reminder1", "reminder2", "auto_close_pending", "fr_warning", "fr_b
 COLUMNS = ("id", "number", "seller_id", "identity_id", "case_type", "order_key", "title",
            "status", "urgent", "needs_human", "keep_open_count", "created_at", "updated_at",
            "status_changed_at", "first_response_due_at", "first_response_at", "pending_since",
-           "auto_close_at", "resolved_at", "closed_at", "reminders_sent", "fr_warning_sent",
-           "fr_breach_sent", "reopened_from_id")
+           "auto_close_at", "resolved_at", "closed_at", "reminders_sent", "first_response_warning_sent",
+           "first_response_breach_sent", "reopened_from_id")
 H = timedelta(hours=1)
 D = timedelta(days=1)
 CASES = cast(Table, CaseRow.__table__)
@@ -52,7 +52,8 @@ def case_row(i: int, kind: str, sellers: int) -> dict[str, Any]:
         "updated_at": created, "status_changed_at": created + 5 * D,
         "first_response_due_at": created + 24 * H, "first_response_at": created + 2 * H,
         "pending_since": None, "auto_close_at": None, "resolved_at": None, "closed_at": None,
-        "reminders_sent": 0, "fr_warning_sent": False, "fr_breach_sent": False,
+        "reminders_sent": 0, "first_response_warning_sent": False,
+        "first_response_breach_sent": False,
         "reopened_from_id": None,
     }
 
@@ -63,7 +64,7 @@ def case_row(i: int, kind: str, sellers: int) -> dict[str, Any]:
     def unanswered(opened: datetime, warned: bool = False) -> None:
         row.update(status="open", created_at=opened, status_changed_at=opened,
                    first_response_at=None, first_response_due_at=opened + 24 * H,
-                   fr_warning_sent=warned)
+                   first_response_warning_sent=warned)
 
     def resolved(at: datetime, close: datetime) -> None:
         row.update(status="resolved", resolved_at=at, status_changed_at=at, auto_close_at=close)

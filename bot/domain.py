@@ -102,8 +102,8 @@ class Case:
     reopened_from_id: int | None
     reopened_as_id: int | None
     reminders_sent: int = 0
-    fr_warning_sent: bool = False
-    fr_breach_sent: bool = False
+    first_response_warning_sent: bool = False
+    first_response_breach_sent: bool = False
     # Types without an order: what tells this issue apart (bot.subjects); None with an order.
     subject: str | None = None
     # Credits: agent refs (a Slack user id, a CLI name); the assignee's display name.

@@ -38,7 +38,7 @@ class SweepStore(Protocol):
         limit: int, exclude: Collection[int],
     ) -> list[Case]:
         """Unanswered cases within ``lead`` (urgent: ``urgent_lead``) of the deadline, not
-        warned yet; sets ``fr_warning_sent``."""
+        warned yet; sets ``first_response_warning_sent``."""
         ...
 
     def claim_evaluation_expiries(self, uow: UnitOfWork, resolved_before: datetime,

@@ -72,7 +72,7 @@ class SqlCaseRepository(_Repo):
                     status_changed_at=new.created_at,
                     first_response_due_at=new.first_response_due_at,
                     reopened_from_id=new.reopened_from_id, reminders_sent=0,
-                    fr_warning_sent=False, fr_breach_sent=False,
+                    first_response_warning_sent=False, first_response_breach_sent=False,
                 )
                 self.session.add(row)
                 self.session.flush()

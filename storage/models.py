@@ -165,8 +165,8 @@ class CaseRow(Base):
         # Scheduler sweeps (storage/sweeps.py): each due-set is a range at the end of one index.
         Index("ix_cases_sweep_pending", "status", "reminders_sent", "pending_since"),
         Index("ix_cases_sweep_auto_close", "status", "auto_close_at"),
-        Index("ix_cases_sweep_first_response", "status", "first_response_at", "fr_breach_sent",
-              "fr_warning_sent", "first_response_due_at"),
+        Index("ix_cases_sweep_first_response", "status", "first_response_at",
+              "first_response_breach_sent", "first_response_warning_sent", "first_response_due_at"),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     number: Mapped[str] = mapped_column(String(32), unique=True)
@@ -196,8 +196,10 @@ class CaseRow(Base):
     reopened_from_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
     reopened_as_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
     reminders_sent: Mapped[int] = mapped_column(Integer, server_default="0")
-    fr_warning_sent: Mapped[bool] = mapped_column(Boolean, server_default=sql_text("false"))
-    fr_breach_sent: Mapped[bool] = mapped_column(Boolean, server_default=sql_text("false"))
+    first_response_warning_sent: Mapped[bool] = mapped_column(Boolean,
+                                                              server_default=sql_text("false"))
+    first_response_breach_sent: Mapped[bool] = mapped_column(Boolean,
+                                                             server_default=sql_text("false"))
     # Credits (issue 12): the agent a case is assigned to, and the agents (refs: a Slack user
     # id, a CLI name) who gave its first response and resolved it.
     assignee_ref: Mapped[str | None] = mapped_column(String(100))

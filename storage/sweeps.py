@@ -124,7 +124,7 @@ class SqlSweepStore:
         return [
             CaseRow.status.in_(FR_STATUSES),
             CaseRow.first_response_at.is_(None),
-            CaseRow.fr_breach_sent.is_(False),
+            CaseRow.first_response_breach_sent.is_(False),
         ]
 
     def claim_first_response_breaches(self, uow: UnitOfWork, now: datetime, limit: int,
@@ -133,14 +133,14 @@ class SqlSweepStore:
         due = [
             *self._unanswered(),
             # Both values listed so the index can seek straight to the deadline range.
-            CaseRow.fr_warning_sent.in_([False, True]),
+            CaseRow.first_response_warning_sent.in_([False, True]),
             CaseRow.first_response_due_at <= now,
         ]
         candidates = (select(CaseRow.id).where(*due).order_by(CaseRow.first_response_due_at)
                       .limit(limit))
         # A breach found without a prior warning (downtime) must not warn afterwards.
-        return self._flag(session, candidates, due, exclude, fr_breach_sent=True,
-                          fr_warning_sent=True)
+        return self._flag(session, candidates, due, exclude, first_response_breach_sent=True,
+                          first_response_warning_sent=True)
 
     def claim_first_response_warnings(
         self, uow: UnitOfWork, now: datetime, lead: timedelta, urgent_lead: timedelta,
@@ -149,7 +149,7 @@ class SqlSweepStore:
         session = _session(uow)
         due = [
             *self._unanswered(),
-            CaseRow.fr_warning_sent.is_(False),
+            CaseRow.first_response_warning_sent.is_(False),
             CaseRow.first_response_due_at <= now + max(lead, urgent_lead),
             CaseRow.first_response_due_at > now,  # past it: the breach sweep's
             or_(
@@ -159,7 +159,7 @@ class SqlSweepStore:
         ]
         candidates = (select(CaseRow.id).where(*due).order_by(CaseRow.first_response_due_at)
                       .limit(limit))
-        return self._flag(session, candidates, due, exclude, fr_warning_sent=True)
+        return self._flag(session, candidates, due, exclude, first_response_warning_sent=True)
 
     def claim_evaluation_expiries(self, uow: UnitOfWork, resolved_before: datetime,
                                   now: datetime, limit: int,

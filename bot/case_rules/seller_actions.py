@@ -130,7 +130,7 @@ class SellerActionRules(OpeningRules, StatusRules):
                 due = self._due(paused_at or now, True)
                 if case.first_response_due_at is None or due < case.first_response_due_at:
                     changes["first_response_due_at"] = due
-                    changes["fr_warning_sent"] = False
+                    changes["first_response_warning_sent"] = False
             case = uow.cases.update(case.id, **changes)
             uow.events.add(case.id, "urgent", actor_kind, actor_ref, "off" if on else "on",
                            "on" if on else "off", None, now)
