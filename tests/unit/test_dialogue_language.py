@@ -9,9 +9,12 @@ import pytest
 
 from bot import i18n
 from bot.cases import CaseService
+from bot.clock import ManualClock
 from bot.engine import Engine
 from bot.errors import InvalidInput
+from bot.sweeps import SchedulerConfig, Sweeper
 from bot.texts import t
+from storage.sweeps import SqlSweepStore
 from storage.uow import SqlUnitOfWorkFactory
 from tests.unit import chat_harness
 from tests.unit.chat_harness import Chat
@@ -192,3 +195,22 @@ async def test_the_word_alone_asks_too_as_in_a_slack_dm(
     dm.expect("今后我会用简体中文回复您")
     await dm.say("Language")
     assert dm.buttons == ["English", "简体中文"]
+
+
+async def test_the_scheduler_writes_to_a_chinese_seller_in_chinese(
+        chat: Chat, service: CaseService, clock: ManualClock) -> None:
+    await chat.command("language")
+    await chat.press("简体中文")
+    await chat.say("my order 123-1234567-1234567 never arrived, the buyer keeps asking me")
+    await chat.press("创建工单")
+    service.change_status("CX-000001", "pending", actor_ref="bo")
+    sweeper = Sweeper(service, SqlSweepStore(), SchedulerConfig())
+    clock.advance(days=1, hours=1)
+    assert sweeper.remind_pending() == 1
+    clock.advance(days=7)
+    assert sweeper.auto_close() == 1
+    texts = [r.text for r in chat.outbox()]
+    assert any(t.startswith("⏰ CX-000001（物流 · 123-1234567-1234567）仍在等待您的回复")
+               for t in texts), texts
+    assert "📁 由于 8 天内没有收到您的回复，CX-000001 已关闭。您可以在 30 天内重新打开它。" in texts, \
+        texts[-2:]
