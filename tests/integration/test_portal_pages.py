@@ -313,3 +313,32 @@ async def test_a_file_an_agent_shares_in_slack_downloads_from_the_case_page(
     _other, stranger = await seller_in(served, name="Mallory")
     async with aclosing(stranger):
         assert (await stranger.get(link.group(1))).status_code == 404
+
+
+async def test_bad_input_gets_a_4xx_page_never_a_500(served: Served) -> None:
+    _seller_id, client = await seller_in(served)
+    async with aclosing(client):
+        token = await csrf_of(client)
+        for path in ("/portal/cases?page=abc&status=nonsense&q=" + "x" * 5000,
+                     "/portal/cases?page=-5", "/portal/cases?page=99999999999999999999"):
+            assert (await client.get(path)).status_code == 200, path
+        for path in ("/portal/cases/%00", "/portal/cases/CX-999999", "/portal/files/abc",
+                     "/portal/files/99999999999999999999999", "/portal/login/%FF%FE",
+                     "/portal/cases/CX-000001/agent-files/x/y"):
+            answer = await client.get(path)
+            assert 400 <= answer.status_code < 500, (path, answer.status_code)
+        posts = [("/portal/cases/new", {"csrf_token": token, "case_type": "\x00" * 10,
+                                        "description": "broken"}),
+                 ("/portal/cases/new", {"csrf_token": token, "description": "y" * 70_000}),
+                 ("/portal/cases/CX-000001/evaluate", {"csrf_token": token, "level": "x"}),
+                 ("/portal/logout", {"csrf_token": "wrong"})]
+        for path, data in posts:
+            answer = await client.post(path, data=data)
+            assert 400 <= answer.status_code < 500, (path, answer.status_code, answer.text[:200])
+        invalid_utf8 = await client.post(
+            "/portal/cases/new", content=f"csrf_token={token}&description=%ED%A0%80%FF".encode(),
+            headers={"Content-Type": "application/x-www-form-urlencoded"})
+        assert 400 <= invalid_utf8.status_code < 500
+        multipart = await client.post("/portal/cases/new", content=b"--broken\r\n\r\n",
+                                      headers={"Content-Type": "multipart/form-data; boundary=x"})
+        assert 400 <= multipart.status_code < 500
