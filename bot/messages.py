@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from bot.outbox_payloads import ReplyFacts
+
 Channel = Literal["telegram", "slack", "console"]
 
 
@@ -100,7 +102,7 @@ class Reply:
     buttons: tuple[Button, ...] = ()
     case_number: str | None = None
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> ReplyFacts:
         return {
             "text": self.text,
             "buttons": [{"label": b.label, "payload": b.payload} for b in self.buttons],

@@ -15,28 +15,29 @@ TELEGRAM = "telegram"
 SLACK = "slack"
 CONSOLE = "console"
 
-# Kinds of item. Seller-bound kinds go to the seller's own channel (telegram/slack/console).
-SELLER_MESSAGE = "seller.message"  # payload: address, reply{text,buttons,case_number}, case_message_id?
-SELLER_EDIT = "seller.edit"  # payload: address, platform_message_id, text
+# Kinds of item, each with its payload type in bot/outbox_payloads.py. Seller-bound kinds go
+# to the seller's own channel (telegram/slack/console).
+SELLER_MESSAGE = "seller.message"
+SELLER_EDIT = "seller.edit"
 # A file an agent shared in the case's thread, queued right after the reply's text (same
 # ordering key as the seller's chat): its own item, so a failed upload retries only itself.
-SELLER_FILE = "seller.file"  # payload: address, attachment{...}, case_number, case_message_id
+SELLER_FILE = "seller.file"
 # An agent deleted a relayed message: take the seller's copy back (where the platform allows).
-SELLER_DELETE = "seller.delete"  # payload: address, platform_message_id, case_message_id
+SELLER_DELETE = "seller.delete"
 # Agent-bound kinds go to Slack (the agents' side).
-CASE_PARENT = "agents.case_parent"  # payload: card{...}; post once, then chat.update in place
-THREAD_POST = "agents.thread_post"  # payload: text, author, attachments[], case_message_id?
+CASE_PARENT = "agents.case_parent"
+THREAD_POST = "agents.thread_post"
 # A seller's file copied into the case's thread, queued right after its THREAD_POST (same
 # ordering key): its own item, so a failed upload is retried without posting the text again.
-THREAD_FILE = "agents.thread_file"  # payload: source, attachment{...}, case_message_id?
-THREAD_REACTION = "agents.reaction"  # payload: name, target_ts
-CHANNEL_POST = "agents.channel_post"  # payload: channel, text
+THREAD_FILE = "agents.thread_file"
+THREAD_REACTION = "agents.reaction"
+CHANNEL_POST = "agents.channel_post"
 # Who in the agents' pool can take a case now: the sender reports the pool's members and who
 # is away (``extra``), and the outcome assigns the next one round robin (bot/round_robin.py).
-ASSIGN_NEXT = "agents.assign_next"  # payload: group, reason (new | escalation)
+ASSIGN_NEXT = "agents.assign_next"
 # A case's parent moved to another channel (its type changed): the old parent is updated to
 # say where, with a link to the new thread (``thread`` at delivery time).
-PARENT_MOVED = "agents.parent_moved"  # payload: channel, ts (old parent), card, to_channel, link_base
+PARENT_MOVED = "agents.parent_moved"
 ASSIGN_NEW_CASE = "new"  # a case just opened (or reopened as a new number)
 ASSIGN_ESCALATION = "escalation"  # no first response by the warning: the next member
 

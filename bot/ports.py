@@ -166,7 +166,7 @@ class EvaluationRepository(Protocol):
 
 class OutboxRepository(Protocol):
     def add(
-        self, destination: str, kind: str, payload: dict[str, Any], case_id: int | None,
+        self, destination: str, kind: str, payload: Mapping[str, Any], case_id: int | None,
         ordering_key: str, now: datetime,
     ) -> int: ...
     def complete(self, item_id: int, attempts: int, result: DeliveryResult, now: datetime,

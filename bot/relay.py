@@ -6,7 +6,7 @@ Slack (ordered per case: the parent is posted before anything lands in its threa
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -15,6 +15,16 @@ from bot import i18n
 from bot import outbox as ob
 from bot.domain import ACTIVE_STATUSES, Case, Identity
 from bot.messages import Reply
+from bot.outbox_payloads import (
+    AssignNextPayload,
+    CaseParentPayload,
+    ParentMovedPayload,
+    ReactionPayload,
+    SellerFilePayload,
+    SellerMessagePayload,
+    ThreadFilePayload,
+    ThreadPostPayload,
+)
 from bot.ports import UnitOfWork
 from bot.texts import CASE_TYPE_LABELS, STATUS_LABELS, t
 
@@ -58,7 +68,7 @@ class Relay:
     def to_identity(
         self, uow: UnitOfWork, identity: Identity, reply: Reply, now: datetime,
         case: Case | None = None, case_message_id: int | None = None,
-        extra: dict[str, Any] | None = None,
+        agent_ts: str | None = None,
     ) -> int | None:
         """Queue a message to one platform user; None if that chat refuses messages.
 
@@ -71,13 +81,10 @@ class Relay:
         """
         if identity.blocked_at is not None:
             return None
-        payload: dict[str, Any] = {
-            "address": identity.address,
-            "reply": reply.as_dict(),
-            "case_message_id": case_message_id,
-        }
-        if extra:
-            payload.update(extra)
+        payload = SellerMessagePayload(address=identity.address, reply=reply.as_dict(),
+                                       case_message_id=case_message_id)
+        if agent_ts:
+            payload["agent_ts"] = agent_ts  # the agent's thread message: its ✅ goes there
         return uow.outbox.add(
             identity.channel, ob.SELLER_MESSAGE, payload, case.id if case else None,
             f"{identity.channel}:chat:{identity.address}", now,
@@ -85,13 +92,13 @@ class Relay:
 
     def to_seller(
         self, uow: UnitOfWork, case: Case, reply: Reply, now: datetime,
-        case_message_id: int | None = None, extra: dict[str, Any] | None = None,
+        case_message_id: int | None = None, agent_ts: str | None = None,
     ) -> int | None:
         """Queue a message to the chat the case was opened from (or the seller's first)."""
         identity = self._seller_chat(uow, case)
         if identity is None:
             return None
-        return self.to_identity(uow, identity, reply, now, case, case_message_id, extra)
+        return self.to_identity(uow, identity, reply, now, case, case_message_id, agent_ts)
 
     def files_to_seller(
         self, uow: UnitOfWork, case: Case, attachments: Sequence[dict[str, Any]],
@@ -106,10 +113,11 @@ class Relay:
         for attachment in attachments:
             uow.outbox.add(
                 identity.channel, ob.SELLER_FILE,
-                {"address": identity.address, "attachment": dict(attachment),
-                 "caption": t("agent_file_caption", number=case.number,
+                SellerFilePayload(
+                    address=identity.address, attachment=dict(attachment),
+                    caption=t("agent_file_caption", number=case.number,
                               name=attachment.get("file_name") or "file"),
-                 "case_number": case.number, "case_message_id": case_message_id},
+                    case_number=case.number, case_message_id=case_message_id),
                 case.id, f"{identity.channel}:chat:{identity.address}", now,
             )
         return len(attachments)
@@ -156,7 +164,7 @@ class Relay:
                 self.post_in_thread(uow, case, text, NOTE_AUTHOR, now)
 
     # Agent side ----------------------------------------------------------------------------
-    def _agents(self, uow: UnitOfWork, case: Case, kind: str, payload: dict[str, Any],
+    def _agents(self, uow: UnitOfWork, case: Case, kind: str, payload: Mapping[str, Any],
                 now: datetime) -> int | None:
         dest = self.config.agents_destination
         if dest is None:
@@ -228,17 +236,19 @@ class Relay:
         uow.events.add(case.id, THREAD_MOVED_EVENT, actor_kind, actor_ref,
                        f"{old_channel}:{old_ts}", channel, None, now)
         card = self.card(uow, moved)
-        self._agents(uow, moved, ob.CASE_PARENT, {"card": card, "channel": channel}, now)
-        self._agents(uow, moved, ob.PARENT_MOVED,
-                     {"channel": old_channel, "ts": old_ts, "card": card, "to_channel": channel,
-                      "link_base": self.config.thread_link_base}, now)
+        self._agents(uow, moved, ob.CASE_PARENT, CaseParentPayload(card=card, channel=channel),
+                     now)
+        self._agents(uow, moved, ob.PARENT_MOVED, ParentMovedPayload(
+            channel=old_channel, ts=old_ts, card=card, to_channel=channel,
+            link_base=self.config.thread_link_base), now)
         return moved
 
     def publish_card(self, uow: UnitOfWork, case: Case, now: datetime) -> int | None:
         """Post the case's parent message, or update it in place if already posted."""
         return self._agents(
             uow, case, ob.CASE_PARENT,
-            {"card": self.card(uow, case), "channel": self.config.channel_for(case.case_type)},
+            CaseParentPayload(card=self.card(uow, case),
+                              channel=self.config.channel_for(case.case_type)),
             now,
         )
 
@@ -253,9 +263,9 @@ class Relay:
         follow it in the thread's order, one outbox item each. ``mentions``: agents (platform
         user ids) the post notifies, named after the text.
         """
-        payload: dict[str, Any] = {"text": text, "author": author,
-                                   "attachments": list(attachments),
-                                   "case_message_id": case_message_id}
+        payload = ThreadPostPayload(text=text, author=author,
+                                    attachments=[dict(a) for a in attachments],
+                                    case_message_id=case_message_id)
         if mentions:
             payload["mentions"] = list(mentions)
         posted = self._agents(uow, case, ob.THREAD_POST, payload, now)
@@ -265,9 +275,9 @@ class Relay:
         for attachment in attachments:
             source = self._file_source(uow, case, attachment, fallback)
             if source is not None:
-                self._agents(uow, case, ob.THREAD_FILE,
-                             {"source": source, "attachment": dict(attachment),
-                              "case_message_id": case_message_id}, now)
+                self._agents(uow, case, ob.THREAD_FILE, ThreadFilePayload(
+                    source=source, attachment=dict(attachment),
+                    case_message_id=case_message_id), now)
         return posted
 
     def _file_source(self, uow: UnitOfWork, case: Case, attachment: dict[str, Any],
@@ -293,8 +303,9 @@ class Relay:
         if not self.config.agents_group:
             return None
         return self._agents(uow, case, ob.ASSIGN_NEXT,
-                            {"group": self.config.agents_group, "reason": reason}, now)
+                            AssignNextPayload(group=self.config.agents_group, reason=reason), now)
 
     def reaction(self, uow: UnitOfWork, case: Case, target_ts: str, name: str,
                  now: datetime) -> int | None:
-        return self._agents(uow, case, ob.THREAD_REACTION, {"name": name, "target_ts": target_ts}, now)
+        return self._agents(uow, case, ob.THREAD_REACTION,
+                            ReactionPayload(name=name, target_ts=target_ts), now)

@@ -13,6 +13,7 @@ from bot import outbox as ob
 from bot.cases import CaseService
 from bot.clock import Clock
 from bot.domain import Case, CaseThread
+from bot.outbox_payloads import ChannelPostPayload
 from bot.ports import UnitOfWork
 from bot.relay import Relay, message_link
 from bot.sweep_batch import BatchUnitOfWork
@@ -145,7 +146,7 @@ class SweeperBase:
         dest = self.relay.config.agents_destination
         if dest is None or channel is None:
             return None
-        payload: dict[str, Any] = {"channel": channel, "text": text}
+        payload = ChannelPostPayload(channel=channel, text=text)
         if blocks:
             payload["blocks"] = blocks
         return uow.outbox.add(dest, ob.CHANNEL_POST, payload, None, f"{dest}:channel:{channel}",

@@ -231,13 +231,13 @@ class _Outbox(_Passthrough):
         self._writes = writes
         self._buffered = buffered
 
-    def add(self, destination: str, kind: str, payload: dict[str, Any], case_id: int | None,
+    def add(self, destination: str, kind: str, payload: Mapping[str, Any], case_id: int | None,
             ordering_key: str, now: datetime) -> int:
         if not self._buffered:
             return cast(OutboxRepository, self._real).add(
                 destination, kind, payload, case_id, ordering_key, now)
         self._writes.outbox.append(
-            NewOutboxItem(destination, kind, payload, case_id, ordering_key, now))
+            NewOutboxItem(destination, kind, dict(payload), case_id, ordering_key, now))
         # A placeholder: the rules only ask whether something was queued (None means the
         # chat refuses messages); the real id exists after the flush.
         return -len(self._writes.outbox)

@@ -31,6 +31,7 @@ from bot.case_rules.preferences import owner_speaking
 from bot.digest import DigestJob, DigestSections
 from bot.domain import Case
 from bot.messages import Button, Reply
+from bot.outbox_payloads import SellerEditPayload
 from bot.ports import UnitOfWork
 from bot.relay import NOTE_AUTHOR
 from bot.sweep_base import BatchNeeds
@@ -192,9 +193,9 @@ class Sweeper(DigestJob):
         with owner_speaking(uow, case):
             text = t("sched.evaluation_expired", number=case.number,
                      closed_on=i18n.day(resolved + timedelta(days=self.config.evaluation_days)))
-        uow.outbox.add(destination, ob.SELLER_EDIT, {
-            "address": address, "platform_message_id": message_id, "text": text,
-        }, case.id, f"{destination}:chat:{address}", now)
+        uow.outbox.add(destination, ob.SELLER_EDIT, SellerEditPayload(
+            address=address, platform_message_id=message_id, text=text,
+        ), case.id, f"{destination}:chat:{address}", now)
 
     # All sweeps ----------------------------------------------------------------------------
     def run_sweep(self, name: str, now: datetime | None = None) -> int:

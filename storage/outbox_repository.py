@@ -6,7 +6,7 @@ for cases and agents is `bot.delivery_outcomes`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, cast
 
@@ -42,12 +42,12 @@ class SqlOutboxRepository(SqlRepository):
     added = False
 
     def add(
-        self, destination: str, kind: str, payload: dict[str, Any], case_id: int | None,
+        self, destination: str, kind: str, payload: Mapping[str, Any], case_id: int | None,
         ordering_key: str, now: datetime,
     ) -> int:
         stmt = _ADD_OUTBOX_NOTIFY if self._pg else _ADD_OUTBOX
         item_id = self.session.execute(stmt, {
-            "destination": destination, "kind": kind, "payload": payload, "case_id": case_id,
+            "destination": destination, "kind": kind, "payload": dict(payload), "case_id": case_id,
             "ordering_key": ordering_key, "status": "pending", "attempts": 0,
             "next_attempt_at": now, "created_at": now,
         }).scalar_one()

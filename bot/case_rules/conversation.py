@@ -17,6 +17,7 @@ from bot.errors import (
     InvalidTransition,
 )
 from bot.messages import Reply
+from bot.outbox_payloads import SellerEditPayload
 from bot.relay import NOTE_AUTHOR
 from bot.texts import t
 
@@ -145,14 +146,13 @@ class ConversationRules(StatusRules):
             if case.first_response_at is None:
                 changes.update(first_response_at=now, first_response_by=agent_id)
             case = uow.cases.update(case.id, **changes)
-            extra = {"agent_ts": platform_message_id} if platform_message_id else None
             queued: int | None = None
             with owner_speaking(uow, case):  # the agent's words as written, our frame theirs
                 if text:
                     queued = self.relay.to_seller(
                         uow, case, Reply(t("agent_reply", number=case.number, text=text),
                                          case_number=case.number),
-                        now, case_message_id=msg.id, extra=extra,
+                        now, case_message_id=msg.id, agent_ts=platform_message_id,
                     )
                 if attachments and (queued is not None or not text):
                     queued = self.relay.files_to_seller(uow, case, attachments, now, msg.id)
@@ -206,8 +206,9 @@ class ConversationRules(StatusRules):
                 from bot import outbox as ob
 
                 uow.outbox.add(ident.channel, ob.SELLER_EDIT,
-                               {"address": ident.address, "case_message_id": msg.id,
-                                "text": t("agent_reply", number=case.number, text=text)},
+                               SellerEditPayload(address=ident.address, case_message_id=msg.id,
+                                                 text=t("agent_reply", number=case.number,
+                                                        text=text)),
                                case.id, f"{ident.channel}:chat:{ident.address}", now)
             uow.commit()
             return case, msg

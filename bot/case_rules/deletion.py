@@ -17,6 +17,7 @@ from bot import domain as d
 from bot import outbox as ob
 from bot.case_rules.base import CaseServiceBase
 from bot.domain import Case
+from bot.outbox_payloads import SellerDeletePayload
 from bot.ports import UnitOfWork
 from bot.relay import NOTE_AUTHOR
 from bot.texts import t
@@ -75,14 +76,14 @@ class DeletionRules(CaseServiceBase):
             if copy.status != "sent":
                 continue  # never reached the seller
             reason = self._why_not(copy, now)
-            if reason is not None:
-                problems.append(reason)
+            if reason is not None or not copy.platform_chat_id or not copy.platform_message_id:
+                problems.append(reason or t("delete.cannot", channel=copy.destination))
                 continue
             # In the chat's order, after the copy (the chat where it landed: a Slack DM's).
             uow.outbox.add(copy.destination, ob.SELLER_DELETE,
-                           {"address": copy.platform_chat_id,
-                            "platform_message_id": copy.platform_message_id,
-                            "case_message_id": case_message_id},
+                           SellerDeletePayload(address=copy.platform_chat_id,
+                                               platform_message_id=copy.platform_message_id,
+                                               case_message_id=case_message_id),
                            case.id, copy.ordering_key, now)
         if withdrawn and not problems:
             self.relay.post_in_thread(uow, case, t("thread.withdrawn"), NOTE_AUTHOR, now)

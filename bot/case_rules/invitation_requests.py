@@ -19,6 +19,7 @@ from bot import outbox as ob
 from bot.case_rules.base import CaseServiceBase
 from bot.errors import InvalidInput
 from bot.messages import Reply
+from bot.outbox_payloads import ChannelPostPayload
 from bot.ports import UnitOfWork
 from bot.texts import t
 
@@ -129,16 +130,16 @@ class InvitationRequestRules(CaseServiceBase):
         target = self.relay.config.invites_channel
         if dest is None or target is None:
             return  # no agents' platform: the request is listed by `frontdoor invitations`
-        uow.outbox.add(dest, ob.CHANNEL_POST, {
-            "channel": target,
-            "text": t("agents.invite_request", requester=requester, channel=channel, note=note),
-            "actions": [
+        uow.outbox.add(dest, ob.CHANNEL_POST, ChannelPostPayload(
+            channel=target,
+            text=t("agents.invite_request", requester=requester, channel=channel, note=note),
+            actions=[
                 {"label": t("agents.invite_approve"), "action_id": ACTION_PREFIX + APPROVE,
                  "value": str(request_id), "style": "primary"},
                 {"label": t("agents.invite_decline"), "action_id": ACTION_PREFIX + DECLINE,
                  "value": str(request_id), "style": "danger"},
             ],
-        }, None, f"{dest}:channel:{target}", now)
+        ), None, f"{dest}:channel:{target}", now)
 
 
 def _requester(display_name: str | None, external_id: str) -> str:

@@ -1,0 +1,119 @@
+"""What each kind of outbox item carries (`bot.outbox` names the kinds).
+
+Payloads are stored as JSON, so they are TypedDicts: the rules build them with these
+constructors and mypy refuses a misspelt or missing key. Senders read them back from the
+stored JSON (``OutboundItem.payload``). Files are `bot.messages.Attachment.as_dict()`; a
+case card is `bot.relay.Relay.card`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NotRequired, TypedDict
+
+#: `Attachment.as_dict()`: kind, file_id, file_name, mime_type, size, url, source.
+FileFacts = dict[str, Any]
+
+
+class ReplyFacts(TypedDict):
+    """`bot.messages.Reply.as_dict()`."""
+
+    text: str
+    buttons: list[dict[str, str]]  # label, payload
+    case_number: str | None
+
+
+# Seller-bound kinds --------------------------------------------------------------------------
+class SellerMessagePayload(TypedDict):
+    """``seller.message``: a reply to the seller's chat."""
+
+    address: str
+    reply: ReplyFacts
+    case_message_id: int | None
+    agent_ts: NotRequired[str]  # the agent's thread message it relays (its ✅ goes there)
+
+
+class SellerEditPayload(TypedDict):
+    """``seller.edit``: the seller's copy of a message changes (an agent edited it, or a
+    rating prompt is closed). The platform message is found at delivery when not given."""
+
+    address: str
+    text: str
+    platform_message_id: NotRequired[str]
+    case_message_id: NotRequired[int]
+
+
+class SellerFilePayload(TypedDict):
+    """``seller.file``: one file an agent shared, after the reply's text."""
+
+    address: str
+    attachment: FileFacts
+    caption: str
+    case_number: str
+    case_message_id: int | None
+
+
+class SellerDeletePayload(TypedDict):
+    """``seller.delete``: an agent deleted a relayed message; take the seller's copy back."""
+
+    address: str
+    platform_message_id: str
+    case_message_id: int
+
+
+# Agent-bound kinds ---------------------------------------------------------------------------
+class CaseParentPayload(TypedDict):
+    """``agents.case_parent``: the case's card, posted once, then updated in place."""
+
+    card: dict[str, Any]
+    channel: str | None
+
+
+class ThreadPostPayload(TypedDict):
+    """``agents.thread_post``: a message in the case's thread."""
+
+    text: str
+    author: str
+    attachments: list[FileFacts]
+    case_message_id: int | None
+    mentions: NotRequired[list[str]]  # agents the post notifies
+
+
+class ThreadFilePayload(TypedDict):
+    """``agents.thread_file``: a seller's file copied into the thread, after its post."""
+
+    source: str  # the channel the file is fetched from
+    attachment: FileFacts
+    case_message_id: int | None
+
+
+class ReactionPayload(TypedDict):
+    """``agents.reaction``: a reaction (the ✅) on a thread message."""
+
+    name: str
+    target_ts: str
+
+
+class ChannelPostPayload(TypedDict):
+    """``agents.channel_post``: a top-level message in an agents' channel."""
+
+    channel: str
+    text: str
+    blocks: NotRequired[list[dict[str, Any]]]
+    actions: NotRequired[list[dict[str, str]]]  # buttons: label, action_id, value, style
+
+
+class AssignNextPayload(TypedDict):
+    """``agents.assign_next``: who in the agents' pool takes the case now."""
+
+    group: str
+    reason: str  # bot.outbox.ASSIGN_NEW_CASE | ASSIGN_ESCALATION
+
+
+class ParentMovedPayload(TypedDict):
+    """``agents.parent_moved``: the old parent says where the case went."""
+
+    channel: str
+    ts: str
+    card: dict[str, Any]
+    to_channel: str
+    link_base: str
