@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any, NotRequired, TypedDict
 
+from bot import outbox as ob
+
 #: `Attachment.as_dict()`: kind, file_id, file_name, mime_type, size, url, source.
 FileFacts = dict[str, Any]
 
@@ -117,3 +119,19 @@ class ParentMovedPayload(TypedDict):
     card: dict[str, Any]
     to_channel: str
     link_base: str
+
+
+#: The payload type of every kind of item.
+PAYLOAD_TYPES: dict[str, type] = {
+    ob.SELLER_MESSAGE: SellerMessagePayload,
+    ob.SELLER_EDIT: SellerEditPayload,
+    ob.SELLER_FILE: SellerFilePayload,
+    ob.SELLER_DELETE: SellerDeletePayload,
+    ob.CASE_PARENT: CaseParentPayload,
+    ob.THREAD_POST: ThreadPostPayload,
+    ob.THREAD_FILE: ThreadFilePayload,
+    ob.THREAD_REACTION: ReactionPayload,
+    ob.CHANNEL_POST: ChannelPostPayload,
+    ob.ASSIGN_NEXT: AssignNextPayload,
+    ob.PARENT_MOVED: ParentMovedPayload,
+}
