@@ -9,7 +9,7 @@ from bot.dialogue.turn import Turn
 from bot.messages import Button, Reply
 from bot.texts import t
 
-COMMANDS: tuple[str, ...] = ("new", "cases", "case", "help", "start")
+COMMANDS: tuple[str, ...] = ("new", "cases", "case", "help", "language", "start")
 
 
 def _main_buttons() -> tuple[Button, ...]:

@@ -214,3 +214,8 @@ async def test_the_scheduler_writes_to_a_chinese_seller_in_chinese(
                for t in texts), texts
     assert "📁 由于 8 天内没有收到您的回复，CX-000001 已关闭。您可以在 30 天内重新打开它。" in texts, \
         texts[-2:]
+
+
+async def test_an_unknown_command_points_to_language_too(chat: Chat) -> None:
+    await chat.command("sprache")
+    chat.expect("I don't know /sprache.", "/language")
