@@ -50,7 +50,8 @@ DEFAULT_TIME_ZONES: dict[str, str] = {ENGLISH: "UTC", CHINESE: "Asia/Shanghai"}
 LOCALE_DIR = Path(__file__).with_name("locale")
 DOMAIN = "messages"
 
-# CJK ideographs (unified, extension A, compatibility) and CJK punctuation / full-width forms.
+# Han ideographs (unified, extension A, compatibility): punctuation and full-width digits
+# alone say nothing about the language.
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN_WORD = re.compile(r"\b[A-Za-z]{2,}\b")
 
