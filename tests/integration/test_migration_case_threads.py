@@ -5,71 +5,27 @@ fresh PostgreSQL database."""
 
 from __future__ import annotations
 
-import os
-import uuid
-from collections.abc import Iterator
-from datetime import UTC, datetime
-
-import pytest
 from alembic import command
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from storage.migrate import alembic_config, upgrade
+from tests.integration import migration_helpers
+from tests.integration.migration_helpers import NOW, rows, run
 
-NOW = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def empty_url(request: pytest.FixtureRequest, tmp_path: os.PathLike[str]) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path}/m.db"
-        return
-    base = os.environ.get("FRONTDOOR_TEST_DATABASE_URL")
-    if not base:
-        pytest.skip("PostgreSQL not configured (FRONTDOOR_TEST_DATABASE_URL unset)")
-    url = make_url(base)
-    name = f"fd_mig_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-def _rows(url: str, sql: str) -> list[tuple[object, ...]]:
-    engine = create_engine(url)
-    try:
-        with engine.connect() as conn:
-            return [tuple(r) for r in conn.execute(text(sql))]
-    finally:
-        engine.dispose()
-
-
-def _run(url: str, sql: str, **params: object) -> None:
-    engine = create_engine(url)
-    try:
-        with engine.begin() as conn:
-            conn.execute(text(sql), params)
-    finally:
-        engine.dispose()
+empty_url = migration_helpers.empty_url
 
 
 def _seed_two_cases(url: str) -> None:
     """A seller with two cases: one posted to Slack (its thread known), one not yet."""
-    _run(url, "INSERT INTO merchants (id, name, created_at) VALUES (1, 'Acme', :now)", now=NOW)
-    _run(url, "INSERT INTO sellers (id, merchant_id, display_name, is_main, created_at) "
+    run(url, "INSERT INTO merchants (id, name, created_at) VALUES (1, 'Acme', :now)", now=NOW)
+    run(url, "INSERT INTO sellers (id, merchant_id, display_name, is_main, created_at) "
               "VALUES (1, 1, 'Acme', true, :now)", now=NOW)
     for case_id in (1, 2):
-        _run(url, "INSERT INTO cases (id, number, seller_id, case_type, order_key, title, "
+        run(url, "INSERT INTO cases (id, number, seller_id, case_type, order_key, title, "
                   "status, created_at, updated_at, status_changed_at) VALUES (:id, :number, 1, "
                   "'order', :number, 'Orders', 'new', :now, :now, :now)",
              id=case_id, number=f"CX-{case_id:06d}", now=NOW)
-    _run(url, "UPDATE cases SET slack_channel = 'C0SUPPORT', slack_ts = '1700000000.000100' "
+    run(url, "UPDATE cases SET slack_channel = 'C0SUPPORT', slack_ts = '1700000000.000100' "
               "WHERE id = 1")
 
 
@@ -80,11 +36,11 @@ def test_a_posted_case_keeps_its_slack_thread_and_an_unposted_one_gets_none(
 
     upgrade(empty_url, "0014")
 
-    assert _rows(empty_url, "SELECT case_id, platform, channel, parent_message_id "
+    assert rows(empty_url, "SELECT case_id, platform, channel, parent_message_id "
                             "FROM case_threads ORDER BY case_id") == [
         (1, "slack", "C0SUPPORT", "1700000000.000100")]
     command.downgrade(alembic_config(empty_url), "0013")
-    assert _rows(empty_url, "SELECT id, slack_channel, slack_ts FROM cases ORDER BY id") == [
+    assert rows(empty_url, "SELECT id, slack_channel, slack_ts FROM cases ORDER BY id") == [
         (1, "C0SUPPORT", "1700000000.000100"), (2, None, None)]
 
 
@@ -92,7 +48,7 @@ def test_the_cases_slack_columns_go_and_come_back_from_the_record(empty_url: str
     upgrade(empty_url, "0013")
     _seed_two_cases(empty_url)
     upgrade(empty_url, "0016")
-    _run(empty_url, "INSERT INTO case_threads (case_id, platform, channel, parent_message_id) "
+    run(empty_url, "INSERT INTO case_threads (case_id, platform, channel, parent_message_id) "
                     "VALUES (2, 'slack', 'C0PAY', '1700000000.000200')")
 
     engine = create_engine(empty_url)
@@ -104,5 +60,5 @@ def test_the_cases_slack_columns_go_and_come_back_from_the_record(empty_url: str
     assert not {"slack_channel", "slack_ts"} & columns
 
     command.downgrade(alembic_config(empty_url), "0015")
-    assert _rows(empty_url, "SELECT id, slack_channel, slack_ts FROM cases ORDER BY id") == [
+    assert rows(empty_url, "SELECT id, slack_channel, slack_ts FROM cases ORDER BY id") == [
         (1, "C0SUPPORT", "1700000000.000100"), (2, "C0PAY", "1700000000.000200")]

@@ -4,73 +4,28 @@ fresh PostgreSQL database."""
 
 from __future__ import annotations
 
-import os
-import uuid
-from collections.abc import Iterator
-from datetime import UTC, datetime
-
-import pytest
 from alembic import command
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from storage.migrate import alembic_config, upgrade
+from tests.integration import migration_helpers
+from tests.integration.migration_helpers import NOW, rows, run
 
-NOW = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def empty_url(request: pytest.FixtureRequest, tmp_path: os.PathLike[str]) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path}/m.db"
-        return
-    base = os.environ.get("FRONTDOOR_TEST_DATABASE_URL")
-    if not base:
-        pytest.skip("PostgreSQL not configured (FRONTDOOR_TEST_DATABASE_URL unset)")
-    url = make_url(base)
-    name = f"fd_mig_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-def _rows(url: str, sql: str) -> list[tuple[object, ...]]:
-    engine = create_engine(url)
-    try:
-        with engine.connect() as conn:
-            return [tuple(r) for r in conn.execute(text(sql))]
-    finally:
-        engine.dispose()
-
-
-def _run(url: str, sql: str, **params: object) -> None:
-    engine = create_engine(url)
-    try:
-        with engine.begin() as conn:
-            conn.execute(text(sql), params)
-    finally:
-        engine.dispose()
+empty_url = migration_helpers.empty_url
 
 
 def _seed_two_ratings(url: str) -> None:
     """A seller with two resolved cases: one rated with words, one with a Like."""
-    _run(url, "INSERT INTO merchants (id, name, created_at) VALUES (1, 'Acme', :now)", now=NOW)
-    _run(url, "INSERT INTO sellers (id, merchant_id, display_name, is_main, created_at) "
+    run(url, "INSERT INTO merchants (id, name, created_at) VALUES (1, 'Acme', :now)", now=NOW)
+    run(url, "INSERT INTO sellers (id, merchant_id, display_name, is_main, created_at) "
               "VALUES (1, 1, 'Acme', true, :now)", now=NOW)
     for case_id in (1, 2):
-        _run(url, "INSERT INTO cases (id, number, seller_id, case_type, order_key, title, "
+        run(url, "INSERT INTO cases (id, number, seller_id, case_type, order_key, title, "
                   "status, created_at, updated_at, status_changed_at) VALUES (:id, :number, 1, "
                   "'order', :number, 'Orders', 'resolved', :now, :now, :now)",
              id=case_id, number=f"CX-{case_id:06d}", now=NOW)
-    _run(url, "INSERT INTO evaluations (case_id, level, reason, created_at) "
+    run(url, "INSERT INTO evaluations (case_id, level, reason, created_at) "
               "VALUES (1, 'so_so', 'took four days to answer', :now)", now=NOW)
-    _run(url, "INSERT INTO evaluations (case_id, level, reason, created_at) "
+    run(url, "INSERT INTO evaluations (case_id, level, reason, created_at) "
               "VALUES (2, 'like', NULL, :now)", now=NOW)
 
 
@@ -80,14 +35,14 @@ def test_old_ratings_keep_their_words_as_other_and_back(empty_url: str) -> None:
 
     upgrade(empty_url, "0005")
     query = "SELECT case_id, level, reason_code, reason FROM evaluations ORDER BY case_id"
-    assert _rows(empty_url, query) == [
+    assert rows(empty_url, query) == [
         (1, "so_so", "other", "took four days to answer"),
         (2, "like", None, None),
     ]
 
     # A reason chosen by button (no words) survives a downgrade as words.
-    _run(empty_url, "UPDATE evaluations SET level = 'so_so', reason_code = 'slow_reply' "
+    run(empty_url, "UPDATE evaluations SET level = 'so_so', reason_code = 'slow_reply' "
                     "WHERE case_id = 2")
     command.downgrade(alembic_config(empty_url), "0004")
-    assert _rows(empty_url, "SELECT case_id, reason FROM evaluations ORDER BY case_id") == [
+    assert rows(empty_url, "SELECT case_id, reason FROM evaluations ORDER BY case_id") == [
         (1, "took four days to answer"), (2, "slow_reply")]
