@@ -1,5 +1,5 @@
 """The seller's language: which languages ship, the one this turn speaks, where it comes
-from, and the gettext catalogues (Babel) the texts are read from (issue 16).
+from, and the gettext catalogues (Babel) the texts are read from.
 
 A turn speaks one language: the engine sets it from the stored seller (or, before they have
 one, from Telegram's ``language_code`` or the script of what they write), and code that

@@ -1,4 +1,4 @@
-"""One-time login links to the seller portal (issue 15): `/web` in chat, a "View in browser"
+"""One-time login links to the seller portal: `/web` in chat, a "View in browser"
 button, or an email hands a seller FRONTDOOR_PUBLIC_URL + /portal/login/<token>.
 
 A token is signed, not looked up: it carries the seller, the case to open (optional), its

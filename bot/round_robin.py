@@ -1,4 +1,4 @@
-"""Round-robin assignment among the agents' pool (issue 12): new cases, and escalation of a
+"""Round-robin assignment among the agents' pool: new cases, and escalation of a
 case nobody answered by the first-response warning (rule 11).
 
 The pool is a Slack user group (SLACK_AGENTS_GROUP). Who is in it, and who is away, only the

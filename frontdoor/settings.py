@@ -157,14 +157,14 @@ class Settings(BaseSettings):
     frontdoor_public_url: str | None = None
     frontdoor_host: str = "127.0.0.1"
     frontdoor_port: int = 8080
-    # Seller portal (issue 15): on, it needs FRONTDOOR_PUBLIC_URL and a session secret of 32+
+    # Seller portal: on, it needs FRONTDOOR_PUBLIC_URL and a session secret of 32+
     # characters (`frontdoor serve` refuses to start without them).
     frontdoor_portal: bool = False
     frontdoor_session_secret: str | None = None
     frontdoor_session_hours: float = 12
     # Web chat lines older than this are deleted by the scheduler (0 keeps them for ever).
     frontdoor_web_chat_retention_days: float = 90
-    # Email notifications (issue 15): off while FRONTDOOR_SMTP_URL is unset.
+    # Email notifications: off while FRONTDOOR_SMTP_URL is unset.
     frontdoor_smtp_url: str | None = None
     frontdoor_email_from: str | None = None
     frontdoor_email_unread_minutes: float = 30

@@ -200,7 +200,7 @@ class CaseRow(Base):
                                                               server_default=sql_text("false"))
     first_response_breach_sent: Mapped[bool] = mapped_column(Boolean,
                                                              server_default=sql_text("false"))
-    # Credits (issue 12): the agent a case is assigned to, and the agents (refs: a Slack user
+    # Credits: the agent a case is assigned to, and the agents (refs: a Slack user
     # id, a CLI name) who gave its first response and resolved it.
     assignee_ref: Mapped[str | None] = mapped_column(String(100))
     assignee_name: Mapped[str | None] = mapped_column(String(200))
@@ -463,7 +463,7 @@ class AgentRotationRow(Base):
 
 
 class PortalFileRow(Base):
-    """A file a seller uploaded on the portal (issue 15), kept in the database so every serve
+    """A file a seller uploaded on the portal, kept in the database so every serve
     process can hand it out: to the Slack sender copying it into the case's thread, and back
     to its seller (only) on the case's page."""
 

@@ -1,6 +1,6 @@
 """The seller portal's reads that the case service has no call for: a page of a seller's
 cases with its total and unread counts in three indexed queries, and the files sellers upload
-on the portal (issue 15). Every read names the seller: another seller's case or file is simply
+on the portal. Every read names the seller: another seller's case or file is simply
 not found."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The seller portal's routes (issue 15), built from what the composition root hands over.
+"""The seller portal's routes, built from what the composition root hands over.
 
 Every page works on the logged-in seller's own cases through the case service (the same
 rules as the chat); a case or file that is not theirs is answered 404, like one that does not

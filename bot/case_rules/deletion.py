@@ -1,4 +1,4 @@
-"""An agent deletes a message they relayed to the seller (issue 12): the seller's copies are
+"""An agent deletes a message they relayed to the seller: the seller's copies are
 taken back where the platform allows it, and the case's thread is told what could not be.
 
 Each part of the message that reached the seller (its text, each file) is an outbox item of

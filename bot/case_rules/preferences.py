@@ -1,4 +1,4 @@
-"""A seller's preferences: the language they are answered in and their time zone (issue 16).
+"""A seller's preferences: the language they are answered in and their time zone.
 
 Set from the chat (/language) and meant for the seller portal's selector too; the engine
 stores the language it detects for a seller who has none yet.
