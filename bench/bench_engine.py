@@ -176,6 +176,19 @@ def ab_rows(res: Result) -> list[str]:
     return rows
 
 
+def ab_verdict(res: Result) -> str:
+    """How the two variants compared, per database, in this run's numbers."""
+    if not res.rounds:
+        return f"- **{res.name}**: not measured (no Rasa)."
+    e2e = [median(r.e2e_yield_ms) - median(r.e2e_ms) for r in res.rounds]
+    crit = [median(r.critical_yield_ms) - median(r.critical()) for r in res.rounds]
+    faster = sum(d < 0 for d in e2e)
+    base = median([median(r.e2e_ms) for r in res.rounds])
+    return (f"- **{res.name}**: B faster end to end in {faster} of {len(e2e)} repetitions; "
+            f"median difference (B − A) {median(e2e):+.2f} ms end to end "
+            f"({100 * median(e2e) / base:+.1f}%), {median(crit):+.2f} ms on the critical path.")
+
+
 def run_rows(res: Result) -> list[str]:
     rows = []
     for label, runs in res.runs.items():
@@ -299,6 +312,10 @@ def report(results: list[Result], args: argparse.Namespace, total_s: float,
     ]
     for res in results:
         lines += ab_rows(res)
+    lines += ["", *[ab_verdict(r) for r in results], "",
+              "The yields stay out unless B is faster in every repetition on both databases by "
+              "more than the spread between repetitions: on a shared, loaded machine a "
+              "difference of a few percent is within the noise."]
     lines += [
         "",
         "### Statements per message (fake classifier)",
