@@ -1,4 +1,4 @@
-"""Engine benchmark: the engine's cost in figures the engine controls (issue 14).
+"""Engine benchmark: the engine's cost in figures the engine controls.
 
 Each seller runs the same short conversation (greet, describe a problem, confirm, ask for an
 update, add a detail, thank). On SQLite and PostgreSQL, in ``--rounds`` repetitions with fresh

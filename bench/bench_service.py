@@ -1,5 +1,5 @@
 """Whole-service load test: `frontdoor serve` as real processes, the real Rasa model, traffic
-only through the HTTP endpoints (issue 14).
+only through the HTTP endpoints.
 
 Per database: SQLite with one serve process, PostgreSQL with two (webhooks round-robin, as
 behind a load balancer). The Telegram Bot API and the Slack Web API are the stand-ins of
