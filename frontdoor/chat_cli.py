@@ -16,6 +16,7 @@ import typer
 
 from adapters.console import ConsoleSender, run_console
 from adapters.slack.file_download import SlackFileDownload, parse_hosts
+from bot import i18n
 from bot.classification import Classifier
 from bot.dispatcher import OutboxDispatcher
 from bot.errors import CaseRuleError
@@ -76,8 +77,9 @@ def chat_user_as(services: Services, who: str) -> ChatUser:
     seller = find_seller(services.database, who)
     if seller is not None:
         user_id = console_user_for(services, seller.id, seller.display_name)
-        return ChatUser(user_id, seller.display_name,
-                        t("console.chatting_as", name=seller.display_name, id=seller.id))
+        with i18n.speaking_to(services.cases.identify(CONSOLE, user_id)[1]):
+            banner = t("console.chatting_as", name=seller.display_name, id=seller.id)
+        return ChatUser(user_id, seller.display_name, banner)
     invitation = find_invitation(services.database, who)
     if invitation is None:
         raise NoSuchChatUser(
@@ -175,13 +177,16 @@ async def _chat(settings: Settings, as_seller: str | None, no_nlu: bool) -> int:
         sender = ConsoleSender(address=user.user_id, agent_files=agent_files,
                                on_reply_shown=replies_shown_are_read(services))
         dispatcher = chat_dispatcher(services, sender, user.user_id)
+        # The terminal's own lines in the seller's language (the bot's replies are in it anyway).
+        _, seller = await asyncio.to_thread(services.cases.identify, CONSOLE, user.user_id)
         async with classifier_for(settings, no_nlu) as classifier:
             engine = build_engine(services, classifier)
-            typer.echo(t("console.welcome", brand=settings.frontdoor_brand))
-            if user.banner:
-                typer.echo(user.banner)
-            await run_console(engine, dispatcher.run_once, sender, user.user_id,
-                              user.display_name, first_lines=user.first_lines)
+            with i18n.speaking_to(seller):
+                typer.echo(t("console.welcome", brand=settings.frontdoor_brand))
+                if user.banner:
+                    typer.echo(user.banner)
+                await run_console(engine, dispatcher.run_once, sender, user.user_id,
+                                  user.display_name, first_lines=user.first_lines)
     finally:
         services.database.dispose()
     return 0

@@ -73,3 +73,21 @@ def test_chat_as_refuses_an_expired_invitation_and_nobody(tmp_path: Path,
     nobody = run(["chat", "--as", "Nobody Ltd", "--no-nlu"], tmp_path, env, "/quit\n")
     assert nobody.returncode == 2
     assert "no seller or invitation 'Nobody Ltd'" in nobody.stderr
+
+
+def test_a_chinese_seller_chats_in_chinese_in_the_terminal_too(
+        tmp_path: Path, env: dict[str, str]) -> None:
+    """/language chosen once: the next chat's own lines (welcome, who you are) and the bot's
+    answers are in Chinese."""
+    invited = run(["invite", "create", "王芳的店", "--code", "WANG-2026"], tmp_path, env)
+    assert invited.returncode == 0, invited.stderr
+    first = run(["chat", "--as", "王芳的店", "--no-nlu"], tmp_path, env,
+                "/language\n简体中文\n/quit\n")
+    assert first.returncode == 0, first.stderr
+    assert "今后我会用简体中文回复您" in first.stdout
+
+    again = run(["chat", "--as", "王芳的店", "--no-nlu"], tmp_path, env, "/cases\n/quit\n")
+    assert again.returncode == 0, again.stderr
+    assert "Ceylexo 卖家支持（终端聊天）" in again.stdout
+    assert "当前身份：王芳的店（卖家 1）。" in again.stdout
+    assert "您没有进行中的工单" in again.stdout
