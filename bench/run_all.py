@@ -7,7 +7,7 @@ import importlib
 import sys
 
 BENCHMARKS = ("bench_store", "bench_nlu", "bench_engine", "bench_relay", "bench_service",
-              "bench_sweeps")
+              "bench_sweeps", "bench_texts")
 
 
 def main() -> int:
