@@ -29,6 +29,7 @@ from bot.dialogue import (
     triage,
 )
 from bot.dialogue.common import CANCEL, CASES, NEW, plain, type_menu
+from bot.dialogue.drafts import TriageDraft
 from bot.dialogue.turn import Turn
 from bot.identifiers import normalise_case_number
 from bot.labels import CASE_TYPES, ENTITY_ORDER_ID
@@ -228,7 +229,7 @@ async def _undo(turn: Turn, payload: str) -> bool:
         await triage.start_with(turn, c.intent, msg.text, list(msg.attachments), order)
         return True
     ranking = [intent for intent, _conf in c.ranking] if c is not None else []
-    turn.state.start(triage.FLOW, "type", {"text": msg.text, "att": list(msg.attachments),
-                                           "order": order, "human": False})
+    turn.state.start(triage.FLOW, "type", TriageDraft(text=msg.text, att=list(msg.attachments),
+                                                      order=order, human=False))
     turn.say("undo.what_about", buttons=type_menu(ranking, turn.config.menu_types))
     return True
