@@ -12,9 +12,10 @@ from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, generate_latest
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from bot.dispatcher import OutboxDispatcher
@@ -68,6 +69,18 @@ class ServerParts:
     body_limits: dict[str, int] = field(default_factory=dict)
     #: More routes (the seller portal's pages, the web chat), served as they are.
     routes: list[BaseRoute] = field(default_factory=list)
+
+
+async def refused_request(request: Request, exc: Exception) -> Response:
+    """Starlette's own refusals (no such route, a method not allowed, a form it cannot parse:
+    malformed multipart, too many files or fields) answered as before, with a log line
+    saying what was refused and why."""
+    assert isinstance(exc, HTTPException)
+    log.info("%s %s answered %d: %s", request.method, request.url.path[:200], exc.status_code,
+             str(exc.detail)[:200])
+    if exc.status_code in (204, 304):
+        return Response(status_code=exc.status_code, headers=exc.headers)
+    return PlainTextResponse(f"{exc.detail}\n", status_code=exc.status_code, headers=exc.headers)
 
 
 def create_app(parts: ServerParts) -> Starlette:
@@ -159,7 +172,8 @@ def create_app(parts: ServerParts) -> Starlette:
                 with contextlib.suppress(Exception):
                     await finish()
 
-    app = Starlette(routes=routes, lifespan=lifespan, middleware=[
+    app = Starlette(routes=routes, lifespan=lifespan,
+                    exception_handlers={HTTPException: refused_request}, middleware=[
         Middleware(BodySizeLimit, max_bytes=parts.max_request_bytes,
                    by_prefix=parts.body_limits)])
     for name, value in parts.state.items():

@@ -4,6 +4,7 @@ engine (adapters/web/chat_routes.py for text and buttons, chat_uploads.py for fi
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -25,6 +26,15 @@ log = logging.getLogger("adapters.web.chat_routes")
 
 #: A client message id: the panel makes one per message and sends it again on a retry.
 CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{8,80}$")
+#: The largest line id a client may name: the databases' ids are signed 64-bit integers, and
+#: a bigger number would fail the query instead of finding nothing.
+MAX_LINE_ID = 2**63 - 1
+
+
+def is_line_id(value: object) -> bool:
+    """A line id as the database has them (not a bool, not negative, not over 64 bits)."""
+    return (isinstance(value, int) and not isinstance(value, bool)
+            and 0 <= value <= MAX_LINE_ID)
 
 
 @dataclass
@@ -58,6 +68,21 @@ def refuse(status: int, error: str, why: str, request: Request) -> Response:
     """A clear JSON answer for the panel, and a log line saying why."""
     log.info("web chat %s %s refused (%d): %s", request.method, request.url.path, status, why)
     return JSONResponse({"error": error}, status_code=status)
+
+
+async def read_json(request: Request, error: str) -> Any:
+    """The request's JSON body, or the refusal: 415 unless it is declared JSON (what the
+    panel sends), 400 if it is not JSON in UTF-8 or nested too deep to read."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/json":
+        return refuse(415, "Send the message as JSON (application/json).",
+                      f"content type {content_type[:60]!r}", request)
+    try:
+        return json.loads(await request.body())
+    except (ValueError, UnicodeDecodeError):
+        return refuse(400, error, "not JSON", request)
+    except RecursionError:
+        return refuse(400, error, "JSON nested too deep", request)
 
 
 def posting_seller(parts: WebChatParts, request: Request) -> int | Response:

@@ -34,11 +34,14 @@ from adapters.web.chat_parts import (
     CLIENT_ID,
     WebChatParts,
     hand_to_engine,
+    is_line_id,
     message_base,
     posting_seller,
+    read_json,
     refuse,
 )
 from adapters.web.chat_uploads import FILES_PATH, ChatUploads
+from bot.dialogue.cleaning import clean_text, storable
 from bot.domain import Identity
 from bot.messages import SellerMessage
 from bot.web_chat import WebChatLine, web_address
@@ -66,11 +69,16 @@ def to_seller_message(seller_id: int, client_id: str, body: dict[str, Any],
             return "button.payload must be a short string"
         if not isinstance(label, str) or len(label) > _MAX_PAYLOAD_CHARS:
             return "button.label must be a short string"
+        # Kept as sent but storable: no NUL or lone surrogate reaches a database.
+        payload, label = storable(payload), storable(label)
+        if not payload:
+            return "button.payload must be a short string"
         return SellerMessage(text=label, button=payload, **base), label
     text = body.get("text")
-    if not isinstance(text, str) or not text.strip():
+    # The line shown and stored is the text the engine reads: without control characters.
+    text = clean_text(text) if isinstance(text, str) else ""
+    if not text:
         return "text must be a non-empty string"
-    text = text.strip()
     if text.startswith("/") and len(text) > 1:
         command, _, args = text[1:].partition(" ")
         return SellerMessage(text=text, command=command.lower(), command_args=args.strip(),
@@ -101,10 +109,9 @@ class WebChatRoutes:
         seller_id = posting_seller(p, request)
         if isinstance(seller_id, Response):
             return seller_id
-        try:
-            body = json.loads(await request.body())
-        except (ValueError, UnicodeDecodeError):
-            return refuse(400, "The message could not be read.", "not JSON", request)
+        body = await read_json(request, "The message could not be read.")
+        if isinstance(body, Response):
+            return body
         if not isinstance(body, dict):
             return refuse(400, "The message could not be read.", "not an object", request)
         client_id = body.get("id")
@@ -133,13 +140,12 @@ class WebChatRoutes:
         seller_id = posting_seller(p, request)
         if isinstance(seller_id, Response):
             return seller_id
-        try:
-            body = json.loads(await request.body())
-        except (ValueError, UnicodeDecodeError):
-            return refuse(400, "Could not be read.", "not JSON", request)
+        body = await read_json(request, "Could not be read.")
+        if isinstance(body, Response):
+            return body
         lines = body.get("lines") if isinstance(body, dict) else None
         if (not isinstance(lines, list) or len(lines) > _MAX_SEEN
-                or not all(isinstance(x, int) and not isinstance(x, bool) for x in lines)):
+                or not all(is_line_id(x) for x in lines)):
             return refuse(400, "Could not be read.", "lines must be a list of ids", request)
         address = web_address(seller_id)
         replies = await asyncio.to_thread(p.store.replies_on_lines, address, lines)
@@ -155,7 +161,10 @@ class WebChatRoutes:
         raw = request.headers.get("last-event-id") or request.query_params.get("after")
         after: int | None = None
         if raw is not None:
-            if not raw.strip().isdigit():
+            raw = raw.strip()
+            # ASCII digits only ("²".isdigit() is true too), and an id the database can hold.
+            if not (len(raw) <= 19 and raw.isascii() and raw.isdigit()
+                    and is_line_id(int(raw))):
                 return refuse(400, "Bad Last-Event-ID.", f"Last-Event-ID {raw[:40]!r}",
                                request)
             after = int(raw)

@@ -39,6 +39,7 @@ from adapters.web.uploads import (
     read_uploads,
     store_uploads,
 )
+from bot.dialogue.cleaning import clean_text
 from bot.domain import Identity
 from bot.messages import Attachment, SellerMessage
 from bot.web_chat import SELLER_LINE, web_address
@@ -101,7 +102,7 @@ class ChatUploads:
         caption = form.get("text") or ""
         if not isinstance(caption, str):
             return refuse(400, "The upload could not be read.", "text is a file", request)
-        caption = caption.strip()
+        caption = clean_text(caption)  # what the engine reads, and the line shows
         if len(caption) > p.max_text_chars:
             return refuse(413, f"Messages are limited to {p.max_text_chars} characters.",
                           f"caption of {len(caption)} characters", request)

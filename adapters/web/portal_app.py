@@ -26,6 +26,7 @@ from adapters.web.session import CSRF_FIELD, PortalSessions
 from adapters.web.uploads import FileStore
 from bot.cases import CaseService
 from bot.clock import Clock, SystemClock
+from bot.dialogue.cleaning import clean_text
 from bot.domain import Case
 from bot.identifiers import normalise_case_number
 from bot.knowledge import KnowledgeBase
@@ -86,7 +87,9 @@ class Portal:
         return normalise_case_number(text, self.case_prefix)
 
     async def checked_form(self, request: Request) -> FormData:
-        """The POSTed form, if it carries this session's CSRF token (else 403)."""
+        """The POSTed form, if it carries this session's CSRF token (else 403). Its text
+        fields are cleaned as the chat cleans what sellers type: a NUL (which PostgreSQL
+        refuses) or another control character sent by a script never reaches the store."""
         form = await request.form(max_files=10, max_fields=50,
                                   max_part_size=MAX_FIELD_BYTES)
         submitted = form.get(CSRF_FIELD)
@@ -94,7 +97,8 @@ class Portal:
             log.warning("portal: %s %s refused: missing or wrong CSRF token", request.method,
                         request.url.path)
             raise HTTPException(403, "This form has expired. Go back, reload the page and try again.")
-        return form
+        return FormData([(name, clean_text(value) if isinstance(value, str) else value)
+                         for name, value in form.multi_items()])
 
 
 PortalHandler = Callable[[Portal, Request, int], Awaitable[Response]]
@@ -106,6 +110,8 @@ def signed_in(portal: Portal, handler: PortalHandler) -> Callable[[Request], Awa
     async def endpoint(request: Request) -> Response:
         seller_id = portal.seller_of(request)
         if seller_id is None:
+            log.info("portal: %s %s answered 401: no valid session", request.method,
+                     request.url.path[:200])
             return portal.pages.page(request, "login_needed.html", status_code=401)
         try:
             return await handler(portal, request, seller_id)

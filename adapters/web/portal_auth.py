@@ -55,6 +55,7 @@ def routes(portal: Portal) -> list[BaseRoute]:
         submitted = form.get(CSRF_FIELD)
         if portal.sessions.current_seller(request) is not None and not portal.sessions.csrf_ok(
                 request, submitted if isinstance(submitted, str) else None):
+            log.warning("portal: a logout without the session's CSRF token was refused")
             return portal.pages.page(request, "problem.html", status_code=403, detail=(
                 "This form has expired. Go back, reload the page and try again."))
         response = portal.pages.page(request, "logged_out.html", seller=None, csrf=None)

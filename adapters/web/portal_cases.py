@@ -21,6 +21,7 @@ from bot.case_rules.evaluation import reason_label, reason_text
 from bot.case_rules.queries import status_unseen
 from bot.case_rules.results import CaseDetail
 from bot.dialogue.actions import ALLOWED, KEEP, URGENT
+from bot.dialogue.cleaning import clean_text
 from bot.domain import Case, CaseMessage
 from bot.errors import CaseNotFound, NotYourCase
 from bot.texts import EVALUATION_LABELS, status_label
@@ -51,7 +52,8 @@ async def case_list(portal: Portal, request: Request, seller_id: int) -> Respons
     status = request.query_params.get("status", "in_progress")
     if status not in FILTERS:
         status = "in_progress"
-    query = (request.query_params.get("q") or "").strip()[:100]
+    # Cleaned like typed text: a NUL in a search would fail PostgreSQL's query.
+    query = clean_text(request.query_params.get("q"))[:100]
     try:
         page = max(1, min(int(request.query_params.get("page", "1")), 10_000))
     except ValueError:
@@ -162,7 +164,7 @@ async def case_page(portal: Portal, request: Request, seller_id: int,
 
 async def download(portal: Portal, request: Request, seller_id: int) -> Response:
     file_id = request.path_params["file_id"]
-    if not file_id.isdigit() or len(file_id) > 18:
+    if not (file_id.isascii() and file_id.isdigit()) or len(file_id) > 18:  # "²".isdigit()
         raise HTTPException(404)
     stored = await portal.call(portal.queries.get_file, int(file_id), seller_id)
     if stored is None:
@@ -176,7 +178,8 @@ async def agent_file(portal: Portal, request: Request, seller_id: int) -> Respon
     message_id, index = request.path_params["message_id"], request.path_params["index"]
     message = next((m for m in detail.messages if str(m.id) == message_id
                     and m.author_kind == d.AGENT and not m.internal), None)
-    if message is None or not index.isdigit() or int(index) >= len(message.attachments):
+    if (message is None or not (index.isascii() and index.isdigit()) or len(index) > 4
+            or int(index) >= len(message.attachments)):
         raise HTTPException(404)
     attachment = message.attachments[int(index)]
     if not attachment.get("url") or portal.agent_files is None:

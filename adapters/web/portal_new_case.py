@@ -60,7 +60,7 @@ async def _kept_files(portal: Portal, seller_id: int, form_data: FormData) -> li
     """The attachments stored on an earlier step, by id, only the seller's own."""
     kept = []
     for text in _value(form_data, "kept_files").split(","):
-        if not text.isdigit() or len(text) > 18:
+        if not (text.isascii() and text.isdigit()) or len(text) > 18:
             continue
         stored = await portal.call(portal.queries.get_file, int(text), seller_id)
         if stored is not None:
