@@ -161,6 +161,10 @@ TABLES: dict[str, tuple[str, ...]] = {
     "sweep_marks": ("case_id", "kind", "due_at", "created_at"),
     "outbox": ("destination", "kind", "payload", "case_id", "ordering_key", "created_at",
                "platform_message_id", "status", "attempts", "next_attempt_at", "sent_at"),
+    # Every case's parent is posted (its Slack thread) and its history starts with an event.
+    "case_threads": ("case_id", "platform", "channel", "parent_message_id"),
+    "case_events": ("case_id", "kind", "actor_kind", "actor_ref", "from_value", "to_value",
+                    "reason", "created_at"),
 }
 
 
@@ -178,6 +182,9 @@ def generate(rows: int, due_kinds: dict[int, str]) -> Iterator[tuple[str, tuple[
             yield "sweep_marks", m
         for item in items:
             yield "outbox", (*item, "sent", 1, item[5], item[5])
+        yield "case_threads", (i, "slack", "C_SUPPORT", f"{1_700_000_000 + i}.000100")
+        yield "case_events", (i, "status", "agent", "U1", "open", case["status"], None,
+                              case["status_changed_at"])
 
 
 def _pg_text(v: Any) -> str:
@@ -223,24 +230,18 @@ def load(engine: Engine, rows: int, due: int) -> list[int]:
     try:
         cur = raw.cursor()
         if pg:
-            # One COPY at a time per connection: the cases stream in a first pass, the
-            # smaller tables are gathered in a second.
-            with cur.copy(f"COPY cases ({', '.join(COLUMNS)}) FROM STDIN") as stream:
-                lines: list[str] = []
-                for name, values in generate(rows, due_kinds):
-                    if name == "cases":
-                        lines.append("\t".join(_pg_text(v) for v in values) + "\n")
-                    if len(lines) == 50_000:
-                        stream.write("".join(lines))
-                        lines = []
-                stream.write("".join(lines))
-            others: dict[str, list[str]] = {name: [] for name in TABLES if name != "cases"}
-            for name, values in generate(rows, due_kinds):
-                if name != "cases":
-                    others[name].append("\t".join(_pg_text(v) for v in values) + "\n")
-            for name, found in others.items():
-                with cur.copy(f"COPY {name} ({', '.join(TABLES[name])}) FROM STDIN") as stream:
-                    stream.write("".join(found))
+            # One COPY at a time per connection: a pass over the rows per table, the cases
+            # first (the other rows reference them).
+            for wanted, columns in TABLES.items():
+                with cur.copy(f"COPY {wanted} ({', '.join(columns)}) FROM STDIN") as stream:
+                    lines: list[str] = []
+                    for name, values in generate(rows, due_kinds):
+                        if name == wanted:
+                            lines.append("\t".join(_pg_text(v) for v in values) + "\n")
+                        if len(lines) == 50_000:
+                            stream.write("".join(lines))
+                            lines = []
+                    stream.write("".join(lines))
         else:
             cur.execute("BEGIN")
             batches: dict[str, list[tuple[Any, ...]]] = {name: [] for name in TABLES}
