@@ -2,8 +2,11 @@
 
 Rasa 3.6 needs Python 3.8-3.10 and pins old libraries, so it never shares the app's venv. The
 environment lives in ``<cache_dir>/rasa-<version>`` and is complete when its marker file
-(written only after a verified install) is there. :func:`ensure_rasa_env` is idempotent and
-safe to call from several processes at once (a file lock serialises creation).
+(written only after a verified install) is there. The packages the pipeline needs besides rasa
+(``RASA_EXTRA_PACKAGES``: jieba) are listed in the marker once installed; an environment made
+before they were needed gets them added on the next :func:`ensure_rasa_env`, not rebuilt.
+:func:`ensure_rasa_env` is idempotent and safe to call from several processes at once (a file
+lock serialises creation).
 
 Python 3.10 is looked for, in order: ``$FRONTDOOR_RASA_PYTHON``; pyenv's versions
 (``$PYENV_ROOT``, ``pyenv root``, ``~/.pyenv``); ``python3.10`` on PATH; ``uv python find 3.10``;
@@ -23,7 +26,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
-from nlu.project import RASA_VERSION
+from nlu.project import RASA_EXTRA_PACKAGES, RASA_VERSION
 
 MARKER = "frontdoor-env.json"
 PYTHON_ENV = "FRONTDOOR_RASA_PYTHON"
@@ -75,6 +78,33 @@ def is_complete(cache_dir: Path) -> bool:
     """True when the environment was installed and verified (its marker is there)."""
     directory = env_dir(cache_dir)
     return (directory / MARKER).is_file() and (directory / "bin" / "rasa").is_file()
+
+
+def _marker(cache_dir: Path) -> dict[str, object]:
+    try:
+        data = json.loads((env_dir(cache_dir) / MARKER).read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def has_extra_packages(cache_dir: Path) -> bool:
+    """True when the marker lists exactly the extra packages this version of Frontdoor needs."""
+    return _marker(cache_dir).get("packages") == list(RASA_EXTRA_PACKAGES)
+
+
+def _install_extra_packages(directory: Path, out: TextIO) -> None:
+    """pip-install ``RASA_EXTRA_PACKAGES`` into the environment and check they import."""
+    python = str(directory / "bin" / "python")
+    print(f"Installing {', '.join(RASA_EXTRA_PACKAGES)} into the Rasa environment ...", file=out, flush=True)
+    modules = ", ".join(package.split("==")[0] for package in RASA_EXTRA_PACKAGES)
+    try:
+        _run_streamed([python, "-m", "pip", "install", "--disable-pip-version-check",
+                       *RASA_EXTRA_PACKAGES], out)
+        _run_streamed([python, "-c", f"import {modules}"], out)
+    except (OSError, RasaEnvironmentError) as exc:
+        raise RasaEnvironmentError(
+            f"could not install {', '.join(RASA_EXTRA_PACKAGES)} into {directory}: {exc}") from exc
 
 
 def _python_version(python: Path | str) -> tuple[int, int] | None:
@@ -191,10 +221,15 @@ def ensure_rasa_env(cache_dir: Path, out: TextIO = sys.stderr) -> Path:
     the marker) is verified and adopted rather than rebuilt.
     """
     directory = env_dir(cache_dir)
-    if is_complete(cache_dir):
+    if is_complete(cache_dir) and has_extra_packages(cache_dir):
         return rasa_executable(cache_dir)
     with file_lock(cache_dir / f".rasa-{RASA_VERSION}.lock"):
-        if is_complete(cache_dir):  # another process finished it while we waited
+        if is_complete(cache_dir) and has_extra_packages(cache_dir):  # done while we waited
+            return rasa_executable(cache_dir)
+        if is_complete(cache_dir):  # made before the extra packages were needed: add them
+            _install_extra_packages(directory, out)
+            marker = {**_marker(cache_dir), "packages": list(RASA_EXTRA_PACKAGES)}
+            (directory / MARKER).write_text(json.dumps(marker) + "\n")
             return rasa_executable(cache_dir)
         python_version = _verify(directory)
         if python_version is None:
@@ -213,7 +248,8 @@ def ensure_rasa_env(cache_dir: Path, out: TextIO = sys.stderr) -> Path:
             python_version = _verify(directory)
             if python_version is None:
                 raise RasaEnvironmentError(f"rasa=={RASA_VERSION} did not install cleanly in {directory}")
-        marker = {"rasa": RASA_VERSION, "python": python_version}
+        _install_extra_packages(directory, out)
+        marker = {"rasa": RASA_VERSION, "python": python_version, "packages": list(RASA_EXTRA_PACKAGES)}
         (directory / MARKER).write_text(json.dumps(marker) + "\n")
         print(f"Rasa {RASA_VERSION} environment ready (Python {python_version})", file=out, flush=True)
     return rasa_executable(cache_dir)

@@ -1,45 +1,69 @@
-"""``frontdoor nlu evaluate``: the Rasa model and a baseline, scored on the held-out set.
+"""``frontdoor nlu evaluate``: the model as the app uses it, and a baseline, per language.
 
-The Rasa side is measured against a running server (``POST /model/parse``). Its label counts
-as given, except that Rasa's ``nlu_fallback`` (confidence below the FallbackClassifier
-threshold of config.yml) counts as ``out_of_scope``: it is the model saying "none of these",
-and the engine opens no case on it (its own threshold is higher). The best real intent, what
-the app's client reports, is scored too ("Rasa top"). The baseline is a TF-IDF +
-logistic-regression classifier (scikit-learn, word 1-2 grams) trained in-process on exactly the
-same training examples. Both are scored with the same metrics on the same held-out messages.
+Evaluation sets live in ``nlu/rasa/tests`` (outside ``data/``, so training never sees them), one
+file per split and language: ``dev_<lang>.yml`` is the development set, used while tuning the
+data and the pipeline; ``final_<lang>.yml`` is the final test set, not looked at while tuning
+(only its scores are read). The default is the final set.
 
-Targets: macro-F1 >= 0.92, out_of_scope recall >= 0.85, and Rasa's macro-F1 above the
-baseline's.
+The model is scored with the app's decision rule: the app's client (:class:`RasaClassifier`,
+which reports Rasa's best real intent) and the engine's threshold (``FRONTDOOR_NLU_THRESHOLD``):
+below it the engine acts on no intent (it asks, and opens no case), which counts as
+``out_of_scope``; Rasa's own ``nlu_fallback`` plays no part. "Top" is the best intent whatever
+its confidence. The baseline is TF-IDF + logistic regression (scikit-learn) trained in-process
+on the same training examples of the same language: word 1-2 grams for English, character 1-3
+grams for Chinese (no spaces between words). Both are scored with the same metrics.
+
+Targets (issues 3 and 16), per language on the final set: app-rule macro-F1 at least the
+language's target, out_of_scope recall >= 0.85, and the baseline beaten under the same rule both
+ways (top label against top label; the threshold on each one's own confidence).
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
+import re
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
-import yaml
-
-from nlu.client import FALLBACK_INTENT, ranking_of
+from bot.classification import Classification
+from bot.dialogue.config import EngineConfig
+from nlu.client import RasaClassifier
 from nlu.project import RasaProject, read_examples, read_training_examples
 
-TARGET_MACRO_F1 = 0.92
+LANGUAGES = ("en", "zh")
+SPLITS = ("final", "dev")
+DEFAULT_THRESHOLD = EngineConfig().nlu_threshold
+# Issue 16: Chinese >= 0.90; English not lower than before Chinese was added. 0.795 is the
+# app-rule macro-F1 of that model (feea469c, 2026-11-30) on final_en.yml, measured before any
+# change to the data or the pipeline (docs/benchmarks.md, NLU section).
+TARGET_MACRO_F1 = {"en": 0.795, "zh": 0.90}
 TARGET_OOS_RECALL = 0.85
 OUT_OF_SCOPE = "out_of_scope"
 NO_ANSWER = "(none)"
+
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 
 class EvaluationError(RuntimeError):
     """The evaluation could not be done (no held-out data, the NLU server not answering...)."""
 
 
+def language_of(text: str) -> str:
+    """``zh`` for text with any Chinese character (sellers mix in English terms), else ``en``."""
+    return "zh" if _CJK.search(text) else "en"
+
+
+def evaluation_set(project: RasaProject, split: str, language: str) -> Path:
+    """The file of one split (``dev`` or ``final``) in one language."""
+    return project.evaluation_dir / f"{split}_{language}.yml"
+
+
 @dataclass
 class Scores:
-    """Metrics of one classifier on the held-out set."""
+    """Metrics of one classifier on one evaluation set."""
 
     accuracy: float
     macro_f1: float
@@ -55,48 +79,75 @@ class Scores:
 class Prediction:
     text: str
     expected: str
-    rasa: str  # Rasa's label, with nlu_fallback read as out_of_scope
-    rasa_top: str  # the best real intent (what the app's client reports)
+    app: str  # what the engine acts on: the top intent, or out_of_scope below the threshold
+    top: str  # the best real intent, as the client reports it
     confidence: float
     baseline: str
+
+
+@dataclass
+class Target:
+    name: str
+    met: bool
+    check: str
+
+
+@dataclass
+class LanguageReport:
+    """One language's scores on its evaluation set."""
+
+    language: str
+    heldout_file: str
+    app: Scores
+    top: Scores
+    baseline: Scores
+    baseline_app: Scores  # the baseline under the app's rule: its probability at the threshold
+    train_examples: int
+    test_examples: int
+    predictions: list[Prediction] = field(default_factory=list)
+
+    def targets(self) -> list[Target]:
+        goal = TARGET_MACRO_F1.get(self.language, max(TARGET_MACRO_F1.values()))
+        f1, oos = self.app.macro_f1, self.app.recall(OUT_OF_SCOPE)
+        top, base, base_app = self.top.macro_f1, self.baseline.macro_f1, self.baseline_app.macro_f1
+        # The baseline is beaten under the same rule both ways: top label against top label, and
+        # the app's threshold on each one's own confidence.
+        return [
+            Target("macro_f1", f1 >= goal, f"{f1:.3f} >= {goal}"),
+            Target("out_of_scope_recall", oos >= TARGET_OOS_RECALL, f"{oos:.3f} >= {TARGET_OOS_RECALL}"),
+            Target("beats_baseline_top", top > base, f"top {top:.3f} > {base:.3f}"),
+            Target("beats_baseline_app", f1 > base_app, f"app {f1:.3f} > {base_app:.3f}"),
+        ]
+
+    def mistakes(self) -> list[Prediction]:
+        return [p for p in self.predictions if p.app != p.expected]
 
 
 @dataclass
 class EvaluationReport:
     """Everything ``frontdoor nlu evaluate`` prints and writes."""
 
-    rasa: Scores
-    rasa_top: Scores
-    baseline: Scores
-    fallback_threshold: float | None
-    train_examples: int
-    test_examples: int
-    heldout_file: str
+    split: str
+    threshold: float
     nlu_url: str
     seconds: float
-    predictions: list[Prediction] = field(default_factory=list)
-
-    def target_results(self) -> dict[str, tuple[bool, str]]:
-        """Each target: (met, how it stands)."""
-        oos = self.rasa.recall(OUT_OF_SCOPE)
-        return {
-            "macro_f1": (self.rasa.macro_f1 >= TARGET_MACRO_F1,
-                         f"{self.rasa.macro_f1:.3f} >= {TARGET_MACRO_F1}"),
-            "out_of_scope_recall": (oos >= TARGET_OOS_RECALL, f"{oos:.3f} >= {TARGET_OOS_RECALL}"),
-            "beats_baseline": (self.rasa.macro_f1 > self.baseline.macro_f1,
-                               f"{self.rasa.macro_f1:.3f} > {self.baseline.macro_f1:.3f}"),
-        }
+    languages: dict[str, LanguageReport]
 
     def failed_targets(self) -> list[str]:
-        return [f"{name}: {how}" for name, (met, how) in self.target_results().items() if not met]
+        return [f"{lang} {t.name}: {t.check}" for lang, report in self.languages.items()
+                for t in report.targets() if not t.met]
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["targets"] = {name: {"met": met, "check": how}
-                           for name, (met, how) in self.target_results().items()}
-        data["misclassified"] = [asdict(p) for p in self.predictions if p.rasa != p.expected]
-        del data["predictions"]
-        return data
+        languages = {}
+        for lang, report in self.languages.items():
+            data = asdict(report)
+            del data["predictions"]
+            data["targets"] = {t.name: {"met": t.met, "check": t.check} for t in report.targets()}
+            data["misclassified"] = [asdict(p) for p in report.mistakes()]
+            languages[lang] = data
+        return {"split": self.split, "threshold": self.threshold, "nlu_url": self.nlu_url,
+                "seconds": self.seconds, "languages": languages,
+                "failed_targets": self.failed_targets()}
 
 
 def score(expected: list[str], predicted: list[str], labels: list[str]) -> Scores:
@@ -118,157 +169,97 @@ def score(expected: list[str], predicted: list[str], labels: list[str]) -> Score
     )
 
 
-def baseline_predictions(train: list[tuple[str, str]], texts: list[str]) -> list[str]:
-    """TF-IDF (word 1-2 grams) + logistic regression trained on ``train``, applied to ``texts``."""
+def baseline_predictions(train: list[tuple[str, str]], texts: list[str],
+                         language: str = "en") -> list[tuple[str, float]]:
+    """TF-IDF + logistic regression trained on ``train``, applied to ``texts``: (label, its
+    probability) each. Word 1-2 grams for English, character 1-3 grams for Chinese."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
 
-    model = make_pipeline(
-        TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, lowercase=True),
-        LogisticRegression(C=10.0, max_iter=5000),
-    )
+    vectorizer = (TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True, lowercase=True)
+                  if language == "zh" else
+                  TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, lowercase=True))
+    model = make_pipeline(vectorizer, LogisticRegression(C=10.0, max_iter=5000))
     model.fit([text for text, _ in train], [intent for _, intent in train])
-    return [str(label) for label in model.predict(texts)]
+    classes = [str(label) for label in model.classes_]
+    return [(classes[int(row.argmax())], float(row.max())) for row in model.predict_proba(texts)]
 
 
-@dataclass(frozen=True)
-class RasaAnswer:
-    """Rasa's reading of one message: its own label (possibly ``nlu_fallback``) and the best
-    real intent, which is what the app's client reports."""
-
-    label: str
-    top_intent: str
-    confidence: float
-
-
-async def rasa_predictions(nlu_url: str, texts: list[str], concurrency: int = 4,
-                           timeout: float = 30.0) -> list[RasaAnswer]:
-    """Rasa's answer for each text (``POST /model/parse``); fails if the server is down."""
+async def app_classifications(nlu_url: str, texts: list[str], concurrency: int = 4,
+                              timeout: float = 30.0) -> list[Classification]:
+    """The app client's reading of each text; fails if the server does not answer."""
     semaphore = asyncio.Semaphore(concurrency)
-    async with httpx.AsyncClient(timeout=timeout) as http:
+    async with RasaClassifier(nlu_url, timeout=timeout, retries=1) as client:
 
-        async def one(text: str) -> RasaAnswer:
+        async def one(text: str) -> Classification:
             async with semaphore:
-                try:
-                    response = await http.post(f"{nlu_url}/model/parse", json={"text": text})
-                    response.raise_for_status()
-                    payload = response.json()
-                except (httpx.HTTPError, ValueError) as exc:
-                    raise EvaluationError(f"the NLU server at {nlu_url} did not answer: {exc}") from exc
-            label = str((payload.get("intent") or {}).get("name") or NO_ANSWER)
-            ranking = ranking_of(payload)
-            top, confidence = ranking[0] if ranking else (NO_ANSWER, 0.0)
-            return RasaAnswer(label, top, confidence)
+                result = await client.classify(text)
+            if not result.available:
+                raise EvaluationError(f"the NLU server at {nlu_url} did not answer")
+            return result
 
         return list(await asyncio.gather(*(one(text) for text in texts)))
 
 
-def evaluate(nlu_url: str, project: RasaProject | None = None,
-             heldout: Path | None = None) -> EvaluationReport:
-    """Score the server at ``nlu_url`` and the baseline on the held-out set."""
-    project = project or RasaProject()
-    heldout = heldout or project.heldout
-    test = read_examples(heldout)
-    train = read_training_examples(project)
-    if not test:
-        raise EvaluationError(f"no examples in {heldout}")
-    started = time.monotonic()
+def app_label(result: Classification, threshold: float) -> str:
+    """What the engine acts on: the top intent if confident enough, else no intent (counted as
+    out_of_scope: the engine opens nothing and asks)."""
+    if result.intent is None or result.confidence < threshold:
+        return OUT_OF_SCOPE
+    return result.intent
+
+
+def _language_report(language: str, heldout: Path, test: list[tuple[str, str]],
+                     train: list[tuple[str, str]], results: list[Classification],
+                     threshold: float) -> LanguageReport:
     texts = [text for text, _ in test]
     expected = [intent for _, intent in test]
-    answers = asyncio.run(rasa_predictions(nlu_url, texts))
-    # Rasa's fallback ("not confident enough") is its way of saying "none of these": for the
-    # scores it counts as out_of_scope, as the engine never opens a case on it.
-    rasa = [OUT_OF_SCOPE if a.label == FALLBACK_INTENT else a.label for a in answers]
-    baseline = baseline_predictions(train, texts)
+    app = [app_label(r, threshold) for r in results]
+    top = [r.intent or NO_ANSWER for r in results]
+    baseline_answers = baseline_predictions(train, texts, language)
+    baseline = [label for label, _ in baseline_answers]
+    baseline_app = [label if probability >= threshold else OUT_OF_SCOPE
+                    for label, probability in baseline_answers]
     labels = sorted(set(expected))
-    return EvaluationReport(
-        rasa=score(expected, rasa, labels),
-        rasa_top=score(expected, [a.top_intent for a in answers], labels),
+    return LanguageReport(
+        language=language, heldout_file=str(heldout),
+        app=score(expected, app, labels), top=score(expected, top, labels),
         baseline=score(expected, baseline, labels),
-        fallback_threshold=fallback_threshold(project),
-        train_examples=len(train), test_examples=len(test), heldout_file=str(heldout),
-        nlu_url=nlu_url, seconds=time.monotonic() - started,
-        predictions=[Prediction(t, e, r, a.top_intent, a.confidence, b)
-                     for t, e, r, a, b in zip(texts, expected, rasa, answers, baseline, strict=True)],
+        baseline_app=score(expected, baseline_app, labels),
+        train_examples=len(train), test_examples=len(test),
+        predictions=[Prediction(t, e, a, p, r.confidence, b) for t, e, a, p, r, b in
+                     zip(texts, expected, app, top, results, baseline, strict=True)],
     )
 
 
-def fallback_threshold(project: RasaProject) -> float | None:
-    """The FallbackClassifier threshold in the project's config.yml, if there is one."""
-    config: Any = yaml.safe_load(project.config.read_text()) or {}
-    for component in config.get("pipeline") or []:
-        if isinstance(component, dict) and component.get("name") == "FallbackClassifier":
-            return float(component.get("threshold", 0.3))
-    return None
-
-
-def format_report(report: EvaluationReport) -> str:
-    """The printed summary: both classifiers' totals, per-intent P/R/F1, targets, mistakes."""
-    r, t, b = report.rasa, report.rasa_top, report.baseline
-    lines = [
-        f"held-out set: {report.test_examples} messages ({report.heldout_file}); "
-        f"trained on {report.train_examples}",
-        "",
-        f"{'':22}{'Rasa':>10}{'Rasa top':>10}{'TF-IDF+LR':>11}",
-        f"{'accuracy':22}{r.accuracy:>10.3f}{t.accuracy:>10.3f}{b.accuracy:>11.3f}",
-        f"{'macro-F1':22}{r.macro_f1:>10.3f}{t.macro_f1:>10.3f}{b.macro_f1:>11.3f}",
-        f"{'out_of_scope recall':22}{r.recall(OUT_OF_SCOPE):>10.3f}{t.recall(OUT_OF_SCOPE):>10.3f}"
-        f"{b.recall(OUT_OF_SCOPE):>11.3f}",
-        f"Rasa: its label, nlu_fallback (confidence < {report.fallback_threshold}) read as "
-        "out_of_scope; Rasa top: the best real intent, as the app's client reports it.",
-        "",
-        f"{'intent':18}{'P':>7}{'R':>7}{'F1':>7}{'n':>5}   baseline F1",
-    ]
-    for label in r.labels:
-        m = r.per_intent[label]
-        lines.append(f"{label:18}{m['precision']:>7.2f}{m['recall']:>7.2f}{m['f1']:>7.2f}"
-                     f"{int(m['support']):>5}   {b.per_intent[label]['f1']:.2f}")
-    lines.append("")
-    for name, (met, how) in report.target_results().items():
-        lines.append(f"target {name:22} {'met' if met else 'NOT MET':8} ({how})")
-    mistakes = [p for p in report.predictions if p.rasa != p.expected]
-    if mistakes:
-        lines += ["", f"Rasa's mistakes ({len(mistakes)}):"]
-        lines += [f"  {p.expected} -> {p.rasa} (top {p.rasa_top} {p.confidence:.2f}): {p.text}"
-                  for p in mistakes]
-    return "\n".join(lines)
-
-
-def plot_confusion(scores: Scores, title: str, path: Path) -> None:
-    """A confusion-matrix PNG (rows: expected, columns: predicted)."""
-    import matplotlib
-
-    matplotlib.use("Agg")  # no display: files only
-    import matplotlib.pyplot as plt
-
-    size = len(scores.labels)
-    fig, ax = plt.subplots(figsize=(0.45 * size + 3, 0.45 * size + 2.5))
-    ax.imshow(scores.confusion, cmap="Blues")
-    ax.set_xticks(range(size), scores.labels, rotation=70, ha="right", fontsize=8)
-    ax.set_yticks(range(size), scores.labels, fontsize=8)
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("expected")
-    ax.set_title(title, fontsize=10)
-    peak = max((max(row) for row in scores.confusion), default=0) or 1
-    for i, row in enumerate(scores.confusion):
-        for j, count in enumerate(row):
-            if count:
-                ax.text(j, i, str(count), ha="center", va="center", fontsize=7,
-                        color="white" if count > peak / 2 else "black")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-
-
-def write_report(report: EvaluationReport, directory: Path) -> list[Path]:
-    """Write ``evaluation.json`` and the two confusion-matrix PNGs into ``directory``."""
-    directory.mkdir(parents=True, exist_ok=True)
-    json_path = directory / "evaluation.json"
-    json_path.write_text(json.dumps(report.to_json(), indent=2, ensure_ascii=False) + "\n")
-    rasa_png = directory / "confusion_rasa.png"
-    base_png = directory / "confusion_baseline.png"
-    plot_confusion(report.rasa, f"Rasa DIET: macro-F1 {report.rasa.macro_f1:.3f}", rasa_png)
-    plot_confusion(report.baseline, f"TF-IDF + LR baseline: macro-F1 {report.baseline.macro_f1:.3f}",
-                   base_png)
-    return [json_path, rasa_png, base_png]
+def evaluate(nlu_url: str, project: RasaProject | None = None, split: str = "final",
+             threshold: float = DEFAULT_THRESHOLD, heldout: Path | None = None) -> EvaluationReport:
+    """Score the server at ``nlu_url`` and the baselines on ``split``, per language. With
+    ``heldout``, that one file instead (its language: that of most of its examples)."""
+    project = project or RasaProject()
+    if split not in SPLITS:
+        raise EvaluationError(f"unknown split {split!r} (one of {', '.join(SPLITS)})")
+    sets: dict[str, tuple[Path, list[tuple[str, str]]]] = {}
+    if heldout is not None:
+        examples = read_examples(heldout)
+        if not examples:
+            raise EvaluationError(f"no examples in {heldout}")
+        majority = Counter(language_of(text) for text, _ in examples).most_common(1)[0][0]
+        sets[majority] = (heldout, examples)
+    else:
+        for language in LANGUAGES:
+            path = evaluation_set(project, split, language)
+            examples = read_examples(path) if path.is_file() else []
+            if examples:
+                sets[language] = (path, examples)
+        if not sets:
+            raise EvaluationError(f"no {split} examples in {project.evaluation_dir}")
+    training = read_training_examples(project)
+    started = time.monotonic()
+    reports: dict[str, LanguageReport] = {}
+    for language, (path, test) in sets.items():
+        results = asyncio.run(app_classifications(nlu_url, [text for text, _ in test]))
+        train = [pair for pair in training if language_of(pair[0]) == language]
+        reports[language] = _language_report(language, path, test, train, results, threshold)
+    return EvaluationReport(split, threshold, nlu_url, time.monotonic() - started, reports)

@@ -1,6 +1,7 @@
 """The Rasa project in ``nlu/rasa``: where its files are, its content hash, and its examples.
 
-The model is named after a SHA-256 of the Rasa version, ``config.yml``, ``domain.yml`` and every
+The model is named after a SHA-256 of the Rasa version (and the extra packages installed beside
+it), ``config.yml``, ``domain.yml`` and every
 file under ``data/`` (paths and bytes), so an unchanged project maps to the same cached model
 and is never retrained, while any edit, or a Rasa upgrade, gives a new name.
 """
@@ -16,6 +17,9 @@ from typing import Any
 import yaml
 
 RASA_VERSION = "3.6.21"
+# Installed in the Rasa environment next to rasa: config.yml's JiebaTokenizer segments Chinese
+# with jieba (Rasa does not depend on it). Part of the model's fingerprint, like the version.
+RASA_EXTRA_PACKAGES = ("jieba==0.42.1",)
 DEFAULT_PROJECT_DIR = Path(__file__).resolve().parent / "rasa"
 
 # Rasa's inline entity annotations: "[240518K7QW93XZ](order_id)" and '[x]{"entity": "y"}'.
@@ -41,9 +45,10 @@ class RasaProject:
         return self.root / "data"
 
     @property
-    def heldout(self) -> Path:
-        """The held-out test set: outside ``data/``, so training never sees it."""
-        return self.root / "tests" / "heldout.yml"
+    def evaluation_dir(self) -> Path:
+        """The evaluation sets (``dev_<lang>.yml``, ``final_<lang>.yml``): outside ``data/``,
+        so training never sees them."""
+        return self.root / "tests"
 
     def training_files(self) -> list[Path]:
         """Every file that goes into training, in a stable order."""
@@ -53,6 +58,7 @@ class RasaProject:
     def fingerprint(self) -> str:
         """SHA-256 (hex) of the Rasa version and the training files' relative paths and bytes."""
         digest = hashlib.sha256(f"rasa=={RASA_VERSION}\n".encode())
+        digest.update("".join(f"{package}\n" for package in RASA_EXTRA_PACKAGES).encode())
         for path in self.training_files():
             rel = path.relative_to(self.root).as_posix()
             content = path.read_bytes()

@@ -81,11 +81,37 @@ def test_evaluate_reports_and_checks_targets(nlu_url: str, tmp_path: Path) -> No
     result = runner.invoke(nlu_app, args)
     assert result.exit_code == 2, result.output  # a server that says "greet" to all fails them
     assert "targets not met" in result.output
+    assert "== English (en)" in result.stdout and "== Chinese (zh)" in result.stdout
     assert "macro-F1" in result.stdout and "TF-IDF+LR" in result.stdout
     report = json.loads((tmp_path / "evaluation.json").read_text())
-    assert report["targets"]["macro_f1"]["met"] is False
-    assert report["baseline"]["macro_f1"] > 0.5
-    assert (tmp_path / "confusion_rasa.png").read_bytes()[:4] == b"\x89PNG"
+    assert report["split"] == "final" and report["threshold"] == 0.55
+    for language in ("en", "zh"):
+        scores = report["languages"][language]
+        assert scores["heldout_file"].endswith(f"final_{language}.yml")
+        assert scores["targets"]["macro_f1"]["met"] is False
+        assert scores["baseline"]["macro_f1"] > 0.5
+        assert (tmp_path / f"confusion_app_{language}.png").read_bytes()[:4] == b"\x89PNG"
+        assert (tmp_path / f"confusion_baseline_{language}.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_evaluate_uses_the_engine_threshold(nlu_url: str, tmp_path: Path) -> None:
+    """The stand-in answers with confidence 0.8: at a threshold of 0.9 the app acts on nothing,
+    so every message counts as out_of_scope (recall 1.0) and the dev sets are read."""
+    args = ["evaluate", "--url", nlu_url, "--report-dir", str(tmp_path), "--set", "dev"]
+    result = runner.invoke(nlu_app, args, env={"FRONTDOOR_NLU_THRESHOLD": "0.9"})
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "evaluation.json").read_text())
+    assert report["split"] == "dev" and report["threshold"] == 0.9
+    english = report["languages"]["en"]
+    assert english["app"]["per_intent"]["out_of_scope"]["recall"] == 1.0
+    assert english["top"]["per_intent"]["out_of_scope"]["recall"] == 0.0
+    assert english["heldout_file"].endswith("dev_en.yml")
+
+
+def test_evaluate_rejects_an_unknown_set(nlu_url: str) -> None:
+    result = runner.invoke(nlu_app, ["evaluate", "--url", nlu_url, "--set", "train"])
+    assert result.exit_code == 2
+    assert "--set must be one of final, dev" in result.output
 
 
 def test_train_then_up_to_date(cache: Path, project: RasaProject) -> None:  # noqa: F811

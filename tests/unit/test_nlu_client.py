@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import httpx
 import pytest
 
 from bot.classification import Classification
@@ -211,3 +212,22 @@ async def test_ready(fake_rasa: tuple[FakeRasa, str]) -> None:
     nlu = RasaClassifier(url)
     assert await nlu.ready()
     await nlu.aclose()
+
+
+async def test_full_width_text_reaches_the_model_as_ascii() -> None:
+    """Chinese input methods type full-width forms; the model reads them as ASCII, while the
+    classification keeps the seller's text and the entities' raw values as typed."""
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(json.loads(request.content)["text"])
+        return httpx.Response(200, json={"intent": {"name": "check_status", "confidence": 0.9},
+                                         "intent_ranking": [{"name": "check_status", "confidence": 0.9}]})
+
+    client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    async with RasaClassifier("http://nlu.test", client=client) as nlu:
+        result = await nlu.classify("ＣＸ－００００１２号的进度怎么样？")
+    await client.aclose()
+    assert seen == ["CX-000012号的进度怎么样?"]
+    assert result.text == "ＣＸ－００００１２号的进度怎么样？"
+    assert result.entity("case_number") == "CX-000012"

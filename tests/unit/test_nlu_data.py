@@ -1,16 +1,22 @@
-"""The Rasa project's data: the fixed label set, enough varied examples, a clean held-out set."""
+"""The Rasa project's data: the fixed label set, enough varied examples per language, and
+evaluation sets (development and final, per language) apart from training and from each other."""
 
 from __future__ import annotations
 
 import re
-from collections import Counter
+from collections import Counter, defaultdict
 from pathlib import Path
 
+import pytest
 import yaml
 
 from bot.identifiers import extract_entities
 from bot.labels import ALL_INTENTS, CASE_TYPES, CONVERSATION_INTENTS, ENTITY_CASE_NUMBER, ENTITY_ORDER_ID
+from nlu.evaluation import LANGUAGES, evaluation_set, language_of
+from nlu.overlap import near_duplicates
 from nlu.project import RasaProject, read_examples, read_training_examples, strip_annotations
+from tests.integration.test_rasa_nlu import CASES as SECOND_CHECK_CASES
+from tests.integration.test_rasa_nlu import CONVERSATION as SECOND_CHECK_CONVERSATION
 
 PROJECT = RasaProject()
 
@@ -25,29 +31,78 @@ def test_domain_is_the_fixed_label_set() -> None:
     assert domain["entities"] == [ENTITY_ORDER_ID, ENTITY_CASE_NUMBER]
 
 
-def test_training_data_has_enough_examples_per_label() -> None:
-    counts = Counter(intent for _, intent in read_training_examples(PROJECT))
+# Minimum training examples per label and language: (case type, conversation intent).
+TRAINING_MINIMUMS = {"en": (60, 25), "zh": (40, 20)}
+# Minimum evaluation examples per label: (split, language) -> (case type, conversation intent).
+EVALUATION_MINIMUMS = {("dev", "en"): (15, 8), ("dev", "zh"): (5, 3),
+                       ("final", "en"): (8, 5), ("final", "zh"): (8, 5)}
+
+
+def _by_label(pairs: list[tuple[str, str]]) -> dict[str, list[str]]:
+    grouped: dict[str, list[str]] = defaultdict(list)
+    for text, intent in pairs:
+        grouped[intent].append(text)
+    return grouped
+
+
+def _evaluation_examples(split: str, language: str) -> list[tuple[str, str]]:
+    return read_examples(evaluation_set(PROJECT, split, language))
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_training_data_has_enough_examples_per_label(language: str) -> None:
+    counts = Counter(intent for text, intent in read_training_examples(PROJECT)
+                     if language_of(text) == language)
     assert set(counts) == set(ALL_INTENTS)
+    per_case_type, per_intent = TRAINING_MINIMUMS[language]
     for case_type in CASE_TYPES:
-        assert counts[case_type] >= 60, case_type
+        assert counts[case_type] >= per_case_type, case_type
     for intent in CONVERSATION_INTENTS:
-        assert counts[intent] >= 25, intent
+        assert counts[intent] >= per_intent, intent
 
 
-def test_heldout_set_size_and_labels() -> None:
-    counts = Counter(intent for _, intent in read_examples(PROJECT.heldout))
+@pytest.mark.parametrize(("split", "language"), list(EVALUATION_MINIMUMS))
+def test_evaluation_set_size_labels_and_language(split: str, language: str) -> None:
+    examples = _evaluation_examples(split, language)
+    assert {language_of(text) for text, _ in examples} == {language}
+    counts = Counter(intent for _, intent in examples)
     assert set(counts) == set(ALL_INTENTS)
+    per_case_type, per_intent = EVALUATION_MINIMUMS[(split, language)]
     for case_type in CASE_TYPES:
-        assert counts[case_type] >= 15, case_type
+        assert counts[case_type] >= per_case_type, case_type
     for intent in CONVERSATION_INTENTS:
-        assert counts[intent] >= 8, intent
+        assert counts[intent] >= per_intent, intent
 
 
-def test_heldout_is_never_trained_on() -> None:
-    assert PROJECT.data not in PROJECT.heldout.parents  # `rasa train --nlu data/` can't see it
-    training = {_normal(text) for text, _ in read_training_examples(PROJECT)}
-    overlap = [text for text, _ in read_examples(PROJECT.heldout) if _normal(text) in training]
-    assert overlap == []
+def test_evaluation_sets_are_never_trained_on() -> None:
+    """Outside data/ (`rasa train --nlu data/` cannot see them), and no line of any evaluation
+    set nearly repeats a training line of the same label: punctuation, spacing, full-width
+    forms or one word apart (nlu/overlap.py)."""
+    assert all(PROJECT.data not in evaluation_set(PROJECT, split, lang).parents
+               for split, lang in EVALUATION_MINIMUMS)
+    training = _by_label(read_training_examples(PROJECT))
+    leaks = [(split, lang, intent, dup.text, dup.reference)
+             for split, lang in EVALUATION_MINIMUMS
+             for intent, texts in _by_label(_evaluation_examples(split, lang)).items()
+             for dup in near_duplicates(texts, training.get(intent, []))]
+    assert leaks == []
+
+
+def test_final_sets_are_apart_from_the_development_sets() -> None:
+    """What was tuned on (dev) says nothing new on the final sets: no near-duplicates."""
+    for language in LANGUAGES:
+        dev = _by_label(_evaluation_examples("dev", language))
+        for intent, final in _by_label(_evaluation_examples("final", language)).items():
+            assert near_duplicates(final, dev.get(intent, [])) == [], (language, intent)
+
+
+def test_second_check_messages_are_new_text() -> None:
+    """The messages of tests/integration/test_rasa_nlu.py repeat no training or evaluation line,
+    even nearly, whatever the label."""
+    seen = [text for text, _ in read_training_examples(PROJECT)]
+    seen += [text for split, lang in EVALUATION_MINIMUMS for text, _ in _evaluation_examples(split, lang)]
+    messages = [text for text, _ in SECOND_CHECK_CASES + SECOND_CHECK_CONVERSATION]
+    assert near_duplicates(messages, seen) == []
 
 
 def test_no_duplicate_or_contradicting_examples() -> None:
@@ -61,7 +116,7 @@ def test_no_duplicate_or_contradicting_examples() -> None:
 def test_entity_annotations_agree_with_the_extractor() -> None:
     """Every annotated span is what bot.identifiers finds, and nothing it finds is unannotated."""
     for path in sorted(PROJECT.data.glob("*.yml")):
-        for raw_line in path.read_text().splitlines():
+        for raw_line in path.read_text(encoding="utf-8").splitlines():
             line = raw_line.strip()
             if not line.startswith("- ") or line.startswith(("- intent:", "- regex:", "- lookup:")):
                 continue

@@ -67,3 +67,39 @@ def test_broken_env_without_python_fails_clearly(tmp_path: Path, monkeypatch: py
     with pytest.raises(RasaEnvironmentError):
         ensure_rasa_env(tmp_path, out=io.StringIO())
     assert not (env_dir(tmp_path) / MARKER).exists()
+
+
+def test_env_made_before_jieba_gets_the_extra_packages(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """A complete environment whose marker predates RASA_EXTRA_PACKAGES gets them pip-installed
+    (and import-checked) in place, then is marked; it is not rebuilt."""
+    directory = env_dir(tmp_path)
+    calls = tmp_path / "calls.txt"
+    _script(directory / "bin" / "python", f'echo "$@" >> {calls}\necho "3.6.21 3.10.13"')
+    rasa = _script(directory / "bin" / "rasa", "exit 0")
+    (directory / MARKER).write_text('{"rasa": "3.6.21", "python": "3.10.13"}\n')
+
+    def no_build(*_args: object, **_kwargs: object) -> Path:
+        raise AssertionError("must not look for a Python to rebuild with")
+
+    monkeypatch.setattr(environment, "find_python310", no_build)
+    assert not environment.has_extra_packages(tmp_path)
+    assert ensure_rasa_env(tmp_path, out=io.StringIO()) == rasa
+    ran = calls.read_text().splitlines()
+    assert any("pip install" in line and "jieba==0.42.1" in line for line in ran), ran
+    assert any(line == "-c import jieba" for line in ran), ran
+    assert environment.has_extra_packages(tmp_path)
+    assert '"python": "3.10.13"' in (directory / MARKER).read_text()
+    calls.unlink()
+    assert ensure_rasa_env(tmp_path, out=io.StringIO()) == rasa
+    assert not calls.exists()  # marked: nothing run again
+
+
+def test_failed_extra_install_leaves_the_env_unmarked(tmp_path: Path) -> None:
+    directory = env_dir(tmp_path)
+    _script(directory / "bin" / "python", 'case "$*" in *pip*) exit 1;; esac\necho "3.6.21 3.10.13"')
+    _script(directory / "bin" / "rasa", "exit 0")
+    (directory / MARKER).write_text('{"rasa": "3.6.21", "python": "3.10.13"}\n')
+    with pytest.raises(RasaEnvironmentError, match="jieba"):
+        ensure_rasa_env(tmp_path, out=io.StringIO())
+    assert not environment.has_extra_packages(tmp_path)

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from nlu.environment import MARKER, env_dir, is_complete
-from nlu.project import RasaProject, model_path
+from nlu.project import RASA_EXTRA_PACKAGES, RasaProject, model_path
 from nlu.server import RasaServer, RasaServerError, free_port, nlu_service
 from nlu.training import TrainingError, train_model, training_info_path
 
@@ -79,7 +79,8 @@ def cache(tmp_path: Path) -> Path:
     rasa = bin_dir / "rasa"
     rasa.write_text(FAKE_RASA.format(python=sys.executable))
     rasa.chmod(rasa.stat().st_mode | stat.S_IEXEC)
-    (env_dir(cache_dir) / MARKER).write_text(json.dumps({"rasa": "3.6.21"}))
+    (env_dir(cache_dir) / MARKER).write_text(json.dumps({"rasa": "3.6.21",
+                                                          "packages": list(RASA_EXTRA_PACKAGES)}))
     return cache_dir
 
 

@@ -22,7 +22,7 @@ import pytest
 
 from nlu import processes
 from nlu.environment import MARKER, env_dir, rasa_executable
-from nlu.project import RASA_VERSION
+from nlu.project import RASA_EXTRA_PACKAGES, RASA_VERSION
 from nlu.server import (
     RasaServer,
     RasaServerError,
@@ -257,7 +257,8 @@ class SlowRasa:
         self.events = tmp_path / "rasa-events.txt"
         self.events.touch()
         env_dir(self.cache).mkdir(parents=True)
-        (env_dir(self.cache) / MARKER).write_text(json.dumps({"rasa": RASA_VERSION}))
+        (env_dir(self.cache) / MARKER).write_text(json.dumps(
+            {"rasa": RASA_VERSION, "packages": list(RASA_EXTRA_PACKAGES)}))
         self.rasa = rasa_executable(self.cache)
         self.rasa.parent.mkdir()
         self.rasa.write_text(SLOW_STOPPING_RASA.format(python=sys.executable,
