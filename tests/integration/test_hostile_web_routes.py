@@ -13,8 +13,10 @@ once, and a login link redeemed twice at once logs in once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
+import re
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import aclosing
@@ -545,3 +547,90 @@ async def test_any_request_to_the_web_routes_is_never_answered_5xx(served: Serve
         chat = await client.post("/web/chat/messages", json={"id": _client_id(), "text": "hi"},
                                  headers={"X-CSRF-Token": me.csrf})
         assert chat.status_code == 202, chat.text
+
+
+async def test_headers_over_uvicorns_limit_are_refused_with_400(
+        served: Served, caplog: pytest.LogCaptureFixture) -> None:
+    """Headers are read whole before any handler runs; past h11's limit uvicorn answers 400
+    itself and logs it, without reading the rest, and the server goes on serving."""
+    caplog.set_level(logging.INFO)
+    url = httpx.URL(str(served.http.base_url))
+    reader, writer = await asyncio.open_connection(url.host, url.port)
+    try:
+        writer.write(b"GET /portal/cases HTTP/1.1\r\nHost: x\r\nCookie: x=")
+        try:
+            for _ in range(32):  # 2 MB of one header, in pieces
+                writer.write(b"y" * 65_536)
+                await writer.drain()
+        except ConnectionError:
+            pass  # the server answered and closed without reading it all
+        status_line = await asyncio.wait_for(reader.readline(), 15)
+    finally:
+        writer.close()
+        with contextlib.suppress(ConnectionError):
+            await writer.wait_closed()
+    assert status_line.startswith(b"HTTP/1.1 400"), status_line
+    assert "Invalid HTTP request" in caplog.text
+    assert (await served.http.get("/healthz")).status_code == 200
+
+
+async def test_files_posted_twice_at_once_from_the_chat_reach_the_case_once(
+        served: Served) -> None:
+    me = await logged_in(served, "Ada")
+    async with aclosing(me.client):
+        opened = await me.client.post("/web/chat/messages", headers=me.chat_headers(), json={
+            "id": _client_id(), "text": f"Order {ORDER}: my parcel never arrived"})
+        assert opened.status_code == 202
+        client_id = _client_id()
+        body = _multipart("b", [("id", None, client_id.encode()),
+                                ("text", None, b"the label"),
+                                ("file", "label.pdf", b"%PDF-1.4 label")])
+        headers = me.chat_headers("multipart/form-data; boundary=b")
+        answers = await asyncio.gather(*(
+            me.client.post("/web/chat/files", headers=headers, content=body) for _ in range(3)))
+        assert all(a.status_code in (202, 409) for a in answers), [a.text for a in answers]
+        assert any(a.status_code == 202 for a in answers)
+    with served.services.database.sessions() as session:
+        lines = session.scalar(select(func.count()).select_from(WebChatLineRow).where(
+            WebChatLineRow.client_id == client_id))
+        processed = session.scalar(select(func.count()).select_from(ProcessedEventRow).where(
+            ProcessedEventRow.event_id == f"web-{client_id}"))
+        with_label = [m for m in session.scalars(select(CaseMessageRow))
+                      if any(a.get("file_name") == "label.pdf" for a in m.attachments or [])]
+    assert (lines, processed) == (1, 1)
+    assert len(with_label) <= 1
+
+
+async def test_an_email_link_opened_twice_at_once_verifies_once(db: Database) -> None:
+    mailbox = Mailbox()
+    async with smtp_server(mailbox) as port, serving(
+            db, frontdoor_portal=True, frontdoor_public_url=PUBLIC,
+            frontdoor_session_secret=SECRET,
+            frontdoor_smtp_url=f"smtp://127.0.0.1:{port}") as served:
+        seller_id, client = await seller_in(served, "Ada")
+        async with aclosing(client):
+            form = await client.get("/portal/email")
+            csrf = _csrf_in(form.text)
+            asked = await client.post("/portal/email", data={
+                "csrf_token": csrf, "address": "ada@example.com"})
+            assert asked.status_code == 303
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 15
+        while not mailbox.received:
+            assert loop.time() < deadline, "no confirmation mail"
+            await asyncio.sleep(0.05)
+        mail = mailbox.received[0].get_payload(decode=True)
+        link = re.search(rf"{re.escape(PUBLIC)}(/email/verify/\S+)", bytes(mail).decode())
+        assert link
+        answers = await asyncio.gather(*(served.http.get(link.group(1)) for _ in range(3)))
+        assert sorted(a.status_code for a in answers)[0] == 200
+        assert [a.status_code for a in answers].count(200) == 1, [a.status_code for a in answers]
+        assert all(a.status_code in (200, 404, 410) for a in answers)
+        email = served.services.cases.email_of(seller_id)
+        assert email is not None and email.address == "ada@example.com"
+
+
+def _csrf_in(html: str) -> str:
+    from tests.integration.test_portal_pages import _csrf
+
+    return _csrf(html)
