@@ -71,7 +71,8 @@ class EmailRoutes:
                                                 "login link."])
         if request.method == "GET":
             return await self._form(request, seller_id)
-        form = await request.form()
+        # Three short fields, no files: anything more is refused (400) by the form parser.
+        form = await request.form(max_files=0, max_fields=10, max_part_size=10_000)
         if not self.csrf_ok(request, _field(form, "csrf_token")):
             log.info("email settings of seller %s refused: bad CSRF token", seller_id)
             return await self._form(request, seller_id, status_code=403,
