@@ -11,10 +11,15 @@ chat live as server-sent events.
   it reconnects) or, on a first connection, the latest ones; then each new line as it is
   stored. Lines of this process's deliveries wake the stream at once; the others are found by
   polling, so any process may serve the stream. A stream ends after ``stream_seconds`` and the
-  browser reconnects where it left off (this also bounds a server's shutdown).
+  browser reconnects where it left off (this also bounds a server's shutdown). A seller has
+  at most ``MAX_STREAMS`` streams open on a process (a tab each): each one polls the
+  database, so more are refused with 429 and the browser tries again a little later.
 - ``POST /web/chat/seen`` (JSON ``{"lines": [ids]}``, header ``X-CSRF-Token``): the panel was
   open on these lines, so the agent replies among them are read, like a chat's. A closed
   panel or a hidden tab sees nothing: its replies stay unread (and may be emailed).
+
+The posts take JSON only (415 otherwise); bad input gets a JSON ``error``, a 4xx and a log
+line (chat_parts.refuse).
 """
 
 from __future__ import annotations
@@ -23,12 +28,14 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from adapters.web.chat_parts import (
     CLIENT_ID,
@@ -53,6 +60,8 @@ MESSAGES_PATH = "/web/chat/messages"
 EVENTS_PATH = "/web/chat/events"
 SEEN_PATH = "/web/chat/seen"
 _MAX_SEEN = 200
+#: Event streams one seller may hold open on this process (a tab each; more are refused).
+MAX_STREAMS = 10
 
 
 def to_seller_message(seller_id: int, client_id: str, body: dict[str, Any],
@@ -90,6 +99,7 @@ class WebChatRoutes:
     def __init__(self, parts: WebChatParts) -> None:
         self.parts = parts
         self._linked: set[int] = set()
+        self._streams: Counter[int] = Counter()
 
     def routes(self) -> list[Route]:
         uploads = ChatUploads(self.parts, self._identity)
@@ -168,8 +178,20 @@ class WebChatRoutes:
                 return refuse(400, "Bad Last-Event-ID.", f"Last-Event-ID {raw[:40]!r}",
                                request)
             after = int(raw)
-        return StreamingResponse(
-            self._stream(request, web_address(seller_id), after),
+        if self._streams[seller_id] >= MAX_STREAMS:
+            answer = refuse(429, "Too many chat windows are open; close some.",
+                            f"{MAX_STREAMS} streams open already", request)
+            answer.headers["Retry-After"] = "10"
+            return answer
+        self._streams[seller_id] += 1
+
+        def release() -> None:
+            self._streams[seller_id] -= 1
+            if self._streams[seller_id] <= 0:
+                del self._streams[seller_id]
+
+        return _CountedStream(
+            self._stream(request, web_address(seller_id), after), release,
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
@@ -204,6 +226,22 @@ class WebChatRoutes:
                 lines = await asyncio.to_thread(p.store.lines_after, address, last, 200)
         finally:
             p.hub.unsubscribe(address, woken)
+
+
+class _CountedStream(StreamingResponse):
+    """A stream that calls ``release`` once it is over, however it ended (finished, the
+    browser gone, the server stopping)."""
+
+    def __init__(self, content: AsyncIterator[str], release: Callable[[], None],
+                 **kwargs: Any) -> None:
+        super().__init__(content, **kwargs)
+        self._release = release
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._release()
 
 
 def _event(line: WebChatLine) -> str:

@@ -31,6 +31,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
+from adapters.web.chat_routes import MAX_STREAMS
 from bot.dialogue.cleaning import is_storable
 from bot.portal_login import PortalLogin
 from storage.database import Database
@@ -634,3 +635,33 @@ def _csrf_in(html: str) -> str:
     from tests.integration.test_portal_pages import _csrf
 
     return _csrf(html)
+
+
+async def test_a_seller_holds_at_most_so_many_chat_streams_open(served: Served) -> None:
+    """Each open event stream polls the database: a seller opening streams without end gets
+    429 past MAX_STREAMS, and a closed stream frees its place (another seller is not
+    affected)."""
+    me = await logged_in(served, "Ada")
+    other = await logged_in(served, "Bo")
+    async with contextlib.AsyncExitStack() as open_streams, aclosing(me.client), \
+            aclosing(other.client):
+        held = []
+        for _ in range(MAX_STREAMS):
+            stream = await open_streams.enter_async_context(
+                me.client.stream("GET", "/web/chat/events"))
+            assert stream.status_code == 200
+            held.append(stream)
+        refused = await me.client.get("/web/chat/events")
+        assert refused.status_code == 429 and refused.headers["Retry-After"]
+        assert "windows" in refused.json()["error"]
+        async with other.client.stream("GET", "/web/chat/events") as theirs:
+            assert theirs.status_code == 200
+        await held[0].aclose()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 15  # the server notices the closed stream at its next poll
+        while True:
+            async with me.client.stream("GET", "/web/chat/events") as again:
+                if again.status_code == 200:
+                    break
+            assert loop.time() < deadline, "a closed stream kept its place"
+            await asyncio.sleep(0.2)
