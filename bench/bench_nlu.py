@@ -153,7 +153,9 @@ def _quality(report: EvaluationReport, training: dict[str, object] | None) -> li
         "",
         "Targets: " + "; ".join(targets) + ".",
         "How one model for both languages and its classifier were chosen (development sets, "
-        "with the numbers): [nlu/README.md](../nlu/README.md#two-languages-one-model).",
+        "with the numbers): [nlu/README.md](../nlu/README.md#two-languages-one-model); the English "
+        "scores before Chinese was added, measured first on the same final set: "
+        "[nlu/README.md](../nlu/README.md#before-chinese-the-english-baseline-of-issue-16).",
         trained,
         "",
     ]
