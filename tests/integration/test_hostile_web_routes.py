@@ -95,8 +95,9 @@ def _multipart(boundary: str, parts: list[tuple[str, str | None, bytes]]) -> byt
         disposition = f'form-data; name="{name}"'
         if file_name is not None:
             disposition += f'; filename="{file_name}"'
-        chunks.append(f"--{boundary}\r\nContent-Disposition: {disposition}\r\n\r\n".encode()
-                      + content + b"\r\n")
+        head = f"--{boundary}\r\nContent-Disposition: {disposition}\r\n\r\n"
+        # A lone surrogate in a name is sent as the bytes it would be: invalid UTF-8.
+        chunks.append(head.encode("utf-8", "surrogatepass") + content + b"\r\n")
     return b"".join(chunks) + f"--{boundary}--\r\n".encode()
 
 
