@@ -6,8 +6,9 @@ Whatever is sent — malformed or nested bodies, wrong content types, oversized 
 unknown case numbers, another seller's case or file, missing or forged sessions and CSRF
 tokens, used, expired or forged tokens, absurd query strings, non-UTF-8, huge headers — the
 answer is a clear 4xx with a log line, never a 5xx or a traceback, and nothing is lost: a
-valid request sent right after works. A web chat message posted twice at once is processed
-once, and a login link redeemed twice at once logs in once.
+valid request sent right after works. The fuzz over every route is test_fuzz_web_routes.py;
+requests sent at the same time (exactly once) are test_web_routes_once.py; both use this
+module's server and helpers.
 """
 
 from __future__ import annotations
@@ -16,26 +17,19 @@ import asyncio
 import contextlib
 import json
 import logging
-import re
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import aclosing
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from adapters.web.chat_routes import MAX_STREAMS
 from bot.dialogue.cleaning import is_storable
-from bot.portal_login import PortalLogin
 from storage.database import Database
-from storage.models import CaseMessageRow, ProcessedEventRow, WebChatLineRow
+from storage.models import CaseMessageRow, WebChatLineRow
 from tests.integration.test_email_smtp import Mailbox, smtp_server
 from tests.integration.test_portal_pages import csrf_of, seller_in
 from tests.integration.test_serve_relay import ORDER, Served, serving
@@ -344,213 +338,6 @@ async def test_text_with_nul_and_lone_surrogates_is_stored_clean(served: Served)
     assert [line for line in lines if "\\u0000" in line or not is_storable(line)] == []
 
 
-async def test_a_web_chat_message_posted_twice_at_once_is_processed_once(
-        served: Served) -> None:
-    me = await logged_in(served, "Ada")
-    async with aclosing(me.client):
-        client_id = _client_id()
-        body = {"id": client_id, "text": f"Order {ORDER}: where is my refund?"}
-        answers = await asyncio.gather(*(
-            me.client.post("/web/chat/messages", headers=me.chat_headers(), json=body)
-            for _ in range(4)))
-        # One processed it; a post arriving while it was processed is told to send it again
-        # (409 with retry), and later ones are answered as done.
-        assert all(a.status_code in (202, 409) for a in answers), [a.text for a in answers]
-        assert any(a.status_code == 202 for a in answers)
-        again = await me.client.post("/web/chat/messages", headers=me.chat_headers(), json=body)
-        assert again.status_code == 202
-
-        def count(model: type, *where: Any) -> int:
-            with served.services.database.sessions() as session:
-                return int(session.scalar(select(func.count()).select_from(model).where(*where))
-                           or 0)
-
-        assert count(ProcessedEventRow, ProcessedEventRow.event_id == f"web-{client_id}") == 1
-        assert count(WebChatLineRow, WebChatLineRow.client_id == client_id) == 1
-        assert count(CaseMessageRow, CaseMessageRow.text.contains("where is my refund")) <= 1
-
-
-async def test_a_login_link_redeemed_twice_at_once_logs_in_once(served: Served) -> None:
-    seller_id, first = await seller_in(served, "Ada")
-    await first.aclose()
-    portal: Any = served.parts.extra["portal"]
-    token = portal.login.issue_token(seller_id)
-    base = str(served.http.base_url)
-    clients = [httpx.AsyncClient(base_url=base, timeout=15) for _ in range(4)]
-    try:
-        forms = []
-        for client in clients:
-            page = await client.get(f"/portal/login/{token}")
-            assert page.status_code == 200
-            forms.append(await _login_csrf(page))
-        answers = await asyncio.gather(*(
-            client.post(f"/portal/login/{token}", data={"csrf_token": form})
-            for client, form in zip(clients, forms, strict=True)))
-        statuses = sorted(a.status_code for a in answers)
-        assert statuses == [303, 410, 410, 410], [a.text[:200] for a in answers]
-        logged_in_clients = [c for c, a in zip(clients, answers, strict=True)
-                             if a.status_code == 303]
-        assert (await logged_in_clients[0].get("/portal/cases")).status_code == 200
-        for client, answer in zip(clients, answers, strict=True):
-            if answer.status_code == 410:
-                assert (await client.get("/portal/cases")).status_code == 401
-                assert "already been used" in answer.text or "used" in answer.text
-    finally:
-        for client in clients:
-            await client.aclose()
-
-    # An expired link (signed with the same secret) and a tampered one: refused.
-    late = PortalLogin(PUBLIC, SECRET, None, lifetime=timedelta(minutes=-1))
-    expired = await served.http.get(f"/portal/login/{late.issue_token(seller_id)}")
-    assert expired.status_code == 410
-    tampered = await served.http.get(f"/portal/login/{token[:-3]}xyz")
-    assert tampered.status_code == 404
-
-
-async def _login_csrf(page: httpx.Response) -> str:
-    from tests.integration.test_portal_pages import _csrf
-
-    return _csrf(page.text)
-
-
-
-# Fuzzing every new route and method -----------------------------------------------------------
-FUZZ = settings(max_examples=40, deadline=None, database=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                       HealthCheck.function_scoped_fixture])
-#: Any code point, lone surrogates and NUL included.
-any_text = st.text(st.characters(exclude_categories=()), max_size=40)
-header_text = st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=40).map(str.strip)
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats(allow_nan=False)
-    | any_text,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(any_text, inner, max_size=4),
-    max_leaves=10)
-METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD"]
-CASE_FORM = ["csrf_token", "text", "files"]
-#: Each route's path ({}: a segment drawn by hypothesis, or a real value), its methods and the
-#: fields it reads from the query or the body: a request mostly uses those, so that the
-#: examples reach the handlers' code rather than stopping at 405.
-ROUTES: list[tuple[str, list[str], list[str]]] = [
-    ("/web/chat/messages", ["POST"], ["id", "text", "button"]),
-    ("/web/chat/files", ["POST"], ["id", "text", "file"]),
-    ("/web/chat/seen", ["POST"], ["lines"]),
-    ("/web/chat/events", ["GET"], ["after"]),
-    ("/portal", ["GET"], []),
-    ("/portal/cases", ["GET"], ["status", "q", "page", "done"]),
-    ("/portal/cases/new", ["GET", "POST"], [
-        "csrf_token", "case_type", "order_id", "description", "kept_files", "kb_seen",
-        "add_to", "follows", "files"]),
-    ("/portal/cases/{}", ["GET"], ["done"]),
-    ("/portal/cases/{}/reply", ["POST"], CASE_FORM),
-    ("/portal/cases/{}/evaluate", ["POST"], ["csrf_token", "level", "reason_code", "reason"]),
-    ("/portal/cases/{}/reopen", ["POST"], CASE_FORM),
-    ("/portal/cases/{}/urgent", ["POST"], ["csrf_token"]),
-    ("/portal/cases/{}/keep-open", ["POST"], ["csrf_token"]),
-    ("/portal/files/{}", ["GET"], []),
-    ("/portal/cases/{}/agent-files/{}/{}", ["GET"], []),
-    ("/portal/login/{}", ["GET", "POST"], ["csrf_token"]),
-    ("/portal/logout", ["POST"], ["csrf_token"]),
-    ("/email/verify/{}", ["GET"], []),
-    ("/portal/email", ["GET", "POST"], ["csrf_token", "address", "action", "sent"]),
-]
-#: What has broken handlers elsewhere: NUL, a lone surrogate, digits int() refuses or the
-#: database cannot hold, LIKE's wildcards, markup, line breaks.
-NASTY = ["\x00", "\ud800", "²", "٣", "9" * 25, "-1", "0", "%", "_", "..", "/", "<b>", "\r\n",
-         " ", "CX-000001", "123-1234567-1234567"]
-nasty_text = st.sampled_from(NASTY) | st.lists(st.sampled_from(NASTY) | any_text,
-                                               max_size=3).map("".join)
-
-
-def _quoted(text: str) -> str:
-    return quote(text.encode("utf-8", "surrogatepass"), safe="")
-
-
-@st.composite
-def requests(draw: st.DrawFn, route: tuple[str, list[str], list[str]],
-             real: list[str]) -> dict[str, Any]:
-    """A request to a route: any method, path segments, query, body and headers; with the
-    seller's session and CSRF token or without."""
-    template, methods, fields = route
-    field_names = st.sampled_from(fields) | any_text if fields else any_text
-    while "{}" in template:
-        segment = draw(st.sampled_from(real) | nasty_text.filter(bool).map(_quoted))
-        template = template.replace("{}", segment, 1)
-    query = "&".join(f"{_quoted(k)}={_quoted(v)}" for k, v in draw(
-        st.dictionaries(field_names, nasty_text, max_size=4)).items())
-    kind = draw(st.sampled_from(["none", "json", "form", "multipart", "bytes"]))
-    content: bytes | None = None
-    content_type: str | None = None
-    if kind == "json":
-        value = draw(json_values | st.dictionaries(field_names, json_values | nasty_text,
-                                                   max_size=4))
-        content, content_type = json.dumps(value).encode(), JSON
-    elif kind == "form":
-        form = draw(st.dictionaries(field_names, nasty_text, max_size=4))
-        content = "&".join(f"{_quoted(k)}={_quoted(v)}" for k, v in form.items()).encode()
-        content_type = FORM
-    elif kind == "multipart":
-        parts = draw(st.lists(st.tuples(
-            field_names,
-            st.none() | st.text(st.characters(min_codepoint=32, max_codepoint=0x2FFF,
-                                              exclude_characters='"\\'), max_size=20),
-            st.binary(max_size=64)), max_size=4))
-        content, content_type = _multipart("fz", parts), "multipart/form-data; boundary=fz"
-    elif kind == "bytes":
-        content = draw(st.binary(max_size=128))
-        content_type = draw(st.sampled_from([JSON, FORM, "multipart/form-data", "text/plain"]))
-    headers = {"Content-Type": content_type} if content_type else {}
-    if draw(st.booleans()):
-        headers["Last-Event-ID"] = draw(header_text)
-    return {"method": draw(st.sampled_from(methods) | st.sampled_from(METHODS)),
-            "url": template + (f"?{query}" if query else ""), "content": content,
-            "headers": headers, "as_seller": draw(st.sampled_from([True, True, False])),
-            "csrf_field": draw(st.booleans())}
-
-
-async def test_any_request_to_the_web_routes_is_never_answered_5xx(served: Served) -> None:
-    me = await logged_in(served, "Ada")
-    other = await logged_in(served, "Bo")
-    await other.client.aclose()
-    await me.client.aclose()
-    real = [me.number, other.number, str(me.file_id), str(other.file_id), "0", "1"]
-    cookies = dict(me.client.cookies)
-    base = str(served.http.base_url)
-
-    def run(route: tuple[str, list[str], list[str]]) -> None:
-        with httpx.Client(base_url=base, timeout=30.0) as anonymous, \
-                httpx.Client(base_url=base, timeout=30.0, cookies=cookies) as seller:
-            @FUZZ
-            @given(requests(route, real))
-            def check(request: dict[str, Any]) -> None:
-                client = seller if request["as_seller"] else anonymous
-                headers = dict(request["headers"])
-                if request["as_seller"]:
-                    headers["X-CSRF-Token"] = me.csrf
-                content = request["content"]
-                if request["csrf_field"] and headers.get("Content-Type") == FORM:
-                    content = (content or b"") + f"&csrf_token={me.csrf}".encode()
-                with client.stream(request["method"], request["url"], content=content,
-                                   headers=headers) as answer:
-                    # An event stream stays open: its status is the answer.
-                    if not answer.headers.get("content-type", "").startswith(
-                            "text/event-stream"):
-                        answer.read()
-                        assert "Traceback" not in answer.text
-                    assert answer.status_code < 500, (request, answer.status_code)
-
-            check()
-
-    for route in ROUTES:  # each route gets its own examples
-        await asyncio.to_thread(run, route)
-    # The seller's session still works, and the chat still takes a valid message.
-    async with httpx.AsyncClient(base_url=base, timeout=15, cookies=cookies) as client:
-        assert (await client.get(f"/portal/cases/{me.number}")).status_code == 200
-        chat = await client.post("/web/chat/messages", json={"id": _client_id(), "text": "hi"},
-                                 headers={"X-CSRF-Token": me.csrf})
-        assert chat.status_code == 202, chat.text
-
-
 async def test_headers_over_uvicorns_limit_are_refused_with_400(
         served: Served, caplog: pytest.LogCaptureFixture) -> None:
     """Headers are read whole before any handler runs; past h11's limit uvicorn answers 400
@@ -574,95 +361,3 @@ async def test_headers_over_uvicorns_limit_are_refused_with_400(
     assert status_line.startswith(b"HTTP/1.1 400"), status_line
     assert "Invalid HTTP request" in caplog.text
     assert (await served.http.get("/healthz")).status_code == 200
-
-
-async def test_files_posted_twice_at_once_from_the_chat_reach_the_case_once(
-        served: Served) -> None:
-    me = await logged_in(served, "Ada")
-    async with aclosing(me.client):
-        opened = await me.client.post("/web/chat/messages", headers=me.chat_headers(), json={
-            "id": _client_id(), "text": f"Order {ORDER}: my parcel never arrived"})
-        assert opened.status_code == 202
-        client_id = _client_id()
-        body = _multipart("b", [("id", None, client_id.encode()),
-                                ("text", None, b"the label"),
-                                ("file", "label.pdf", b"%PDF-1.4 label")])
-        headers = me.chat_headers("multipart/form-data; boundary=b")
-        answers = await asyncio.gather(*(
-            me.client.post("/web/chat/files", headers=headers, content=body) for _ in range(3)))
-        assert all(a.status_code in (202, 409) for a in answers), [a.text for a in answers]
-        assert any(a.status_code == 202 for a in answers)
-    with served.services.database.sessions() as session:
-        lines = session.scalar(select(func.count()).select_from(WebChatLineRow).where(
-            WebChatLineRow.client_id == client_id))
-        processed = session.scalar(select(func.count()).select_from(ProcessedEventRow).where(
-            ProcessedEventRow.event_id == f"web-{client_id}"))
-        with_label = [m for m in session.scalars(select(CaseMessageRow))
-                      if any(a.get("file_name") == "label.pdf" for a in m.attachments or [])]
-    assert (lines, processed) == (1, 1)
-    assert len(with_label) <= 1
-
-
-async def test_an_email_link_opened_twice_at_once_verifies_once(db: Database) -> None:
-    mailbox = Mailbox()
-    async with smtp_server(mailbox) as port, serving(
-            db, frontdoor_portal=True, frontdoor_public_url=PUBLIC,
-            frontdoor_session_secret=SECRET,
-            frontdoor_smtp_url=f"smtp://127.0.0.1:{port}") as served:
-        seller_id, client = await seller_in(served, "Ada")
-        async with aclosing(client):
-            form = await client.get("/portal/email")
-            csrf = _csrf_in(form.text)
-            asked = await client.post("/portal/email", data={
-                "csrf_token": csrf, "address": "ada@example.com"})
-            assert asked.status_code == 303
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + 15
-        while not mailbox.received:
-            assert loop.time() < deadline, "no confirmation mail"
-            await asyncio.sleep(0.05)
-        mail = mailbox.received[0].get_payload(decode=True)
-        link = re.search(rf"{re.escape(PUBLIC)}(/email/verify/\S+)", bytes(mail).decode())
-        assert link
-        answers = await asyncio.gather(*(served.http.get(link.group(1)) for _ in range(3)))
-        assert sorted(a.status_code for a in answers)[0] == 200
-        assert [a.status_code for a in answers].count(200) == 1, [a.status_code for a in answers]
-        assert all(a.status_code in (200, 404, 410) for a in answers)
-        email = served.services.cases.email_of(seller_id)
-        assert email is not None and email.address == "ada@example.com"
-
-
-def _csrf_in(html: str) -> str:
-    from tests.integration.test_portal_pages import _csrf
-
-    return _csrf(html)
-
-
-async def test_a_seller_holds_at_most_so_many_chat_streams_open(served: Served) -> None:
-    """Each open event stream polls the database: a seller opening streams without end gets
-    429 past MAX_STREAMS, and a closed stream frees its place (another seller is not
-    affected)."""
-    me = await logged_in(served, "Ada")
-    other = await logged_in(served, "Bo")
-    async with contextlib.AsyncExitStack() as open_streams, aclosing(me.client), \
-            aclosing(other.client):
-        held = []
-        for _ in range(MAX_STREAMS):
-            stream = await open_streams.enter_async_context(
-                me.client.stream("GET", "/web/chat/events"))
-            assert stream.status_code == 200
-            held.append(stream)
-        refused = await me.client.get("/web/chat/events")
-        assert refused.status_code == 429 and refused.headers["Retry-After"]
-        assert "windows" in refused.json()["error"]
-        async with other.client.stream("GET", "/web/chat/events") as theirs:
-            assert theirs.status_code == 200
-        await held[0].aclose()
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + 15  # the server notices the closed stream at its next poll
-        while True:
-            async with me.client.stream("GET", "/web/chat/events") as again:
-                if again.status_code == 200:
-                    break
-            assert loop.time() < deadline, "a closed stream kept its place"
-            await asyncio.sleep(0.2)
