@@ -157,7 +157,9 @@ class AgentDesk:
             self.cases.agent_reply(case.number, msg.agent_id, text, msg.agent_name,
                                    from_agents_platform=True,
                                    platform_message_id=msg.platform_message_id,
-                                   attachments=[a.as_dict() for a in msg.attachments])
+                                   attachments=[a.as_dict() for a in msg.attachments],
+                                   platform_channel=msg.thread_ref.partition(":")[0]
+                                   if msg.thread_ref else None)
             return DeskOutcome("reply", case.number)
         except CaseRuleError as err:
             self._not_sent(case, str(err))

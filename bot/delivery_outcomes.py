@@ -67,8 +67,10 @@ class DeliveryOutcomes:
         if item.kind == ob.SELLER_MESSAGE and item.payload.get("agent_ts"):
             case = uow.cases.get(item.case_id)
             if case is not None:
+                channel = item.payload.get("agent_channel")
                 self.relay.reaction(uow, case, str(item.payload["agent_ts"]),
-                                    "white_check_mark", now)
+                                    "white_check_mark", now,
+                                    str(channel) if channel else None)
 
     def _dead(self, uow: UnitOfWork, item: OutboundItem, result: DeliveryResult,
               now: datetime) -> None:

@@ -32,6 +32,7 @@ class SellerMessagePayload(TypedDict):
     reply: ReplyFacts
     case_message_id: int | None
     agent_ts: NotRequired[str]  # the agent's thread message it relays (its ✅ goes there)
+    agent_channel: NotRequired[str]  # the channel of that message
 
 
 class SellerEditPayload(TypedDict):
@@ -93,6 +94,7 @@ class ReactionPayload(TypedDict):
 
     name: str
     target_ts: str
+    channel: NotRequired[str]  # the message's channel when not the case's thread
 
 
 class ChannelPostPayload(TypedDict):

@@ -68,7 +68,7 @@ class Relay:
     def to_identity(
         self, uow: UnitOfWork, identity: Identity, reply: Reply, now: datetime,
         case: Case | None = None, case_message_id: int | None = None,
-        agent_ts: str | None = None,
+        agent_ts: str | None = None, agent_channel: str | None = None,
     ) -> int | None:
         """Queue a message to one platform user; None if that chat refuses messages.
 
@@ -85,6 +85,8 @@ class Relay:
                                        case_message_id=case_message_id)
         if agent_ts:
             payload["agent_ts"] = agent_ts  # the agent's thread message: its ✅ goes there
+            if agent_channel:
+                payload["agent_channel"] = agent_channel
         return uow.outbox.add(
             identity.channel, ob.SELLER_MESSAGE, payload, case.id if case else None,
             f"{identity.channel}:chat:{identity.address}", now,
@@ -93,12 +95,14 @@ class Relay:
     def to_seller(
         self, uow: UnitOfWork, case: Case, reply: Reply, now: datetime,
         case_message_id: int | None = None, agent_ts: str | None = None,
+        agent_channel: str | None = None,
     ) -> int | None:
         """Queue a message to the chat the case was opened from (or the seller's first)."""
         identity = self._seller_chat(uow, case)
         if identity is None:
             return None
-        return self.to_identity(uow, identity, reply, now, case, case_message_id, agent_ts)
+        return self.to_identity(uow, identity, reply, now, case, case_message_id, agent_ts,
+                                agent_channel)
 
     def files_to_seller(
         self, uow: UnitOfWork, case: Case, attachments: Sequence[dict[str, Any]],
@@ -306,6 +310,10 @@ class Relay:
                             AssignNextPayload(group=self.config.agents_group, reason=reason), now)
 
     def reaction(self, uow: UnitOfWork, case: Case, target_ts: str, name: str,
-                 now: datetime) -> int | None:
-        return self._agents(uow, case, ob.THREAD_REACTION,
-                            ReactionPayload(name=name, target_ts=target_ts), now)
+                 now: datetime, channel: str | None = None) -> int | None:
+        """A reaction on a thread message; ``channel`` where that message is, when it is not
+        the case's thread (a reply written in the thread of a parent that moved)."""
+        payload = ReactionPayload(name=name, target_ts=target_ts)
+        if channel:
+            payload["channel"] = channel
+        return self._agents(uow, case, ob.THREAD_REACTION, payload, now)

@@ -265,9 +265,11 @@ class SlackSender:
         return copy
 
     def _reaction(self, item: OutboundItem) -> Call:
-        if item.thread is None:
+        named = item.payload.get("channel")
+        if named is None and item.thread is None:
             raise _NotYet("parent not posted yet")
-        channel, ts = item.thread.channel, str(item.payload["target_ts"])
+        channel = str(named) if named else item.thread.channel if item.thread else ""
+        ts = str(item.payload["target_ts"])
         name = str(item.payload["name"]).strip(":")
 
         async def react() -> DeliveryResult:

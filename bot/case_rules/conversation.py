@@ -117,12 +117,14 @@ class ConversationRules(StatusRules):
     def agent_reply(
         self, number: str, agent_id: str, text: str, agent_name: str | None = None,
         from_agents_platform: bool = False, platform_message_id: str | None = None,
-        attachments: Sequence[dict[str, Any]] = (),
+        attachments: Sequence[dict[str, Any]] = (), platform_channel: str | None = None,
     ) -> tuple[Case, CaseMessage]:
         """An agent answers: the reply is queued to the seller; the first response is stamped.
 
         ``from_agents_platform``: the reply was written in the Slack thread (so it is not posted
-        there again); ``platform_message_id`` its ts, which gets a delivery reaction later.
+        there again); ``platform_message_id`` its ts, which gets a delivery reaction later;
+        ``platform_channel`` the channel it was written in, which is not the case's thread any
+        more when the case moved to another type's channel and the agent wrote in the old one.
         ``attachments``: files shared with the reply; each follows the text as its own item,
         and a file alone is a reply too.
         """
@@ -138,10 +140,10 @@ class ConversationRules(StatusRules):
                                    False, now)
             platform = self.relay.config.agents_destination or "slack"
             shown = uow.threads.get(case.id, platform) if from_agents_platform else None
-            if shown is not None and platform_message_id:
-                # So that an edit of this thread message finds the reply it became.
-                uow.messages.add_ref(platform, shown.channel, platform_message_id, case.id,
-                                     msg.id)
+            written_in = platform_channel or (shown.channel if shown is not None else None)
+            if written_in and platform_message_id and from_agents_platform:
+                # So that an edit or deletion of this thread message finds the reply it became.
+                uow.messages.add_ref(platform, written_in, platform_message_id, case.id, msg.id)
             changes: dict[str, Any] = {"updated_at": now}
             if case.first_response_at is None:
                 changes.update(first_response_at=now, first_response_by=agent_id)
@@ -153,6 +155,7 @@ class ConversationRules(StatusRules):
                         uow, case, Reply(t("agent_reply", number=case.number, text=text),
                                          case_number=case.number),
                         now, case_message_id=msg.id, agent_ts=platform_message_id,
+                        agent_channel=written_in,
                     )
                 if attachments and (queued is not None or not text):
                     queued = self.relay.files_to_seller(uow, case, attachments, now, msg.id)

@@ -25,6 +25,7 @@ from frontdoor.wiring import build_services
 from storage.database import Database
 from storage.models import OutboxRow
 from tests.integration.test_cli import seller_with_case
+from tests.integration.test_serve_agent_deletes import deletion
 from tests.integration.test_serve_relay import (
     AGENT,
     ORDER,
@@ -120,9 +121,19 @@ async def test_the_parent_moves_to_the_new_types_channel(
     await served.slack.wait_for("chat.postMessage", since=mark, timeout=WAIT, where=lambda r: (
         r.get("channel") == PAYMENTS and r.get("thread_ts") == new_ts
         and "payout is still missing" in r.get("text", "")))
-    await served.agent_writes(case.parent_ts, "Answered from the old thread")
+    old_reply_ts = await served.agent_writes(case.parent_ts, "Answered from the old thread")
     await served.telegram.wait_for("sendMessage", timeout=WAIT, where=lambda r: (
         "Answered from the old thread" in r.get("text", "")))
+    # Its delivery ✅ goes on the agent's message where it is: the old channel.
+    await served.slack.wait_for("reactions.add", timeout=WAIT, where=lambda r: (
+        r.get("timestamp") == old_reply_ts and r.get("channel") == SUPPORT and r.status == 200))
+    # Deleting it there takes the seller's copy back: the reply is found by where it was written.
+    sent = await served.telegram.wait_for("sendMessage", timeout=WAIT, where=lambda r: (
+        "Answered from the old thread" in r.get("text", "")))
+    event = deletion(case.parent_ts, old_reply_ts, "Answered from the old thread")
+    assert (await served.slack_event(event, "Ev0MOVEDDEL")).status_code == 200
+    deleted = await served.telegram.wait_for("deleteMessage", timeout=WAIT)
+    assert str(deleted["message_id"]) == str(sent.response["result"]["message_id"])
 
 
 async def test_a_change_onto_another_active_cases_issue_is_refused_with_the_reason(

@@ -42,7 +42,7 @@ def test_a_queued_reply_has_the_keys_of_its_type() -> None:
     identity = Identity(1, "telegram", "42", "42", "Alice", None)
 
     Relay(RelayConfig()).to_identity(uow, identity, Reply("hello"), NOW,  # type: ignore[arg-type]
-                                     agent_ts="1700000000.000100")
+                                     agent_ts="1700000000.000100", agent_channel="C0SUPPORT")
 
     [(kind, payload)] = uow.outbox.queued
     assert kind == ob.SELLER_MESSAGE
