@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from bot.dialogue.config import EngineConfig
 from frontdoor.nlu_cli import nlu_app
 from nlu.project import RasaProject
 from tests.unit.test_nlu_server import cache, project  # noqa: F401 - fixtures
@@ -84,7 +85,7 @@ def test_evaluate_reports_and_checks_targets(nlu_url: str, tmp_path: Path) -> No
     assert "== English (en)" in result.stdout and "== Chinese (zh)" in result.stdout
     assert "macro-F1" in result.stdout and "TF-IDF+LR" in result.stdout
     report = json.loads((tmp_path / "evaluation.json").read_text())
-    assert report["split"] == "final" and report["threshold"] == 0.55
+    assert report["split"] == "final" and report["threshold"] == EngineConfig().nlu_threshold
     for language in ("en", "zh"):
         scores = report["languages"][language]
         assert scores["heldout_file"].endswith(f"final_{language}.yml")

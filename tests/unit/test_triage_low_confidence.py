@@ -9,13 +9,14 @@ import pytest
 from bot.cases import CaseService
 from bot.classification import Classification
 from bot.clock import ManualClock
+from bot.dialogue.config import EngineConfig
 from bot.engine import Engine
 from bot.identifiers import extract_entities
 from bot.relay import Relay
 from storage.uow import SqlUnitOfWorkFactory
 from tests.unit.chat_harness import Chat, make_engine, register
 
-THRESHOLD = 0.55  # EngineConfig's default nlu_threshold
+THRESHOLD = EngineConfig().nlu_threshold
 
 
 @dataclass
