@@ -155,7 +155,9 @@ def _quality(report: EvaluationReport, training: dict[str, object] | None) -> li
         "How one model for both languages and its classifier were chosen (development sets, "
         "with the numbers): [nlu/README.md](../nlu/README.md#two-languages-one-model); the English "
         "scores before Chinese was added, measured first on the same final set: "
-        "[nlu/README.md](../nlu/README.md#before-chinese-the-english-baseline-of-issue-16).",
+        "[nlu/README.md](../nlu/README.md#before-chinese-the-english-baseline-of-issue-16); "
+        "how the threshold was chosen (development sets): "
+        "[nlu/README.md](../nlu/README.md#the-decision-threshold).",
         trained,
         "",
     ]

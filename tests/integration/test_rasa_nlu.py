@@ -174,8 +174,8 @@ def test_evaluation_meets_the_targets(rasa_url: str, tmp_path: Path) -> None:
     assert {path.name for path in written} >= {"confusion_app_en.png", "confusion_app_zh.png"}
     assert all(path.stat().st_size > 0 for path in written)
     # Known shortfall, reported in docs/benchmarks.md: Chinese macro-F1 under the app's rule is
-    # 0.846 on its final set (target 0.90). It must not fall further; every other target holds.
+    # 0.884 on its final set (target 0.90). It must not fall further; every other target holds.
     chinese = report.languages["zh"]
-    assert chinese.app.macro_f1 >= 0.83, chinese.app.macro_f1
+    assert chinese.app.macro_f1 >= 0.88, chinese.app.macro_f1
     failed = [name for name in report.failed_targets() if not name.startswith("zh macro_f1:")]
     assert failed == [], failed
