@@ -12,6 +12,10 @@ processing failure (the database went away mid-turn) leaves the record to the sa
 listeners' own work stays exactly once through the inbound claims, so a second processing of an
 event already done is dropped there.
 
+Events of one conversation (a case thread, a seller's DM) are processed one after another in the
+order they came in, as they were when each was processed before its answer: an agent's note and
+the reply right after it must not swap places on their way to the seller.
+
 Interactive payloads (buttons, modals) and slash commands still run before their answer: their
 answer carries content (errors in a modal, a command's reply) and Slack does not retry them.
 """
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from datetime import timedelta
 
@@ -52,6 +57,9 @@ class SlackEventInbox:
         self.poll_seconds = poll_seconds
         self._tasks: set[asyncio.Task[None]] = set()
         self._loop_task: asyncio.Task[None] | None = None
+        # One lock per conversation with events in flight; asyncio's locks are FIFO, and
+        # tasks start in the order they were made, so a conversation keeps its order.
+        self._conversations: dict[str, tuple[asyncio.Lock, int]] = {}
 
     async def accept(self, event_id: str, body: str) -> None:
         """Record the event (durably, before the caller acknowledges it) and start processing
@@ -66,9 +74,23 @@ class SlackEventInbox:
         self._spawn(event)
 
     def _spawn(self, event: InboxEvent) -> None:
-        task = asyncio.create_task(self._process(event), name=f"slack-event-{event.event_id}")
+        task = asyncio.create_task(self._in_order(event), name=f"slack-event-{event.event_id}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    async def _in_order(self, event: InboxEvent) -> None:
+        key = conversation_of(event.body)
+        lock, users = self._conversations.get(key, (asyncio.Lock(), 0))
+        self._conversations[key] = (lock, users + 1)
+        try:
+            async with lock:
+                await self._process(event)
+        finally:
+            lock, users = self._conversations[key]
+            if users <= 1:
+                del self._conversations[key]
+            else:
+                self._conversations[key] = (lock, users - 1)
 
     async def _process(self, event: InboxEvent) -> None:
         # Signature and shape were checked when the event came in; a recovered event's
@@ -126,3 +148,19 @@ class SlackEventInbox:
             self._loop_task = None
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=grace_seconds)
+
+
+def conversation_of(body: str) -> str:
+    """The conversation an event belongs to: its channel and thread (a deletion's thread is in
+    the message it took away); a DM, or a channel's top level, is one conversation."""
+    try:
+        event = json.loads(body).get("event") or {}
+    except (ValueError, AttributeError):
+        return ""
+    if not isinstance(event, dict):
+        return ""
+    previous = event.get("previous_message")
+    if not isinstance(previous, dict):
+        previous = {}
+    thread = event.get("thread_ts") or previous.get("thread_ts") or ""
+    return f"{event.get('channel', '')}:{thread}"

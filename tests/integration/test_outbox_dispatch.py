@@ -158,7 +158,9 @@ async def test_delivered_agent_reply_gets_a_reaction_and_a_reply_ref(
                         platform_message_id="1700.5")
     await disp.run_once()
     reactions = [i for i in slack.seen if i.kind == ob.THREAD_REACTION]
-    assert [r.payload for r in reactions] == [{"name": "white_check_mark", "target_ts": "1700.5"}]
+    # On the agent's message, in the channel it was written in (the case's thread here).
+    assert [r.payload for r in reactions] == [
+        {"name": "white_check_mark", "target_ts": "1700.5", "channel": "C1"}]
     from storage.uow import SqlUnitOfWork
 
     with SqlUnitOfWork(db) as uow:
