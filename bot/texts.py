@@ -187,6 +187,9 @@ CATALOGUE: dict[str, str] = {
         "\n📧 /email ADDRESS: get an email when an agent's reply waits for you "
         "(/email off stops it)"
     ),
+    "smalltalk.help_web": (
+        "\n🌐 /web: open your cases in a browser (a one-time login link)"
+    ),
     "smalltalk.out_of_scope": (
         "I can only help with selling on {brand}: orders, payments, shipping, listings, your "
         "account and so on. What's the problem?"
@@ -639,6 +642,7 @@ CATALOGUE: dict[str, str] = {
     "menu.link": "Use your account in another chat",
     "menu.invite": "Invite a colleague, e.g. /invite Warehouse team",
     "menu.email": "Email me when a reply waits, e.g. /email you@example.com",
+    "menu.web": "Open your cases in a browser",
     "bot.description": (
         "{brand} seller support. Tell me what is wrong with an order, a payment, a listing or "
         "your account: I open a case, and our support team answers you right here."

@@ -22,14 +22,21 @@ TELEGRAM_WEBHOOK_PATH = "/telegram/webhook"
 MENU_COMMANDS = ("help", "new", "cases", "case", "link", "invite", "language", "cancel")
 #: Offered after /invite when this deployment sends mail (FRONTDOOR_SMTP_URL set).
 EMAIL_COMMAND = "email"
+#: Offered last but one when the seller portal is on (FRONTDOOR_PORTAL).
+WEB_COMMAND = "web"
 
 
 def menu_commands(settings: Settings) -> tuple[str, ...]:
-    """The menu's commands; /email only where mail can be sent (else it would only say so)."""
-    if not settings.frontdoor_smtp_url:
-        return MENU_COMMANDS
-    at = MENU_COMMANDS.index("invite") + 1
-    return (*MENU_COMMANDS[:at], EMAIL_COMMAND, *MENU_COMMANDS[at:])
+    """The menu's commands; /email only where mail can be sent and /web only with the portal
+    on (else each would only say it cannot)."""
+    commands = MENU_COMMANDS
+    if settings.frontdoor_smtp_url:
+        at = commands.index("invite") + 1
+        commands = (*commands[:at], EMAIL_COMMAND, *commands[at:])
+    if settings.frontdoor_portal:
+        at = commands.index("language")
+        commands = (*commands[:at], WEB_COMMAND, *commands[at:])
+    return commands
 
 
 def _refuse(reason: str) -> typer.Exit:

@@ -31,10 +31,13 @@ def goodbye(turn: Turn) -> None:
 
 def help_(turn: Turn) -> None:
     # A main account's options include inviting a colleague (the button asks for the name);
-    # /email is offered only where mail can be sent (else it would only say it cannot).
+    # /email is offered only where mail can be sent, /web only with the portal on (else each
+    # would only say it cannot).
     text = t("smalltalk.help", brand=turn.config.brand, prefix=turn.config.case_prefix)
     if turn.cases.rules.email_notifications:
         text += t("smalltalk.help_email")
+    if turn.config.portal_links is not None:
+        text += t("smalltalk.help_web")
     turn.reply_with(Reply(text, _main_buttons() + invite_button(turn)))
 
 

@@ -186,6 +186,20 @@ def test_telegram_menu_offers_email_where_mail_is_sent(
     assert "/email you@example.com" in email["description"]
 
 
+def test_telegram_menu_offers_web_with_the_portal_on(
+        telegram: TelegramStandIn, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TELEGRAM_MODE", "polling")
+    monkeypatch.setenv("FRONTDOOR_PUBLIC_URL", "https://support.example.com")
+    monkeypatch.setenv("FRONTDOOR_PORTAL", "true")
+    result = runner.invoke(app, ["telegram", "setup"])
+    assert result.exit_code == 0, result.output
+    names = [c["command"] for c in telegram.commands]
+    assert names == ["help", "new", "cases", "case", "link", "invite", "web", "language",
+                     "cancel"]
+    chinese = telegram.localized["zh"]["commands"]
+    assert next(c for c in chinese if c["command"] == "web")["description"] == "在浏览器中查看您的工单"
+
+
 def test_telegram_setup_refuses_a_webhook_without_secret_and_polling_skips_it(
         telegram: TelegramStandIn, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FRONTDOOR_PUBLIC_URL", "https://support.example.com")

@@ -23,6 +23,7 @@ async def test_help_names_email_only_when_mail_can_be_sent(chat: Chat, rules: Ca
     await chat.command("help")
     chat.expect("/new", "/cases", "/link")
     assert ("/email ADDRESS" in chat.text) is rules.email_notifications, chat.text
+    assert "/web" not in chat.text  # no portal in this harness: /web would only say so
     chat.expect_buttons("New case", "My cases")
     if rules.email_notifications:
         # What help promises works: /email asks for the address.

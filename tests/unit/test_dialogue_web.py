@@ -86,3 +86,8 @@ async def test_without_the_portal_web_says_so_and_no_button_is_offered(
     plain.expect("isn't available here")
     await plain.command("cases")
     assert "🌐 View in browser" not in plain.buttons
+
+
+async def test_help_names_web_with_the_portal_on(chat: Chat) -> None:
+    await chat.command("help")
+    chat.expect("/web: open your cases in a browser")
