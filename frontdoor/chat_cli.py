@@ -25,7 +25,13 @@ from bot.outbox import CONSOLE
 from bot.texts import t
 from frontdoor.settings import Settings, load_settings
 from frontdoor.shutdown import run_until_stopped
-from frontdoor.wiring import Services, build_engine, build_services
+from frontdoor.wiring import (
+    PortalMisconfigured,
+    Services,
+    build_engine,
+    build_services,
+    check_portal_settings,
+)
 from storage.console_queries import (
     ChatOutboxQueue,
     find_invitation,
@@ -204,9 +210,17 @@ def chat(
     from nlu.server import RasaServerError
     from nlu.training import TrainingError
 
+    settings = load_settings()
+    try:
+        # The chat's /web hands out portal links: a half-configured portal stops here, the way
+        # `frontdoor serve` stops, rather than as a traceback from deep in the wiring.
+        check_portal_settings(settings)
+    except PortalMisconfigured as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
     try:
         # SIGTERM and SIGINT end the chat with the local Rasa server stopped (frontdoor.shutdown).
-        code = run_until_stopped(lambda _stop: _chat(load_settings(), as_seller, no_nlu))
+        code = run_until_stopped(lambda _stop: _chat(settings, as_seller, no_nlu))
     except (RasaEnvironmentError, TrainingError, RasaServerError) as exc:
         typer.echo(f"error: {exc} (or chat without NLU: --no-nlu)", err=True)
         raise typer.Exit(1) from None

@@ -91,3 +91,21 @@ def test_a_chinese_seller_chats_in_chinese_in_the_terminal_too(
     assert "Ceylexo 卖家支持（终端聊天）" in again.stdout
     assert "当前身份：王芳的店（卖家 1）。" in again.stdout
     assert "您没有进行中的工单" in again.stdout
+
+
+def test_chat_with_a_half_configured_portal_stops_with_a_clear_message(
+        tmp_path: Path, env: dict[str, str]) -> None:
+    """FRONTDOOR_PORTAL on without the public address or with a short session secret: the
+    chat says what is missing and exits 2, as `frontdoor serve` does, with no traceback."""
+    no_address = run(["chat", "--no-nlu"], tmp_path, {**env, "FRONTDOOR_PORTAL": "true"},
+                     "/quit\n")
+    assert no_address.returncode == 2, no_address.stderr
+    assert "error: FRONTDOOR_PORTAL is on but FRONTDOOR_PUBLIC_URL is not set" in \
+        no_address.stderr
+    short_secret = run(["chat", "--no-nlu"], tmp_path, {
+        **env, "FRONTDOOR_PORTAL": "true", "FRONTDOOR_PUBLIC_URL": "https://support.example.com",
+        "FRONTDOOR_SESSION_SECRET": "too-short"}, "/quit\n")
+    assert short_secret.returncode == 2, short_secret.stderr
+    assert "FRONTDOOR_SESSION_SECRET" in short_secret.stderr
+    for result in (no_address, short_secret):
+        assert "Traceback" not in result.stderr + result.stdout
