@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, delete, func, or_, select
 
 from bot.domain import AGENT, Case
 from storage.database import Database
@@ -91,6 +91,17 @@ class SqlPortalQueries:
             session.add(row)
             session.commit()
             return row.id
+
+    def delete_files(self, seller_id: int, file_ids: Sequence[int]) -> int:
+        """Delete this seller's files ``file_ids`` (stored with a message a rule then refused,
+        so no case refers to them); how many were deleted."""
+        if not file_ids:
+            return 0
+        with self._database.sessions() as session:
+            deleted = session.execute(delete(PortalFileRow).where(
+                PortalFileRow.id.in_(list(file_ids)), PortalFileRow.seller_id == seller_id))
+            session.commit()
+            return int(getattr(deleted, "rowcount", 0) or 0)
 
     def get_file(self, file_id: int, seller_id: int | None = None) -> StoredFile | None:
         """The file; with ``seller_id`` only if that seller uploaded it."""

@@ -14,7 +14,7 @@ from starlette.responses import Response
 
 from adapters.web.portal_app import Portal, see_other
 from adapters.web.portal_cases import case_page, load_case
-from adapters.web.uploads import UploadRefused, read_uploads, store_uploads
+from adapters.web.uploads import UploadRefused, forget_uploads, read_uploads, store_uploads
 from bot import domain as d
 from bot.errors import CaseRuleError, InvalidInput
 
@@ -69,7 +69,10 @@ async def reply(portal: Portal, request: Request, seller_id: int) -> Response:
                               "Write a message or attach a file.", 400, form)
     added = await _by_the_rules(portal, request, seller_id, form, lambda: (
         portal.cases.add_seller_message(seller_id, detail.case.number, text, attachments)))
-    return added if isinstance(added, Response) else _done(detail.case.number, "replied")
+    if isinstance(added, Response):
+        await forget_uploads(portal.queries, seller_id, attachments)
+        return added
+    return _done(detail.case.number, "replied")
 
 
 async def evaluate(portal: Portal, request: Request, seller_id: int) -> Response:
@@ -95,15 +98,16 @@ async def reopen(portal: Portal, request: Request, seller_id: int) -> Response:
     form = await portal.checked_form(request)
     detail = await load_case(portal, seller_id, request.path_params["number"])
     text = _text(form, "text")
+    if not text:  # checked before the files are stored, so a refusal leaves none behind
+        return await _refused(portal, request, seller_id,
+                              "Tell us what is still wrong, so the team can pick it up.", 400, form)
     attachments = await _with_files(portal, request, seller_id, form)
     if isinstance(attachments, Response):
         return attachments
-    if not text:
-        return await _refused(portal, request, seller_id,
-                              "Tell us what is still wrong, so the team can pick it up.", 400, form)
     result = await _by_the_rules(portal, request, seller_id, form, lambda: (
         portal.cases.reopen(seller_id, detail.case.number, text, attachments)))
     if isinstance(result, Response):
+        await forget_uploads(portal.queries, seller_id, attachments)
         return result
     return _done(result.case.number, "reopened" if result.new_case else "added")
 

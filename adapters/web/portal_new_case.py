@@ -17,7 +17,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from adapters.web.portal_app import Portal, see_other
-from adapters.web.uploads import UploadRefused, attachment_record, read_uploads, store_uploads
+from adapters.web.uploads import (
+    UploadRefused,
+    attachment_record,
+    forget_uploads,
+    read_uploads,
+    store_uploads,
+)
 from bot.dialogue.intake import ORDER_OPTIONAL
 from bot.errors import CaseRuleError
 from bot.identifiers import find_order_ids
@@ -119,6 +125,8 @@ async def submit(portal: Portal, request: Request, seller_id: int) -> Response:
         opened = await portal.call(cases.open_case, seller_id, case_type, description,
                                    order_id, attachments, subject=subject, follows=follows)
     except CaseRuleError as exc:
+        # The form shown again carries no files: the ones stored for it would be orphans.
+        await forget_uploads(portal.queries, seller_id, attachments)
         text = str(exc)
         return _form(portal, request, values, [text[:1].upper() + text[1:]], 409)
     if not opened.created:

@@ -40,6 +40,7 @@ class FileStore(Protocol):
     def add_file(self, seller_id: int, file_name: str, mime_type: str, content: bytes,
                  now: datetime) -> int: ...
     def get_file(self, file_id: int, seller_id: int | None = None) -> StoredFileView | None: ...
+    def delete_files(self, seller_id: int, file_ids: Sequence[int]) -> int: ...
 
 
 class UploadRefused(Exception):
@@ -89,6 +90,14 @@ async def store_uploads(store: FileStore, seller_id: int, files: Sequence[tuple[
         file_id = await asyncio.to_thread(store.add_file, seller_id, name, mime, content, now)
         attachments.append(attachment_record(file_id, name, mime, len(content)))
     return attachments
+
+
+async def forget_uploads(store: FileStore, seller_id: int,
+                         attachments: Sequence[dict[str, Any]]) -> None:
+    """Delete files stored for a message that was then refused: nothing refers to them, and
+    the seller sends them again with the corrected message."""
+    ids = [int(a["file_id"]) for a in attachments if a.get("source") == SOURCE]
+    await asyncio.to_thread(store.delete_files, seller_id, ids)
 
 
 def attachment_record(file_id: int, name: str, mime: str, size: int) -> dict[str, Any]:

@@ -14,13 +14,13 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 from typer.testing import CliRunner
 
 from bot import domain as d
 from frontdoor.cli import app
 from storage.database import Database
-from storage.models import CaseRow
+from storage.models import CaseRow, PortalFileRow
 from tests.integration.test_serve_relay import (
     AGENT,
     ORDER,
@@ -104,7 +104,8 @@ async def test_a_login_post_from_another_site_is_refused(served: Served) -> None
     assert served.parts.extra["portal"].login.redeem(token).seller_id == found.id
 
 
-async def test_new_case_form_keeps_the_daily_cap_and_refuses_declined(served: Served) -> None:
+async def test_new_case_form_keeps_the_daily_cap_and_refuses_declined(served: Served,
+                                                                      db: Database) -> None:
     seller_id, client = await seller_in(served)
     cases = served.services.cases
     async with aclosing(client):
@@ -112,9 +113,11 @@ async def test_new_case_form_keeps_the_daily_cap_and_refuses_declined(served: Se
         cases.change_status(declined.case.number, d.DECLINED, reason="delivered per carrier")
         form = {"case_type": "shipping", "order_id": ORDER, "csrf_token": await csrf_of(client),
                 "description": "The parcel is still not here, please check again"}
-        refused = await client.post("/portal/cases/new", data=form)
+        refused = await client.post("/portal/cases/new", data=form,
+                                    files={"files": ("label.pdf", b"%PDF", "application/pdf")})
         assert refused.status_code == 409 and "declined" in refused.text
         assert "delivered per carrier" in refused.text
+        assert _portal_files(db) == 0  # the refused form's file is not kept
 
         for n in range(2):  # the cap is 3 in 24 hours; the declined case counts
             opened = await client.post("/portal/cases/new", data={
@@ -211,6 +214,35 @@ async def test_the_list_pages_and_searches_only_the_sellers_cases(served: Served
         assert (await other.get(f"/portal/cases/{numbers[0]}")).status_code == 404
         assert (await other.get("/portal/cases/nonsense")).status_code == 404
         assert other_id != seller_id
+
+
+def _portal_files(db: Database) -> int:
+    with db.sessions() as session:
+        return int(session.scalar(select(func.count()).select_from(PortalFileRow)) or 0)
+
+
+async def test_files_sent_with_a_refused_message_are_not_kept(served: Served, db: Database,
+                                                             ) -> None:
+    """A reply or reopen a case rule refuses deletes the files stored with it (right after the
+    refusal, by the same request): none stays behind that no case refers to."""
+    seller_id, client = await seller_in(served)
+    cases = served.services.cases
+    async with aclosing(client):
+        number = cases.open_case(seller_id, "shipping", "Parcel lost in transit", ORDER).case.number
+        token = await csrf_of(client)
+        # A reply to a closed case is refused by the rules after the upload: its file goes.
+        cases.change_status(number, d.CLOSED, reason="done")
+        closed = await client.post(f"/portal/cases/{number}/reply", data={
+            "text": "one more thing", "csrf_token": token},
+            files={"files": ("late.jpg", b"jpeg", "image/jpeg")})
+        assert closed.status_code >= 400, closed.text
+        assert _portal_files(db) == 0
+        # What the rules accept keeps its file.
+        fine = await client.post(f"/portal/cases/{number}/reopen", data={
+            "text": "still broken", "csrf_token": token},
+            files={"files": ("proof.jpg", b"jpeg", "image/jpeg")})
+        assert fine.status_code == 303, fine.text
+        assert _portal_files(db) == 1
 
 
 def test_serve_refuses_to_start_a_portal_without_its_settings(
