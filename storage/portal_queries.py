@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, Select, delete, func, or_, select
 
 from bot.domain import AGENT, Case
 from storage.database import Database
-from storage.models import CaseMessageRow, CaseRow, PortalFileRow
+from storage.models import CaseMessageRow, CaseRow, PortalFileRow, SellerRow
 from storage.row_mapping import case_from_row
 
 
@@ -80,6 +80,12 @@ class SqlPortalQueries:
             rows = session.execute(select(CaseRow.id, CaseRow.number).where(
                 CaseRow.id.in_(case_ids), CaseRow.seller_id == seller_id))
             return {case_id: number for case_id, number in rows}
+
+    def language_and_zone(self, seller_id: int) -> tuple[str | None, str | None]:
+        """The seller's stored language and time zone (None: not known), for the pages."""
+        with self._database.sessions() as session:
+            row = session.get(SellerRow, seller_id)
+            return (row.language, row.time_zone) if row is not None else (None, None)
 
     # Files ---------------------------------------------------------------------------------
     def add_file(self, seller_id: int, file_name: str, mime_type: str, content: bytes,

@@ -24,6 +24,7 @@ from adapters.files import UrlFileSource
 from adapters.web.rendering import PageRenderer
 from adapters.web.session import CSRF_FIELD, PortalSessions
 from adapters.web.uploads import FileStore
+from bot import i18n
 from bot.cases import CaseService
 from bot.clock import Clock, SystemClock
 from bot.dialogue.cleaning import clean_text
@@ -53,6 +54,7 @@ class PortalQueries(FileStore, Protocol):
     def cases_page(self, seller_id: int, statuses: Sequence[str] | None, query: str | None,
                    number: str | None, offset: int, limit: int) -> CasesPageView: ...
     def numbers_of(self, seller_id: int, case_ids: Sequence[int]) -> dict[int, str]: ...
+    def language_and_zone(self, seller_id: int) -> tuple[str | None, str | None]: ...
 
 
 @dataclass
@@ -113,10 +115,13 @@ def signed_in(portal: Portal, handler: PortalHandler) -> Callable[[Request], Awa
             log.info("portal: %s %s answered 401: no valid session", request.method,
                      request.url.path[:200])
             return portal.pages.page(request, "login_needed.html", status_code=401)
-        try:
-            return await handler(portal, request, seller_id)
-        except HTTPException as exc:
-            return problem_page(portal, request, exc.status_code, exc.detail)
+        # Dates and times on the pages in the seller's stored language and time zone.
+        language, zone = await portal.call(portal.queries.language_and_zone, seller_id)
+        with i18n.speaking(i18n.speaker(language, zone)):
+            try:
+                return await handler(portal, request, seller_id)
+            except HTTPException as exc:
+                return problem_page(portal, request, exc.status_code, exc.detail)
 
     return endpoint
 

@@ -16,6 +16,7 @@ from adapters.files import FileFetchFailed, FileUnavailable
 from adapters.web.portal_app import Portal
 from adapters.web.uploads import IMAGE_TYPES, SOURCE
 from bot import domain as d
+from bot import i18n
 from bot.case_rules.base import STATUS_FILTERS
 from bot.case_rules.evaluation import reason_label, reason_text
 from bot.case_rules.queries import status_unseen
@@ -40,7 +41,8 @@ DONE = {
 
 
 def _when(case: Case) -> str:
-    return case.updated_at.strftime("%Y-%m-%d %H:%M UTC")
+    # In the seller's locale and time zone (the request speaks to them: portal_app.signed_in).
+    return i18n.when(case.updated_at, year=True)
 
 
 def is_updated(case: Case, unread: int) -> bool:
@@ -115,7 +117,7 @@ def case_context(portal: Portal, detail: CaseDetail) -> dict[str, Any]:
                  "unread": m.author_kind == d.AGENT and m.read_at is None,
                  "who": (m.author_name or "Support team") if m.author_kind == d.AGENT
                  else "You" if m.author_kind == d.SELLER else "Support bot",
-                 "when": m.created_at.strftime("%Y-%m-%d %H:%M UTC"),
+                 "when": i18n.when(m.created_at, year=True),
                  "files": _attachments(portal, case, m)}
                 for m in reversed(detail.messages)]
     evaluation = detail.evaluation

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from contextlib import aclosing
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -374,3 +374,25 @@ async def test_bad_input_gets_a_4xx_page_never_a_500(served: Served) -> None:
         multipart = await client.post("/portal/cases/new", content=b"--broken\r\n\r\n",
                                       headers={"Content-Type": "multipart/form-data; boundary=x"})
         assert 400 <= multipart.status_code < 500
+
+
+async def test_dates_are_in_the_sellers_language_and_time_zone(served: Served, db: Database,
+                                                               ) -> None:
+    """Dates on the list and the case page follow the seller's stored language and zone (Babel,
+    via bot.i18n): 16:45 UTC reads 00:45 the next day in Shanghai, written the Chinese way."""
+    seller_id, client = await seller_in(served)
+    cases = served.services.cases
+    async with aclosing(client):
+        number = cases.open_case(seller_id, "shipping", "Parcel lost in transit", ORDER).case.number
+        moment = datetime(2026, 11, 30, 16, 45, tzinfo=UTC)
+        with db.sessions() as session:
+            session.execute(update(CaseRow).where(CaseRow.number == number).values(
+                updated_at=moment))
+            session.commit()
+        english = await client.get("/portal/cases")
+        assert "Nov 30, 2026 4:45" in english.text and "UTC" in english.text
+        cases.set_preferences(seller_id, "zh_CN", "Asia/Shanghai")
+        chinese = await client.get("/portal/cases")
+        assert "2026年12月1日 00:45" in chinese.text, chinese.text
+        page = await client.get(f"/portal/cases/{number}")
+        assert "2026年12月1日 00:45" in page.text
