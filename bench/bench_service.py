@@ -342,10 +342,13 @@ READING = (
     "load generator beside it, so the service's throughput also pays for the CPU the app and "
     "the stand-ins take from Rasa (the *CPU ms per typed message* rows). Agent replies go "
     "through the same process as the sellers' turns: under a closed loop that keeps every "
-    "webhook connection busy, an agent reply's units of work (inbox record, desk, outbox "
-    "claim and record) wait in the same worker-thread queue and, on SQLite, for the same "
-    "write lock as the sellers' turns (not broken down per stage here; the platform's own "
-    "share is the probed round trip)."
+    "webhook connection busy, an agent reply waits with the sellers' turns (not broken down "
+    "per stage here; the platform's own share is the probed round trip). Not the shared "
+    "worker-thread queue: giving the agent desk and the outbox dispatcher thread pools of "
+    "their own changed nothing in a back-to-back pair of SQLite runs (agent reply p50 over "
+    "the stand-in 2,125 ms shared, 2,078 ms own pools, 15 s each, issue 14); the suspects "
+    "left are the one event loop of the serve process, short of CPU beside Rasa, and on "
+    "SQLite the busy-wait for the write lock."
 )
 
 
