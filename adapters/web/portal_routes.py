@@ -7,7 +7,13 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from adapters.web import portal_actions, portal_auth, portal_cases, portal_new_case
+from adapters.web import (
+    portal_actions,
+    portal_auth,
+    portal_cases,
+    portal_language,
+    portal_new_case,
+)
 from adapters.web.portal_app import Portal, PortalHandler, see_other, signed_in
 from adapters.web.rendering import STATIC_DIR
 
@@ -23,6 +29,7 @@ def portal_routes(portal: Portal) -> list[BaseRoute]:
     return [
         Route("/portal", home, methods=["GET"]),
         *portal_auth.routes(portal),
+        on("/portal/language", portal_language.choose_language, ["POST"]),
         on("/portal/cases", portal_cases.case_list, ["GET"]),
         on("/portal/cases/new", portal_new_case.form, ["GET"]),
         on("/portal/cases/new", portal_new_case.submit, ["POST"]),

@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from adapters.web.session import csrf_token, current_seller
+from bot import i18n
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
@@ -45,6 +46,8 @@ class PageRenderer:
             "brand": self.brand, "seller": current_seller(request), "csrf": csrf_token(request),
             "notices": [], "problems": [], "request": request, "status_code": status_code,
             "email_settings_url": email_settings_url(request),
+            # The language selector: the languages, each in itself, and the one shown now.
+            "languages": i18n.LANGUAGE_NAMES, "language": i18n.current_language(),
         }
         context.update(values)
         html = self.env.get_template(template).render(context)

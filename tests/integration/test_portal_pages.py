@@ -396,3 +396,34 @@ async def test_dates_are_in_the_sellers_language_and_time_zone(served: Served, d
         assert "2026年12月1日 00:45" in chinese.text, chinese.text
         page = await client.get(f"/portal/cases/{number}")
         assert "2026年12月1日 00:45" in page.text
+
+
+async def test_the_language_selector_stores_the_sellers_choice(served: Served) -> None:
+    """The portal's selector stores the same choice as the chat's /language; an unknown
+    language is refused with 400, and the way back stays on the portal."""
+    seller_id, client = await seller_in(served)
+    cases = served.services.cases
+    async with aclosing(client):
+        page = await client.get("/portal/cases")
+        assert 'name="language"' in page.text and "简体中文" in page.text
+        token = _csrf(page.text)
+        chosen = await client.post("/portal/language", data={
+            "csrf_token": token, "language": "zh_CN", "back": "/portal/cases?status=all"})
+        assert chosen.status_code == 303
+        assert chosen.headers["location"] == "/portal/cases?status=all"
+        seller = cases.identify("telegram", _chat_of(served, seller_id))[1]
+        assert seller is not None and seller.language == "zh_CN"
+        assert '<option value="zh_CN" selected' in (await client.get("/portal/cases")).text
+        elsewhere = await client.post("/portal/language", data={
+            "csrf_token": token, "language": "en", "back": "https://evil.example/"})
+        assert elsewhere.headers["location"] == "/portal/cases"
+        bad = await client.post("/portal/language", data={"csrf_token": token, "language": "xx"})
+        assert bad.status_code == 400
+        no_token = await client.post("/portal/language", data={"language": "zh_CN"})
+        assert no_token.status_code == 403
+
+
+def _chat_of(served: Served, seller_id: int) -> str:
+    with served.services.uow_factory() as uow:
+        return next(i.external_id for i in uow.identities.for_seller(seller_id)
+                    if i.channel == "telegram")
