@@ -620,6 +620,17 @@ CATALOGUE: dict[str, str] = {
         "minutes. Send /web again for a new one."
     ),
     "web.off": "The browser portal isn't available here; your cases are all in this chat (/cases).",
+    # Issue 15 — the portal's pages (adapters/web/templates call t() with these keys)
+    "portal.my_cases": "My cases",
+    "portal.new_case": "New case",
+    "portal.email_notifications": "Email notifications",
+    "portal.log_out": "Log out",
+    "portal.language": "Language",
+    "portal.change": "Change",
+    "portal.search": "Search",
+    "portal.search_hint": "Case number, title or order id",
+    "portal.urgent": "Urgent",
+    "portal.last_activity": "Last activity {when}",
     "button.view_in_browser": "🌐 View in browser",
     "link.usage": (
         "To link this chat to your seller account, send /link in a chat where you are already "

@@ -12,6 +12,7 @@ from starlette.responses import HTMLResponse
 
 from adapters.web.session import csrf_token, current_seller
 from bot import i18n
+from bot.texts import t
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
@@ -39,6 +40,9 @@ class PageRenderer:
             loader=FileSystemLoader([*(extra_dirs or []), TEMPLATES_DIR]),
             autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
         self.env.globals["static_url"] = static_url
+        # The pages' words come from the bot's catalogue (bot/texts.py, translated with Babel
+        # like the chat's), in the language of the seller the request speaks to.
+        self.env.globals["t"] = t
 
     def page(self, request: Request, template: str, status_code: int = 200,
              **values: Any) -> HTMLResponse:
