@@ -631,6 +631,9 @@ CATALOGUE: dict[str, str] = {
     "portal.search_hint": "Case number, title or order id",
     "portal.urgent": "Urgent",
     "portal.last_activity": "Last activity {when}",
+    "portal.you": "You",
+    "portal.support_team": "Support team",
+    "portal.support_bot": "Support bot",
     "button.view_in_browser": "🌐 View in browser",
     "link.usage": (
         "To link this chat to your seller account, send /link in a chat where you are already "

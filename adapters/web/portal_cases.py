@@ -25,7 +25,7 @@ from bot.dialogue.actions import ALLOWED, KEEP, URGENT
 from bot.dialogue.cleaning import clean_text
 from bot.domain import Case, CaseMessage
 from bot.errors import CaseNotFound, NotYourCase
-from bot.texts import EVALUATION_LABELS, status_label
+from bot.texts import EVALUATION_LABELS, status_label, t
 
 FILTERS = {"in_progress": "In progress", "closed": "Closed", "all": "All"}
 # What the confirmation after a form says (a fixed set: nothing from the URL is shown as is).
@@ -115,8 +115,8 @@ def case_context(portal: Portal, detail: CaseDetail) -> dict[str, Any]:
     now = portal.now()
     messages = [{"message": m, "agent": m.author_kind == d.AGENT,
                  "unread": m.author_kind == d.AGENT and m.read_at is None,
-                 "who": (m.author_name or "Support team") if m.author_kind == d.AGENT
-                 else "You" if m.author_kind == d.SELLER else "Support bot",
+                 "who": (m.author_name or t("portal.support_team")) if m.author_kind == d.AGENT
+                 else t("portal.you") if m.author_kind == d.SELLER else t("portal.support_bot"),
                  "when": i18n.when(m.created_at, year=True),
                  "files": _attachments(portal, case, m)}
                 for m in reversed(detail.messages)]

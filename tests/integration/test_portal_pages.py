@@ -396,6 +396,8 @@ async def test_dates_are_in_the_sellers_language_and_time_zone(served: Served, d
         assert "2026年12月1日 00:45" in chinese.text, chinese.text
         page = await client.get(f"/portal/cases/{number}")
         assert "2026年12月1日 00:45" in page.text
+        assert "← 我的工单" in page.text and "最近动态：2026年12月1日 00:45" in page.text
+        assert "您 · " in page.text  # the seller's own message, labelled in Chinese
         # The list's own words are the seller's language too (bot/texts.py via Babel).
         assert "<h1>我的工单</h1>" in chinese.text and "最近动态：2026年12月1日" in chinese.text
         assert "退出登录" in chinese.text and "Log out" not in chinese.text
