@@ -54,6 +54,9 @@ DOMAIN = "messages"
 # alone say nothing about the language.
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN_WORD = re.compile(r"\b[A-Za-z]{2,}\b")
+# An invitation or /link code ("ZDRW-GEZM", "LINK-K7QW-93XZ") says nothing of a language, even
+# when it happens to draw only letters.
+_CODE = re.compile(r"\b(?:LINK-)?[A-Za-z0-9]{4}-[A-Za-z0-9]{4}\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -132,7 +135,7 @@ def from_script(text: str) -> str | None:
     ASIN, SKU, order ids as sellers write), two Latin words or more without them English;
     None if it says neither (a number, an order id, "ok", an emoji)."""
     han = len(_HAN.findall(text))
-    words = _LATIN_WORD.findall(text)
+    words = _LATIN_WORD.findall(_CODE.sub(" ", text))
     if han >= 2 or (han and not words):
         return CHINESE
     return ENGLISH if len(words) >= 2 else None

@@ -47,7 +47,8 @@ async def test_a_new_seller_registers_in_the_language_they_write(
         guest: Chat, service: CaseService) -> None:
     await guest.say("你好，我想注册")
     guest.expect("仅通过邀请注册卖家")
-    invitation = service.create_invitation("深圳小店")
+    # A code of letters only looks like two English words; it must not switch the language.
+    invitation = service.create_invitation("深圳小店", code="ZDRW-GEZM")
     await guest.say(invitation.code)
     guest.expect("您已以 深圳小店 的身份注册成功")
     assert _language(service, guest) == i18n.CHINESE
