@@ -29,7 +29,7 @@ WEB_COMMAND = "web"
 def menu_commands(settings: Settings) -> tuple[str, ...]:
     """The menu's commands; /email only where mail can be sent and /web only with the portal
     on (else each would only say it cannot)."""
-    commands = MENU_COMMANDS
+    commands: tuple[str, ...] = MENU_COMMANDS
     if settings.frontdoor_smtp_url:
         at = commands.index("invite") + 1
         commands = (*commands[:at], EMAIL_COMMAND, *commands[at:])

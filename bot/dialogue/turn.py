@@ -86,11 +86,15 @@ class Turn:
         return self._nlu
 
     async def intent(self) -> str | None:
-        """The confident intent, or None (NLU down, or below the threshold)."""
+        """The confident intent, or None (NLU down, or below the threshold: a case type's, or
+        the higher one of an intent that acts or answers)."""
         c = await self.nlu()
-        if not c.available or c.intent is None or c.confidence < self.deps.config.nlu_threshold:
+        if not c.available or c.intent is None:
             return None
-        return c.intent
+        config = self.deps.config
+        needed = config.nlu_threshold if c.intent in CASE_TYPES else max(
+            config.nlu_threshold, config.nlu_action_threshold)
+        return c.intent if c.confidence >= needed else None
 
     async def case_type(self) -> str | None:
         intent = await self.intent()
