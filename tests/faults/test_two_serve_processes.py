@@ -22,7 +22,14 @@ from nlu.client import RasaClassifier
 from tests.faults.cluster import Cluster
 from tests.faults.platform_client import PlatformClient
 from tests.faults.report import Report, count
-from tests.faults.traffic import AGENT_TEXT, SELLER_TEXTS, Plan, run_traffic, wait_until_settled
+from tests.faults.traffic import (
+    AGENT_TEXT,
+    SELLER_TEXTS,
+    Plan,
+    new_token,
+    run_traffic,
+    wait_until_settled,
+)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.rasa]
 
@@ -135,8 +142,8 @@ async def test_seller_texts_are_read_as_case_details(rasa_url: str) -> None:
     """The traffic's texts are follow-ups to the model, so a lost one is the server's fault."""
     async with RasaClassifier(rasa_url) as classifier:
         readings: list[Classification] = [
-            await classifier.classify(text.format(number="CX-000001", token="tk0a1b2c3d4e"))
-            for text in SELLER_TEXTS]
+            await classifier.classify(text.format(number="CX-000001", token=new_token()))
+            for text in SELLER_TEXTS for _ in range(15)]
     assert all(r.available for r in readings)
     assert [r.intent for r in readings if r.intent in _NOT_A_DETAIL] == [], readings
     assert all(r.entity("case_number") == "CX-000001" for r in readings), readings
