@@ -21,7 +21,8 @@ from typing import Any
 import httpx
 
 from bot.classification import Classification
-from bot.identifiers import extract_entities, fold_full_width
+from bot.identifiers import extract_entities
+from nlu.model_text import model_text
 
 log = logging.getLogger(__name__)
 
@@ -76,9 +77,8 @@ class RasaClassifier:
         entities = tuple(extract_entities(text, self.case_prefix))
         if not text.strip():
             return Classification(text, None, 0.0, entities)
-        # The model reads full-width letters, digits and signs (typed by Chinese input methods:
-        # "ＣＸ－００００１２号") as their ASCII forms, which is how nearly all its examples write them.
-        payload = await self._parse(fold_full_width(text))
+        # Full-width forms folded and reference codes left out (nlu.model_text says why).
+        payload = await self._parse(model_text(text, self.case_prefix))
         if payload is None:
             return Classification.unavailable(text, entities)
         ranking = ranking_of(payload)

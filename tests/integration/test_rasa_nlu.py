@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import os
+import random
+import string
 import subprocess
 import sys
 from pathlib import Path
@@ -141,6 +143,22 @@ async def test_chinese_entities_are_normalised_end_to_end(rasa_url: str) -> None
     assert result.intent == "check_status"
     assert result.entity("case_number") == "CX-000012"
     assert result.entity("order_id") == "240518K7QW93XZ"
+
+
+async def test_a_reference_code_does_not_change_the_reading(rasa_url: str) -> None:
+    """A random code shares character n-grams with words the model knows ("tkeee9d18ee7" with
+    "keep"); before the client left codes out, 5 of these 40 codes turned this follow-up into
+    another intent ("tkeee9d18ee7" into keep_open at 0.75 on the model before)."""
+    text = "More details for CX-000004: the buyer sent photos, reference"
+    shuffle = random.Random(16)
+    codes = ["tkeee9d18ee7"] + ["".join(shuffle.choices(string.ascii_lowercase, k=6))
+                                + "".join(shuffle.choices(string.digits, k=6)) for _ in range(39)]
+    async with RasaClassifier(rasa_url, timeout=10) as nlu:
+        plain = await nlu.classify(text)
+        readings = [await nlu.classify(f"{text} {code}") for code in codes]
+    reading = (plain.intent, round(plain.confidence, 6))
+    assert {(r.intent, round(r.confidence, 6)) for r in readings} == {reading}
+    assert all(r.entity("case_number") == "CX-000004" for r in readings)
 
 
 async def test_entities_are_normalised_end_to_end(rasa_url: str) -> None:

@@ -1,0 +1,61 @@
+"""What the model reads of a message: full-width forms folded, reference codes left out, order
+ids and case numbers kept (they are features the model was trained on)."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+
+from nlu.client import RasaClassifier
+from nlu.model_text import model_text
+
+
+@pytest.mark.parametrize(("typed", "read"), [
+    ("More details for CX-000004 reference tkeee9d18ee7", "More details for CX-000004 reference"),
+    ("UPS tracking 1Z999AA10123456784 shows nothing", "UPS tracking shows nothing"),
+    ("ASIN B08XYZ1234 was suppressed", "ASIN was suppressed"),
+    ("单号1Z999AA10123456784的包裹没到", "单号的包裹没到"),
+    ("payment ref pay_9f8e7d6c5b for order 240518K7QW93XZ", "payment ref for order 240518K7QW93XZ"),
+    ("ＣＸ－００００１２号的进度怎么样？", "CX-000012号的进度怎么样?"),
+    ("订单２４０５１８Ｋ７ＱＷ９３ＸＺ没收到", "订单240518K7QW93XZ没收到"),
+    ("order 123-4567890-1234567 late", "order 123-4567890-1234567 late"),
+    ("cx12 any news", "cx12 any news"),
+    ("SKU ABC-12 missing", "SKU missing"),
+])
+def test_codes_are_left_out_and_identifiers_kept(typed: str, read: str) -> None:
+    assert model_text(typed) == read
+
+
+@pytest.mark.parametrize("text", [
+    "2fa code never arrives", "my mp3 listing", "b2b pricing", "covid lockdown delays",
+    "iphone 15 case listing", "12345678 units stranded",
+])
+def test_words_short_model_numbers_and_plain_numbers_stay(text: str) -> None:
+    assert model_text(text) == text
+
+
+def test_a_message_that_is_only_a_code_is_read_as_typed() -> None:
+    assert model_text("tkeee9d18ee7") == "tkeee9d18ee7"
+
+
+def test_a_custom_case_prefix_is_kept() -> None:
+    assert model_text("status of SR-004512 ref ab12cd34", case_prefix="SR") == "status of SR-004512 ref"
+
+
+async def test_the_client_sends_what_the_model_reads() -> None:
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(json.loads(request.content)["text"])
+        return httpx.Response(200, json={"intent": {"name": "check_status", "confidence": 0.9},
+                                         "intent_ranking": [{"name": "check_status", "confidence": 0.9}]})
+
+    client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    async with RasaClassifier("http://nlu.test", client=client) as nlu:
+        result = await nlu.classify("any news on CX-000004? ref tkeee9d18ee7")
+    await client.aclose()
+    assert seen == ["any news on CX-000004? ref"]
+    assert result.text == "any news on CX-000004? ref tkeee9d18ee7"
+    assert result.entity("case_number") == "CX-000004"
