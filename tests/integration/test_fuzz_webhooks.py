@@ -9,7 +9,10 @@ serving in the test's event loop. Example counts are bounded so each test takes 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import json
+import time
 import unicodedata
 from collections.abc import Callable
 from typing import Any
@@ -131,6 +134,14 @@ def _slack_body(payload: Any, as_form: bool) -> tuple[str, str]:
     return json.dumps(payload), "application/json"
 
 
+def _slack_signature(raw: bytes) -> dict[str, str]:
+    """Slack's signature headers for any bytes (slack_sdk's signer takes UTF-8 only)."""
+    stamp = str(int(time.time()))
+    digest = hmac.new(SIGNING_SECRET.encode(), b"v0:" + stamp.encode() + b":" + raw,
+                      hashlib.sha256).hexdigest()
+    return {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": f"v0={digest}"}
+
+
 def _never_5xx(response: httpx.Response) -> None:
     assert response.status_code < 500, (response.status_code, response.text)
     assert "Traceback" not in response.text
@@ -204,6 +215,38 @@ async def test_any_text_a_seller_writes_is_answered_and_stored_clean(
                     for s in _strings(state))]
     assert stored  # the seller's conversation is there
     assert [s for s in stored if not is_storable(s)] == []
+
+
+
+async def test_any_body_over_the_cap_gets_413(served: Served, seller: TelegramSeller) -> None:
+    """Whatever a body over the cap holds, on either endpoint, with its size declared or only
+    counted as it arrives (chunked), it is refused 413, and the server goes on serving."""
+    limit = served.parts.max_request_bytes
+    bodies = st.tuples(st.sampled_from(["/telegram/webhook", "/slack/events"]),
+                       st.binary(min_size=1, max_size=40), st.integers(1, 200_000), st.booleans())
+
+    def run(http: httpx.Client) -> None:
+        @settings(FUZZ, max_examples=24)
+        @given(bodies)
+        def check(case: tuple[str, bytes, int, bool]) -> None:
+            path, pattern, over, chunked = case
+            size = limit + over
+            body = (pattern * (size // len(pattern) + 1))[:size]
+            headers = {"Content-Type": "application/json"}
+            if path == "/telegram/webhook":
+                headers["X-Telegram-Bot-Api-Secret-Token"] = TELEGRAM_SECRET
+            else:
+                headers.update(_slack_signature(body))
+            pieces = (body[i:i + 65_536] for i in range(0, size, 65_536))
+            response = http.post(path, content=pieces if chunked else body, headers=headers)
+            assert response.status_code == 413, (path, chunked, response.status_code,
+                                                  response.text)
+
+        check()
+
+    await _fuzz(served, run)
+    update = telegram_api.message_update("hello again", user_id=seller.user_id)
+    assert (await served.telegram_update(update)).status_code == 200
 
 
 def _strings(value: Any) -> list[str]:

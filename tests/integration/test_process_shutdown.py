@@ -303,3 +303,28 @@ async def test_nlu_serve_sigkilled_takes_its_rasa_server_with_it(
 
     assert await nlu.stop_with(signal.SIGKILL) == -signal.SIGKILL
     assert_all_stopped(nlu, {rasa}, [nlu_port])
+
+
+@pytest.mark.parametrize("args, signum", [
+    (["chat"], signal.SIGTERM),
+    (["nlu", "serve"], signal.SIGINT),
+], ids=["chat-SIGTERM", "nlu-serve-SIGINT"])
+async def test_the_other_signal_while_rasa_starts_stops_it_too(
+        args: list[str], signum: int, tmp_path: Path, commands: list[Command]) -> None:
+    """With the tests above, each of serve, chat and nlu serve is stopped by both SIGTERM and
+    SIGINT as a real process: here chat by SIGTERM and nlu serve by SIGINT, while their Rasa
+    server is still loading its model."""
+    port_args = ["--port", str(free_port())] if args[0] == "nlu" else []
+    command = Command([*args, *port_args], command_env(tmp_path), tmp_path,
+                      stdin=subprocess.PIPE)  # chat: waiting for a line when it is signalled
+    commands.append(command)
+    rasa = await command.wait_for_rasa_child()
+    nlu_port = int(process_tree.command_line(rasa).split(" -p ")[1].split()[0])
+    tree = command.tree()
+
+    assert await command.stop_with(signum) == -signum
+    log = command.log()
+    assert f"{signal.Signals(signum).name} received: stopping" in log, log
+    assert_all_stopped(command, tree, [nlu_port])
+    assert command.process.stdin is not None
+    command.process.stdin.close()
