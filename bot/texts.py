@@ -701,6 +701,7 @@ CATALOGUE: dict[str, str] = {
     "portal.write_something": "Write a message or attach a file.",
     "portal.choose_level": "Choose one of the three levels.",
     "portal.choose_reason": "Please tell us what went wrong: choose a reason.",
+    "portal.reopen_needs_text": "Tell us what is still wrong, so the team can pick it up.",
     "portal.reason_words_needed": "Please tell us in a few words what went wrong.",
     "portal.not_sent": "Not sent: {reason}.",
     "portal.too_many_files": "at most {count} files at once",
