@@ -177,8 +177,10 @@ def evaluate(
              "before Chinese), out_of_scope recall >= 0.85 and the model beats the baseline."),
     project: Path | None = PROJECT_OPTION,
 ) -> None:
-    """Score the model as the app uses it (client and FRONTDOOR_NLU_THRESHOLD) and a TF-IDF +
-    logistic-regression baseline, per language, on the final (or development) sets."""
+    """Score the model as the app uses it (client and the engine's thresholds: case types at
+    FRONTDOOR_NLU_THRESHOLD, conversational intents at the higher action threshold) and a
+    TF-IDF + logistic-regression baseline, per language, on the final (or development) sets."""
+    from bot.dialogue.config import EngineConfig
     from nlu.evaluation import SPLITS
     from nlu.evaluation import evaluate as run_evaluation
     from nlu.evaluation_report import format_report, write_report
@@ -187,12 +189,14 @@ def evaluate(
     if split not in SPLITS:
         raise _fail(f"--set must be one of {', '.join(SPLITS)}", code=2)
     settings = load_settings()
+    # The NLU part of the engine's configuration, built from the settings as frontdoor/wiring.py
+    # builds the app's (the action threshold has no setting: the engine's default).
+    config = EngineConfig(nlu_threshold=settings.frontdoor_nlu_threshold)
     rasa_project = _project(project)
     try:
         with nlu_service(url or settings.frontdoor_nlu_url, settings.frontdoor_cache_dir,
                          port=0, project=rasa_project) as base_url:
-            report = run_evaluation(base_url, rasa_project, split, settings.frontdoor_nlu_threshold,
-                                    heldout)
+            report = run_evaluation(base_url, rasa_project, split, config, heldout)
     except RuntimeError as exc:
         raise _fail(str(exc)) from None
     typer.echo(format_report(report))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.labels import CASE_TYPES
 from bot.portal_login import PortalLogin
 
 
@@ -45,3 +46,11 @@ class EngineConfig:
     list_limit: int = 10
     # The seller portal's login links (`/web`, "View in browser"); None: the portal is off.
     portal_links: PortalLogin | None = None
+
+    def confidence_needed(self, intent: str) -> float:
+        """The NLU confidence at which the engine takes ``intent``: ``nlu_threshold`` for a case
+        type (only proposed), the higher of both for an intent that acts or answers. The engine
+        and `frontdoor nlu evaluate` both read it here, so the score is the rule the app uses."""
+        if intent in CASE_TYPES:
+            return self.nlu_threshold
+        return max(self.nlu_threshold, self.nlu_action_threshold)

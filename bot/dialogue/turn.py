@@ -91,10 +91,7 @@ class Turn:
         c = await self.nlu()
         if not c.available or c.intent is None:
             return None
-        config = self.deps.config
-        needed = config.nlu_threshold if c.intent in CASE_TYPES else max(
-            config.nlu_threshold, config.nlu_action_threshold)
-        return c.intent if c.confidence >= needed else None
+        return c.intent if c.confidence >= self.deps.config.confidence_needed(c.intent) else None
 
     async def case_type(self) -> str | None:
         intent = await self.intent()

@@ -22,7 +22,9 @@ runner = CliRunner()
 
 
 class _Handler(BaseHTTPRequestHandler):
-    """Says "payment" for messages about money, "greet" for everything else."""
+    """Says "payment" for messages about money, "greet" for everything else, at ``confidence``."""
+
+    confidence = 0.8
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib name
         pass
@@ -41,18 +43,33 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         text = json.loads(self.rfile.read(int(self.headers["Content-Length"])))["text"]
         name = "payment" if "payout" in text or "money" in text else "greet"
-        self._reply({"intent": {"name": name, "confidence": 0.8},
-                     "intent_ranking": [{"name": name, "confidence": 0.8}]})
+        self._reply({"intent": {"name": name, "confidence": self.confidence},
+                     "intent_ranking": [{"name": name, "confidence": self.confidence}]})
 
 
-@pytest.fixture
-def nlu_url() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+class _UnsureHandler(_Handler):
+    """Between the engine's two thresholds: enough to propose a case type, not to act."""
+
+    confidence = 0.5
+
+
+def _serve(handler: type[_Handler]) -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture
+def nlu_url() -> Iterator[str]:
+    yield from _serve(_Handler)
+
+
+@pytest.fixture
+def unsure_nlu_url() -> Iterator[str]:
+    yield from _serve(_UnsureHandler)
 
 
 def test_parse_writes_one_json_object_per_line(nlu_url: str) -> None:
@@ -107,6 +124,24 @@ def test_evaluate_uses_the_engine_threshold(nlu_url: str, tmp_path: Path) -> Non
     assert english["app"]["per_intent"]["out_of_scope"]["recall"] == 1.0
     assert english["top"]["per_intent"]["out_of_scope"]["recall"] == 0.0
     assert english["heldout_file"].endswith("dev_en.yml")
+
+
+def test_evaluate_uses_the_engines_action_threshold_for_intents(unsure_nlu_url: str,
+                                                                tmp_path: Path) -> None:
+    """At 0.5 the engine proposes a case type (threshold 0.40) but does not act on a
+    conversational intent (0.55): "payment" counts, "greet" is out_of_scope."""
+    args = ["evaluate", "--url", unsure_nlu_url, "--report-dir", str(tmp_path), "--set", "dev"]
+    result = runner.invoke(nlu_app, args, env={"FRONTDOOR_NLU_THRESHOLD": "0.4"})
+    assert result.exit_code == 0, result.output
+    assert "0.4 for a case type, 0.55 for a conversational intent" in result.stdout
+    report = json.loads((tmp_path / "evaluation.json").read_text())
+    assert report["threshold"] == 0.4
+    assert report["action_threshold"] == EngineConfig().nlu_action_threshold == 0.55
+    app, top = (report["languages"]["en"][rule]["per_intent"] for rule in ("app", "top"))
+    assert app["payment"]["recall"] > 0.0
+    assert app["payment"]["recall"] == top["payment"]["recall"]
+    assert top["greet"]["recall"] == 1.0
+    assert app["greet"]["recall"] == 0.0
 
 
 def test_evaluate_rejects_an_unknown_set(nlu_url: str) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bot.classification import Classification
+from bot.dialogue.config import EngineConfig
+from bot.labels import ALL_INTENTS, CASE_TYPES
 from nlu.evaluation import OUT_OF_SCOPE, app_label, baseline_predictions, language_of
 
 
@@ -19,13 +21,41 @@ def test_language_of(text: str, language: str) -> None:
     assert language_of(text) == language
 
 
-def test_app_label_applies_the_engine_threshold() -> None:
-    confident = Classification("x", "payment", 0.8, (), (("payment", 0.8),))
-    unsure = Classification("x", "payment", 0.5, (), (("payment", 0.5),))
-    nothing = Classification("x", None, 0.0)
-    assert app_label(confident, 0.55) == "payment"
-    assert app_label(unsure, 0.55) == OUT_OF_SCOPE
-    assert app_label(nothing, 0.55) == OUT_OF_SCOPE
+def _reading(intent: str | None, confidence: float) -> Classification:
+    return Classification("x", intent, confidence, (), ((intent, confidence),) if intent else ())
+
+
+def test_app_label_with_one_threshold_for_every_label() -> None:
+    assert app_label(_reading("payment", 0.8), 0.55) == "payment"
+    assert app_label(_reading("payment", 0.5), 0.55) == OUT_OF_SCOPE
+    assert app_label(_reading("keep_open", 0.5), 0.45) == "keep_open"
+    assert app_label(_reading(None, 0.0), 0.55) == OUT_OF_SCOPE
+
+
+def test_app_label_applies_the_engines_two_thresholds() -> None:
+    """As bot/dialogue/turn.py: a case type is proposed from nlu_threshold, a conversational
+    intent is acted on only from the higher action threshold."""
+    config = EngineConfig(nlu_threshold=0.40, nlu_action_threshold=0.55)
+    assert app_label(_reading("payment", 0.45), config) == "payment"
+    assert app_label(_reading("payment", 0.39), config) == OUT_OF_SCOPE
+    assert app_label(_reading("keep_open", 0.51), config) == OUT_OF_SCOPE
+    assert app_label(_reading("keep_open", 0.55), config) == "keep_open"
+    assert app_label(_reading("greet", 0.50), config) == OUT_OF_SCOPE
+    assert app_label(_reading(None, 0.0), config) == OUT_OF_SCOPE
+    assert app_label(_reading("payment", 0.45)) == "payment"  # the engine's defaults
+    assert app_label(_reading("keep_open", 0.51)) == OUT_OF_SCOPE
+
+
+def test_a_higher_case_threshold_also_holds_for_intents() -> None:
+    config = EngineConfig(nlu_threshold=0.70, nlu_action_threshold=0.55)
+    assert app_label(_reading("keep_open", 0.60), config) == OUT_OF_SCOPE
+    assert app_label(_reading("payment", 0.60), config) == OUT_OF_SCOPE
+
+
+@pytest.mark.parametrize("intent", ALL_INTENTS)
+def test_confidence_needed_per_kind_of_label(intent: str) -> None:
+    config = EngineConfig(nlu_threshold=0.40, nlu_action_threshold=0.55)
+    assert config.confidence_needed(intent) == (0.40 if intent in CASE_TYPES else 0.55)
 
 
 def test_chinese_baseline_reads_characters() -> None:
