@@ -54,7 +54,8 @@ class Chaos:
             if self.rate <= 0 or self._random.random() >= self.rate:
                 self.seen["ok"] += 1
                 return None
-            choice: Fault | str = self._random.choice([*self.faults, SLOW])
+            options: list[Fault | str] = [*self.faults, SLOW]
+            choice = self._random.choice(options)
         self.seen[choice if isinstance(choice, str) else str(choice.status)] += 1
         return choice
 

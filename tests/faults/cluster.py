@@ -65,7 +65,8 @@ def fresh_database(session_url: str) -> Iterator[str]:
     """A new, migrated database on the server of ``session_url``; dropped afterwards."""
     url = make_url(session_url)
     name = f"fd_faults_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    # Pre-ping: the server may have been restarted since (test_database_restart).
+    admin = create_engine(url, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     database_url = url.set(database=name).render_as_string(hide_password=False)
@@ -76,6 +77,22 @@ def fresh_database(session_url: str) -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@contextlib.contextmanager
+def running_cluster(session_url: str, rasa_url: str, workdir: Path,
+                    sellers: int) -> Iterator[Cluster]:
+    """Two serve processes on a fresh database of the PostgreSQL server of ``session_url``,
+    ``sellers`` open cases posted; everything stopped afterwards."""
+    with fresh_database(session_url) as database_url, \
+            ChaoticTelegram(seed=7).running_in_thread() as telegram, \
+            ChaoticSlack(seed=11).running_in_thread() as slack:
+        running = Cluster(workdir, database_url, rasa_url, telegram, slack)
+        try:
+            running.start(sellers=sellers)
+            yield running
+        finally:
+            running.stop()
 
 
 def _host_port(url: str, default_port: int) -> tuple[str, int]:

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.faults.chaos import ChaoticSlack, ChaoticTelegram
-from tests.faults.cluster import SIGNING_SECRET, TELEGRAM_SECRET, Cluster, fresh_database
+from tests.faults.cluster import SIGNING_SECRET, TELEGRAM_SECRET, Cluster, running_cluster
 from tests.faults.platform_client import PlatformClient
 
 SELLERS = 20
@@ -19,15 +18,8 @@ SELLERS = 20
 def cluster(postgres_url: str, rasa_url: str, tmp_path: Path) -> Iterator[Cluster]:
     """Two serve processes on a fresh PostgreSQL database (``postgres_url`` makes these
     tests fail in CI without PostgreSQL, like the others), ``SELLERS`` open cases posted."""
-    with fresh_database(postgres_url) as database_url, \
-            ChaoticTelegram(seed=7).running_in_thread() as telegram, \
-            ChaoticSlack(seed=11).running_in_thread() as slack:
-        running = Cluster(tmp_path, database_url, rasa_url, telegram, slack)
-        try:
-            running.start(sellers=SELLERS)
-            yield running
-        finally:
-            running.stop()
+    with running_cluster(postgres_url, rasa_url, tmp_path, SELLERS) as running:
+        yield running
 
 
 @pytest.fixture
