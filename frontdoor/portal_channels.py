@@ -88,7 +88,8 @@ def add_email(parts: ServerParts, services: Services, senders: list[OutboxSender
     domain = urlsplit(s.frontdoor_public_url or "").hostname or "frontdoor.invalid"
     senders.append(SmtpSender(server, email_from(s), links, message_id_domain=domain))
     routes = EmailRoutes(services.cases, s.frontdoor_brand, s.frontdoor_email_unread_minutes,
-                         current_seller, csrf_ok)
+                         current_seller, csrf_ok,
+                         SqlPortalQueries(services.database).language_and_zone)
     parts.routes.extend(routes.routes())
     parts.state["email_settings_url"] = SETTINGS_PATH  # the portal's navigation links it
     log.info("email notifications through %s", server.describe())

@@ -15,15 +15,19 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from adapters.web.rendering import PageRenderer
+from adapters.web.rendering import PageRenderer, browser_speaker
+from bot import i18n
 from bot.case_rules.email_addresses import EmailNotVerified, EmailVerified
 from bot.errors import InvalidInput
 from bot.seller_emails import VERIFY_LIFETIME, VERIFY_PATH, SellerEmail
+from bot.texts import t
 
 log = logging.getLogger(__name__)
 
 TEMPLATES = Path(__file__).parent / "templates"
 SETTINGS_PATH = "/portal/email"
+#: A seller's stored language and time zone (storage.portal_queries), for the pages' words.
+LanguageOf = Callable[[int], tuple[str | None, str | None]]
 
 
 class EmailAddresses(Protocol):
@@ -38,8 +42,10 @@ class EmailAddresses(Protocol):
 class EmailRoutes:
     def __init__(self, addresses: EmailAddresses, brand: str, unread_minutes: float,
                  seller_of: Callable[[Request], int | None],
-                 csrf_ok: Callable[[Request, str | None], bool]) -> None:
+                 csrf_ok: Callable[[Request, str | None], bool],
+                 language_of: LanguageOf | None = None) -> None:
         self.addresses = addresses
+        self.language_of = language_of
         self.renderer = PageRenderer(brand, extra_dirs=[TEMPLATES])
         self.unread_minutes = unread_minutes
         self.seller_of = seller_of
@@ -49,26 +55,40 @@ class EmailRoutes:
         return [Route(VERIFY_PATH + "{token}", self.verify, methods=["GET"]),
                 Route(SETTINGS_PATH, self.settings, methods=["GET", "POST"])]
 
+    async def _speaker(self, request: Request, seller_id: int | None) -> i18n.Speaker:
+        """The seller's stored language when we know them, else the browser's."""
+        if seller_id is not None and self.language_of is not None:
+            language, zone = await asyncio.to_thread(self.language_of, seller_id)
+            if language is not None:
+                return i18n.speaker(language, zone)
+        return browser_speaker(request)
+
     async def verify(self, request: Request) -> Response:
         token = str(request.path_params["token"])
         result = await asyncio.to_thread(self.addresses.verify_email, token)
         if isinstance(result, EmailVerified):
             log.info("seller %s verified an email address", result.seller_id)
-            return self.renderer.page(request, "email_verified.html", address=result.address)
+            with i18n.speaking(await self._speaker(request, result.seller_id)):
+                return self.renderer.page(request, "email_verified.html",
+                                          address=result.address)
         log.info("email verification link refused: %s", result.reason)
-        return self.renderer.page(
-            request, "email_verified.html", status_code=410 if result.reason == "expired"
-            else 404, address=None, reason=result.reason,
-            hours=int(VERIFY_LIFETIME.total_seconds() // 3600))
+        with i18n.speaking(await self._speaker(request, self.seller_of(request))):
+            return self.renderer.page(
+                request, "email_verified.html", status_code=410 if result.reason == "expired"
+                else 404, address=None, reason=result.reason,
+                hours=int(VERIFY_LIFETIME.total_seconds() // 3600))
 
     async def settings(self, request: Request) -> Response:
         seller_id = self.seller_of(request)
+        with i18n.speaking(await self._speaker(request, seller_id)):
+            return await self._settings(request, seller_id)
+
+    async def _settings(self, request: Request, seller_id: int | None) -> Response:
         if seller_id is None:
             log.info("email settings without a portal session")
             return self.renderer.page(request, "email_verified.html", status_code=401,
                                       address=None, reason="login",
-                                      problems=["Please log in: send /web in the chat for a "
-                                                "login link."])
+                                      problems=[t("email.page_log_in")])
         if request.method == "GET":
             return await self._form(request, seller_id)
         # Three short fields, no files: anything more is refused (400) by the form parser.
@@ -76,7 +96,7 @@ class EmailRoutes:
         if not self.csrf_ok(request, _field(form, "csrf_token")):
             log.info("email settings of seller %s refused: bad CSRF token", seller_id)
             return await self._form(request, seller_id, status_code=403,
-                                    problems=["This page was out of date; please try again."])
+                                    problems=[t("email.page_expired_form")])
         if _field(form, "action") == "remove":
             await asyncio.to_thread(self.addresses.remove_email, seller_id)
             return RedirectResponse(f"{SETTINGS_PATH}?removed=1", status_code=303)
@@ -86,7 +106,7 @@ class EmailRoutes:
         except InvalidInput:
             log.info("email settings of seller %s: not an address", seller_id)
             return await self._form(request, seller_id, status_code=400, typed=typed,
-                                    invalid=f"“{typed[:80]}” is not an email address.")
+                                    invalid=t("email.page_invalid", text=typed[:80]))
         return RedirectResponse(f"{SETTINGS_PATH}?sent=1", status_code=303)
 
     async def _form(self, request: Request, seller_id: int, status_code: int = 200,
@@ -94,9 +114,9 @@ class EmailRoutes:
         email = await asyncio.to_thread(self.addresses.email_of, seller_id)
         notices = []
         if request.query_params.get("sent"):
-            notices.append("Confirmation link sent. Open it from your mailbox.")
+            notices.append(t("email.page_sent"))
         if request.query_params.get("removed"):
-            notices.append("Done: you get no more email from us.")
+            notices.append(t("email.page_removed"))
         values.setdefault("typed", "")
         values.setdefault("invalid", None)
         return self.renderer.page(request, "email_settings.html", status_code=status_code,

@@ -16,10 +16,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from adapters.web.chat_sender import ChatHub
+from adapters.web.rendering import browser_speaker
 from adapters.web.uploads import FileStore
+from bot import i18n
 from bot.domain import Identity
 from bot.inbound_claims import EventInProgress
 from bot.messages import SellerMessage
+from bot.texts import t
 from bot.web_chat import WEB, WebChatStore, web_address
 
 log = logging.getLogger("adapters.web.chat_routes")
@@ -70,6 +73,15 @@ def refuse(status: int, error: str, why: str, request: Request) -> Response:
     return JSONResponse({"error": error}, status_code=status)
 
 
+def refuse_in_words(status: int, key: str, why: str, request: Request,
+                    **values: object) -> Response:
+    """``refuse`` with the panel's words for it (the catalogue's ``key``), in the language
+    the panel asks in: it sends the page's language as Accept-Language, which is the seller's
+    stored one (a script calling without it gets English)."""
+    with i18n.speaking(browser_speaker(request)):
+        return refuse(status, t(key, **values), why, request)
+
+
 async def read_json(request: Request, error: str) -> Any:
     """The request's JSON body, or the refusal: 415 unless it is declared JSON (what the
     panel sends), 400 if it is not JSON in UTF-8 or nested too deep to read."""
@@ -90,24 +102,27 @@ def posting_seller(parts: WebChatParts, request: Request) -> int | Response:
     CSRF token in ``X-CSRF-Token`` (403)."""
     seller_id = parts.seller_of(request)
     if seller_id is None:
-        return refuse(401, "Please log in to the portal again.", "no session", request)
+        return refuse_in_words(401, "portal.chat_log_in_again", "no session", request)
     if not parts.csrf_ok(request, request.headers.get("x-csrf-token")):
-        return refuse(403, "This page is out of date; reload it.", "bad CSRF token", request)
+        return refuse_in_words(403, "portal.chat_out_of_date", "bad CSRF token", request)
     return seller_id
 
 
 async def hand_to_engine(parts: WebChatParts, msg: SellerMessage, client_id: str,
-                         seller_id: int) -> Response:
+                         seller_id: int, request: Request) -> Response:
     """Process the message (once per client id: its event id); 202, or an answer that tells
     the panel to send the same id again."""
     try:
         await parts.handle(msg)
     except EventInProgress:
-        return JSONResponse({"error": "Still working on it.", "retry": True}, status_code=409)
+        with i18n.speaking(browser_speaker(request)):
+            return JSONResponse({"error": t("portal.chat_still_working"), "retry": True},
+                                status_code=409)
     except Exception:
         log.exception("web chat message %s of seller %s failed", client_id, seller_id)
-        return JSONResponse({"error": "Something went wrong; trying again.", "retry": True},
-                            status_code=503)
+        with i18n.speaking(browser_speaker(request)):
+            return JSONResponse({"error": t("portal.chat_retrying"), "retry": True},
+                                status_code=503)
     return JSONResponse({"ok": True, "id": client_id}, status_code=202)
 
 

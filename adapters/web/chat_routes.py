@@ -46,6 +46,7 @@ from adapters.web.chat_parts import (
     posting_seller,
     read_json,
     refuse,
+    refuse_in_words,
 )
 from adapters.web.chat_uploads import FILES_PATH, ChatUploads
 from bot.dialogue.cleaning import clean_text, storable
@@ -123,27 +124,27 @@ class WebChatRoutes:
         if isinstance(body, Response):
             return body
         if not isinstance(body, dict):
-            return refuse(400, "The message could not be read.", "not an object", request)
+            return refuse_in_words(400, "portal.chat_unreadable", "not an object", request)
         client_id = body.get("id")
         if not isinstance(client_id, str) or not CLIENT_ID.match(client_id):
-            return refuse(400, "The message could not be read.", "bad client id", request)
+            return refuse_in_words(400, "portal.chat_unreadable", "bad client id", request)
         text = body.get("text")
         if isinstance(text, str) and len(text) > p.max_text_chars:
-            return refuse(413, f"Messages are limited to {p.max_text_chars} characters.",
-                           f"text of {len(text)} characters", request)
+            return refuse_in_words(413, "portal.chat_too_long", f"text of {len(text)} characters",
+                                   request, limit=p.max_text_chars)
         identity = await self._identity(seller_id)
         if identity is None:
-            return refuse(401, "Please log in to the portal again.", "unknown seller", request)
+            return refuse_in_words(401, "portal.chat_log_in_again", "unknown seller", request)
         made = to_seller_message(seller_id, client_id, body, identity.display_name)
         if isinstance(made, str):
-            return refuse(400, "The message could not be read.", made, request)
+            return refuse_in_words(400, "portal.chat_unreadable", made, request)
         msg, shown = made
         address = web_address(seller_id)
         await asyncio.to_thread(p.store.add_seller_line, address, client_id,
                                 {"kind": "message", "text": shown, "client_id": client_id},
                                 p.now())
         p.hub.publish(address)
-        return await hand_to_engine(p, msg, client_id, seller_id)
+        return await hand_to_engine(p, msg, client_id, seller_id, request)
 
     async def seen(self, request: Request) -> Response:
         p = self.parts
@@ -179,7 +180,7 @@ class WebChatRoutes:
                                request)
             after = int(raw)
         if self._streams[seller_id] >= MAX_STREAMS:
-            answer = refuse(429, "Too many chat windows are open; close some.",
+            answer = refuse_in_words(429, "portal.chat_too_many_windows",
                             f"{MAX_STREAMS} streams open already", request)
             answer.headers["Retry-After"] = "10"
             return answer

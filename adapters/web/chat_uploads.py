@@ -31,7 +31,9 @@ from adapters.web.chat_parts import (
     message_base,
     posting_seller,
     refuse,
+    refuse_in_words,
 )
+from adapters.web.rendering import browser_speaker
 from adapters.web.uploads import (
     MAX_FILES,
     FileStore,
@@ -39,6 +41,7 @@ from adapters.web.uploads import (
     read_uploads,
     store_uploads,
 )
+from bot import i18n
 from bot.dialogue.cleaning import clean_text
 from bot.domain import Identity
 from bot.messages import Attachment, SellerMessage
@@ -84,10 +87,11 @@ class ChatUploads:
         try:
             form = await request.form(max_files=MAX_FILES, max_fields=_MAX_FIELDS)
         except HTTPException as exc:  # starlette's refusal of a malformed or oversized form
-            status = 413 if "Too many files" in str(exc.detail) else 400
-            message = (f"At most {MAX_FILES} files at once." if status == 413
-                       else "The upload could not be read.")
-            return refuse(status, message, str(exc.detail), request)
+            if "Too many files" in str(exc.detail):
+                return refuse_in_words(413, "portal.chat_max_files", str(exc.detail), request,
+                                       count=MAX_FILES)
+            return refuse_in_words(400, "portal.chat_upload_unreadable", str(exc.detail),
+                                   request)
         try:
             return await self._handle_form(request, form, seller_id, p.files)
         finally:
@@ -98,26 +102,31 @@ class ChatUploads:
         p = self.parts
         client_id = form.get("id")
         if not isinstance(client_id, str) or not CLIENT_ID.match(client_id):
-            return refuse(400, "The upload could not be read.", "bad client id", request)
+            return refuse_in_words(400, "portal.chat_upload_unreadable", "bad client id", request)
         caption = form.get("text") or ""
         if not isinstance(caption, str):
-            return refuse(400, "The upload could not be read.", "text is a file", request)
+            return refuse_in_words(400, "portal.chat_upload_unreadable", "text is a file",
+                                   request)
         caption = clean_text(caption)  # what the engine reads, and the line shows
         if len(caption) > p.max_text_chars:
-            return refuse(413, f"Messages are limited to {p.max_text_chars} characters.",
-                          f"caption of {len(caption)} characters", request)
+            return refuse_in_words(413, "portal.chat_too_long",
+                                   f"caption of {len(caption)} characters", request,
+                                   limit=p.max_text_chars)
         identity = await self.identity(seller_id)
         if identity is None:
-            return refuse(401, "Please log in to the portal again.", "unknown seller", request)
+            return refuse_in_words(401, "portal.chat_log_in_again", "unknown seller", request)
         address = web_address(seller_id)
         line = await asyncio.to_thread(p.store.seller_line, address, client_id)
         if line is None:  # a first post: keep the files, then the line that names them
             try:
-                files = await read_uploads(form, FILE_FIELD, p.max_file_bytes)
+                with i18n.speaking(browser_speaker(request)):  # the refusal's words
+                    files = await read_uploads(form, FILE_FIELD, p.max_file_bytes)
             except UploadRefused as exc:
-                return refuse(exc.status, f"Not sent: {exc}.", str(exc), request)
+                return refuse_in_words(exc.status, "portal.not_sent", str(exc), request,
+                                       reason=str(exc))
             if not files:
-                return refuse(400, "Choose a file to send.", "no file in the form", request)
+                return refuse_in_words(400, "portal.chat_choose_file", "no file in the form",
+                                       request)
             records = await store_uploads(file_store, seller_id, files, p.now())
             payload = file_line(client_id, caption, records)
             if not await asyncio.to_thread(p.store.add_seller_line, address, client_id,
@@ -132,4 +141,4 @@ class ChatUploads:
         attachments = tuple(Attachment.from_dict(r) for r in payload["attachments"])
         msg = SellerMessage(text=str(payload.get("text") or ""), attachments=attachments,
                             **message_base(seller_id, client_id, identity.display_name))
-        return await hand_to_engine(p, msg, client_id, seller_id)
+        return await hand_to_engine(p, msg, client_id, seller_id, request)

@@ -14,9 +14,12 @@ from starlette.responses import Response
 
 from adapters.web.portal_app import Portal, see_other
 from adapters.web.portal_cases import case_page, load_case
+from adapters.web.portal_refusals import refusal_text
 from adapters.web.uploads import UploadRefused, forget_uploads, read_uploads, store_uploads
 from bot import domain as d
+from bot.case_rules.results import CaseDetail
 from bot.errors import CaseRuleError, InvalidInput
+from bot.texts import t
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -35,13 +38,17 @@ async def _refused(portal: Portal, request: Request, seller_id: int, problem: st
 
 
 async def _by_the_rules(portal: Portal, request: Request, seller_id: int, form: FormData,
-                        work: Callable[[], T]) -> T | Response:
+                        detail: CaseDetail, work: Callable[[], T]) -> T | Response:
     """``work`` (one case-service call) off the event loop; a rule's refusal is shown on the
-    case's page with its reason."""
+    case's page with its reason, in the seller's words (the rule's own message is logged)."""
     try:
         return await portal.call(work)
     except CaseRuleError as exc:
-        return await _refused(portal, request, seller_id, _sentence(exc), _status(exc), form)
+        log.info("portal: case rule refused on %s: %s", detail.case.number, exc)
+        rules = portal.cases.rules
+        sentence = refusal_text(exc, detail.case.number, {
+            "reopen": rules.reopen_days, "evaluation": rules.evaluation_days}, detail)
+        return await _refused(portal, request, seller_id, sentence, _status(exc), form)
 
 
 def _done(number: str, what: str) -> Response:
@@ -53,7 +60,8 @@ async def _with_files(portal: Portal, request: Request, seller_id: int, form: Fo
     try:
         files = await read_uploads(form, "files", portal.max_file_bytes)
     except UploadRefused as exc:
-        return await _refused(portal, request, seller_id, f"Not sent: {exc}.", 413, form)
+        return await _refused(portal, request, seller_id, t("portal.not_sent", reason=exc), 413,
+                              form)
     return await store_uploads(portal.queries, seller_id, files, portal.now())
 
 
@@ -66,8 +74,8 @@ async def reply(portal: Portal, request: Request, seller_id: int) -> Response:
         return attachments
     if not text and not attachments:
         return await _refused(portal, request, seller_id,
-                              "Write a message or attach a file.", 400, form)
-    added = await _by_the_rules(portal, request, seller_id, form, lambda: (
+                              t("portal.write_something"), 400, form)
+    added = await _by_the_rules(portal, request, seller_id, form, detail, lambda: (
         portal.cases.add_seller_message(seller_id, detail.case.number, text, attachments)))
     if isinstance(added, Response):
         await forget_uploads(portal.queries, seller_id, attachments)
@@ -82,14 +90,14 @@ async def evaluate(portal: Portal, request: Request, seller_id: int) -> Response
     code = _text(form, "reason_code") or None
     words = _text(form, "reason") or None
     if level not in d.EVALUATION_LEVELS:
-        return await _refused(portal, request, seller_id, "Choose one of the three levels.", 400,
+        return await _refused(portal, request, seller_id, t("portal.choose_level"), 400,
                               form)
     if level in d.LEVELS_NEEDING_REASON and code is None and words is None:
         return await _refused(portal, request, seller_id,
-                              "Please tell us what went wrong: choose a reason.", 400, form)
+                              t("portal.choose_reason"), 400, form)
     if level not in d.LEVELS_NEEDING_REASON:
         code = words = None
-    rated = await _by_the_rules(portal, request, seller_id, form, lambda: (
+    rated = await _by_the_rules(portal, request, seller_id, form, detail, lambda: (
         portal.cases.evaluate(seller_id, detail.case.number, level, words, code)))
     return rated if isinstance(rated, Response) else _done(detail.case.number, "evaluated")
 
@@ -100,11 +108,11 @@ async def reopen(portal: Portal, request: Request, seller_id: int) -> Response:
     text = _text(form, "text")
     if not text:  # checked before the files are stored, so a refusal leaves none behind
         return await _refused(portal, request, seller_id,
-                              "Tell us what is still wrong, so the team can pick it up.", 400, form)
+                              t("portal.reopen_needs_text"), 400, form)
     attachments = await _with_files(portal, request, seller_id, form)
     if isinstance(attachments, Response):
         return attachments
-    result = await _by_the_rules(portal, request, seller_id, form, lambda: (
+    result = await _by_the_rules(portal, request, seller_id, form, detail, lambda: (
         portal.cases.reopen(seller_id, detail.case.number, text, attachments)))
     if isinstance(result, Response):
         await forget_uploads(portal.queries, seller_id, attachments)
@@ -115,7 +123,7 @@ async def reopen(portal: Portal, request: Request, seller_id: int) -> Response:
 async def urgent(portal: Portal, request: Request, seller_id: int) -> Response:
     form = await portal.checked_form(request)
     detail = await load_case(portal, seller_id, request.path_params["number"])
-    flagged = await _by_the_rules(portal, request, seller_id, form, lambda: (
+    flagged = await _by_the_rules(portal, request, seller_id, form, detail, lambda: (
         portal.cases.set_urgent(detail.case.number, True, d.SELLER, str(seller_id),
                                 seller_id=seller_id)))
     return flagged if isinstance(flagged, Response) else _done(detail.case.number, "urgent")
@@ -124,14 +132,9 @@ async def urgent(portal: Portal, request: Request, seller_id: int) -> Response:
 async def keep_open(portal: Portal, request: Request, seller_id: int) -> Response:
     form = await portal.checked_form(request)
     detail = await load_case(portal, seller_id, request.path_params["number"])
-    kept = await _by_the_rules(portal, request, seller_id, form, lambda: (
+    kept = await _by_the_rules(portal, request, seller_id, form, detail, lambda: (
         portal.cases.keep_open(seller_id, detail.case.number)))
     return kept if isinstance(kept, Response) else _done(detail.case.number, "kept")
-
-
-def _sentence(exc: CaseRuleError) -> str:
-    text = str(exc)
-    return (text[:1].upper() + text[1:]).rstrip(".") + "."
 
 
 def _status(exc: CaseRuleError) -> int:

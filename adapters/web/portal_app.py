@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from adapters.files import UrlFileSource
-from adapters.web.rendering import PageRenderer
+from adapters.web.rendering import PageRenderer, browser_speaker
 from adapters.web.session import CSRF_FIELD, PortalSessions
 from adapters.web.uploads import FileStore
 from bot import i18n
@@ -32,6 +32,7 @@ from bot.domain import Case
 from bot.identifiers import normalise_case_number
 from bot.knowledge import KnowledgeBase
 from bot.portal_login import PortalLogin
+from bot.texts import t
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -98,9 +99,18 @@ class Portal:
         if not self.sessions.csrf_ok(request, submitted if isinstance(submitted, str) else None):
             log.warning("portal: %s %s refused: missing or wrong CSRF token", request.method,
                         request.url.path)
-            raise HTTPException(403, "This form has expired. Go back, reload the page and try again.")
+            raise Refusal(403, "portal.form_expired")
         return FormData([(name, clean_text(value) if isinstance(value, str) else value)
                          for name, value in form.multi_items()])
+
+
+class Refusal(HTTPException):
+    """A refusal whose ``detail`` is written for the seller (a catalogue text, in their
+    language): the problem page shows it. Other HTTP errors (starlette's own, in English for
+    developers) are shown with the page's words for their status."""
+
+    def __init__(self, status_code: int, key: str, **values: Any) -> None:
+        super().__init__(status_code, t(key, **values))
 
 
 PortalHandler = Callable[[Portal, Request, int], Awaitable[Response]]
@@ -114,24 +124,31 @@ def signed_in(portal: Portal, handler: PortalHandler) -> Callable[[Request], Awa
         if seller_id is None:
             log.info("portal: %s %s answered 401: no valid session", request.method,
                      request.url.path[:200])
-            return portal.pages.page(request, "login_needed.html", status_code=401)
-        # Dates and times on the pages in the seller's stored language and time zone.
+            with i18n.speaking(browser_speaker(request)):
+                return portal.pages.page(request, "login_needed.html", status_code=401)
+        # The pages' words, dates and times in the seller's stored language and time zone.
         language, zone = await portal.call(portal.queries.language_and_zone, seller_id)
         with i18n.speaking(i18n.speaker(language, zone)):
             try:
                 return await handler(portal, request, seller_id)
             except HTTPException as exc:
-                return problem_page(portal, request, exc.status_code, exc.detail)
+                return problem_page(portal, request, exc.status_code,
+                                    exc.detail if isinstance(exc, Refusal) else None)
 
     return endpoint
 
 
-def problem_page(portal: Portal, request: Request, status_code: int, detail: str) -> Response:
-    """A page saying what went wrong (404 for another seller's case or file, too)."""
+def problem_page(portal: Portal, request: Request, status_code: int,
+                 detail: str | None) -> Response:
+    """A page saying what went wrong (404 for another seller's case or file, too), in the
+    language the request speaks: ``detail`` if it is written for the seller, else the
+    words for the status."""
     log.info("portal: %s %s answered %s: %s", request.method, request.url.path, status_code,
              detail)
     if status_code == 404:
-        detail = "There is no such case or file among yours."
+        detail = t("portal.not_found")
+    elif detail is None:
+        detail = t("portal.bad_request")
     return portal.pages.page(request, "problem.html", status_code=status_code, detail=detail)
 
 

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from adapters.files import FileFetchFailed, FileUnavailable
-from adapters.web.portal_app import Portal
+from adapters.web.portal_app import Portal, Refusal
 from adapters.web.uploads import IMAGE_TYPES, SOURCE
 from bot import domain as d
 from bot import i18n
@@ -25,19 +25,18 @@ from bot.dialogue.actions import ALLOWED, KEEP, URGENT
 from bot.dialogue.cleaning import clean_text
 from bot.domain import Case, CaseMessage
 from bot.errors import CaseNotFound, NotYourCase
-from bot.texts import EVALUATION_LABELS, status_label, t
+from bot.texts import case_title, evaluation_label, status_label, t
 
-FILTERS = {"in_progress": "In progress", "closed": "Closed", "all": "All"}
-# What the confirmation after a form says (a fixed set: nothing from the URL is shown as is).
-DONE = {
-    "replied": "Your message was added to the case and sent to our team.",
-    "evaluated": "Thank you for your evaluation.",
-    "urgent": "The case is flagged urgent.",
-    "kept": "The case will stay open longer.",
-    "opened": "Your case is open. Our team will answer here and in your chat.",
-    "reopened": "Your case continues under this new number.",
-    "added": "Your message was added to your existing case on this issue.",
-}
+#: The list's status tabs; each is labelled by the text ``portal.filter.<key>``.
+FILTERS = ("in_progress", "closed", "all")
+#: What the confirmation after a form says (a fixed set: nothing from the URL is shown as
+#: is), by the text ``portal.done.<what>``.
+DONE = ("replied", "evaluated", "urgent", "kept", "opened", "reopened", "added")
+
+
+def done_notices(request: Request) -> list[str]:
+    done = request.query_params.get("done")
+    return [t(f"portal.done.{done}")] if done in DONE else []
 
 
 def _when(case: Case) -> str:
@@ -66,7 +65,7 @@ async def case_list(portal: Portal, request: Request, seller_id: int) -> Respons
     found = await portal.call(portal.queries.cases_page, seller_id, statuses, query or None,
                               portal.case_number(query) if query else None,
                               (page - 1) * size, size)
-    rows = [{"case": c, "status": status_label(c.status), "when": _when(c),
+    rows = [{"case": c, "title": case_title(c), "status": status_label(c.status), "when": _when(c),
              "updated": is_updated(c, found.unread.get(c.id, 0)),
              "unread": found.unread.get(c.id, 0)} for c in found.cases]
     pages = max(1, -(-found.total // size))
@@ -77,12 +76,12 @@ async def case_list(portal: Portal, request: Request, seller_id: int) -> Respons
 
     return portal.pages.page(
         request, "cases.html", nav="cases", rows=rows, status=status, query=query,
-        filters=[(key, label, link(status=key, page=None, q=None)) for key, label
-                 in FILTERS.items()],
+        filters=[(key, t(f"portal.filter.{key}"), link(status=key, page=None, q=None))
+                 for key in FILTERS],
         total=found.total, page=page, pages=pages,
         previous=link(page=page - 1) if page > 1 else None,
         next=link(page=page + 1) if page < pages else None,
-        notices=[DONE[d_]] if (d_ := request.query_params.get("done")) in DONE else [])
+        notices=done_notices(request))
 
 
 async def load_case(portal: Portal, seller_id: int, number_text: str) -> CaseDetail:
@@ -128,15 +127,18 @@ def case_context(portal: Portal, detail: CaseDetail) -> dict[str, Any]:
     reopen_open = (case.status == d.CLOSED and latest and case.closed_at is not None
                    and now - case.closed_at <= timedelta(days=rules.reopen_days))
     return {
-        "case": case, "status": status_label(case.status), "messages": messages,
+        "case": case, "title": case_title(case), "status": status_label(case.status),
+        "messages": messages,
         "when": _when(case), "detail": detail,
         "evaluation": evaluation,
-        "evaluation_label": EVALUATION_LABELS.get(evaluation.level) if evaluation else None,
+        "evaluation_label": evaluation_label(evaluation.level) if evaluation else None,
         "evaluation_reason": reason_text(evaluation) if evaluation else None,
         "can_reply": case.is_active, "can_evaluate": can_evaluate,
         "evaluation_days": rules.evaluation_days,
-        "levels": [(level, EVALUATION_LABELS[level]) for level in d.EVALUATION_LEVELS],
+        "levels": [(level, evaluation_label(level)) for level in d.EVALUATION_LEVELS],
+        "level_labels": {level: evaluation_label(level) for level in d.EVALUATION_LEVELS},
         "reasons": [(code, reason_label(code)) for code in d.EVALUATION_REASONS],
+        "other_reason": reason_label(d.REASON_OTHER),
         # A new case continuing one too old to reopen: linked both ways by events.
         "follows": [e.from_value for e in detail.events if e.kind == "follows" and e.from_value],
         "followed_by": [e.to_value for e in detail.events
@@ -153,10 +155,9 @@ async def case_page(portal: Portal, request: Request, seller_id: int,
                     problems: list[str] | None = None, status_code: int = 200,
                     form: dict[str, str] | None = None) -> Response:
     detail = await load_case(portal, seller_id, request.path_params["number"])
-    done = request.query_params.get("done")
     response = portal.pages.page(
         request, "case.html", status_code=status_code, nav="case",
-        notices=[DONE[done]] if done in DONE else [], problems=problems or [],
+        notices=done_notices(request), problems=problems or [],
         form=form or {}, **case_context(portal, detail))
     if detail.unread or status_unseen(detail.case):
         # Seen here as in chat: the same read marks, so the chat's "Updated" clears too.
@@ -191,8 +192,7 @@ async def agent_file(portal: Portal, request: Request, seller_id: int) -> Respon
     except FileUnavailable as exc:
         raise HTTPException(404) from exc
     except FileFetchFailed as exc:
-        raise HTTPException(503, "The file could not be fetched just now; try again in a "
-                                 "minute.") from exc
+        raise Refusal(503, "portal.file_unavailable") from exc
     name = str(attachment.get("file_name") or fetched.name or "file")
     return _file_response(fetched.content, name, str(attachment.get("mime_type") or ""))
 

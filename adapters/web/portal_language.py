@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import logging
 
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from adapters.web.portal_app import Portal, see_other
+from adapters.web.portal_app import Portal, Refusal, see_other
 from bot import i18n
 
 log = logging.getLogger(__name__)
@@ -28,7 +27,7 @@ async def choose_language(portal: Portal, request: Request, seller_id: int) -> R
     form = await portal.checked_form(request)
     language = form.get("language")
     if not isinstance(language, str) or language not in i18n.LANGUAGES:
-        raise HTTPException(400, "Choose one of the languages in the list.")
+        raise Refusal(400, "portal.choose_language")
     await portal.call(portal.cases.set_preferences, seller_id, language)
     log.info("portal: seller %s chose language %s", seller_id, language)
     return see_other(_back_to(form.get("back")))

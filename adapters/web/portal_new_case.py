@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from adapters.web.portal_app import Portal, see_other
+from adapters.web.portal_refusals import refusal_text
 from adapters.web.uploads import (
     UploadRefused,
     attachment_record,
@@ -28,7 +29,7 @@ from bot.dialogue.intake import ORDER_OPTIONAL
 from bot.errors import CaseRuleError
 from bot.identifiers import find_order_ids
 from bot.labels import CASE_TYPES, ORDER_CASE_TYPES
-from bot.texts import CASE_TYPE_LABELS
+from bot.texts import case_title, case_type_label, t
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,8 @@ log = logging.getLogger(__name__)
 ORDER_REQUIRED = ORDER_CASE_TYPES - ORDER_OPTIONAL
 MIN_DESCRIPTION_CHARS = 15
 FIELDS = ("case_type", "order_id", "description", "follows")
+#: How an order id looks, shown as an example (bot.identifiers reads this form and others).
+ORDER_EXAMPLE = "123-1234567-1234567"
 
 
 def _value(form: FormData, name: str) -> str:
@@ -44,7 +47,8 @@ def _value(form: FormData, name: str) -> str:
 
 
 def _types() -> list[tuple[str, str]]:
-    return [(t, CASE_TYPE_LABELS[t]) for t in CASE_TYPES] + [("", "Something else / not sure")]
+    return ([(case_type, case_type_label(case_type)) for case_type in CASE_TYPES]
+            + [("", t("portal.something_else"))])
 
 
 async def form(portal: Portal, request: Request, seller_id: int) -> Response:
@@ -59,7 +63,8 @@ def _form(portal: Portal, request: Request, values: dict[str, str], problems: li
         log.info("portal: new case refused (%s): %s", status_code, " ".join(problems))
     return portal.pages.page(request, "new_case.html", status_code=status_code, nav="new",
                              values=values, types=_types(), problems=problems,
-                             max_mb=portal.max_file_bytes // 1_000_000)
+                             max_mb=portal.max_file_bytes // 1_000_000,
+                             order_example=ORDER_EXAMPLE)
 
 
 async def _kept_files(portal: Portal, seller_id: int, form_data: FormData) -> list[dict[str, Any]]:
@@ -83,22 +88,21 @@ async def submit(portal: Portal, request: Request, seller_id: int) -> Response:
     description = values["description"]
     problems = []
     if case_type is not None and case_type not in CASE_TYPES:
-        problems.append("Choose a type from the list.")
+        problems.append(t("portal.choose_type"))
     orders = find_order_ids(order_text) if order_text else []
     order_id = orders[0][0] if orders else None
     if order_text and order_id is None:
-        problems.append(f"“{order_text[:40]}” does not look like an order id "
-                        "(e.g. 123-1234567-1234567).")
+        problems.append(t("portal.not_an_order", text=order_text[:40], example=ORDER_EXAMPLE))
     if case_type in ORDER_REQUIRED and order_id is None and not order_text:
-        problems.append(f"{CASE_TYPE_LABELS[case_type]} cases need the order id.")
+        problems.append(t("portal.needs_order", type=case_type_label(case_type)))
     if len(description) < MIN_DESCRIPTION_CHARS:
-        problems.append("Describe the problem in a sentence or two, so the team can act on it.")
+        problems.append(t("portal.describe_more"))
     if problems:
         return _form(portal, request, values, problems, 400)
     try:
         uploads = await read_uploads(form_data, "files", portal.max_file_bytes)
     except UploadRefused as exc:
-        return _form(portal, request, values, [f"Not sent: {exc}."], 413)
+        return _form(portal, request, values, [t("portal.not_sent", reason=exc)], 413)
     attachments = (await _kept_files(portal, seller_id, form_data)
                    + await store_uploads(portal.queries, seller_id, uploads, portal.now()))
     kept = ",".join(str(a["file_id"]) for a in attachments)
@@ -119,7 +123,8 @@ async def submit(portal: Portal, request: Request, seller_id: int) -> Response:
                                   description, attachments)
                 return see_other(f"/portal/cases/{existing.number}?done=added")
             return portal.pages.page(request, "new_case_existing.html", nav="new",
-                                     existing=existing, carried=carried,
+                                     existing=existing, existing_title=case_title(existing),
+                                     carried=carried,
                                      files=[a["file_name"] for a in attachments])
         follows = portal.case_number(values["follows"]) if values["follows"] else None
         opened = await portal.call(cases.open_case, seller_id, case_type, description,
@@ -127,11 +132,15 @@ async def submit(portal: Portal, request: Request, seller_id: int) -> Response:
     except CaseRuleError as exc:
         # The form shown again carries no files: the ones stored for it would be orphans.
         await forget_uploads(portal.queries, seller_id, attachments)
-        text = str(exc)
-        return _form(portal, request, values, [text[:1].upper() + text[1:]], 409)
+        log.info("portal: new case refused by a rule: %s", exc)
+        rules = cases.rules
+        text = refusal_text(exc, values["follows"], {"reopen": rules.reopen_days,
+                                                      "evaluation": rules.evaluation_days})
+        return _form(portal, request, values, [text], 409)
     if not opened.created:
         # Opened by another request a moment ago: the same issue, shown instead.
         return portal.pages.page(request, "new_case_existing.html", nav="new",
-                                 existing=opened.case, carried=carried,
+                                 existing=opened.case, existing_title=case_title(opened.case),
+                                 carried=carried,
                                  files=[a["file_name"] for a in attachments])
     return see_other(f"/portal/cases/{opened.case.number}?done=opened")

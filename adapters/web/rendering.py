@@ -7,10 +7,12 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup, escape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from adapters.web.session import csrf_token, current_seller
+from adapters.web.uploads import MAX_FILES
 from bot import i18n
 from bot.texts import t
 
@@ -21,6 +23,45 @@ STATIC_PREFIX = "/portal/static/"
 
 def static_url(name: str) -> str:
     return f"{STATIC_PREFIX}{name}"
+
+
+def t_html(key: str, **values: object) -> Markup:
+    """The text of ``key`` as HTML: the translation escaped, its values escaped unless they are
+    markup (``link``, ``code``, ``strong``). A link or a command sits inside a sentence whose
+    word order is the translator's, so it is a placeholder of the text, not a piece glued
+    after it."""
+    # Markup goes in after the text is escaped; other values (a count that picks the plural
+    # form, a name) are filled in by t() and escaped with the text.
+    slots = {name: f"\x00{name}\x00" for name, value in values.items()
+             if isinstance(value, Markup)}
+    html = str(escape(t(key, **{**values, **slots})))
+    for name, slot in slots.items():
+        html = html.replace(slot, str(values[name]))
+    return Markup(html)
+
+
+def link(url: str, label: str) -> Markup:
+    return Markup('<a href="{}">{}</a>').format(url, label)
+
+
+def code(text: str) -> Markup:
+    return Markup("<code>{}</code>").format(text)
+
+
+def strong(text: str, element_id: str | None = None) -> Markup:
+    if element_id:
+        return Markup('<strong id="{}">{}</strong>').format(element_id, text)
+    return Markup("<strong>{}</strong>").format(text)
+
+
+def browser_speaker(request: Request) -> i18n.Speaker:
+    """For a page shown before we know the seller (a login link refused, the session ended):
+    the first shipped language the browser asks for (Accept-Language), else English."""
+    for part in request.headers.get("accept-language", "")[:200].split(","):
+        language = i18n.from_language_code(part.split(";")[0])
+        if language is not None:
+            return i18n.speaker(language)
+    return i18n.speaker(None)
 
 
 def email_settings_url(request: Request) -> str | None:
@@ -43,6 +84,7 @@ class PageRenderer:
         # The pages' words come from the bot's catalogue (bot/texts.py, translated with Babel
         # like the chat's), in the language of the seller the request speaks to.
         self.env.globals["t"] = t
+        self.env.globals.update(t_html=t_html, link=link, code=code, strong=strong)
 
     def page(self, request: Request, template: str, status_code: int = 200,
              **values: Any) -> HTMLResponse:
@@ -52,6 +94,7 @@ class PageRenderer:
             "email_settings_url": email_settings_url(request),
             # The language selector: the languages, each in itself, and the one shown now.
             "languages": i18n.LANGUAGE_NAMES, "language": i18n.current_language(),
+            "lang": i18n.current_language().replace("_", "-"), "max_files": MAX_FILES,
         }
         context.update(values)
         html = self.env.get_template(template).render(context)

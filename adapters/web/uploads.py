@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from starlette.datastructures import FormData, UploadFile
 
 from adapters.files import FetchedFile, FileUnavailable
+from bot.texts import t
 
 #: The attachments' ``source``: where the Slack sender fetches their bytes.
 SOURCE = "web"
@@ -69,15 +70,15 @@ async def read_uploads(form: FormData, field: str, max_bytes: int) -> list[tuple
     """(name, type, bytes) of the files in ``field``; empty file inputs are skipped."""
     uploads = [u for u in form.getlist(field) if isinstance(u, UploadFile) and u.filename]
     if len(uploads) > MAX_FILES:
-        raise UploadRefused(f"at most {MAX_FILES} files at once")
+        raise UploadRefused(t("portal.too_many_files", count=MAX_FILES))
     files = []
     for upload in uploads:
         name = _name(upload)
         content = await upload.read(max_bytes + 1)
         if len(content) > max_bytes:
-            raise UploadRefused(f"{name} is over the {max_bytes // 1_000_000} MB limit per file")
+            raise UploadRefused(t("portal.file_too_big", name=name, mb=max_bytes // 1_000_000))
         if not content:
-            raise UploadRefused(f"{name} is empty", status=400)
+            raise UploadRefused(t("portal.file_empty", name=name), status=400)
         files.append((name, _mime(upload, name), content))
     return files
 

@@ -12,6 +12,8 @@
   var input = document.getElementById("chat-text");
   var state = document.getElementById("chat-state");
   var csrf = panel.getAttribute("data-csrf");
+  // The page's language is the seller's chosen one; the server answers a refusal in it.
+  var language = document.documentElement.lang || "en";
   var box = document.getElementById("chat-box");
   var files = document.getElementById("chat-files");
   var chosen = document.getElementById("chat-chosen");
@@ -19,6 +21,14 @@
   var seen = {};          // line id -> its element
   var pending = {};       // client id -> the element shown while posting
   var unseen = [];        // agent replies shown while the panel was closed or the tab hidden
+
+  // The panel's words, in the seller's language (chat_panel.html fills them from the
+  // catalogue); "{name}" in one is filled in here.
+  function words(name, values) {
+    var text = panel.getAttribute("data-text-" + name) || "";
+    Object.keys(values || {}).forEach(function (key) { text = text.split("{" + key + "}").join(values[key]); });
+    return text;
+  }
 
   function newId() {
     if (window.crypto && window.crypto.randomUUID) { return window.crypto.randomUUID(); }
@@ -67,7 +77,7 @@
       if (!a.file_id) { return; }
       var link = document.createElement("a");
       link.href = panel.getAttribute("data-file-url") + encodeURIComponent(a.file_id);
-      link.textContent = a.file_name || "file";
+      link.textContent = a.file_name || words("file");
       row.appendChild(link);
     });
     li.appendChild(row);
@@ -96,7 +106,7 @@
     if (line.case_url) {
       var open = document.createElement("a");
       open.href = line.case_url;
-      open.textContent = "Open " + (line.case_number || "the case");
+      open.textContent = line.case_number ? words("open-case", { number: line.case_number }) : words("open-the-case");
       li.appendChild(document.createElement("br"));
       li.appendChild(open);
     }
@@ -111,7 +121,7 @@
     var lines = unseen.splice(0, unseen.length);
     fetch(panel.getAttribute("data-seen"), {
       method: "POST", credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf, "Accept-Language": language },
       body: JSON.stringify({ lines: lines })
     }).catch(function () { unseen = lines.concat(unseen); });
   }
@@ -125,7 +135,7 @@
           setTimeout(function () { deliver(url, options, li, attempt + 1); }, 500 * Math.pow(2, attempt));
           return;
         }
-        var error = answer.error || (response.status === 413 ? "Not sent: too large." : "Not sent");
+        var error = answer.error || words(response.status === 413 ? "too-large" : "not-sent");
         li.classList.add("failed");
         li.setAttribute("title", error);
         state.textContent = error;
@@ -135,7 +145,7 @@
         setTimeout(function () { deliver(url, options, li, attempt + 1); }, 500 * Math.pow(2, attempt));
       } else {
         li.classList.add("failed");
-        state.textContent = "Not sent: no connection";
+        state.textContent = words("no-connection");
       }
     });
   }
@@ -146,7 +156,7 @@
     pending[body.id] = li;
     deliver(panel.getAttribute("data-messages"), {
       method: "POST", credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf, "Accept-Language": language },
       body: JSON.stringify(body)
     }, li, 0);
   }
@@ -162,7 +172,7 @@
     var li = item("seller pending", "\uD83D\uDCCE " + names + (text ? " — " + text : ""));
     pending[id] = li;
     deliver(panel.getAttribute("data-files"), {
-      method: "POST", credentials: "same-origin", headers: { "X-CSRF-Token": csrf }, body: data
+      method: "POST", credentials: "same-origin", headers: { "X-CSRF-Token": csrf, "Accept-Language": language }, body: data
     }, li, 0);
   }
 
@@ -178,7 +188,7 @@
     var picked = Array.prototype.slice.call(files.files);
     if (!text && !picked.length) { return; }
     if (picked.length > MAX_FILES) {
-      state.textContent = "At most " + MAX_FILES + " files at once.";
+      state.textContent = words("max-files", { count: MAX_FILES });
       return;
     }
     input.value = "";
@@ -204,8 +214,8 @@
   events.addEventListener("line", function (event) { show(JSON.parse(event.data)); });
   events.addEventListener("open", function () { state.textContent = ""; panel.setAttribute("data-connected", "1"); });
   events.addEventListener("error", function () {
-    if (events.readyState === EventSource.CONNECTING) { state.textContent = "reconnecting…"; }
+    if (events.readyState === EventSource.CONNECTING) { state.textContent = words("reconnecting"); }
     // Closed for good: the server refused the stream (the session ended).
-    if (events.readyState === EventSource.CLOSED) { state.textContent = "disconnected: reload the page or log in again"; }
+    if (events.readyState === EventSource.CLOSED) { state.textContent = words("disconnected"); }
   });
 })();
