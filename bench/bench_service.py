@@ -37,6 +37,7 @@ import httpx
 
 from bench.report import percentile, write_section
 from bench.service_load import AGENT, FOLLOW_UPS, SUPPORT, Load, Measured
+from bench.service_stages import stage_rows, stage_times
 from frontdoor.settings import Settings, load_settings
 from frontdoor.wiring import build_services
 from storage.migrate import upgrade
@@ -71,6 +72,7 @@ class Run:
     dead_letters: int = 0
     log_errors: int = 0
     cpu_s: dict[str, float] = field(default_factory=dict)  # CPU seconds during the load
+    stages: dict[str, list[float]] = field(default_factory=dict)  # agent reply, per stage
 
     @property
     def typed_rps(self) -> float:
@@ -228,6 +230,7 @@ def run_database(name: str, database_url: str, processes: int, rasa_url: str,
                 run.rss_mb["rasa"] = rss_mb(rasa_pid)
             run.rss_mb["bench (stand-ins, load)"] = rss_mb(os.getpid())
             run.dead_letters = dead_letters(database_url)
+            run.stages = stage_times(database_url, run.measured.agent_trips)
         except Exception:
             for server in servers:
                 print(f"--- {server.name}:\n{server.log_tail()}", file=sys.stderr)
@@ -301,6 +304,8 @@ def render(runs: list[Run], args: argparse.Namespace, seconds: float,
     row("**agent reply p50 − stand-in p50 under load, ms** (target ≤ 10)",
         lambda r: f"**{percentile(r.measured.agent_ms, 50) - percentile(r.measured.probe_ms, 50):.1f}**"
         if r.measured.agent_ms and r.measured.probe_ms else "–")
+    for label, cells in stage_rows([r.stages for r in runs]):
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
     row("**errors** (client side)",
         lambda r: f"**{sum(r.measured.errors.values())}**"
         + (" (" + ", ".join(f"{k}: {v}" for k, v in r.measured.errors.items()) + ")"

@@ -29,6 +29,7 @@ from typing import Any
 
 import httpx
 
+from bench.service_stages import AgentTrip
 from tests.standins import slack_api, telegram_api
 from tests.standins.slack_api import SlackStandIn
 from tests.standins.telegram_api import TelegramStandIn
@@ -58,6 +59,7 @@ class Measured:
     agent_ms: list[float] = field(default_factory=list)  # agent reply POST -> seller
     agent_ack_ms: list[float] = field(default_factory=list)  # /slack/events answered
     probe_ms: list[float] = field(default_factory=list)  # bare stand-in round trip, under load
+    agent_trips: list[AgentTrip] = field(default_factory=list)  # for the stage breakdown
     errors: Counter[str] = field(default_factory=Counter)
     window_seconds: float = 0.0
     cases_opened: int = 0
@@ -217,9 +219,11 @@ class Load:
             self.slack.messages.setdefault(SUPPORT, []).append(
                 {"type": "message", "ts": ts, "user": AGENT, "text": event["text"],
                  "thread_ts": parents[case_number]})
-            body = json.dumps(slack_api.event_envelope(event)).encode()
+            event_id = f"Evbench{token}"
+            body = json.dumps(slack_api.event_envelope(event, event_id=event_id)).encode()
             mark = self.telegram.mark()
             started = time.monotonic()
+            posted_wall = time.time()
             try:
                 response = await http.post(
                     f"{self._endpoint()}/slack/events", content=body,
@@ -235,6 +239,8 @@ class Load:
             arrived = await self._answer(str(user), token, mark)
             if arrived is not None:
                 self.measured.agent_ms.append((arrived - started) * 1000)
+                self.measured.agent_trips.append(AgentTrip(
+                    token, event_id, posted_wall, posted_wall + (arrived - started)))
 
     # Probe ------------------------------------------------------------------------------------
     async def _probe(self, http: httpx.AsyncClient, token: str) -> None:

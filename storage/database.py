@@ -12,6 +12,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
+from storage.sqlite_writes import WriteTurns, take_turns
+
 # Execution option marking a unit of work that only reads.
 READ_ONLY = "frontdoor_read_only"
 
@@ -20,7 +22,9 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine) -> WriteTurns:
+    turns = take_turns(engine)
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         # Take control of transactions from pysqlite so we can BEGIN IMMEDIATE: a write
@@ -36,8 +40,17 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         # Readers need no write lock (WAL lets them run beside a writer).
-        read_only = conn.get_execution_options().get(READ_ONLY, False)
-        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        if conn.get_execution_options().get(READ_ONLY, False):
+            conn.exec_driver_sql("BEGIN")
+            return
+        turns.take(conn.connection)  # storage.sqlite_writes says why
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            turns.hand_on(conn.connection)
+            raise
+
+    return turns
 
 
 # Pooled PostgreSQL connections are replaced after this many seconds, before a server or
@@ -98,12 +111,13 @@ class Database:
         self.url = url
         self._echo = echo
         self._pool_size = pool_size
+        self.write_turns: WriteTurns | None = None  # SQLite only (storage.sqlite_writes)
 
     @cached_property
     def engine(self) -> Engine:
         if is_sqlite(self.url):
             engine = create_engine(self.url, echo=self._echo, connect_args={"timeout": 30})
-            _configure_sqlite(engine)
+            self.write_turns = _configure_sqlite(engine)
             return engine
         # No pool_pre_ping: its SELECT 1 is a round trip on every checkout, i.e. on every
         # unit of work. A dead pooled connection is found by a non-blocking look at its socket

@@ -1,0 +1,93 @@
+"""Write transactions on SQLite take turns in the process before they ask SQLite.
+
+SQLite lets one writer at a time hold a database. A second ``BEGIN IMMEDIATE`` gets
+SQLITE_BUSY, and the busy handler (``busy_timeout``) sleeps and asks again: 1, 2, 5, 10 ...
+up to 100 ms at a time. Under load that sleep, not the work, is what a write waits for: the
+whole-service bench measured an agent reply's outbox item waiting 3.1 s (p50) for its claim and
+217 ms for the one-row UPDATE that records it as sent, behind sellers' turns (docs/benchmarks.md).
+
+So writers of this process queue on a lock of their own first, and the next one is woken the
+moment the previous one commits or rolls back. SQLite's own lock still decides between
+processes (a second process on the same file, a CLI command), where the busy handler remains
+the fallback.
+
+The turn is taken when a write transaction begins and handed on right after its COMMIT or
+ROLLBACK has run: the dialect's ``do_commit`` and ``do_rollback`` of this engine are wrapped,
+because SQLAlchemy's ``commit``/``rollback`` events fire *before* the statement and the turn
+would be handed on while SQLite still holds the lock. A connection closed or invalidated while
+holding the turn (a crash mid-transaction) hands it on too.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Engine, event
+
+# Same bound as the busy timeout: a write that can't start in 30 s fails as SQLite would.
+WAIT_SECONDS = 30.0
+
+
+def _identity(connection: Any) -> int:
+    """The same number for a pooled connection's proxy and the sqlite3 connection inside it
+    (SQLAlchemy hands the dialect one or the other)."""
+    return id(getattr(connection, "dbapi_connection", None) or connection)
+
+
+class WriteTurns:
+    """One process-wide turn for write transactions on one SQLite engine."""
+
+    def __init__(self, wait_seconds: float = WAIT_SECONDS) -> None:
+        self.wait_seconds = wait_seconds
+        self._lock = threading.Lock()
+        self._holder: int | None = None  # id() of the DBAPI connection holding the turn
+
+    def take(self, dbapi_connection: Any) -> None:
+        """Wait for the turn for ``dbapi_connection`` (at once if it holds it already)."""
+        if self._holder == _identity(dbapi_connection):
+            return
+        if not self._lock.acquire(timeout=self.wait_seconds):
+            raise sqlite3.OperationalError("database is locked (no write turn within "
+                                           f"{self.wait_seconds:.0f} s)")
+        self._holder = _identity(dbapi_connection)
+
+    def hand_on(self, dbapi_connection: Any) -> None:
+        """Release the turn if ``dbapi_connection`` holds it."""
+        if self._holder is not None and self._holder == _identity(dbapi_connection):
+            self._holder = None
+            self._lock.release()
+
+    @property
+    def held(self) -> bool:
+        return self._holder is not None
+
+
+def take_turns(engine: Engine) -> WriteTurns:
+    """Make ``engine``'s write transactions take turns; the caller begins them with
+    :meth:`WriteTurns.take` before ``BEGIN IMMEDIATE``."""
+    turns = WriteTurns()
+    dialect = engine.dialect
+
+    def after(original: Callable[[Any], None]) -> Callable[[Any], None]:
+        def run_then_hand_on(dbapi_connection: Any) -> None:
+            try:
+                original(dbapi_connection)
+            finally:
+                # After a failed COMMIT SQLite may still hold the transaction; SQLAlchemy
+                # rolls it back next, and that ROLLBACK ends it either way.
+                turns.hand_on(dbapi_connection)
+        return run_then_hand_on
+
+    # Instance attributes of this engine's dialect only (see the module docstring for why).
+    dialect.do_commit = after(dialect.do_commit)  # type: ignore[method-assign,assignment]
+    dialect.do_rollback = after(dialect.do_rollback)  # type: ignore[method-assign,assignment]
+
+    def release(dbapi_connection: Any, *_args: Any) -> None:
+        turns.hand_on(dbapi_connection)
+
+    for name in ("checkin", "close", "close_detached", "invalidate", "soft_invalidate"):
+        event.listen(engine, name, release)
+    return turns

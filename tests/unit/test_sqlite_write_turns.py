@@ -1,0 +1,97 @@
+"""Write transactions on SQLite take turns in the process (storage.sqlite_writes): the turn is
+taken by BEGIN IMMEDIATE's transaction and handed on after its COMMIT or ROLLBACK, so the next
+writer starts at once instead of sleeping in SQLite's busy handler."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from storage.database import Database
+from storage.sqlite_writes import WriteTurns
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> Database:
+    db = Database(f"sqlite:///{tmp_path / 'turns.db'}")
+    with db.engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE t (n INTEGER)")
+    return db
+
+
+def turns_of(db: Database) -> WriteTurns:
+    db.engine  # noqa: B018 - built lazily, with its turns
+    assert db.write_turns is not None
+    return db.write_turns
+
+
+def test_commit_and_rollback_hand_the_turn_on(database: Database) -> None:
+    turns = turns_of(database)
+    with database.engine.connect() as conn:
+        conn.begin()
+        conn.execute(text("INSERT INTO t VALUES (1)"))
+        assert turns.held
+        conn.commit()
+        assert not turns.held
+        conn.begin()
+        conn.execute(text("INSERT INTO t VALUES (2)"))
+        conn.rollback()
+        assert not turns.held
+    with database.sessions() as session:
+        assert session.execute(text("SELECT n FROM t")).scalars().all() == [1]
+
+
+def test_a_failed_unit_of_work_hands_the_turn_on(database: Database) -> None:
+    turns = turns_of(database)
+    with pytest.raises(RuntimeError), database.sessions() as session, session.begin():
+        session.execute(text("INSERT INTO t VALUES (3)"))
+        raise RuntimeError("the work failed")
+    assert not turns.held
+
+
+def test_readers_take_no_turn(database: Database) -> None:
+    turns = turns_of(database)
+    with database.engine.connect().execution_options(**database.read_only_options) as conn:
+        conn.begin()
+        conn.execute(text("SELECT count(*) FROM t"))
+        assert not turns.held
+        conn.rollback()
+
+
+def test_a_connection_invalidated_mid_transaction_hands_the_turn_on(database: Database) -> None:
+    turns = turns_of(database)
+    conn = database.engine.connect()
+    conn.begin()
+    conn.execute(text("INSERT INTO t VALUES (4)"))
+    conn.invalidate()
+    assert not turns.held
+    conn.close()
+    with database.engine.begin() as again:  # the next writer is not stuck behind it
+        again.execute(text("INSERT INTO t VALUES (5)"))
+
+
+def test_writers_in_many_threads_all_commit_once(database: Database) -> None:
+    """Eight threads, 50 write transactions each, every one committed exactly once."""
+    errors: list[BaseException] = []
+
+    def writer(base: int) -> None:
+        try:
+            for i in range(50):
+                with database.sessions() as session, session.begin():
+                    session.execute(text("INSERT INTO t VALUES (:n)"), {"n": base + i})
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(1000 * k,)) for k in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    with database.sessions() as session:
+        values = session.execute(text("SELECT n FROM t")).scalars().all()
+    assert sorted(values) == sorted(1000 * k + i for k in range(8) for i in range(50))
+    assert not turns_of(database).held
