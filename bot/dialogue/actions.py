@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 
 from bot import domain as d
 from bot import i18n
-from bot.dialogue import answers, follow_up_case, followup, human_again
+from bot.dialogue import answers, closed_case, follow_up_case, followup, human_again
 from bot.dialogue.common import refusal, type_menu
 from bot.dialogue.drafts import TriageDraft
 from bot.dialogue.turn import Turn
@@ -63,15 +63,20 @@ async def reopen(turn: Turn, explicit: str | None) -> None:
     if number is None:
         return
     text = turn.text if answers.carries_more(turn.text) and not turn.msg.button else ""
+    attachments = turn.attachments()
+    if not text and not attachments:
+        # "Reopen it to continue?" answered: the message that asked for it is why.
+        text, attachments = closed_case.kept_message(turn, number)
     try:
-        result = await turn.call(turn.cases.reopen, turn.seller_id, number, text,
-                                 turn.attachments())
+        result = await turn.call(turn.cases.reopen, turn.seller_id, number, text, attachments)
     except ReopenWindowPassed as err:
-        follow_up_case.offer(turn, number, err.details.get("days"), text, turn.attachments())
+        follow_up_case.offer(turn, number, err.details.get("days"), text, attachments)
         return
     except CaseRuleError as err:
         refusal(turn, err, number)
         return
+    if turn.state.at(closed_case.FLOW):
+        turn.state.end()  # the question is answered, its message used
     case, previous = result.case, result.previous
     hours = turn.config.first_response_hours
     if result.new_case:

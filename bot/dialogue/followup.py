@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from bot import domain as d
 from bot.case_rules.conversation import WithdrawnMessage
-from bot.dialogue import answers
+from bot.dialogue import answers, closed_case
 from bot.dialogue.common import declined_reason, is_no, is_yes, refusal
 from bot.dialogue.drafts import KeptFiles, WhichCaseDraft, which_case_draft
 from bot.dialogue.turn import Turn
@@ -42,9 +42,9 @@ async def add_to_case(turn: Turn, number: str, text: str, attachments: KeptFiles
                                                number, text, attachments, ref,
                                                seller=turn.seller)
     except InvalidTransition:
-        # Closed: history stays as it was; offer a linked reopen instead (rule 3).
-        turn.say("followup.closed", number=number,
-                 buttons=(Button(t("button.reopen", number=number), f"reopen:{number}"),))
+        # Closed: history stays as it was; offer a linked reopen instead (rule 3), keeping
+        # the message for the reopened case.
+        closed_case.offer_reopen(turn, number, text, attachments)
         return False
     except InvalidInput as err:
         if "limit" in err.details:

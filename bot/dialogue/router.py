@@ -13,6 +13,7 @@ from bot.dialogue import (
     actions,
     answers,
     appeal,
+    closed_case,
     closing,
     email_command,
     evaluation,
@@ -62,8 +63,8 @@ async def route(turn: Turn) -> None:
     if not turn.text and not msg.attachments:
         smalltalk.empty(turn)
         return
-    handler = (_which_case_typed if turn.state.flow == followup.FLOW
-               else FLOW_TEXT.get(turn.state.flow or ""))
+    flow = turn.state.flow or ""
+    handler = _TYPED_ANSWERS.get(flow) or FLOW_TEXT.get(flow)
     if handler is not None and await handler(turn):
         return
     await freetext.read(turn)
@@ -74,15 +75,21 @@ async def typed_choice(turn: Turn) -> str | None:
     own (a rating prompt, a reminder) reached the chat after those were shown: then the
     seller is answering that, and the free-text reading takes it."""
     payload = match_offered(turn)
-    offered_at = turn.state.offered_at()
-    if payload is None or turn.seller is None or offered_at is None:
-        return payload
-    item = await turn.call(turn.cases.last_relayed, turn.identity.channel,
-                           turn.identity.address)
-    if (item is not None and item.seller_id == turn.seller_id and item.reply.buttons
-            and item.queued_at > offered_at):
+    if payload is None or await _asked_since(turn):
         return None
     return payload
+
+
+async def _asked_since(turn: Turn) -> bool:
+    """Whether a case message with buttons (a rating prompt, a reminder) reached the chat
+    after the bot's last buttons: a typed answer is then an answer to that."""
+    offered_at = turn.state.offered_at()
+    if turn.seller is None or offered_at is None:
+        return False
+    item = await turn.call(turn.cases.last_relayed, turn.identity.channel,
+                           turn.identity.address)
+    return (item is not None and item.seller_id == turn.seller_id and bool(item.reply.buttons)
+            and item.queued_at > offered_at)
 
 
 def match_offered(turn: Turn) -> str | None:
@@ -214,6 +221,18 @@ async def _which_case_typed(turn: Turn) -> bool:
     return payload is not None and await _which_case(turn, payload)
 
 
+async def _closed_case_typed(turn: Turn) -> bool:
+    """A typed yes or no to "Reopen it to continue?" or "a new case about it instead?"."""
+    if await _asked_since(turn):
+        turn.state.end()
+        return False
+    payload = await closed_case.typed_answer(turn)
+    if payload is None:
+        return False
+    await on_button(turn, payload)
+    return True
+
+
 async def _undo(turn: Turn, payload: str) -> bool:
     """Take a message back out of the case it was added to, then ask what it is about: a
     clear other type goes straight to intake (and its duplicate check), else the type menu."""
@@ -233,3 +252,10 @@ async def _undo(turn: Turn, payload: str) -> bool:
                                                       order=order, human=False))
     turn.say("undo.what_about", buttons=type_menu(ranking, turn.config.menu_types))
     return True
+
+
+# Flows whose question a typed answer may answer like a button.
+_TYPED_ANSWERS: dict[str, FlowText] = {
+    followup.FLOW: _which_case_typed,
+    closed_case.FLOW: _closed_case_typed,
+}

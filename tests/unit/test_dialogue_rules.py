@@ -200,3 +200,57 @@ async def test_the_window_is_configurable(service: CaseService, chat: Chat,
     clock.advance(days=4)
     await chat.say("reopen CX-000001")
     chat.expect("closed more than 3 days ago")
+
+
+# A message about a closed case ----------------------------------------------------------------
+async def test_a_message_about_a_closed_case_is_kept_for_the_reopened_case(
+        chat: Chat, service: CaseService, clock: ManualClock) -> None:
+    await _open(chat, f"my order {ORDER} never arrived, the buyer is waiting since Monday")
+    service.change_status("CX-000001", "closed")
+    clock.advance(hours=1)
+    await chat.say("CX-000001 the parcel is still missing, the buyer wrote again")
+    chat.expect("CX-000001 is closed. Reopen it to continue?")
+    await chat.press("Reopen CX-000001")
+    chat.expect("Reopened as CX-000002 (linked to CX-000001)")
+    assert [m.text for m in service.get_case("CX-000002").messages] == [
+        "CX-000001 the parcel is still missing, the buyer wrote again"]
+
+    service.change_status("CX-000002", "closed")
+    clock.advance(days=31)  # past the window: the new case that follows it keeps the words
+    await chat.say("CX-000002 the parcel is lost once more and the buyer is angry")
+    await chat.press("Reopen CX-000002")
+    chat.expect("closed more than 30 days ago")
+    await chat.press("New case about CX-000002")
+    chat.expect("Description: CX-000002 the parcel is lost once more and the buyer is angry",
+                "Follows up: CX-000002")
+    chat.expect_not("What happened?")
+    await chat.press("Open the case")
+    assert [m.text for m in service.get_case("CX-000003").messages] == [
+        "CX-000002 the parcel is lost once more and the buyer is angry"]
+
+
+async def test_a_typed_yes_or_no_answers_the_questions_about_a_closed_case(
+        chat: Chat, service: CaseService, clock: ManualClock) -> None:
+    await _open(chat, f"my order {ORDER} never arrived, the buyer is waiting since Monday")
+    service.change_status("CX-000001", "closed")
+    clock.advance(hours=1)
+    await chat.say("CX-000001 the buyer says the parcel never came after all")
+    await chat.say("no")
+    chat.expect("Okay, cancelled")
+    assert len(service.search_cases("all")) == 1
+
+    await chat.say("CX-000001 the parcel is still missing, the buyer wrote again")
+    await chat.say("yes please")
+    chat.expect("Reopened as CX-000002 (linked to CX-000001)")
+    assert [m.text for m in service.get_case("CX-000002").messages] == [
+        "CX-000001 the parcel is still missing, the buyer wrote again"]
+
+    service.change_status("CX-000002", "closed")
+    clock.advance(days=31)
+    await chat.say("CX-000002 the parcel is lost once more and the buyer is angry")
+    await chat.say("yes")
+    chat.expect("closed more than 30 days ago", "I can open a new case")
+    await chat.say("yes, do that")
+    chat.expect("Follows up: CX-000002", "the buyer is angry")
+    await chat.say("yes")
+    chat.expect("Opened CX-000003")
