@@ -189,7 +189,7 @@ def test_case_search_also_finds_words_in_the_messages(any_db: str) -> None:
 ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}|\d{2}-\d{2} \d{2}:\d{2}")
 
 
-def test_timestamps_are_human_readable(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_timestamps_are_human_readable(any_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TZ", "UTC")
     time.tzset()
     try:
@@ -284,7 +284,8 @@ def test_db_upgrade_of_an_empty_postgresql_database(postgres_url: str,
         created = runner.invoke(app, ["db", "upgrade"])
         assert created.exit_code == 0, created.output
         assert created.output.startswith("created the schema in the empty database ")
-        assert name in created.output and current_head() in created.output
+        head = current_head()
+        assert head is not None and name in created.output and head in created.output
         again = runner.invoke(app, ["db", "upgrade"])
         assert again.output.startswith("database is up to date")
     finally:

@@ -1,5 +1,5 @@
 """Issue 11: `frontdoor case show` gives the seller's rating with its reason (text and
---json), run in-process against a real SQLite database."""
+--json), run in-process on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import json
 from frontdoor.cli import app
 from frontdoor.settings import load_settings
 from frontdoor.wiring import build_services
-from tests.integration.test_cli import db_url, runner, seller_with_case
+from tests.integration.test_cli import any_db, runner, seller_with_case
 
-__all__ = ["db_url"]  # the fixture, shared with the CLI tests
+__all__ = ["any_db"]  # the fixture, shared with the CLI tests
 
 
 def rate(number: str, level: str, code: str | None = None, words: str | None = None) -> None:
@@ -22,7 +22,7 @@ def rate(number: str, level: str, code: str | None = None, words: str | None = N
         services.cases.give_reason(seller_id, number, code, words)
 
 
-def test_show_gives_the_rating_and_its_reason(db_url: str) -> None:
+def test_show_gives_the_rating_and_its_reason(any_db: str) -> None:
     number = seller_with_case()
     rate(number, "disappointing", "other", "nobody read my screenshots")
 
@@ -33,7 +33,7 @@ def test_show_gives_the_rating_and_its_reason(db_url: str) -> None:
     assert detail["evaluation"]["reason"] == "nobody read my screenshots"
 
 
-def test_show_a_rating_without_a_reason(db_url: str) -> None:
+def test_show_a_rating_without_a_reason(any_db: str) -> None:
     number = seller_with_case()
     rate(number, "so_so")
     text = runner.invoke(app, ["case", "show", number]).output

@@ -257,10 +257,10 @@ def test_simultaneous_requests_on_two_subjects_make_two_cases(
 
 
 # The agents' command line ---------------------------------------------------------------------
-db_url = cli_tests.db_url
+any_db = cli_tests.any_db
 
 
-def test_case_type_on_the_command_line_refuses_a_declined_issue(db_url: str) -> None:
+def test_case_type_on_the_command_line_refuses_a_declined_issue(any_db: str) -> None:
     number = cli_tests.seller_with_case()  # an Orders case on ORDER
     cases = build_services(load_settings()).cases
     seller_id = cases.get_case(number).case.seller_id
