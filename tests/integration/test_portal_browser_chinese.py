@@ -1,7 +1,9 @@
 """The portal in a real browser for a Chinese seller (Debian's Chromium through Playwright, the
 whole `frontdoor serve` app, the Telegram and Slack stand-ins): the login link from the chat,
 the list with its filter tabs, the case page with its unread reply, a reply that lands in the
-Slack thread, and a rating, all in Chinese. Screenshots go to tests/output/portal/<test>/.
+Slack thread, a rating, a reopening, the web chat panel (the bot's answer, the panel's own
+refusal and the server's) and logging out, all in Chinese. Screenshots go to
+tests/output/portal/<test>/.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, FilePayload, Page, async_playwright, expect
 
 from bot import domain as d
 from bot import i18n
@@ -44,7 +46,8 @@ async def browser() -> AsyncIterator[Browser]:
 @pytest.fixture
 async def served(sqlite_db: Database) -> AsyncIterator[Served]:
     async with serving(sqlite_db, frontdoor_portal=True, frontdoor_public_url=PUBLIC,
-                       frontdoor_session_secret=SECRET) as running:
+                       frontdoor_session_secret=SECRET, frontdoor_max_attachment_mb=1,
+                       ) as running:
         yield running
 
 
@@ -165,6 +168,30 @@ async def test_a_chinese_seller_logs_in_replies_and_rates_in_chinese(
     await shots.take(page, "reopened")
     await expect(page.locator(".notice")).to_have_text("您的工单以这个新编号继续处理。")
     await expect(page.locator("#reopened-from")).to_contain_text(f"本工单延续自 {closed}")
+
+    # The web chat panel: the bot answers in Chinese, and the panel's own words and the
+    # server's refusals are Chinese too.
+    chat = page.locator("#chat")
+    await page.get_by_text("与客服聊天").click()
+    await expect(page.locator("#chat[data-connected='1']")).to_have_count(1, timeout=WAIT * 1000)
+    await chat.get_by_placeholder("输入消息").fill("/cases")
+    await chat.get_by_role("button", name="发送").click()
+    bot_line = page.locator("#chat-log li.bot").filter(has_text=shipping)
+    await expect(bot_line).to_contain_text("物流", timeout=WAIT * 1000)
+    attach = chat.get_by_label("添加图片或文件")
+    six: list[FilePayload] = [
+        {"name": f"p{i}.txt", "mimeType": "text/plain", "buffer": b"x"} for i in range(6)]
+    await attach.set_input_files(files=six)
+    await chat.get_by_placeholder("输入消息").fill("六个文件")
+    await chat.get_by_role("button", name="发送").click()
+    await expect(page.locator("#chat-state")).to_have_text("一次最多 5 个文件。")
+    too_big: FilePayload = {"name": "video.mp4", "mimeType": "video/mp4",
+                            "buffer": b"v" * 1_000_001}
+    await attach.set_input_files(files=[too_big])
+    await chat.get_by_role("button", name="发送").click()
+    await expect(page.locator("#chat-state")).to_have_text(
+        "未发送：video.mp4 超过了每个文件 1 MB 的上限。", timeout=WAIT * 1000)
+    await shots.take(page, "chat-in-chinese")
 
     # Logging out, in Chinese.
     await page.get_by_role("button", name="退出登录").click()
