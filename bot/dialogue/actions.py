@@ -62,11 +62,12 @@ async def reopen(turn: Turn, explicit: str | None) -> None:
     number = await _target(turn, REOPEN, explicit)
     if number is None:
         return
-    text = turn.text if answers.carries_more(turn.text) and not turn.msg.button else ""
-    attachments = turn.attachments()
-    if not text and not attachments:
-        # "Reopen it to continue?" answered: the message that asked for it is why.
-        text, attachments = closed_case.kept_message(turn, number)
+    typed = turn.text if answers.carries_more(turn.text) and not turn.msg.button else ""
+    # "Reopen it to continue?" answered: the message that led to it says why (with any
+    # words the answer adds).
+    kept, attachments = closed_case.kept_message(turn, number)
+    text = "\n".join(part for part in (kept, typed) if part)
+    attachments += turn.attachments()
     try:
         result = await turn.call(turn.cases.reopen, turn.seller_id, number, text, attachments)
     except ReopenWindowPassed as err:

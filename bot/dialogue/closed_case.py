@@ -43,11 +43,12 @@ def kept_message(turn: Turn, number: str) -> tuple[str, KeptFiles]:
 
 
 async def typed_answer(turn: Turn) -> str | None:
-    """The button a typed yes or no to the question means ("yes please": reopen, or the new
-    case; "no": cancel), or None (the question is dropped; the message is read afresh)."""
+    """The button a typed answer to the question means ("yes please", or "please reopen
+    it": reopen, or the new case; "no": cancel), or None (the question is dropped; the
+    message is read afresh)."""
     number = str(follow_up_case_draft(turn.state).get("number") or "")
     head = REOPEN_HEAD if turn.state.step == REOPEN_STEP else FOLLOW_HEAD
-    if number and await is_yes(turn):
+    if number and (await is_yes(turn) or await turn.intent() == "reopen_case"):
         return f"{head}:{number}"
     if number and await is_no(turn):
         return CANCEL

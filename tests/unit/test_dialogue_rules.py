@@ -254,3 +254,17 @@ async def test_a_typed_yes_or_no_answers_the_questions_about_a_closed_case(
     chat.expect("Follows up: CX-000002", "the buyer is angry")
     await chat.say("yes")
     chat.expect("Opened CX-000003")
+
+
+async def test_asking_to_reopen_in_words_adds_them_to_the_kept_message(
+        chat: Chat, service: CaseService, clock: ManualClock) -> None:
+    await _open(chat, f"my order {ORDER} never arrived, the buyer is waiting since Monday")
+    service.change_status("CX-000001", "closed")
+    clock.advance(hours=1)
+    await chat.say("CX-000001 the parcel is still missing, the buyer wrote again")
+    chat.expect("Reopen it to continue?")
+    await chat.say("please reopen it, the buyer now wants a refund")
+    chat.expect("Reopened as CX-000002 (linked to CX-000001)")
+    assert [m.text for m in service.get_case("CX-000002").messages] == [
+        "CX-000001 the parcel is still missing, the buyer wrote again\n"
+        "please reopen it, the buyer now wants a refund"]
