@@ -343,8 +343,8 @@ def test_list_search_and_unread(service: CaseService) -> None:
     service.internal_note(a.number, "U1", "seller is VIP")
     listing = {s.case.number: s for s in service.list_cases(seller.id)}
     assert listing[a.number].unread == 2 and listing[b.number].unread == 0
-    assert listing[a.number].last_reply is not None
-    assert listing[a.number].last_reply.text == "found it"
+    last_reply = listing[a.number].last_reply
+    assert last_reply is not None and last_reply.text == "found it"
     assert [s.case.number for s in service.list_cases(seller.id, query=ORDER)] == [a.number]
     assert [s.case.number for s in service.list_cases(seller.id, query="payments")] == [b.number]
     assert [s.case.number for s in service.list_cases(seller.id, query=b.number.lower())] == [

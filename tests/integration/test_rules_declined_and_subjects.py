@@ -158,6 +158,22 @@ def test_an_agent_cannot_retype_a_case_onto_a_declined_issue(
     assert service.get_case(other.number).case.case_type == "order"
 
 
+def test_an_agent_cannot_retype_an_untyped_case_onto_a_declined_listing(
+        service: CaseService) -> None:
+    """A type without an order: the untyped case's words name the declined listing."""
+    _, seller = make_seller(service, "1")
+    declined = service.open_case(
+        seller.id, "listing", "my bamboo cutting board listing was removed for policy").case
+    service.change_status(declined.number, "declined", reason="restricted product")
+    again = service.open_case(seller.id, None,
+                              "please look at the bamboo cutting board again").case
+    with pytest.raises(DeclinedFinal, match="restricted product"):
+        service.change_type(again.number, "listing", actor_ref="bo")
+    assert service.get_case(again.number).case.case_type is None
+    other = service.open_case(seller.id, None, "the blue mug vanished from search").case
+    assert service.change_type(other.number, "listing", actor_ref="bo").case_type == "listing"
+
+
 def test_an_agent_cannot_retype_a_case_onto_another_active_case(service: CaseService) -> None:
     _, seller = make_seller(service, "1")
     first = service.open_case(seller.id, "shipping", "never arrived", order_id=ORDER).case
