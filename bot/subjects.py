@@ -44,6 +44,7 @@ asap help need needs want wanted trying tried try today yesterday tomorrow week 
 again already since ago just really new another one two three well now
 problem problems issue issues case cases question help seller sellers ceylexo amazon
 central account accounts listing listings product products item items order orders
+mine theirs ourselves themselves
 """
 _FILLER = frozenset(_FILLER_WORDS.split())
 

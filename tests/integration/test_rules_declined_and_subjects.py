@@ -38,6 +38,7 @@ ORDER2 = "240518K7QW93XZ"
     ("my blue mug listing is suppressed", "blue mug suppressed"),
     ("Hello team, my Blue Mugs listings are suppressed!!", "blue mug suppressed"),
     ("about CX-000004: the red kettle listing", "red kettle"),
+    ("mine got suppressed", "suppressed"),
 ])
 def test_subject_comes_from_an_identifier_or_the_words_that_matter(text: str, key: str) -> None:
     found = subject_of(text)
