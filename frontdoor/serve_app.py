@@ -80,6 +80,11 @@ def build_server(
         _add_portal(parts, services, engine.deps.knowledge, file_sources, agent_files)
         add_web_chat(parts, services, on_seller_message, senders)
     add_email(parts, services, senders)  # with FRONTDOOR_SMTP_URL
+    if s.frontdoor_portal:
+        from adapters.web.portal_routes import portal_not_found
+
+        # After every route under /portal: any other path there is the portal's "not found".
+        parts.routes.append(portal_not_found(parts.extra["portal"]))
 
     if s.slack.bot_token:
         desk = AgentDesk(services.cases, services.uow_factory, "slack", s.slack.note_prefix,

@@ -14,8 +14,12 @@ from adapters.web import (
     portal_language,
     portal_new_case,
 )
-from adapters.web.portal_app import Portal, PortalHandler, see_other, signed_in
-from adapters.web.rendering import STATIC_DIR
+from adapters.web.portal_app import Portal, PortalHandler, problem_page, see_other, signed_in
+from adapters.web.rendering import STATIC_DIR, browser_speaker
+from bot import i18n
+
+#: Every method a browser or a script may use: an unknown page is not found, whatever asked.
+ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
 def portal_routes(portal: Portal) -> list[BaseRoute]:
@@ -41,3 +45,20 @@ def portal_routes(portal: Portal) -> list[BaseRoute]:
           for name, handler in portal_actions.ACTIONS.items()),
         Mount("/portal/static", StaticFiles(directory=STATIC_DIR), name="portal-static"),
     ]
+
+
+def portal_not_found(portal: Portal) -> Route:
+    """Any other path under /portal: the portal's own "not found" page, in the seller's
+    language (the browser's before login), not the server's bare one. The composition root
+    adds it after every route under /portal (the email settings page is one)."""
+
+    async def not_found(request: Request) -> Response:
+        seller_id = portal.seller_of(request)
+        who = browser_speaker(request)
+        if seller_id is not None:
+            language, zone = await portal.call(portal.queries.language_and_zone, seller_id)
+            who = i18n.speaker(language, zone) if language else who
+        with i18n.speaking(who):
+            return problem_page(portal, request, 404, None)
+
+    return Route("/portal/{rest:path}", not_found, methods=ANY_METHOD)

@@ -5,8 +5,9 @@ resolved, rated, closed, reopened, too old to reopen, continued, untyped) sees e
 the portal twice, once as a Chinese seller and once as an English one, against the whole
 `frontdoor serve` app: the list with each tab, a search, no match and the pager; every case
 page; each confirmation; the new-case form with its refusals, the article and the existing case;
-the refusals of each form; not-found and forbidden; the login, refused-link, logged-out and
-"please log in" pages; the email settings and verification pages. The chat panel's words (its
+the refusals of each form; not found (a case, a file, any other path) and forbidden; the
+login, refused-link, logged-out and "please log in" pages; the email settings and verification
+pages. The chat panel's words (its
 data-text attributes), titles, placeholders and aria labels count as text.
 
 What people typed (descriptions, replies, names) and what is not language (case numbers, order
@@ -266,6 +267,10 @@ async def test_every_portal_page_is_chinese_for_a_chinese_seller(served: Served,
                                                            {})),
             Visit("not found", 404, get("/portal/cases/CX-999999")),
             Visit("file not found", 404, get("/portal/files/999999")),
+            Visit("no such page", 404, get("/portal/nothing-here")),
+            Visit("no such page, posted", 404, post("/portal/nothing-here", {})),
+            Visit("no such page before login", 404,
+                  lambda _t: anonymous("/portal/nothing/here")),
             Visit("form without its token", 403,
                   lambda _t: client.post(f"/portal/cases/{active}/reply", data={"text": "好"})),
             Visit("unknown language", 400, post("/portal/language", {"language": "xx"})),
@@ -306,4 +311,4 @@ async def test_every_portal_page_is_chinese_for_a_chinese_seller(served: Served,
         if survived:
             problems.append(f"{name}: the English page's texts on the Chinese page: {survived}")
     assert not problems, "\n".join(problems)
-    assert len(seen["zh_CN"]) == len(seen["en"]) >= 50
+    assert len(seen["zh_CN"]) == len(seen["en"]) == 54
