@@ -11,7 +11,8 @@ from nlu.evaluation import OUT_OF_SCOPE, EvaluationReport, LanguageReport, Score
 LANGUAGE_NAMES = {"en": "English", "zh": "Chinese"}
 
 
-def _language_lines(report: LanguageReport, threshold: float, action_threshold: float) -> list[str]:
+def _language_lines(report: LanguageReport, threshold: float, action_threshold: float,
+                    list_mistakes: bool) -> list[str]:
     a, t, b, ba = report.app, report.top, report.baseline, report.baseline_app
     columns = ((a, 10), (t, 10), (ba, 12), (b, 11))
     lines = [
@@ -38,7 +39,10 @@ def _language_lines(report: LanguageReport, threshold: float, action_threshold: 
     for target in report.targets():
         lines.append(f"target {target.name:22} {'met' if target.met else 'NOT MET':8} ({target.check})")
     mistakes = report.mistakes()
-    if mistakes:
+    if mistakes and not list_mistakes:
+        lines += ["", f"mistakes: {len(mistakes)} (not listed for the final set: its texts stay "
+                  "unread while the data is tuned; use --set dev to see mistakes)"]
+    elif mistakes:
         lines += ["", f"mistakes ({len(mistakes)}):"]
         lines += [f"  {p.expected} -> {p.app} (top {p.top} {p.confidence:.2f}): {p.text}"
                   for p in mistakes]
@@ -50,7 +54,8 @@ def format_report(report: EvaluationReport) -> str:
     lines = [f"split: {report.split}" + (" (development set: used while tuning)"
                                          if report.split == "dev" else " (final test set)")]
     for language_report in report.languages.values():
-        lines += ["", *_language_lines(language_report, report.threshold, report.action_threshold)]
+        lines += ["", *_language_lines(language_report, report.threshold, report.action_threshold,
+                                       list_mistakes=report.split == "dev")]
     return "\n".join(lines)
 
 

@@ -7,7 +7,17 @@ import pytest
 from bot.classification import Classification
 from bot.dialogue.config import EngineConfig
 from bot.labels import ALL_INTENTS, CASE_TYPES
-from nlu.evaluation import OUT_OF_SCOPE, app_label, baseline_predictions, language_of
+from nlu.evaluation import (
+    OUT_OF_SCOPE,
+    EvaluationReport,
+    LanguageReport,
+    Prediction,
+    app_label,
+    baseline_predictions,
+    language_of,
+    score,
+)
+from nlu.evaluation_report import format_report
 
 
 @pytest.mark.parametrize(("text", "language"), [
@@ -65,3 +75,23 @@ def test_chinese_baseline_reads_characters() -> None:
     answers = baseline_predictions(train, ["我的回款呢", "快递丢了"], "zh")
     assert [label for label, _ in answers] == ["payment", "shipping"]
     assert all(0.0 < probability <= 1.0 for _, probability in answers)
+
+
+def _report(split: str) -> EvaluationReport:
+    labels = ["shipping", "out_of_scope"]
+    predictions = [Prediction("where is my parcel", "shipping", "shipping", "shipping", 0.9, "shipping"),
+                   Prediction("包裹在哪里呢", "shipping", "out_of_scope", "shipping", 0.3, "shipping")]
+    scores = score([p.expected for p in predictions], [p.app for p in predictions], labels)
+    language = LanguageReport("zh", f"{split}_zh.yml", scores, scores, scores, scores, 10, 2,
+                              predictions)
+    return EvaluationReport(split, 0.40, 0.55, "http://nlu.test", 1.0, {"zh": language})
+
+
+def test_the_final_sets_mistakes_are_counted_not_listed() -> None:
+    """Its texts stay unread while the data is tuned (nlu/README.md), in print and in JSON."""
+    final, dev = _report("final"), _report("dev")
+    assert "包裹在哪里呢" not in format_report(final)
+    assert "mistakes: 1 (not listed" in format_report(final)
+    assert final.to_json()["languages"]["zh"]["misclassified"] == 1
+    assert "包裹在哪里呢" in format_report(dev)
+    assert dev.to_json()["languages"]["zh"]["misclassified"][0]["text"] == "包裹在哪里呢"
