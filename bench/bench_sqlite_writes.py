@@ -8,7 +8,9 @@ write lock, alternating, with fresh databases:
 * **busy handler** (the baseline): every writer goes straight to ``BEGIN IMMEDIATE`` and, when
   another holds the lock, SQLite's busy handler sleeps and asks again (1, 2, 5 ... 100 ms);
 * **turns** (storage.sqlite_writes): writers of the process queue on a lock of their own and
-  the next one is woken when the previous one commits.
+  the next one is woken when the previous one commits;
+* **turns, probe first**: the same, with the probe's transactions marked ``writes_first`` as
+  the outbox's claims and records are.
 
 Reported per way: the probe's p50 and p99 wait, and the writers' transactions per second.
 """
@@ -16,6 +18,7 @@ Reported per way: the probe's p50 and p99 wait, and the writers' transactions pe
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import platform
 import statistics
@@ -24,24 +27,32 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import text
 
 from bench.report import percentile, write_section
 from storage.database import Database
+from storage.sqlite_writes import writes_first
 
 COMMAND = ".venv/bin/python -m bench.bench_sqlite_writes"
+BUSY, TURNS, FIRST = "busy handler", "turns", "turns, probe first"
+WAYS = (BUSY, TURNS, FIRST)
 
 
-def one_run(workdir: Path, turns: bool, writers: int, seconds: float,
+def _straight_to_sqlite(_connection: Any, first: bool | None = None) -> None:
+    """The baseline: no turn taken; BEGIN IMMEDIATE meets SQLite's busy handler."""
+
+
+def one_run(workdir: Path, way: str, writers: int, seconds: float,
             hold_ms: float) -> tuple[list[float], int]:
     """The probe's transaction times (ms) and the writers' committed transactions."""
     database = Database(f"sqlite:///{workdir / f'w{time.monotonic_ns()}.db'}", pool_size=writers + 2)
     with database.engine.begin() as conn:
         conn.exec_driver_sql("CREATE TABLE t (id INTEGER PRIMARY KEY, n INTEGER)")
-    if not turns:
+    if way == BUSY:
         assert database.write_turns is not None
-        database.write_turns.take = lambda _connection: None  # type: ignore[method-assign,assignment]
+        database.write_turns.take = _straight_to_sqlite  # type: ignore[method-assign,assignment]
     stop = threading.Event()
     committed = [0] * writers
 
@@ -57,8 +68,11 @@ def one_run(workdir: Path, turns: bool, writers: int, seconds: float,
     def prober() -> None:
         while not stop.is_set():
             started = time.perf_counter()
-            with database.sessions() as session, session.begin():
-                session.execute(text("INSERT INTO t (n) VALUES (-1)"))
+            with contextlib.ExitStack() as first:
+                if way == FIRST:
+                    first.enter_context(writes_first())
+                with database.sessions() as session, session.begin():
+                    session.execute(text("INSERT INTO t (n) VALUES (-1)"))
             probe.append((time.perf_counter() - started) * 1000)
             time.sleep(0.01)
 
@@ -83,12 +97,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="time each writer's transaction holds the lock after its INSERT")
     parser.add_argument("--no-report", action="store_true")
     args = parser.parse_args(argv if argv is not None else sys.argv[1:])
-    results: dict[str, list[tuple[float, float, float]]] = {"busy handler": [], "turns": []}
+    results: dict[str, list[tuple[float, float, float]]] = {way: [] for way in WAYS}
     load_start = " ".join(f"{x:.2f}" for x in os.getloadavg())
     with tempfile.TemporaryDirectory(prefix="fd_bench_sqlite_writes_") as workdir:
         for _ in range(args.repetitions):
-            for way in ("busy handler", "turns"):
-                probe, count = one_run(Path(workdir), way == "turns", args.writers, args.seconds,
+            for way in WAYS:
+                probe, count = one_run(Path(workdir), way, args.writers, args.seconds,
                                        args.hold_ms)
                 results[way].append((percentile(probe, 50), percentile(probe, 99),
                                      count / args.seconds))
@@ -99,7 +113,6 @@ def main(argv: list[str] | None = None) -> int:
     def median(way: str, index: int) -> float:
         return statistics.median(r[index] for r in results[way])
 
-    base, turns = "busy handler", "turns"
     lines = [
         "## SQLite write transactions under contention (`bench/bench_sqlite_writes.py`)",
         "",
@@ -114,15 +127,19 @@ def main(argv: list[str] | None = None) -> int:
         "thread times its own one-row write transaction every 10 ms.",
         f"- Repetitions: {args.repetitions} of {args.seconds:g} s per way, alternating; "
         "figures are medians over the repetitions.",
-        "- Baseline (same run): the busy handler alone, as before storage.sqlite_writes.",
+        "- Baseline (same run): the busy handler alone, as before storage.sqlite_writes. The "
+        "three ways alternate within each repetition.",
         "",
-        "| | busy handler (baseline) | turns in the process | turns ÷ baseline |",
-        "|---|---:|---:|---:|",
+        "| | busy handler (baseline) | turns in the process | ÷ baseline | turns, probe first "
+        "| ÷ baseline |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
     for label, index in (("probe write transaction p50 ms", 0), ("probe p99 ms", 1),
                          ("writers' transactions per second", 2)):
-        lines.append(f"| {label} | {median(base, index):.1f} | {median(turns, index):.1f} | "
-                     f"{median(turns, index) / median(base, index):.2f} |")
+        base = median(BUSY, index)
+        lines.append(f"| {label} | {base:.1f} | {median(TURNS, index):.1f} | "
+                     f"{median(TURNS, index) / base:.3f} | {median(FIRST, index):.1f} | "
+                     f"{median(FIRST, index) / base:.3f} |")
     markdown = "\n".join(lines)
     print(markdown)
     if not args.no_report:

@@ -15,6 +15,7 @@ from bot.outbox import OutboundItem, ThreadRef
 from storage.database import Database
 from storage.models import CaseRow, CaseThreadRow, MessageRefRow, OutboxRow
 from storage.outbox_repository import DEAD, PENDING
+from storage.sqlite_writes import writes_first
 
 
 class SqlOutboxQueue:
@@ -48,7 +49,7 @@ class SqlOutboxQueue:
                   lease: timedelta) -> list[OutboundItem]:
         if not destinations:
             return []
-        with self.database.sessions() as session, session.begin():
+        with writes_first(), self.database.sessions() as session, session.begin():
             stmt = self._due_heads(destinations, now).limit(limit)
             if session.get_bind().dialect.name == "postgresql":
                 stmt = stmt.with_for_update(skip_locked=True, of=OutboxRow)

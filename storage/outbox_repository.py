@@ -17,6 +17,7 @@ from bot.outbox import DeliveryResult, SellerCopy
 from storage.models import OutboxRow
 from storage.notify import CHANNEL as OUTBOX_CHANNEL
 from storage.repository_base import SqlRepository
+from storage.sqlite_writes import writes_first
 
 PENDING, SENT, DEAD = "pending", "sent", "dead"
 
@@ -58,7 +59,8 @@ class SqlOutboxRepository(SqlRepository):
                  retry_at: datetime | None, dead: bool) -> bool:
         """Record a delivery: sent, dead-lettered, or due again at ``retry_at``. False when the
         item is no longer pending (recorded already: an earlier try whose answer was lost)."""
-        row = self.session.get(OutboxRow, item_id, with_for_update=True)
+        with writes_first():  # usually the unit of work's first statement: it begins it
+            row = self.session.get(OutboxRow, item_id, with_for_update=True)
         if row is None or row.status != PENDING:
             return False
         row.attempts = attempts

@@ -11,6 +11,10 @@ moment the previous one commits or rolls back. SQLite's own lock still decides b
 processes (a second process on the same file, a CLI command), where the busy handler remains
 the fallback.
 
+Outbox writes (a dispatcher's claim, the record of a send) go first: every answer a seller or
+an agent waits for leaves through the outbox, so a turn given to it ends a wait sooner than one
+given to the next incoming message's work, which only adds another item behind it.
+
 The turn is taken when a write transaction begins and handed on right after its COMMIT or
 ROLLBACK has run: the dialect's ``do_commit`` and ``do_rollback`` of this engine are wrapped,
 because SQLAlchemy's ``commit``/``rollback`` events fire *before* the statement and the turn
@@ -22,13 +26,29 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from sqlalchemy import Engine, event
 
 # Same bound as the busy timeout: a write that can't start in 30 s fails as SQLite would.
 WAIT_SECONDS = 30.0
+
+_first: ContextVar[bool] = ContextVar("frontdoor_sqlite_write_first", default=False)
+
+
+@contextmanager
+def writes_first() -> Iterator[None]:
+    """A write transaction begun inside this block gets the next turn before the others
+    waiting (contextvars follow ``asyncio.to_thread``; a no-op on PostgreSQL)."""
+    token = _first.set(True)
+    try:
+        yield
+    finally:
+        _first.reset(token)
 
 
 def _identity(connection: Any) -> int:
@@ -37,28 +57,58 @@ def _identity(connection: Any) -> int:
     return id(getattr(connection, "dbapi_connection", None) or connection)
 
 
+class _Waiter:
+    def __init__(self, identity: int) -> None:
+        self.identity = identity
+        self.granted = threading.Event()
+
+
 class WriteTurns:
-    """One process-wide turn for write transactions on one SQLite engine."""
+    """One process-wide turn for write transactions on one SQLite engine, handed on in order
+    of asking (straight to the next waiter, so a writer that just finished can't take it
+    again ahead of the queue); writers that asked to go first (:func:`writes_first`) are
+    served before the others."""
 
     def __init__(self, wait_seconds: float = WAIT_SECONDS) -> None:
         self.wait_seconds = wait_seconds
-        self._lock = threading.Lock()
-        self._holder: int | None = None  # id() of the DBAPI connection holding the turn
+        self._mutex = threading.Lock()
+        self._holder: int | None = None  # identity of the connection holding the turn
+        self._first: deque[_Waiter] = deque()
+        self._others: deque[_Waiter] = deque()
 
-    def take(self, dbapi_connection: Any) -> None:
+    def take(self, dbapi_connection: Any, first: bool | None = None) -> None:
         """Wait for the turn for ``dbapi_connection`` (at once if it holds it already)."""
-        if self._holder == _identity(dbapi_connection):
+        me = _identity(dbapi_connection)
+        if self._holder == me:
             return
-        if not self._lock.acquire(timeout=self.wait_seconds):
-            raise sqlite3.OperationalError("database is locked (no write turn within "
-                                           f"{self.wait_seconds:.0f} s)")
-        self._holder = _identity(dbapi_connection)
+        first = _first.get() if first is None else first
+        with self._mutex:
+            if self._holder is None and not self._first and not self._others:
+                self._holder = me
+                return
+            waiter = _Waiter(me)
+            (self._first if first else self._others).append(waiter)
+        if waiter.granted.wait(self.wait_seconds):
+            return
+        with self._mutex:
+            if waiter.granted.is_set():  # handed over just as the wait ran out
+                return
+            (self._first if first else self._others).remove(waiter)
+        raise sqlite3.OperationalError(
+            f"database is locked (no write turn within {self.wait_seconds:.0f} s)")
 
     def hand_on(self, dbapi_connection: Any) -> None:
-        """Release the turn if ``dbapi_connection`` holds it."""
-        if self._holder is not None and self._holder == _identity(dbapi_connection):
-            self._holder = None
-            self._lock.release()
+        """Pass the turn to the next waiter if ``dbapi_connection`` holds it."""
+        if self._holder is None or self._holder != _identity(dbapi_connection):
+            return
+        with self._mutex:
+            queue = self._first or self._others
+            if queue:
+                waiter = queue.popleft()
+                self._holder = waiter.identity
+                waiter.granted.set()
+            else:
+                self._holder = None
 
     @property
     def held(self) -> bool:

@@ -4,14 +4,16 @@ writer starts at once instead of sleeping in SQLite's busy handler."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
+import time
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
 from storage.database import Database
-from storage.sqlite_writes import WriteTurns
+from storage.sqlite_writes import WriteTurns, writes_first
 
 
 @pytest.fixture
@@ -95,3 +97,35 @@ def test_writers_in_many_threads_all_commit_once(database: Database) -> None:
         values = session.execute(text("SELECT n FROM t")).scalars().all()
     assert sorted(values) == sorted(1000 * k + i for k in range(8) for i in range(50))
     assert not turns_of(database).held
+
+
+def test_writers_that_go_first_are_served_before_the_others(database: Database) -> None:
+    """While one connection holds the turn, an ordinary writer and then an outbox writer
+    (``writes_first``) wait; the outbox writer gets the turn next."""
+    turns = turns_of(database)
+    order: list[str] = []
+    holder = database.engine.connect()
+    holder.begin()
+    holder.execute(text("INSERT INTO t VALUES (6)"))
+
+    def write(name: str, first: bool) -> None:
+        with contextlib.ExitStack() as stack:
+            if first:
+                stack.enter_context(writes_first())
+            with database.sessions() as session, session.begin():
+                session.execute(text("INSERT INTO t VALUES (7)"))
+                order.append(name)
+
+    ordinary = threading.Thread(target=write, args=("ordinary", False))
+    ordinary.start()
+    time.sleep(0.2)  # the ordinary writer is waiting before the outbox writer comes
+    outbox = threading.Thread(target=write, args=("outbox", True))
+    outbox.start()
+    time.sleep(0.2)
+    assert order == []
+    holder.commit()
+    holder.close()
+    ordinary.join(10)
+    outbox.join(10)
+    assert order == ["outbox", "ordinary"]
+    assert not turns.held
