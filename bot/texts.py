@@ -777,6 +777,8 @@ CATALOGUE: dict[str, str] = {
     "portal.chat_needs_js": "The chat needs JavaScript; the rest of the portal works without it.",
     "portal.chat_not_sent": "Not sent",
     "portal.chat_too_large": "Not sent: too large.",
+    "portal.request_too_large": "Not sent: too large. At most {mb} MB can be sent at once, and "
+    "nothing of it was saved. Please try again with fewer or smaller files.",
     "portal.chat_no_connection": "Not sent: no connection",
     "portal.chat_open_case": "Open {number}",
     "portal.chat_open_the_case": "Open the case",

@@ -4,15 +4,27 @@ Platform requests are small (a Telegram update or a Slack event is a few kilobyt
 client sending megabytes is not a platform, and reading it whole would only cost memory.
 A declared ``Content-Length`` over the cap is refused without reading the body; a body
 without one (chunked) is counted as it arrives and refused once it passes the cap.
+
+The refusal is plain text. Under a prefix given an ``explain`` function (the portal's, whose
+readers are sellers in their own language) its words come from that function, and a body up to
+``DRAIN_BYTES`` is read to its end (and dropped) before the answer: a browser still uploading
+when the server answers and closes shows a reset connection, not the refusal.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger(__name__)
+
+#: Words for a refusal: (the request's Accept-Language header, the cap in bytes) -> text.
+Explain = Callable[[str, int], str]
+
+#: Up to this much of an over-cap body is read and dropped where people read the refusal.
+DRAIN_BYTES = 64_000_000
 
 #: The default cap: far above any platform request, far below what would hurt.
 DEFAULT_MAX_REQUEST_BYTES = 1_000_000
@@ -26,11 +38,14 @@ class BodySizeLimit:
     """ASGI middleware answering 413 to HTTP requests whose body is over ``max_bytes``."""
 
     def __init__(self, app: ASGIApp, max_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
-                 by_prefix: dict[str, int] | None = None) -> None:
+                 by_prefix: dict[str, int] | None = None,
+                 explain_by_prefix: dict[str, Explain] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
         # Paths that take larger bodies (file uploads), longest prefix first.
         self.by_prefix = sorted((by_prefix or {}).items(), key=lambda kv: -len(kv[0]))
+        self.explain_by_prefix = sorted((explain_by_prefix or {}).items(),
+                                        key=lambda kv: -len(kv[0]))
 
     def _cap(self, path: str) -> int:
         return next((cap for prefix, cap in self.by_prefix if path.startswith(prefix)),
@@ -43,6 +58,8 @@ class BodySizeLimit:
         cap = self._cap(str(scope.get("path", "")))
         declared = _content_length(scope)
         if declared is not None and declared > cap:
+            if self._explain(scope) is not None and declared <= DRAIN_BYTES:
+                await _drain(receive, DRAIN_BYTES)
             await self._refuse(scope, send, declared, cap)
             return
         received = 0
@@ -67,12 +84,23 @@ class BodySizeLimit:
         except _TooLarge:
             if started:  # too late to answer 413: the handler answered without reading it all
                 raise
+            if self._explain(scope) is not None:
+                await _drain(receive, DRAIN_BYTES - received)
             await self._refuse(scope, send, received, cap)
+
+    def _explain(self, scope: Scope) -> Explain | None:
+        path = str(scope.get("path", ""))
+        return next((words for prefix, words in self.explain_by_prefix
+                     if path.startswith(prefix)), None)
 
     async def _refuse(self, scope: Scope, send: Send, size: int, cap: int) -> None:
         log.warning("request to %s refused: body of %s bytes or more is over the %s-byte cap",
                     scope.get("path"), size, cap)
-        body = f"request body too large (at most {cap} bytes)\n".encode()
+        explain = self._explain(scope)
+        text = f"request body too large (at most {cap} bytes)"
+        if explain is not None:
+            text = explain(_header(scope, b"accept-language"), cap)
+        body = f"{text}\n".encode()
         await send({"type": "http.response.start", "status": 413,
                     "headers": [(b"content-type", b"text/plain; charset=utf-8"),
                                 (b"content-length", str(len(body)).encode()),
@@ -88,3 +116,22 @@ def _content_length(scope: Scope) -> int | None:
             except ValueError:
                 return None
     return None
+
+
+async def _drain(receive: Receive, limit: int) -> None:
+    """Read the rest of the body, up to ``limit`` bytes, keeping none of it."""
+    read = 0
+    while read <= limit:
+        message = await receive()
+        if message["type"] != "http.request":
+            return
+        read += len(message.get("body", b""))
+        if not message.get("more_body", False):
+            return
+
+
+def _header(scope: Scope, name: bytes) -> str:
+    for key, value in scope.get("headers") or []:
+        if key.lower() == name:
+            return bytes(value).decode("latin-1")
+    return ""

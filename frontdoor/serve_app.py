@@ -147,6 +147,7 @@ def _add_portal(parts: ServerParts, services: Services, knowledge: KnowledgeBase
     parts.routes.extend(portal.routes)
     parts.state.update(portal.state)
     parts.body_limits.update(portal.body_limits)
+    parts.body_refusals.update(portal.body_refusals)
     file_sources[SOURCE] = portal.file_source
     parts.extra["portal"] = portal.portal
 

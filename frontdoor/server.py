@@ -19,7 +19,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from bot.dispatcher import OutboxDispatcher
-from frontdoor.body_limit import DEFAULT_MAX_REQUEST_BYTES, BodySizeLimit
+from frontdoor.body_limit import DEFAULT_MAX_REQUEST_BYTES, BodySizeLimit, Explain
 from frontdoor.wiring import Services
 
 log = logging.getLogger(__name__)
@@ -67,6 +67,7 @@ class ServerParts:
     state: dict[str, Any] = field(default_factory=dict)
     #: Larger body caps for some path prefixes (the portal's uploads): prefix -> bytes.
     body_limits: dict[str, int] = field(default_factory=dict)
+    body_refusals: dict[str, Explain] = field(default_factory=dict)  # words per path prefix
     #: More routes (the seller portal's pages, the web chat), served as they are.
     routes: list[BaseRoute] = field(default_factory=list)
 
@@ -175,7 +176,7 @@ def create_app(parts: ServerParts) -> Starlette:
     app = Starlette(routes=routes, lifespan=lifespan,
                     exception_handlers={HTTPException: refused_request}, middleware=[
         Middleware(BodySizeLimit, max_bytes=parts.max_request_bytes,
-                   by_prefix=parts.body_limits)])
+                   by_prefix=parts.body_limits, explain_by_prefix=parts.body_refusals)])
     for name, value in parts.state.items():
         setattr(app.state, name, value)
     return app

@@ -57,11 +57,24 @@ def strong(text: str, element_id: str | None = None) -> Markup:
 def browser_speaker(request: Request) -> i18n.Speaker:
     """For a page shown before we know the seller (a login link refused, the session ended):
     the first shipped language the browser asks for (Accept-Language), else English."""
-    for part in request.headers.get("accept-language", "")[:200].split(","):
+    return speaker_of_browser(request.headers.get("accept-language", ""))
+
+
+def speaker_of_browser(accept_language: str) -> i18n.Speaker:
+    """The first shipped language an Accept-Language header asks for, else English."""
+    for part in accept_language[:200].split(","):
         language = i18n.from_language_code(part.split(";")[0])
         if language is not None:
             return i18n.speaker(language)
     return i18n.speaker(None)
+
+
+def too_large_words(accept_language: str, cap_bytes: int) -> str:
+    """The refusal of a request body over the server's cap, before any page could read it
+    (an upload past the limit): in the browser's language, which is the seller's on the
+    portal (its pages send it)."""
+    with i18n.speaking(speaker_of_browser(accept_language)):
+        return t("portal.request_too_large", mb=max(1, cap_bytes // 1_000_000))
 
 
 def email_settings_url(request: Request) -> str | None:

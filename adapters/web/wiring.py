@@ -4,6 +4,7 @@ which the Slack sender copies portal uploads into case threads."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -13,7 +14,7 @@ from starlette.routing import BaseRoute
 from adapters.files import UrlFileSource
 from adapters.web.portal_app import Portal, PortalQueries
 from adapters.web.portal_routes import portal_routes
-from adapters.web.rendering import PageRenderer
+from adapters.web.rendering import PageRenderer, too_large_words
 from adapters.web.session import PortalSessions
 from adapters.web.uploads import MAX_FILES, PortalFileSource
 from bot.cases import CaseService
@@ -27,6 +28,8 @@ class PortalParts:
     routes: list[BaseRoute]
     state: dict[str, Any]
     body_limits: dict[str, int]
+    # Words for a body refused over its cap, per path prefix (frontdoor.body_limit).
+    body_refusals: dict[str, Callable[[str, int], str]]
     file_source: PortalFileSource
     portal: Portal
     extra: dict[str, Any] = field(default_factory=dict)
@@ -47,4 +50,5 @@ def build_portal(*, cases: CaseService, queries: PortalQueries, login: PortalLog
     return PortalParts(
         routes=portal_routes(portal), state={"portal_sessions": sessions},
         body_limits={"/portal/cases/": upload_cap},
+        body_refusals={"/portal": too_large_words},
         file_source=PortalFileSource(queries, max_file_bytes), portal=portal)

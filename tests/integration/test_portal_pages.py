@@ -186,6 +186,27 @@ async def test_uploads_keep_the_chats_size_limit(served: Served) -> None:
     # The larger cap is the portal's only: a webhook still gets the 1 MB one.
     webhook = await served.http.post("/telegram/webhook", content=b"x" * 1_100_000)
     assert webhook.status_code == 413
+    assert "request body too large" in webhook.text
+
+
+async def test_a_body_over_the_servers_cap_is_refused_in_the_browsers_language(
+        served: Served) -> None:
+    """An upload past the whole request's cap is refused before any page reads it; the portal's
+    readers still get words, in their language (the portal's pages send it)."""
+    seller_id, client = await seller_in(served)
+    cases = served.services.cases
+    async with aclosing(client):
+        number = cases.open_case(seller_id, "shipping", "Parcel lost in transit", ORDER).case.number
+        before = len(cases.get_case(number).messages)
+        # Five files of the 1 MB limit and the form fit the cap (6 MB); this does not.
+        for language, words in (("zh-CN,zh;q=0.9", "未发送：内容太大。一次最多可发送 6 MB"),
+                                ("en-GB,en", "Not sent: too large. At most 6 MB")):
+            refused = await client.post(
+                f"/portal/cases/{number}/reply", content=b"x" * 6_100_000,
+                headers={"Accept-Language": language, "Content-Type": "multipart/form-data"})
+            assert refused.status_code == 413
+            assert words in refused.text
+        assert len(cases.get_case(number).messages) == before
 
 
 async def test_the_list_pages_and_searches_only_the_sellers_cases(served: Served) -> None:
