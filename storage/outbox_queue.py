@@ -47,6 +47,10 @@ class SqlOutboxQueue:
 
     def claim_due(self, destinations: Sequence[str], now: datetime, limit: int,
                   lease: timedelta) -> list[OutboundItem]:
+        """Claim up to ``limit`` due heads of their ordering keys. A few statements whatever
+        the count (the rows, one UPDATE of their lease, the cases and threads they need): the
+        dispatcher claims again as sends finish, so under load this runs many times a second,
+        and one statement per item kept items waiting for claims (issue 14)."""
         if not destinations:
             return []
         with writes_first(), self.database.sessions() as session, session.begin():
@@ -54,26 +58,40 @@ class SqlOutboxQueue:
             if session.get_bind().dialect.name == "postgresql":
                 stmt = stmt.with_for_update(skip_locked=True, of=OutboxRow)
             rows = list(session.scalars(stmt))
-            items = []
-            for row in rows:
-                # Claimed before and never recorded (sent or failed): that dispatcher died or
-                # lost the database mid-send, so the platform may already have it.
-                recovering = row.claimed_until is not None
-                row.claimed_until = now + lease
-                items.append(self._item(session, row, recovering))
-            return items
+            if not rows:
+                return []
+            # Claimed before and never recorded (sent or failed): that dispatcher died or lost
+            # the database mid-send, so the platform may already have it.
+            recovering = {row.id for row in rows if row.claimed_until is not None}
+            session.execute(update(OutboxRow).where(OutboxRow.id.in_([row.id for row in rows]))
+                            .values(claimed_until=now + lease)
+                            .execution_options(synchronize_session=False))
+            numbers, threads = self._cases_of(session, rows)
+            return [self._item(session, row, row.id in recovering, numbers, threads)
+                    for row in rows]
 
-    def _item(self, session: Session, row: OutboxRow, recovering: bool) -> OutboundItem:
-        thread = None
-        number = None
-        if row.case_id is not None:
-            case = session.get(CaseRow, row.case_id)
-            if case is not None:
-                number = case.number
-                # The case's thread on the item's platform, known once its parent is posted.
-                shown = session.get(CaseThreadRow, (row.case_id, row.destination))
-                if shown is not None:
-                    thread = ThreadRef(shown.channel, shown.parent_message_id)
+    @staticmethod
+    def _cases_of(session: Session, rows: list[OutboxRow]
+                  ) -> tuple[dict[int, str], dict[tuple[int, str], ThreadRef]]:
+        """The numbers of the rows' cases, and their threads on each row's platform (known
+        once the case's parent is posted)."""
+        case_ids = {row.case_id for row in rows if row.case_id is not None}
+        if not case_ids:
+            return {}, {}
+        numbers = {case_id: number for case_id, number in session.execute(
+            select(CaseRow.id, CaseRow.number).where(CaseRow.id.in_(case_ids)))}
+        threads = {(shown.case_id, shown.platform): ThreadRef(shown.channel,
+                                                                 shown.parent_message_id)
+                   for shown in session.scalars(select(CaseThreadRow).where(
+                       CaseThreadRow.case_id.in_(case_ids),
+                       CaseThreadRow.platform.in_({row.destination for row in rows})))}
+        return numbers, threads
+
+    def _item(self, session: Session, row: OutboxRow, recovering: bool,
+              numbers: dict[int, str], threads: dict[tuple[int, str], ThreadRef]) -> OutboundItem:
+        number = numbers.get(row.case_id) if row.case_id is not None else None
+        thread = (threads.get((row.case_id, row.destination))
+                  if row.case_id is not None and number is not None else None)
         payload = dict(row.payload)
         if row.kind == ob.SELLER_EDIT and "platform_message_id" not in payload:
             # The seller's copy, in the chat the edit goes to. On Slack the agent's own thread
