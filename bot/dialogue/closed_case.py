@@ -45,9 +45,14 @@ def kept_message(turn: Turn, number: str) -> tuple[str, KeptFiles]:
 async def typed_answer(turn: Turn) -> str | None:
     """The button a typed answer to the question means ("yes please", or "please reopen
     it": reopen, or the new case; "no": cancel), or None (the question is dropped; the
-    message is read afresh)."""
+    message is read afresh, as is one that names another case)."""
     number = str(follow_up_case_draft(turn.state).get("number") or "")
     head = REOPEN_HEAD if turn.state.step == REOPEN_STEP else FOLLOW_HEAD
+    named = await turn.case_number()
+    if named is not None and named != number:
+        # "please reopen CX-000002" names another case: not an answer about this one.
+        turn.state.end()
+        return None
     if number and (await is_yes(turn) or await turn.intent() == "reopen_case"):
         return f"{head}:{number}"
     if number and await is_no(turn):

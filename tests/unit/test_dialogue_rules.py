@@ -268,3 +268,21 @@ async def test_asking_to_reopen_in_words_adds_them_to_the_kept_message(
     assert [m.text for m in service.get_case("CX-000002").messages] == [
         "CX-000001 the parcel is still missing, the buyer wrote again\n"
         "please reopen it, the buyer now wants a refund"]
+
+
+async def test_asking_to_reopen_another_case_reopens_that_one(
+        chat: Chat, service: CaseService, clock: ManualClock) -> None:
+    """While "CX-000001 is closed. Reopen it?" waits, "please reopen CX-000002" is about the
+    other case, not an answer to the question."""
+    await _open(chat, f"my order {ORDER} never arrived, the buyer is waiting since Monday")
+    await _open(chat, f"my order {ORDER2} was charged twice on my payout statement")
+    service.change_status("CX-000001", "closed")
+    service.change_status("CX-000002", "closed")
+    clock.advance(hours=1)
+    await chat.say("CX-000001 the parcel is still missing, the buyer wrote again")
+    chat.expect("CX-000001 is closed. Reopen it to continue?")
+    await chat.say("please reopen CX-000002")
+    chat.expect("Reopened as CX-000003 (linked to CX-000002)")
+    reopened = service.get_case("CX-000003")
+    assert reopened.case.reopened_from_id == service.get_case("CX-000002").case.id
+    assert all("parcel is still missing" not in m.text for m in reopened.messages)
