@@ -37,6 +37,9 @@ from sqlalchemy import Engine, event
 # Same bound as the busy timeout: a write that can't start in 30 s fails as SQLite would.
 WAIT_SECONDS = 30.0
 
+# Outbox writers served one after another at most this often while others wait.
+FIRST_IN_A_ROW = 8
+
 _first: ContextVar[bool] = ContextVar("frontdoor_sqlite_write_first", default=False)
 
 
@@ -67,14 +70,20 @@ class WriteTurns:
     """One process-wide turn for write transactions on one SQLite engine, handed on in order
     of asking (straight to the next waiter, so a writer that just finished can't take it
     again ahead of the queue); writers that asked to go first (:func:`writes_first`) are
-    served before the others."""
+    served before the others, but never more than ``FIRST_IN_A_ROW`` times in a row while
+    others wait, so a busy outbox can't starve the sellers' turns.
+
+    The mutex is re-entrant and nothing that can allocate runs under it but the queues'
+    appends and pops: a garbage collection there may finalise a forgotten pooled connection,
+    whose reset hands its turn on, in the same thread."""
 
     def __init__(self, wait_seconds: float = WAIT_SECONDS) -> None:
         self.wait_seconds = wait_seconds
-        self._mutex = threading.Lock()
+        self._mutex = threading.RLock()
         self._holder: int | None = None  # identity of the connection holding the turn
         self._first: deque[_Waiter] = deque()
         self._others: deque[_Waiter] = deque()
+        self._firsts_in_a_row = 0
 
     def take(self, dbapi_connection: Any, first: bool | None = None) -> None:
         """Wait for the turn for ``dbapi_connection`` (at once if it holds it already)."""
@@ -82,33 +91,52 @@ class WriteTurns:
         if self._holder == me:
             return
         first = _first.get() if first is None else first
+        waiter = _Waiter(me)
+        queue = self._first if first else self._others
         with self._mutex:
             if self._holder is None and not self._first and not self._others:
                 self._holder = me
                 return
-            waiter = _Waiter(me)
-            (self._first if first else self._others).append(waiter)
-        if waiter.granted.wait(self.wait_seconds):
-            return
-        with self._mutex:
-            if waiter.granted.is_set():  # handed over just as the wait ran out
+            queue.append(waiter)
+        try:
+            if waiter.granted.wait(self.wait_seconds):
                 return
-            (self._first if first else self._others).remove(waiter)
+        except BaseException:
+            if self._give_up(waiter, queue):
+                self.hand_on(dbapi_connection)  # granted, but nobody will use it
+            raise
+        if self._give_up(waiter, queue):
+            return  # handed over just as the wait ran out
         raise sqlite3.OperationalError(
             f"database is locked (no write turn within {self.wait_seconds:.0f} s)")
 
+    def _give_up(self, waiter: _Waiter, queue: deque[_Waiter]) -> bool:
+        """Leave the queue; True if the turn was granted meanwhile (then it is kept)."""
+        with self._mutex:
+            if waiter.granted.is_set():
+                return True
+            queue.remove(waiter)
+            return False
+
     def hand_on(self, dbapi_connection: Any) -> None:
         """Pass the turn to the next waiter if ``dbapi_connection`` holds it."""
-        if self._holder is None or self._holder != _identity(dbapi_connection):
+        me = _identity(dbapi_connection)
+        if self._holder != me:
             return
         with self._mutex:
-            queue = self._first or self._others
-            if queue:
-                waiter = queue.popleft()
-                self._holder = waiter.identity
-                waiter.granted.set()
-            else:
-                self._holder = None
+            if self._holder != me:
+                return
+            waiter = self._next()
+            self._holder = waiter.identity if waiter is not None else None
+        if waiter is not None:
+            waiter.granted.set()
+
+    def _next(self) -> _Waiter | None:
+        if self._first and (not self._others or self._firsts_in_a_row < FIRST_IN_A_ROW):
+            self._firsts_in_a_row += 1
+            return self._first.popleft()
+        self._firsts_in_a_row = 0
+        return self._others.popleft() if self._others else None
 
     @property
     def held(self) -> bool:

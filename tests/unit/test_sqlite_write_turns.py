@@ -5,6 +5,7 @@ writer starts at once instead of sleeping in SQLite's busy handler."""
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 import threading
 import time
 from pathlib import Path
@@ -13,7 +14,7 @@ import pytest
 from sqlalchemy import text
 
 from storage.database import Database
-from storage.sqlite_writes import WriteTurns, writes_first
+from storage.sqlite_writes import FIRST_IN_A_ROW, WriteTurns, writes_first
 
 
 @pytest.fixture
@@ -128,4 +129,62 @@ def test_writers_that_go_first_are_served_before_the_others(database: Database) 
     ordinary.join(10)
     outbox.join(10)
     assert order == ["outbox", "ordinary"]
+    assert not turns.held
+
+
+def test_outbox_writers_cannot_starve_the_others() -> None:
+    """With outbox writers always waiting, an ordinary writer still gets a turn after at most
+    FIRST_IN_A_ROW of them."""
+    turns = WriteTurns(wait_seconds=10)
+    holder = object()
+    turns.take(holder)
+    served: list[str] = []
+    lock = threading.Lock()
+
+    def write(name: str, first: bool) -> None:
+        me = object()
+        turns.take(me, first=first)
+        with lock:
+            served.append(name)
+        turns.hand_on(me)
+
+    threads = [threading.Thread(target=write, args=("ordinary", False))]
+    threads += [threading.Thread(target=write, args=(f"outbox{i}", True)) for i in range(20)]
+    for thread in threads:
+        thread.start()
+        time.sleep(0.01)  # queued in this order
+    turns.hand_on(holder)
+    for thread in threads:
+        thread.join(10)
+    assert len(served) == 21
+    assert served.index("ordinary") == FIRST_IN_A_ROW
+    assert not turns.held
+
+
+def test_a_writer_interrupted_while_waiting_leaves_the_queue() -> None:
+    turns = WriteTurns(wait_seconds=0.2)
+    holder, quitter = object(), object()
+    turns.take(holder)
+    with pytest.raises(sqlite3.OperationalError):
+        turns.take(quitter)  # gives up after 0.2 s and leaves the queue
+    turns.hand_on(holder)
+    assert not turns.held  # nobody was left in the queue to be handed a turn they never use
+
+
+def test_a_turn_handed_on_from_inside_the_mutex_does_not_deadlock() -> None:
+    """A garbage collection while the mutex is held may finalise a forgotten connection that
+    holds the turn, and its reset hands the turn on in the same thread."""
+    turns = WriteTurns(wait_seconds=1)
+    forgotten = object()
+    turns.take(forgotten)
+    done = threading.Event()
+
+    def collect_under_the_mutex() -> None:
+        with turns._mutex:  # as if a collection ran here
+            turns.hand_on(forgotten)
+        done.set()
+
+    thread = threading.Thread(target=collect_under_the_mutex, daemon=True)
+    thread.start()
+    assert done.wait(5)
     assert not turns.held
