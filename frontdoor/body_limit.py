@@ -13,6 +13,8 @@ when the server answers and closes shows a reset connection, not the refusal.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 
@@ -25,6 +27,8 @@ Explain = Callable[[str, int], str]
 
 #: Up to this much of an over-cap body is read and dropped where people read the refusal.
 DRAIN_BYTES = 64_000_000
+#: ... and for at most this long.
+DRAIN_SECONDS = 30.0
 
 #: The default cap: far above any platform request, far below what would hurt.
 DEFAULT_MAX_REQUEST_BYTES = 1_000_000
@@ -58,18 +62,22 @@ class BodySizeLimit:
         cap = self._cap(str(scope.get("path", "")))
         declared = _content_length(scope)
         if declared is not None and declared > cap:
-            if self._explain(scope) is not None and declared <= DRAIN_BYTES:
+            # A client that waits for "100 Continue" has sent nothing yet: nothing to drain.
+            if (self._explain(scope) is not None and declared <= DRAIN_BYTES
+                    and _header(scope, b"expect").lower() != "100-continue"):
                 await _drain(receive, DRAIN_BYTES)
             await self._refuse(scope, send, declared, cap)
             return
         received = 0
         started = False
+        body_ended = False
 
         async def counting_receive() -> Message:
-            nonlocal received
+            nonlocal received, body_ended
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
+                body_ended = not message.get("more_body", False)
                 if received > cap:
                     raise _TooLarge
             return message
@@ -84,7 +92,7 @@ class BodySizeLimit:
         except _TooLarge:
             if started:  # too late to answer 413: the handler answered without reading it all
                 raise
-            if self._explain(scope) is not None:
+            if self._explain(scope) is not None and not body_ended:
                 await _drain(receive, DRAIN_BYTES - received)
             await self._refuse(scope, send, received, cap)
 
@@ -119,15 +127,21 @@ def _content_length(scope: Scope) -> int | None:
 
 
 async def _drain(receive: Receive, limit: int) -> None:
-    """Read the rest of the body, up to ``limit`` bytes, keeping none of it."""
-    read = 0
-    while read <= limit:
-        message = await receive()
-        if message["type"] != "http.request":
-            return
-        read += len(message.get("body", b""))
-        if not message.get("more_body", False):
-            return
+    """Read the rest of the body, up to ``limit`` bytes or ``DRAIN_SECONDS``, keeping none of
+    it (a client sending slowly gets its answer when the time is up)."""
+
+    async def rest() -> None:
+        read = 0
+        while read <= limit:
+            message = await receive()
+            if message["type"] != "http.request":
+                return
+            read += len(message.get("body", b""))
+            if not message.get("more_body", False):
+                return
+
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(rest(), DRAIN_SECONDS)
 
 
 def _header(scope: Scope, name: bytes) -> str:
