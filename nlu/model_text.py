@@ -26,16 +26,25 @@ from bot.identifiers import find_case_numbers, find_order_ids, fold_full_width
 _RUN = re.compile(r"(?<![0-9A-Za-z])[0-9A-Za-z](?:[0-9A-Za-z_-]*[0-9A-Za-z])?(?![0-9A-Za-z])")
 # Shorter runs are words or model numbers ("2fa", "mp3", "b2b") that can carry meaning.
 _CODE_MIN_LENGTH = 6
+# A word and a number glued together ("iphone15", "covid-19", "48hours", "1099-NEC") say
+# something; letters and digits mixed more than that ("tkeee9d18ee7", "B08XYZ1234"), or a
+# long glued pair ("abcdef123456"), are a code.
+_CODE_MIN_ALTERNATIONS = 2
+_GLUED_PAIR_MIN_LENGTH = 10
+_LETTERS_OR_DIGITS = re.compile(r"[A-Za-z]+|[0-9]+")
 
 
 def _is_reference_code(run: str, case_prefix: str) -> bool:
-    """True for a code of at least two letters and two digits that is neither an order id nor
-    a case number."""
+    """True for a code of at least two letters and two digits, mixed or long, that is neither
+    an order id nor a case number."""
     if len(run) < _CODE_MIN_LENGTH:
         return False
     digits = sum(char.isdigit() for char in run)
     letters = sum(char.isalpha() for char in run)
     if digits < 2 or letters < 2:
+        return False
+    alternations = len(_LETTERS_OR_DIGITS.findall(run)) - 1
+    if alternations < _CODE_MIN_ALTERNATIONS and len(run) < _GLUED_PAIR_MIN_LENGTH:
         return False
     return not (find_order_ids(run) or find_case_numbers(run, case_prefix))
 

@@ -22,7 +22,8 @@ from nlu.model_text import model_text
     ("订单２４０５１８Ｋ７ＱＷ９３ＸＺ没收到", "订单240518K7QW93XZ没收到"),
     ("order 123-4567890-1234567 late", "order 123-4567890-1234567 late"),
     ("cx12 any news", "cx12 any news"),
-    ("SKU ABC-12 missing", "SKU missing"),
+    ("SKU ABC-12X7 missing", "SKU missing"),
+    ("order ref ABCDEF123456 paid", "order ref paid"),
 ])
 def test_codes_are_left_out_and_identifiers_kept(typed: str, read: str) -> None:
     assert model_text(typed) == read
@@ -30,7 +31,9 @@ def test_codes_are_left_out_and_identifiers_kept(typed: str, read: str) -> None:
 
 @pytest.mark.parametrize("text", [
     "2fa code never arrives", "my mp3 listing", "b2b pricing", "covid lockdown delays",
-    "iphone 15 case listing", "12345678 units stranded",
+    "iphone 15 case listing", "12345678 units stranded", "SKU ABC-12 missing",
+    "my 1099-NEC form is missing", "covid-19 delays", "iphone15 cases", "delivered in 48hours",
+    "100pcs per carton", "invoice INV202401 attached",
 ])
 def test_words_short_model_numbers_and_plain_numbers_stay(text: str) -> None:
     assert model_text(text) == text
