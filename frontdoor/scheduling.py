@@ -23,16 +23,19 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot.claim_retention import ClaimRetention
 from bot.sweeps import SWEEPS, SchedulerConfig, Sweeper
 from frontdoor.portal_channels import email_sweep, prune_web_chat, web_chat_retention
 from frontdoor.settings import Settings
 from frontdoor.wiring import Services
+from storage.claim_retention import SqlDoneClaims
 from storage.sweeps import SqlSweepStore
 
 log = logging.getLogger(__name__)
 
 DIGEST_JOB_ID = "digest"
 WEB_CHAT_RETENTION_JOB_ID = "prune.web_chat"
+CLAIM_RETENTION_JOB_ID = "prune.claims"
 # A cron wake-up a hair before the minute must still count as that slot.
 _SLOT_TOLERANCE = timedelta(seconds=60)
 _LATE_DIGEST_GRACE_SECONDS = 60
@@ -97,6 +100,14 @@ def build_scheduler(services: Services, settings: object | None = None,
             args=(prune_web_chat, retention, services), id=WEB_CHAT_RETENTION_JOB_ID,
             name="web chat retention", max_instances=1, coalesce=True,
             misfire_grace_time=None, replace_existing=True)
+    claims = claim_retention(services)
+    if claims is not None:
+        # Claims of events no platform redelivers any more, hourly in bounded batches.
+        scheduler.add_job(
+            asyncio.to_thread, IntervalTrigger(hours=1, timezone=zone),
+            args=(prune_claims, claims, services), id=CLAIM_RETENTION_JOB_ID,
+            name="claim retention", max_instances=1, coalesce=True,
+            misfire_grace_time=None, replace_existing=True)
     scheduler.add_job(
         _digest_job,
         CronTrigger(hour=config.digest_time.hour, minute=config.digest_time.minute, timezone=zone),
@@ -108,6 +119,23 @@ def build_scheduler(services: Services, settings: object | None = None,
         replace_existing=True,
     )
     return scheduler
+
+
+def claim_retention(services: Services) -> ClaimRetention | None:
+    """The scheduler's forgetting of old inbound claims (FRONTDOOR_CLAIM_RETENTION_DAYS; 0:
+    kept for ever)."""
+    days = services.settings.frontdoor_claim_retention_days
+    if days <= 0:
+        return None
+    return ClaimRetention(SqlDoneClaims(services.database), timedelta(days=days))
+
+
+def prune_claims(retention: ClaimRetention, services: Services) -> int:
+    """One run of the claim retention job (in a worker thread); logged when it deleted."""
+    deleted = retention.run(services.clock.now())
+    if deleted:
+        log.info("claim retention: forgot %d claims older than %s", deleted, retention.keep)
+    return deleted
 
 
 async def run_due_on_start(services: Services, settings: object | None = None,

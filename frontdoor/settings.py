@@ -164,6 +164,9 @@ class Settings(BaseSettings):
     frontdoor_session_hours: float = 12
     # Web chat lines older than this are deleted by the scheduler (0 keeps them for ever).
     frontdoor_web_chat_retention_days: float = 90
+    # Claims of inbound events (their redelivery guard) are forgotten after this (0: never);
+    # platforms redeliver within a day, so a week is far past any redelivery.
+    frontdoor_claim_retention_days: float = 7
     # Email notifications: off while FRONTDOOR_SMTP_URL is unset.
     frontdoor_smtp_url: str | None = None
     frontdoor_email_from: str | None = None

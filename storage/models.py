@@ -328,7 +328,8 @@ class ProcessedEventRow(Base):
     """
 
     __tablename__ = "processed_events"
-    __table_args__ = (UniqueConstraint("source", "event_id"),)
+    __table_args__ = (UniqueConstraint("source", "event_id"),
+                      Index("ix_processed_events_created_at", "created_at"))
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     source: Mapped[str] = mapped_column(String(20))
     event_id: Mapped[str] = mapped_column(String(200))

@@ -50,7 +50,7 @@ async def test_scheduler_has_the_sweeps_and_the_digest_cron(db: Database) -> Non
     scheduler = build_scheduler(services, config)
     jobs = {job.id: job for job in scheduler.get_jobs()}
     assert set(jobs) == {"sweep.auto_close", "sweep.reminders", "sweep.first_response",
-                         "sweep.evaluation", "digest", "prune.web_chat"}
+                         "sweep.evaluation", "digest", "prune.web_chat", "prune.claims"}
     interval = jobs["sweep.reminders"].trigger
     assert isinstance(interval, IntervalTrigger) and interval.interval == timedelta(seconds=30)
     cron = jobs["digest"].trigger
