@@ -39,6 +39,9 @@ CLAIM_RETENTION_JOB_ID = "prune.claims"
 # A cron wake-up a hair before the minute must still count as that slot.
 _SLOT_TOLERANCE = timedelta(seconds=60)
 _LATE_DIGEST_GRACE_SECONDS = 60
+# A job runs once at a time per process; runs missed while busy collapse into one.
+_ONE_AT_A_TIME: dict[str, Any] = {"max_instances": 1, "coalesce": True,
+                                  "misfire_grace_time": None, "replace_existing": True}
 
 
 def scheduler_config(settings: object | None) -> SchedulerConfig:
@@ -92,22 +95,19 @@ def build_scheduler(services: Services, settings: object | None = None,
         scheduler.add_job(
             asyncio.to_thread, every, args=(email.run,), id="sweep.email", name="sweep email",
             max_instances=1, coalesce=True, misfire_grace_time=None, replace_existing=True)
+    # Retention jobs delete in bounded batches: hourly is plenty for horizons of days.
     retention = web_chat_retention(services)
     if retention is not None:
-        # Old web chat lines, in bounded batches: hourly is plenty for a 90-day horizon.
         scheduler.add_job(
             asyncio.to_thread, IntervalTrigger(hours=1, timezone=zone),
             args=(prune_web_chat, retention, services), id=WEB_CHAT_RETENTION_JOB_ID,
-            name="web chat retention", max_instances=1, coalesce=True,
-            misfire_grace_time=None, replace_existing=True)
+            name="web chat retention", **_ONE_AT_A_TIME)
     claims = claim_retention(services)
     if claims is not None:
-        # Claims of events no platform redelivers any more, hourly in bounded batches.
         scheduler.add_job(
             asyncio.to_thread, IntervalTrigger(hours=1, timezone=zone),
             args=(prune_claims, claims, services), id=CLAIM_RETENTION_JOB_ID,
-            name="claim retention", max_instances=1, coalesce=True,
-            misfire_grace_time=None, replace_existing=True)
+            name="claim retention", **_ONE_AT_A_TIME)
     scheduler.add_job(
         _digest_job,
         CronTrigger(hour=config.digest_time.hour, minute=config.digest_time.minute, timezone=zone),

@@ -6,11 +6,10 @@ hourly unless the setting is 0."""
 from __future__ import annotations
 
 import logging
-import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from bot.claim_retention import ClaimRetention
 from frontdoor.scheduling import CLAIM_RETENTION_JOB_ID, build_scheduler, claim_retention, prune_claims
@@ -19,6 +18,7 @@ from frontdoor.wiring import build_services
 from storage.claim_retention import SqlDoneClaims, oldest_done_before
 from storage.database import Database
 from storage.models import ProcessedEventRow
+from tests.integration.query_plans import assert_reads_index, plan_of
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 
@@ -53,21 +53,9 @@ def test_old_done_claims_go_oldest_first_in_bounded_batches(db: Database) -> Non
 
 
 def test_the_delete_reads_the_created_at_index(db: Database) -> None:
-    query = oldest_done_before(NOW, 5000)
-    with db.engine.connect() as connection:
-        compiled = query.compile(dialect=connection.dialect,
-                                 compile_kwargs={"literal_binds": True})
-        if db.dialect == "postgresql":
-            # Tiny test tables make a scan cheapest; forbid it to ask whether the index serves.
-            connection.execute(text("SET LOCAL enable_seqscan = off"))
-            connection.execute(text("SET LOCAL enable_bitmapscan = off"))
-            plan = "\n".join(row[0] for row in connection.execute(text(f"EXPLAIN {compiled}")))
-        else:
-            plan = "\n".join(str(row[-1]) for row in connection.execute(
-                text(f"EXPLAIN QUERY PLAN {compiled}")))
-    assert "ix_processed_events_created_at" in plan, plan
-    assert "Seq Scan" not in plan and not re.search(r"SCAN processed_events(?! USING)", plan), plan
-    assert "TEMP B-TREE" not in plan and "Sort" not in plan, plan
+    plan = plan_of(db, oldest_done_before(NOW, 5000), forbid_bitmap=True)
+    assert_reads_index(plan, "ix_processed_events_created_at", "processed_events",
+                       sorted_by_index=True)
 
 
 def test_the_scheduler_forgets_claims_hourly_unless_the_setting_is_zero(

@@ -6,11 +6,10 @@ stops after its batches and the next run goes on); newer lines stay; the delete 
 from __future__ import annotations
 
 import logging
-import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from bot.web_chat import WebChatRetention
 from frontdoor.portal_channels import prune_web_chat, web_chat_retention
@@ -20,6 +19,7 @@ from frontdoor.wiring import build_services
 from storage.database import Database
 from storage.models import WebChatLineRow
 from storage.web_chat_store import SqlWebChatStore, oldest_before
+from tests.integration.query_plans import assert_reads_index, plan_of
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 
@@ -61,22 +61,9 @@ def test_old_lines_go_oldest_first_in_bounded_batches(db: Database) -> None:
 
 
 def test_the_delete_reads_the_created_at_index(db: Database) -> None:
-    query = oldest_before(NOW, 1000)
-    with db.engine.connect() as connection:
-        compiled = query.compile(dialect=connection.dialect,
-                                 compile_kwargs={"literal_binds": True})
-        if db.dialect == "postgresql":
-            # Tiny test tables make a scan (or a bitmap scan and a sort) cheapest; forbid them
-            # to ask whether the index serves the oldest lines in order.
-            connection.execute(text("SET LOCAL enable_seqscan = off"))
-            connection.execute(text("SET LOCAL enable_bitmapscan = off"))
-            plan = "\n".join(row[0] for row in connection.execute(text(f"EXPLAIN {compiled}")))
-        else:
-            plan = "\n".join(str(row[-1]) for row in connection.execute(
-                text(f"EXPLAIN QUERY PLAN {compiled}")))
-    assert "ix_web_chat_lines_created_at" in plan, plan
-    assert "Seq Scan" not in plan and not re.search(r"SCAN web_chat_lines(?! USING)", plan), plan
-    assert "TEMP B-TREE" not in plan and "Sort" not in plan, plan
+    plan = plan_of(db, oldest_before(NOW, 1000), forbid_bitmap=True)
+    assert_reads_index(plan, "ix_web_chat_lines_created_at", "web_chat_lines",
+                       sorted_by_index=True)
 
 
 def test_the_scheduler_prunes_hourly_unless_the_setting_is_zero(

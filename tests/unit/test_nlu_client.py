@@ -214,9 +214,15 @@ async def test_ready(fake_rasa: tuple[FakeRasa, str]) -> None:
     await nlu.aclose()
 
 
-async def test_full_width_text_reaches_the_model_as_ascii() -> None:
-    """Chinese input methods type full-width forms; the model reads them as ASCII, while the
-    classification keeps the seller's text and the entities' raw values as typed."""
+@pytest.mark.parametrize(("typed", "sent", "case_number"), [
+    # Chinese input methods type full-width forms: the model reads them as ASCII.
+    ("ＣＸ－００００１２号的进度怎么样？", "CX-000012号的进度怎么样?", "CX-000012"),
+    # A reference code is left out of what the model reads (nlu.model_text).
+    ("any news on CX-000004? ref tkeee9d18ee7", "any news on CX-000004? ref", "CX-000004"),
+])
+async def test_the_model_reads_the_text_as_model_text_makes_it(
+        typed: str, sent: str, case_number: str) -> None:
+    """The classification keeps the seller's text and the entities' values as typed."""
     seen: list[str] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -226,8 +232,8 @@ async def test_full_width_text_reaches_the_model_as_ascii() -> None:
 
     client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
     async with RasaClassifier("http://nlu.test", client=client) as nlu:
-        result = await nlu.classify("ＣＸ－００００１２号的进度怎么样？")
+        result = await nlu.classify(typed)
     await client.aclose()
-    assert seen == ["CX-000012号的进度怎么样?"]
-    assert result.text == "ＣＸ－００００１２号的进度怎么样？"
-    assert result.entity("case_number") == "CX-000012"
+    assert seen == [sent]
+    assert result.text == typed
+    assert result.entity("case_number") == case_number

@@ -3,12 +3,8 @@ ids and case numbers kept (they are features the model was trained on)."""
 
 from __future__ import annotations
 
-import json
-
-import httpx
 import pytest
 
-from nlu.client import RasaClassifier
 from nlu.model_text import model_text
 
 
@@ -45,20 +41,3 @@ def test_a_message_that_is_only_a_code_is_read_as_typed() -> None:
 
 def test_a_custom_case_prefix_is_kept() -> None:
     assert model_text("status of SR-004512 ref ab12cd34", case_prefix="SR") == "status of SR-004512 ref"
-
-
-async def test_the_client_sends_what_the_model_reads() -> None:
-    seen: list[str] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(json.loads(request.content)["text"])
-        return httpx.Response(200, json={"intent": {"name": "check_status", "confidence": 0.9},
-                                         "intent_ranking": [{"name": "check_status", "confidence": 0.9}]})
-
-    client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
-    async with RasaClassifier("http://nlu.test", client=client) as nlu:
-        result = await nlu.classify("any news on CX-000004? ref tkeee9d18ee7")
-    await client.aclose()
-    assert seen == ["any news on CX-000004? ref"]
-    assert result.text == "any news on CX-000004? ref tkeee9d18ee7"
-    assert result.entity("case_number") == "CX-000004"
