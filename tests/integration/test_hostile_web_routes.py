@@ -30,8 +30,8 @@ from sqlalchemy import select
 from bot.dialogue.cleaning import is_storable
 from storage.database import Database
 from storage.models import CaseMessageRow, WebChatLineRow
+from tests.integration.portal_client import csrf_of, seller_in
 from tests.integration.test_email_smtp import Mailbox, smtp_server
-from tests.integration.test_portal_pages import csrf_of, seller_in
 from tests.integration.test_serve_relay import ORDER, Served, serving
 
 PUBLIC = "http://portal.example"

@@ -36,6 +36,7 @@ from bot.clock import ManualClock
 from bot.portal_login import PortalLogin
 from storage.database import Database
 from storage.models import CaseRow
+from tests.integration.portal_client import csrf_in
 from tests.integration.test_serve_relay import AGENT, ORDER, ORDER2, Served, TelegramSeller, serving
 
 PUBLIC = "http://portal.example"
@@ -122,12 +123,6 @@ async def served(db: Database) -> AsyncIterator[Served]:
         yield running
 
 
-def _csrf(html: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert found, html
-    return found.group(1)
-
-
 def _login_csrf(html: str) -> str:
     """The login form's token (a logged-in page has the session's token in its header too)."""
     found: list[str] = re.findall(r'name="csrf_token" value="([^"]+)"', html)
@@ -141,7 +136,7 @@ async def _logged_in(served: Served, seller_id: int, headers: dict[str, str],
     client = httpx.AsyncClient(base_url=str(served.http.base_url), timeout=15, headers=headers)
     token = portal.login.issue_token(seller_id)
     page = await client.get(f"/portal/login/{token}")
-    answer = await client.post(f"/portal/login/{token}", data={"csrf_token": _csrf(page.text)})
+    answer = await client.post(f"/portal/login/{token}", data={"csrf_token": csrf_in(page.text)})
     assert answer.status_code == 303, answer.text
     return client
 
@@ -208,7 +203,7 @@ async def test_every_portal_page_is_chinese_for_a_chinese_seller(served: Served,
             async with httpx.AsyncClient(base_url=str(served.http.base_url), timeout=15,
                                          headers=browser) as other:
                 page = await other.get(f"/portal/login/{token}")
-                await other.post(f"/portal/login/{token}", data={"csrf_token": _csrf(page.text)})
+                await other.post(f"/portal/login/{token}", data={"csrf_token": csrf_in(page.text)})
                 again = await other.get(f"/portal/login/{token}")  # a new login form
                 return await other.post(f"/portal/login/{token}",
                                         data={"csrf_token": _login_csrf(again.text)})
@@ -221,7 +216,7 @@ async def test_every_portal_page_is_chinese_for_a_chinese_seller(served: Served,
         async def logged_out(_token: str) -> httpx.Response:
             other = await _logged_in(served, sid, browser)
             async with aclosing(other):
-                token = _csrf((await other.get("/portal/cases")).text)
+                token = csrf_in((await other.get("/portal/cases")).text)
                 return await other.post("/portal/logout", data={"csrf_token": token})
 
         async def login_form_expired(_token: str) -> httpx.Response:
@@ -292,7 +287,7 @@ async def test_every_portal_page_is_chinese_for_a_chinese_seller(served: Served,
         cases.set_preferences(sid, language)
         client = await _logged_in(served, sid, browser)
         async with aclosing(client):
-            token = _csrf((await client.get("/portal/cases/new")).text)
+            token = csrf_in((await client.get("/portal/cases/new")).text)
             seen[language] = {}
             for visit in visits(client, browser):
                 answer = await visit.fetch(token)

@@ -1,8 +1,9 @@
 """The portal's rules and refusals over HTTP, on SQLite and PostgreSQL: the whole `frontdoor
 serve` app under uvicorn (as in the relay tests), a plain HTTP client as the browser. What a
 real browser shows is in test_portal_browser.py; here are the cases around it: CSRF, login
-CSRF, the daily cap and declined on the new-case form, urgent and keep-open, upload limits,
-paging and search, and `frontdoor serve` refusing a portal without its settings."""
+CSRF, the daily cap and declined on the new-case form, urgent and keep-open, paging and
+search, and `frontdoor serve` refusing a portal without its settings (files:
+test_portal_uploads.py)."""
 
 from __future__ import annotations
 
@@ -14,13 +15,20 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import update
 from typer.testing import CliRunner
 
 from bot import domain as d
 from frontdoor.cli import app
 from storage.database import Database
-from storage.models import CaseRow, PortalFileRow
+from storage.models import CaseRow
+from tests.integration.portal_client import (
+    csrf_in,
+    csrf_of,
+    portal_files,
+    portal_serving,
+    seller_in,
+)
 from tests.integration.test_serve_relay import (
     AGENT,
     ORDER,
@@ -28,47 +36,14 @@ from tests.integration.test_serve_relay import (
     Served,
     TelegramSeller,
     next_agent_ts,
-    serving,
 )
 from tests.standins import slack_api
-
-PUBLIC = "http://portal.example"  # plain http: the test client keeps Secure cookies to https
-SECRET = "portal-pages-secret-of-at-least-32-chars"
 
 
 @pytest.fixture
 async def served(db: Database) -> AsyncIterator[Served]:
-    async with serving(db, frontdoor_portal=True, frontdoor_public_url=PUBLIC,
-                       frontdoor_session_secret=SECRET, frontdoor_daily_case_cap=3,
-                       frontdoor_max_attachment_mb=1, slack_file_hosts="127.0.0.1") as running:
+    async with portal_serving(db) as running:
         yield running
-
-
-async def seller_in(served: Served, name: str = "Ada") -> tuple[int, httpx.AsyncClient]:
-    """A registered seller and a client logged in to the portal as them (by a link)."""
-    seller = TelegramSeller(served, name=name)
-    await seller.register()
-    _identity, found = served.services.cases.identify("telegram", seller.chat)
-    assert found is not None
-    portal: Any = served.parts.extra["portal"]
-    token = portal.login.issue_token(found.id)
-    client = httpx.AsyncClient(base_url=str(served.http.base_url), timeout=15)
-    page = await client.get(f"/portal/login/{token}")
-    assert page.status_code == 200 and "Log in" in page.text
-    login_csrf = _csrf(page.text)
-    answer = await client.post(f"/portal/login/{token}", data={"csrf_token": login_csrf})
-    assert answer.status_code == 303, answer.text
-    return found.id, client
-
-
-def _csrf(html: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert found, html
-    return found.group(1)
-
-
-async def csrf_of(client: httpx.AsyncClient) -> str:
-    return _csrf((await client.get("/portal/cases/new")).text)
 
 
 async def test_forms_need_the_sessions_csrf_token_and_pages_need_a_login(served: Served) -> None:
@@ -117,7 +92,7 @@ async def test_new_case_form_keeps_the_daily_cap_and_refuses_declined(served: Se
                                     files={"files": ("label.pdf", b"%PDF", "application/pdf")})
         assert refused.status_code == 409 and "declined" in refused.text
         assert "delivered per carrier" in refused.text
-        assert _portal_files(db) == 0  # the refused form's file is not kept
+        assert portal_files(db) == 0  # the refused form's file is not kept
 
         for n in range(2):  # the cap is 3 in 24 hours; the declined case counts
             opened = await client.post("/portal/cases/new", data={
@@ -142,7 +117,7 @@ async def test_urgent_and_keep_open_follow_the_rules(served: Served) -> None:
         number = cases.open_case(seller_id, "shipping", "Parcel lost in transit", ORDER).case.number
         page = await client.get(f"/portal/cases/{number}")
         assert "Mark urgent" in page.text and "Keep open" not in page.text
-        token = _csrf(page.text)
+        token = csrf_in(page.text)
         assert (await client.post(f"/portal/cases/{number}/urgent",
                                   data={"csrf_token": token})).status_code == 303
         assert cases.get_case(number).case.urgent
@@ -160,53 +135,6 @@ async def test_urgent_and_keep_open_follow_the_rules(served: Served) -> None:
         third = await client.post(f"/portal/cases/{number}/keep-open", data={"csrf_token": token})
         assert third.status_code == 409 and "already been kept open as long as we can" in third.text
         assert cases.get_case(number).case.keep_open_count == 2
-
-
-async def test_uploads_keep_the_chats_size_limit(served: Served) -> None:
-    seller_id, client = await seller_in(served)
-    cases = served.services.cases
-    async with aclosing(client):
-        number = cases.open_case(seller_id, "shipping", "Parcel lost in transit", ORDER).case.number
-        before = len(cases.get_case(number).messages)
-        token = await csrf_of(client)
-        big = await client.post(f"/portal/cases/{number}/reply", data={
-            "text": "the photo", "csrf_token": token},
-            files={"files": ("big.jpg", b"x" * 1_000_001, "image/jpeg")})
-        assert big.status_code == 413 and "1 MB limit" in big.text
-        assert len(cases.get_case(number).messages) == before
-        many = await client.post(f"/portal/cases/{number}/reply", data={
-            "text": "many", "csrf_token": token},
-            files=[("files", (f"f{i}.txt", b"x", "text/plain")) for i in range(6)])
-        assert many.status_code == 413 and "at most 5 files" in many.text
-        fine = await client.post(f"/portal/cases/{number}/reply", data={
-            "text": "", "csrf_token": token},
-            files={"files": ("ok.jpg", b"x" * 1_000_000, "image/jpeg")})
-        assert fine.status_code == 303
-        assert cases.get_case(number).messages[-1].attachments[0]["size"] == 1_000_000
-    # The larger cap is the portal's only: a webhook still gets the 1 MB one.
-    webhook = await served.http.post("/telegram/webhook", content=b"x" * 1_100_000)
-    assert webhook.status_code == 413
-    assert "request body too large" in webhook.text
-
-
-async def test_a_body_over_the_servers_cap_is_refused_in_the_browsers_language(
-        served: Served) -> None:
-    """An upload past the whole request's cap is refused before any page reads it; the portal's
-    readers still get words, in their language (the portal's pages send it)."""
-    seller_id, client = await seller_in(served)
-    cases = served.services.cases
-    async with aclosing(client):
-        number = cases.open_case(seller_id, "shipping", "Parcel lost in transit", ORDER).case.number
-        before = len(cases.get_case(number).messages)
-        # Five files of the 1 MB limit and the form fit the cap (6 MB); this does not.
-        for language, words in (("zh-CN,zh;q=0.9", "未发送：内容太大。一次最多可发送 6 MB"),
-                                ("en-GB,en", "Not sent: too large. At most 6 MB")):
-            refused = await client.post(
-                f"/portal/cases/{number}/reply", content=b"x" * 6_100_000,
-                headers={"Accept-Language": language, "Content-Type": "multipart/form-data"})
-            assert refused.status_code == 413
-            assert words in refused.text
-        assert len(cases.get_case(number).messages) == before
 
 
 async def test_the_list_pages_and_searches_only_the_sellers_cases(served: Served) -> None:
@@ -237,35 +165,6 @@ async def test_the_list_pages_and_searches_only_the_sellers_cases(served: Served
         assert other_id != seller_id
 
 
-def _portal_files(db: Database) -> int:
-    with db.sessions() as session:
-        return int(session.scalar(select(func.count()).select_from(PortalFileRow)) or 0)
-
-
-async def test_files_sent_with_a_refused_message_are_not_kept(served: Served, db: Database,
-                                                             ) -> None:
-    """A reply or reopen a case rule refuses deletes the files stored with it (right after the
-    refusal, by the same request): none stays behind that no case refers to."""
-    seller_id, client = await seller_in(served)
-    cases = served.services.cases
-    async with aclosing(client):
-        number = cases.open_case(seller_id, "shipping", "Parcel lost in transit", ORDER).case.number
-        token = await csrf_of(client)
-        # A reply to a closed case is refused by the rules after the upload: its file goes.
-        cases.change_status(number, d.CLOSED, reason="done")
-        closed = await client.post(f"/portal/cases/{number}/reply", data={
-            "text": "one more thing", "csrf_token": token},
-            files={"files": ("late.jpg", b"jpeg", "image/jpeg")})
-        assert closed.status_code >= 400, closed.text
-        assert _portal_files(db) == 0
-        # What the rules accept keeps its file.
-        fine = await client.post(f"/portal/cases/{number}/reopen", data={
-            "text": "still broken", "csrf_token": token},
-            files={"files": ("proof.jpg", b"jpeg", "image/jpeg")})
-        assert fine.status_code == 303, fine.text
-        assert _portal_files(db) == 1
-
-
 def test_serve_refuses_to_start_a_portal_without_its_settings(
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "1:x")
@@ -293,7 +192,7 @@ async def test_a_main_account_and_its_sub_account_see_only_their_own_cases(
     token = portal.login.issue_token(sub_id)
     page = await sub.get(f"/portal/login/{token}")
     assert (await sub.post(f"/portal/login/{token}",
-                           data={"csrf_token": _csrf(page.text)})).status_code == 303
+                           data={"csrf_token": csrf_in(page.text)})).status_code == 303
     async with aclosing(main), aclosing(sub):
         mine = cases.open_case(main_id, "shipping", "Main account parcel lost", ORDER).case
         theirs = cases.open_case(sub_id, "shipping", "Sub-account parcel lost", ORDER).case
@@ -302,7 +201,7 @@ async def test_a_main_account_and_its_sub_account_see_only_their_own_cases(
         listed = (await sub.get("/portal/cases")).text
         assert theirs.number in listed and mine.number not in listed
         refused = await sub.post(f"/portal/cases/{mine.number}/reply", data={
-            "text": "not mine", "csrf_token": _csrf(listed)})
+            "text": "not mine", "csrf_token": csrf_in(listed)})
         assert refused.status_code == 404
         assert len(cases.get_case(mine.number).messages) == 1
 
@@ -328,7 +227,7 @@ async def test_a_case_closed_too_long_ago_is_continued_by_a_linked_new_case(
         opened = await client.post("/portal/cases/new", data={
             "case_type": "shipping", "order_id": ORDER, "follows": old.number,
             "description": "The parcel went missing again this month",
-            "csrf_token": _csrf(form.text)})
+            "csrf_token": csrf_in(form.text)})
         assert opened.status_code == 303, opened.text
         new_number = opened.headers["location"].split("/portal/cases/")[1].split("?")[0]
         assert f"continues <a href=\"/portal/cases/{old.number}\"" in (
@@ -354,7 +253,7 @@ async def test_a_file_an_agent_shares_in_slack_downloads_from_the_case_page(
     async with httpx.AsyncClient(base_url=str(served.http.base_url), timeout=15) as client:
         token = portal.login.issue_token(found.id)
         page = await client.get(f"/portal/login/{token}")
-        await client.post(f"/portal/login/{token}", data={"csrf_token": _csrf(page.text)})
+        await client.post(f"/portal/login/{token}", data={"csrf_token": csrf_in(page.text)})
         case_page = (await client.get(f"/portal/cases/{opened.number}")).text
         link = re.search(rf'href="(/portal/cases/{opened.number}/agent-files/\d+/0)"', case_page)
         assert link, case_page
@@ -433,7 +332,7 @@ async def test_the_language_selector_stores_the_sellers_choice(served: Served) -
     async with aclosing(client):
         page = await client.get("/portal/cases")
         assert 'name="language"' in page.text and "简体中文" in page.text
-        token = _csrf(page.text)
+        token = csrf_in(page.text)
         chosen = await client.post("/portal/language", data={
             "csrf_token": token, "language": "zh_CN", "back": "/portal/cases?status=all"})
         assert chosen.status_code == 303

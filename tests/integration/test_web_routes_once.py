@@ -22,6 +22,7 @@ from bot.portal_login import PortalLogin
 from storage.database import Database
 from storage.models import CaseMessageRow, ProcessedEventRow, WebChatLineRow
 from tests.integration import test_hostile_web_routes as hostile
+from tests.integration.portal_client import csrf_in, seller_in
 from tests.integration.test_email_smtp import Mailbox, smtp_server
 from tests.integration.test_hostile_web_routes import (
     PUBLIC,
@@ -30,7 +31,6 @@ from tests.integration.test_hostile_web_routes import (
     _multipart,
     logged_in,
 )
-from tests.integration.test_portal_pages import seller_in
 from tests.integration.test_serve_relay import ORDER, Served, serving
 
 # The whole serve app with the portal, web chat and email on (SQLite and PostgreSQL).
@@ -101,9 +101,7 @@ async def test_a_login_link_redeemed_twice_at_once_logs_in_once(served: Served) 
 
 
 async def _login_csrf(page: httpx.Response) -> str:
-    from tests.integration.test_portal_pages import _csrf
-
-    return _csrf(page.text)
+    return csrf_in(page.text)
 
 
 async def test_files_posted_twice_at_once_from_the_chat_reach_the_case_once(
@@ -142,7 +140,7 @@ async def test_an_email_link_opened_twice_at_once_verifies_once(db: Database) ->
         seller_id, client = await seller_in(served, "Ada")
         async with aclosing(client):
             form = await client.get("/portal/email")
-            csrf = _csrf_in(form.text)
+            csrf = csrf_in(form.text)
             asked = await client.post("/portal/email", data={
                 "csrf_token": csrf, "address": "ada@example.com"})
             assert asked.status_code == 303
@@ -160,12 +158,6 @@ async def test_an_email_link_opened_twice_at_once_verifies_once(db: Database) ->
         assert all(a.status_code in (200, 404, 410) for a in answers)
         email = served.services.cases.email_of(seller_id)
         assert email is not None and email.address == "ada@example.com"
-
-
-def _csrf_in(html: str) -> str:
-    from tests.integration.test_portal_pages import _csrf
-
-    return _csrf(html)
 
 
 async def test_a_seller_holds_at_most_so_many_chat_streams_open(served: Served) -> None:
