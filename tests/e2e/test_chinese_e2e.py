@@ -9,7 +9,6 @@ not on wording: the Chinese texts have their own tests. Buttons are pressed by t
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import AsyncIterator
 
@@ -32,16 +31,9 @@ CASE_NUMBER = re.compile(r"CX-\d{6}")
 
 
 @pytest.fixture
-def nlu_url(request: pytest.FixtureRequest) -> str:
-    if os.environ.get("FRONTDOOR_NLU_URL"):
-        return os.environ["FRONTDOOR_NLU_URL"]
-    return str(request.getfixturevalue("rasa_url"))
-
-
-@pytest.fixture
-async def chat(nlu_url: str, service: CaseService, uow_factory: SqlUnitOfWorkFactory, relay: Relay,
+async def chat(rasa_url: str, service: CaseService, uow_factory: SqlUnitOfWorkFactory, relay: Relay,
                clock: ManualClock) -> AsyncIterator[Chat]:
-    classifier = RasaClassifier(nlu_url)
+    classifier = RasaClassifier(rasa_url)  # FRONTDOOR_NLU_URL's server when set
     c = Chat(make_engine(service, uow_factory, relay, clock, classifier=classifier), uow_factory,
              name="王芳")
     seller = register(service, c, "王芳的店")

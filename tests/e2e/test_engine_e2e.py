@@ -7,7 +7,6 @@ FRONTDOOR_NLU_URL set, that server is used instead.
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
 
 import pytest
@@ -27,16 +26,9 @@ LOST = f"my package to the buyer never arrived, tracking shows no movement for o
 
 
 @pytest.fixture
-def nlu_url(request: pytest.FixtureRequest) -> str:
-    if os.environ.get("FRONTDOOR_NLU_URL"):
-        return os.environ["FRONTDOOR_NLU_URL"]
-    return str(request.getfixturevalue("rasa_url"))
-
-
-@pytest.fixture
-async def chat(nlu_url: str, service: CaseService, uow_factory: SqlUnitOfWorkFactory, relay: Relay,
+async def chat(rasa_url: str, service: CaseService, uow_factory: SqlUnitOfWorkFactory, relay: Relay,
                clock: ManualClock) -> AsyncIterator[Chat]:
-    classifier = RasaClassifier(nlu_url)
+    classifier = RasaClassifier(rasa_url)  # FRONTDOOR_NLU_URL's server when set
     c = Chat(make_engine(service, uow_factory, relay, clock, classifier=classifier), uow_factory)
     register(service, c)
     yield c

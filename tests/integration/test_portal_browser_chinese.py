@@ -13,14 +13,15 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, FilePayload, Page, async_playwright, expect
+from playwright.async_api import Browser, FilePayload, Page, expect
 
 from bot import domain as d
 from bot import i18n
 from bot.case_rules.evaluation import reason_label
 from bot.texts import evaluation_label
 from storage.database import Database
-from tests.integration.test_portal_browser import PUBLIC, SECRET, Shots, chromium_path, local
+from tests.integration import test_portal_browser as portal
+from tests.integration.test_portal_browser import PUBLIC, SECRET, Shots, local
 from tests.integration.test_serve_relay import (
     AGENT,
     ORDER,
@@ -32,15 +33,7 @@ from tests.integration.test_serve_relay import (
     wait_in_thread,
 )
 
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=chromium_path())
-        try:
-            yield launched
-        finally:
-            await launched.close()
+browser = portal.browser  # the portal tests' Chromium, shared
 
 
 @pytest.fixture
