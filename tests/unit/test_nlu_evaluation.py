@@ -35,13 +35,6 @@ def _reading(intent: str | None, confidence: float) -> Classification:
     return Classification("x", intent, confidence, (), ((intent, confidence),) if intent else ())
 
 
-def test_app_label_with_one_threshold_for_every_label() -> None:
-    assert app_label(_reading("payment", 0.8), 0.55) == "payment"
-    assert app_label(_reading("payment", 0.5), 0.55) == OUT_OF_SCOPE
-    assert app_label(_reading("keep_open", 0.5), 0.45) == "keep_open"
-    assert app_label(_reading(None, 0.0), 0.55) == OUT_OF_SCOPE
-
-
 def test_app_label_applies_the_engines_two_thresholds() -> None:
     """As bot/dialogue/turn.py: a case type is proposed from nlu_threshold, a conversational
     intent is acted on only from the higher action threshold."""
