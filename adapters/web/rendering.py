@@ -94,7 +94,7 @@ class PageRenderer:
             loader=FileSystemLoader([*(extra_dirs or []), TEMPLATES_DIR]),
             autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
         self.env.globals["static_url"] = static_url
-        # The pages' words come from the bot's catalogue (bot/texts.py, translated with Babel
+        # The pages' words come from the bot's catalogue (bot/portal_texts.py, translated with Babel
         # like the chat's), in the language of the seller the request speaks to.
         self.env.globals["t"] = t
         self.env.globals.update(t_html=t_html, link=link, code=code, strong=strong)
