@@ -8,8 +8,8 @@ data and the pipeline; ``final_<lang>.yml`` is the final test set, not looked at
 The model is scored with the app's decision rule: the app's client (:class:`RasaClassifier`,
 which reports Rasa's best real intent) and the engine's thresholds
 (:meth:`EngineConfig.confidence_needed`): a case type is taken from ``nlu_threshold``
-(``FRONTDOOR_NLU_THRESHOLD``, 0.40), a conversational intent only from the higher
-``nlu_action_threshold`` (0.55). Below its threshold the engine acts on no intent (it asks, and
+(``FRONTDOOR_NLU_THRESHOLD``, 0.40), a conversational intent only from the action threshold of
+the text's language (0.55; Chinese text 0.45, where the model's confidences run lower). Below its threshold the engine acts on no intent (it asks, and
 opens no case), which counts as ``out_of_scope``; Rasa's own ``nlu_fallback`` plays no part.
 "Top" is the best intent whatever its confidence. The baseline is TF-IDF + logistic regression
 (scikit-learn) trained in-process on the same training examples of the same language: word 1-2
@@ -33,6 +33,7 @@ from typing import Any
 
 from bot.classification import Classification
 from bot.dialogue.config import EngineConfig
+from bot.i18n import CHINESE, ENGLISH
 from nlu.client import RasaClassifier
 from nlu.project import RasaProject, read_examples, read_training_examples
 
@@ -48,6 +49,8 @@ TARGET_OOS_RECALL = 0.85
 OUT_OF_SCOPE = "out_of_scope"
 NO_ANSWER = "(none)"
 
+# The engine's name (bot.i18n) of each evaluation language.
+_SPEAKER_LANGUAGE = {"en": ENGLISH, "zh": CHINESE}
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 
@@ -108,6 +111,7 @@ class LanguageReport:
     baseline_app: Scores  # the baseline under the app's rule: its probability at the thresholds
     train_examples: int
     test_examples: int
+    action_threshold: float  # conversational intents in this language's text
     predictions: list[Prediction] = field(default_factory=list)
 
     def targets(self) -> list[Target]:
@@ -133,7 +137,7 @@ class EvaluationReport:
 
     split: str
     threshold: float  # case types
-    action_threshold: float  # conversational intents
+    action_threshold: float  # conversational intents, by default (each language report has its own)
     nlu_url: str
     seconds: float
     languages: dict[str, LanguageReport]
@@ -215,13 +219,13 @@ def app_label(result: Classification, rule: EngineConfig = DEFAULT_CONFIG) -> st
     """What the engine acts on: the top intent if confident enough for its kind
     (:meth:`EngineConfig.confidence_needed`), else no intent (counted as out_of_scope: the
     engine opens nothing and asks)."""
-    return _decided(result.intent, result.confidence, rule)
+    return _decided(result.intent, result.confidence, result.text, rule)
 
 
-def _decided(label: str | None, confidence: float, rule: EngineConfig) -> str:
+def _decided(label: str | None, confidence: float, text: str, rule: EngineConfig) -> str:
     if label is None:
         return OUT_OF_SCOPE
-    return label if confidence >= rule.confidence_needed(label) else OUT_OF_SCOPE
+    return label if confidence >= rule.confidence_needed(label, text) else OUT_OF_SCOPE
 
 
 def _language_report(language: str, heldout: Path, test: list[tuple[str, str]],
@@ -233,7 +237,8 @@ def _language_report(language: str, heldout: Path, test: list[tuple[str, str]],
     top = [r.intent or NO_ANSWER for r in results]
     baseline_answers = baseline_predictions(train, texts, language)
     baseline = [label for label, _ in baseline_answers]
-    baseline_app = [_decided(label, probability, config) for label, probability in baseline_answers]
+    baseline_app = [_decided(label, probability, text, config)
+                    for text, (label, probability) in zip(texts, baseline_answers, strict=True)]
     labels = sorted(set(expected))
     return LanguageReport(
         language=language, heldout_file=str(heldout),
@@ -241,6 +246,7 @@ def _language_report(language: str, heldout: Path, test: list[tuple[str, str]],
         baseline=score(expected, baseline, labels),
         baseline_app=score(expected, baseline_app, labels),
         train_examples=len(train), test_examples=len(test),
+        action_threshold=config.action_threshold(_SPEAKER_LANGUAGE.get(language)),
         predictions=[Prediction(t, e, a, p, r.confidence, b) for t, e, a, p, r, b in
                      zip(texts, expected, app, top, results, baseline, strict=True)],
     )

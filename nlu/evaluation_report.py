@@ -11,8 +11,7 @@ from nlu.evaluation import OUT_OF_SCOPE, EvaluationReport, LanguageReport, Score
 LANGUAGE_NAMES = {"en": "English", "zh": "Chinese"}
 
 
-def _language_lines(report: LanguageReport, threshold: float, action_threshold: float,
-                    list_mistakes: bool) -> list[str]:
+def _language_lines(report: LanguageReport, threshold: float, list_mistakes: bool) -> list[str]:
     a, t, b, ba = report.app, report.top, report.baseline, report.baseline_app
     columns = ((a, 10), (t, 10), (ba, 12), (b, 11))
     lines = [
@@ -25,7 +24,7 @@ def _language_lines(report: LanguageReport, threshold: float, action_threshold: 
         f"{'macro-F1':22}" + "".join(f"{c.macro_f1:>{w}.3f}" for c, w in columns),
         f"{'out_of_scope recall':22}" + "".join(f"{c.recall(OUT_OF_SCOPE):>{w}.3f}" for c, w in columns),
         f"app: the client's top intent, or none (out_of_scope) below the engine's threshold: "
-        f"{threshold} for a case type, {action_threshold} for a conversational intent; top: the "
+        f"{threshold} for a case type, {report.action_threshold} for a conversational intent; top: the "
         "top intent at any confidence. TF-IDF+LR: the baseline's top label; TF-IDF app: the same "
         "rule on the baseline's probability.",
         "",
@@ -54,7 +53,7 @@ def format_report(report: EvaluationReport) -> str:
     lines = [f"split: {report.split}" + (" (development set: used while tuning)"
                                          if report.split == "dev" else " (final test set)")]
     for language_report in report.languages.values():
-        lines += ["", *_language_lines(language_report, report.threshold, report.action_threshold,
+        lines += ["", *_language_lines(language_report, report.threshold,
                                        list_mistakes=report.split == "dev")]
     return "\n".join(lines)
 

@@ -1,9 +1,12 @@
 """What the model reads of a seller's message.
 
-Two changes from what the seller typed, both so that the words decide the intent:
+Three changes from what the seller typed, all so that the words decide the intent:
 
 - full-width letters, digits and signs (typed by Chinese input methods: "ＣＸ－００００１２号") are
   read as their ASCII forms, which is how nearly all the training examples write them;
+- Traditional Chinese characters (sellers from Hong Kong and Taiwan: "庫存同步有問題") are read as
+  their Simplified forms (OpenCC's conversion), the script the training examples are written
+  in; a character n-gram model would otherwise see a different word in each script;
 - reference codes are left out: a run of letters and digits such as a tracking number, a
   payment reference or an ASIN ("tkeee9d18ee7", "1Z999AA10123456784"). The model reads
   character n-grams, and a random code shares some with words it knows ("eee" with "keep"), so
@@ -18,6 +21,9 @@ nothing the engine acts on is lost here.
 from __future__ import annotations
 
 import re
+from functools import cache
+
+from opencc import OpenCC
 
 from bot.identifiers import find_case_numbers, find_order_ids, fold_full_width
 
@@ -49,9 +55,22 @@ def _is_reference_code(run: str, case_prefix: str) -> bool:
     return not (find_order_ids(run) or find_case_numbers(run, case_prefix))
 
 
+@cache
+def _to_simplified() -> OpenCC:
+    # Loading the conversion tables takes a few milliseconds: once per process, on first use.
+    return OpenCC("t2s")
+
+
+def simplified(text: str) -> str:
+    """``text`` with Traditional Chinese characters in their Simplified forms (others as they
+    are)."""
+    return str(_to_simplified().convert(text))
+
+
 def model_text(text: str, case_prefix: str = "CX") -> str:
-    """``text`` as the model should read it: full-width folded, reference codes left out."""
-    folded = fold_full_width(text)
+    """``text`` as the model should read it: full-width folded, Traditional characters
+    Simplified, reference codes left out."""
+    folded = simplified(fold_full_width(text))
     kept = _RUN.sub(lambda match: "" if _is_reference_code(match.group(0), case_prefix) else match.group(0),
                     folded)
     # Removing a code can leave two spaces; the tokenizer doesn't care, but a log reader might.

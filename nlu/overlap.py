@@ -6,7 +6,8 @@ their token sequences are equal after normalising, or within a small edit distan
 
 * tokens are ASCII words and numbers, and single CJK characters (Chinese has no spaces, and the
   app has no word segmenter; a Chinese word is one to three characters);
-* punctuation (ASCII, full-width and CJK) and spacing are dropped, full-width forms folded;
+* punctuation (ASCII, full-width and CJK) and spacing are dropped, full-width forms folded,
+  Traditional characters read as Simplified (as the model reads them: :mod:`nlu.model_text`);
 * one token may differ (inserted, deleted or replaced) when the shorter text has at least
   ``MIN_TOKENS_ONE_EDIT`` tokens ("hi" and "hello" are different texts, but "my payout is
   late" and "my payment is late" are not); for texts that are mostly CJK characters, two
@@ -26,6 +27,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from nlu.model_text import simplified
+
 MIN_TOKENS_ONE_EDIT = 3
 MIN_CJK_TWO_EDITS = 6
 
@@ -37,7 +40,7 @@ Tokens = tuple[str, ...]
 
 def tokens(text: str) -> Tokens:
     """The comparable tokens of ``text``: lower-case ASCII words/numbers and CJK characters."""
-    folded = unicodedata.normalize("NFKC", text).lower()
+    folded = simplified(unicodedata.normalize("NFKC", text).lower())
     return tuple(_TOKEN.findall(folded))
 
 

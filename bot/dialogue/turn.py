@@ -91,7 +91,8 @@ class Turn:
         c = await self.nlu()
         if not c.available or c.intent is None:
             return None
-        return c.intent if c.confidence >= self.deps.config.confidence_needed(c.intent) else None
+        needed = self.deps.config.confidence_needed(c.intent, self.text)
+        return c.intent if c.confidence >= needed else None
 
     async def case_type(self) -> str | None:
         intent = await self.intent()

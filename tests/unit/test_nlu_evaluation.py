@@ -31,8 +31,8 @@ def test_language_of(text: str, language: str) -> None:
     assert language_of(text) == language
 
 
-def _reading(intent: str | None, confidence: float) -> Classification:
-    return Classification("x", intent, confidence, (), ((intent, confidence),) if intent else ())
+def _reading(intent: str | None, confidence: float, text: str = "x") -> Classification:
+    return Classification(text, intent, confidence, (), ((intent, confidence),) if intent else ())
 
 
 def test_app_label_applies_the_engines_two_thresholds() -> None:
@@ -59,6 +59,24 @@ def test_a_higher_case_threshold_also_holds_for_intents() -> None:
 def test_confidence_needed_per_kind_of_label(intent: str) -> None:
     config = EngineConfig(nlu_threshold=0.40, nlu_action_threshold=0.55)
     assert config.confidence_needed(intent) == (0.40 if intent in CASE_TYPES else 0.55)
+    assert config.confidence_needed(intent, "thanks a lot") == (0.40 if intent in CASE_TYPES else 0.55)
+
+
+@pytest.mark.parametrize(("text", "needed"), [
+    ("谢谢啦", 0.45), ("CX-000012的进度怎么样", 0.45), ("謝謝你", 0.45),
+    ("thanks a lot", 0.55), ("ok", 0.55), ("240518K7QW93XZ", 0.55), ("", 0.55),
+])
+def test_conversational_intents_need_their_languages_threshold(text: str, needed: float) -> None:
+    """Chinese text (by script, as bot.i18n reads it) has its own, lower action threshold; text
+    in English or in no telling script has the default one."""
+    assert EngineConfig().confidence_needed("thank", text) == needed
+    assert EngineConfig().confidence_needed("payment", text) == 0.40
+
+
+def test_app_label_reads_the_texts_language() -> None:
+    assert app_label(_reading("thank", 0.50, "谢谢啦")) == "thank"
+    assert app_label(_reading("thank", 0.50, "thanks a lot")) == OUT_OF_SCOPE
+    assert app_label(_reading("thank", 0.44, "谢谢啦")) == OUT_OF_SCOPE
 
 
 def test_chinese_baseline_reads_characters() -> None:
@@ -75,7 +93,7 @@ def _report(split: str) -> EvaluationReport:
     predictions = [Prediction("where is my parcel", "shipping", "shipping", "shipping", 0.9, "shipping"),
                    Prediction("包裹在哪里呢", "shipping", "out_of_scope", "shipping", 0.3, "shipping")]
     scores = score([p.expected for p in predictions], [p.app for p in predictions], labels)
-    language = LanguageReport("zh", f"{split}_zh.yml", scores, scores, scores, scores, 10, 2,
+    language = LanguageReport("zh", f"{split}_zh.yml", scores, scores, scores, scores, 10, 2, 0.40,
                               predictions)
     return EvaluationReport(split, 0.40, 0.55, "http://nlu.test", 1.0, {"zh": language})
 

@@ -1,11 +1,13 @@
-"""What the model reads of a message: full-width forms folded, reference codes left out, order
-ids and case numbers kept (they are features the model was trained on)."""
+"""What the model reads of a message: full-width forms folded, Traditional characters as
+Simplified, reference codes left out, order ids and case numbers kept (they are features the
+model was trained on)."""
 
 from __future__ import annotations
 
 import pytest
 
-from nlu.model_text import model_text
+from nlu.model_text import model_text, simplified
+from nlu.project import RasaProject, read_training_examples
 
 
 @pytest.mark.parametrize(("typed", "read"), [
@@ -41,3 +43,25 @@ def test_a_message_that_is_only_a_code_is_read_as_typed() -> None:
 
 def test_a_custom_case_prefix_is_kept() -> None:
     assert model_text("status of SR-004512 ref ab12cd34", case_prefix="SR") == "status of SR-004512 ref"
+
+
+@pytest.mark.parametrize(("typed", "read"), [
+    ("庫存同步有問題，賣掉了還顯示有貨", "库存同步有问题,卖掉了还显示有货"),
+    ("工單被關閉了，可以再開啟嗎", "工单被关闭了,可以再开启吗"),
+    ("訂單２４０５１８Ｋ７ＱＷ９３ＸＺ的貨款還沒到賬", "订单240518K7QW93XZ的货款还没到账"),
+    ("ＣＸ－００００１２號處理到邊", "CX-000012号处理到边"),
+    # Simplified text and English stay as they are.
+    ("订单240518K7QW93XZ的货款还没到账", "订单240518K7QW93XZ的货款还没到账"),
+    ("my payout never arrived", "my payout never arrived"),
+])
+def test_traditional_characters_are_read_as_simplified(typed: str, read: str) -> None:
+    """A Hong Kong or Taiwan seller's Traditional characters meet the (Simplified) words the
+    model was trained on."""
+    assert model_text(typed) == read
+
+
+def test_training_data_is_written_as_the_model_reads_it() -> None:
+    """Every Chinese training line is in Simplified characters: a Traditional one could never
+    match what the client sends (it folds Traditional to Simplified)."""
+    traditional = [text for text, _ in read_training_examples(RasaProject()) if simplified(text) != text]
+    assert traditional == []

@@ -81,6 +81,21 @@ class KeepOpenClassifier:
                               (("keep_open", self.confidence),))
 
 
+async def _intents_read(chat: Chat, text: str, monkeypatch: pytest.MonkeyPatch) -> list[str | None]:
+    """What the turn took as the intent of ``text`` (each time it asked)."""
+    turn_intents: list[str | None] = []
+    original = Turn.intent
+
+    async def spy(self: Turn) -> str | None:
+        result = await original(self)
+        turn_intents.append(result)
+        return result
+
+    monkeypatch.setattr(Turn, "intent", spy)
+    await chat.say(text)
+    return turn_intents
+
+
 @pytest.mark.parametrize("confidence,acts", [(THRESHOLD + 0.11, False), (0.9, True)])
 async def test_an_action_needs_more_confidence_than_a_case_type(
         service: CaseService, uow_factory: SqlUnitOfWorkFactory, relay: Relay,
@@ -93,15 +108,25 @@ async def test_an_action_needs_more_confidence_than_a_case_type(
                                  classifier=KeepOpenClassifier(confidence))
     chat = Chat(engine, uow_factory)
     register(service, chat)
-    turn_intents: list[str | None] = []
-    original = Turn.intent
+    turn_intents = await _intents_read(
+        chat, "More details for the case: the buyer sent me a photo, ref tk82cfc2eee5", monkeypatch)
+    assert turn_intents, "the turn asked for the intent"
+    assert (turn_intents[0] == "keep_open") is acts, turn_intents
 
-    async def spy(self: Turn) -> str | None:
-        result = await original(self)
-        turn_intents.append(result)
-        return result
 
-    monkeypatch.setattr(Turn, "intent", spy)
-    await chat.say("More details for the case: the buyer sent me a photo, ref tk82cfc2eee5")
+@pytest.mark.parametrize(("text", "acts"), [
+    ("还需要一点时间，工单先别关", True),
+    ("please don't close it yet, I need a bit more time", False),
+])
+async def test_chinese_text_has_its_own_action_threshold(
+        service: CaseService, uow_factory: SqlUnitOfWorkFactory, relay: Relay,
+        clock: ManualClock, text: str, acts: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The model's confidences run lower on Chinese: keep_open read at 0.50 is acted on in a
+    Chinese message, not in an English one (EngineConfig.nlu_action_threshold_by_language)."""
+    engine: Engine = make_engine(service, uow_factory, relay, clock,
+                                 classifier=KeepOpenClassifier(0.50))
+    chat = Chat(engine, uow_factory)
+    register(service, chat)
+    turn_intents = await _intents_read(chat, text, monkeypatch)
     assert turn_intents, "the turn asked for the intent"
     assert (turn_intents[0] == "keep_open") is acts, turn_intents
