@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 import httpx
 
 from bench.report import percentile, write_section
+from bot.dialogue.config import EngineConfig
 from frontdoor.settings import load_settings
 from nlu.client import RasaClassifier
 from nlu.evaluation import LANGUAGES, EvaluationReport, LanguageReport, evaluate, evaluation_set
@@ -134,14 +135,18 @@ def _quality(report: EvaluationReport, training: dict[str, object] | None) -> li
         "### Classification quality (`frontdoor nlu evaluate`, final test sets, same run)",
         "",
         f"{sizes}. The final sets (`nlu/rasa/tests/final_*.yml`) were written before the models "
-        "they score and were not looked at while tuning: the pipeline and the data were tuned "
-        "on the development sets (`dev_*.yml`; `frontdoor nlu evaluate --set dev`). No line of "
+        "they score and were not looked at while tuning: the pipeline, the data and the "
+        "thresholds were tuned on the development sets (`dev_*.yml`; `frontdoor nlu evaluate "
+        "--set dev`). The Chinese one is the second edition, written blind after the first had "
+        "been read while tuning (that one joined the development set; nlu/README.md). No line of "
         "either is a near-duplicate of a training line of its label (punctuation, spacing, "
-        "full-width forms or one word apart; tests/unit/test_nlu_data.py).",
+        "full-width forms, Traditional characters or one word apart; tests/unit/test_nlu_data.py).",
         "",
         f"**app**: the app's decision rule, the client's top intent when its confidence is at "
-        f"least the engine's threshold ({report.threshold}), otherwise no intent (the engine "
-        "asks and opens no case), counted as out_of_scope. **top**: the top intent at any "
+        f"least the engine's threshold ({report.threshold} for a case type; for a conversational "
+        "intent " + ", ".join(f"{v.action_threshold} in {LANGUAGE_NAMES.get(k, k)}"
+                              for k, v in report.languages.items()) + "), otherwise no intent "
+        "(the engine asks and opens no case), counted as out_of_scope. **top**: the top intent at any "
         "confidence. **TF-IDF + LR**: the baseline of the language (logistic regression on "
         "TF-IDF word 1-2 grams for English, character 1-3 grams for Chinese, trained on the same "
         "training examples of that language), its top label; **TF-IDF app**: the same threshold "
@@ -222,7 +227,8 @@ def main(argv: list[str] | None = None) -> int:
                                   ("runs", args.runs)))
     # Always a server of our own on loopback, never FRONTDOOR_NLU_URL: the load stays local.
     with nlu_service(None, settings.frontdoor_cache_dir, port=0, project=project) as url:
-        report = evaluate(url, project, "final", settings.frontdoor_nlu_threshold)
+        # The engine's rule, as `frontdoor nlu evaluate` builds it from the settings.
+        report = evaluate(url, project, "final", EngineConfig(nlu_threshold=settings.frontdoor_nlu_threshold))
         results = {lang: asyncio.run(_bench(url, lang_texts, args.requests, args.concurrency, args.runs))
                    for lang, lang_texts in texts.items()}
     model = model_path(settings.frontdoor_cache_dir, project)

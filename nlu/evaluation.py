@@ -9,8 +9,9 @@ The model is scored with the app's decision rule: the app's client (:class:`Rasa
 which reports Rasa's best real intent) and the engine's thresholds
 (:meth:`EngineConfig.confidence_needed`): a case type is taken from ``nlu_threshold``
 (``FRONTDOOR_NLU_THRESHOLD``, 0.40), a conversational intent only from the action threshold of
-the text's language (0.55; Chinese text 0.45, where the model's confidences run lower). Below its threshold the engine acts on no intent (it asks, and
-opens no case), which counts as ``out_of_scope``; Rasa's own ``nlu_fallback`` plays no part.
+the text's language (0.55; Chinese text 0.45, where the model's confidences run lower). Below
+its threshold the engine acts on no intent (it asks, and opens no case), which counts as
+``out_of_scope``; Rasa's own ``nlu_fallback`` plays no part.
 "Top" is the best intent whatever its confidence. The baseline is TF-IDF + logistic regression
 (scikit-learn) trained in-process on the same training examples of the same language: word 1-2
 grams for English, character 1-3 grams for Chinese (no spaces between words). Both are scored
