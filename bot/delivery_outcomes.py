@@ -10,10 +10,11 @@ the bot is marked so, with its queued messages given up.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from bot import outbox as ob
-from bot.outbox import DeliveryResult, OutboundItem
+from bot.outbox import Delivery, DeliveryResult, OutboundItem
 from bot.ports import UnitOfWork, UnitOfWorkFactory
 from bot.relay import NOTE_AUTHOR, Relay
 from bot.round_robin import Roster, RoundRobin
@@ -32,13 +33,19 @@ class DeliveryOutcomes:
                retry_at: datetime | None, dead: bool) -> None:
         """Store the result (sent, due again at ``retry_at``, or dead) and its consequences.
         Recording the same delivery twice changes nothing the second time."""
+        self.record_many([Delivery(item, result, now, retry_at, dead)])
+
+    def record_many(self, deliveries: Sequence[Delivery]) -> None:
+        """Record several deliveries and their consequences in one transaction: all or none."""
         with self.uow() as uow:
-            if not uow.outbox.complete(item.id, item.attempts + 1, result, now, retry_at, dead):
-                return  # recorded already (an earlier try whose answer was lost)
-            if result.ok:
-                self._sent(uow, item, result, now)
-            elif dead:
-                self._dead(uow, item, result, now)
+            for d in deliveries:
+                if not uow.outbox.complete(d.item.id, d.item.attempts + 1, d.result, d.now,
+                                           d.retry_at, d.dead):
+                    continue  # recorded already (an earlier try whose answer was lost)
+                if d.result.ok:
+                    self._sent(uow, d.item, d.result, d.now)
+                elif d.dead:
+                    self._dead(uow, d.item, d.result, d.now)
             uow.commit()
 
     def _sent(self, uow: UnitOfWork, item: OutboundItem, result: DeliveryResult,

@@ -106,6 +106,18 @@ class DeliveryResult:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """One try of an item and what came of it, to be recorded: sent, due again at
+    ``retry_at``, or ``dead``."""
+
+    item: OutboundItem
+    result: DeliveryResult
+    now: datetime
+    retry_at: datetime | None
+    dead: bool
+
+
 class OutboxSender(Protocol):
     """Delivers items of one destination. Must not raise for platform errors: report them."""
 

@@ -17,7 +17,7 @@ from bot.cases import CaseService
 from bot.clock import ManualClock
 from bot.delivery_outcomes import DeliveryOutcomes
 from bot.dispatcher import OutboxDispatcher
-from bot.outbox import DeliveryResult, OutboundItem
+from bot.outbox import Delivery, DeliveryResult, OutboundItem
 from bot.relay import Relay, RelayConfig
 from storage.database import Database
 from storage.models import OutboxRow
@@ -71,6 +71,10 @@ class OutcomesWithOutage:
                retry_at: datetime | None, dead: bool) -> None:
         self.outage.check("complete")
         self.inner.record(item, result, now, retry_at, dead)
+
+    def record_many(self, deliveries: Sequence[Delivery]) -> None:
+        self.outage.check("complete")
+        self.inner.record_many(deliveries)
 
 
 @dataclass
@@ -187,3 +191,77 @@ async def test_shutdown_lets_sends_in_flight_finish_and_be_recorded(
     assert len(telegram.sent) == 2
     # Both recorded; the reply queued after the stop is left for the next start.
     assert _telegram_statuses(db) == {"sent": 2, "pending": 1}
+
+
+class CountingOutcomes:
+    """The real delivery recorder, counting its transactions; those that include ``poison``
+    fail the first ``failures`` times."""
+
+    def __init__(self, inner: DeliveryOutcomes, poison: int | None = None, failures: int = 0) -> None:
+        self.inner = inner
+        self.poison = poison
+        self.failures = failures
+        self.batches: list[list[int]] = []
+
+    def record(self, item: OutboundItem, result: DeliveryResult, now: datetime,
+               retry_at: datetime | None, dead: bool) -> None:
+        self.record_many([Delivery(item, result, now, retry_at, dead)])
+
+    def record_many(self, deliveries: Sequence[Delivery]) -> None:
+        ids = [d.item.id for d in deliveries]
+        if self.poison in ids and self.failures > 0:
+            self.failures -= 1
+            raise RuntimeError(f"cannot store item {self.poison}")
+        self.inner.record_many(deliveries)
+        self.batches.append(ids)
+
+
+def _counting_dispatcher(db: Database, clock: ManualClock, sender: GatedSender,
+                         outcomes: CountingOutcomes) -> OutboxDispatcher:
+    return OutboxDispatcher(SqlOutboxQueue(db), [sender], clock, outcomes, idle_poll=0.05)
+
+
+async def test_results_that_come_in_together_are_recorded_in_one_transaction(
+        db: Database, service: CaseService, clock: ManualClock) -> None:
+    _replies(service, 12)
+    telegram = GatedSender(ob.TELEGRAM)
+    counting = CountingOutcomes(DeliveryOutcomes(SqlUnitOfWorkFactory(db),
+                                                 Relay(RelayConfig(agents_destination=None))))
+    disp = _counting_dispatcher(db, clock, telegram, counting)
+    run = asyncio.ensure_future(disp.run_once())
+    await _until(lambda: telegram.holding == 12)
+    telegram.gate.set()  # twelve sends answered at once
+    assert await asyncio.wait_for(run, 10) == 12
+    assert _telegram_statuses(db) == {"sent": 12}
+    # The first result starts a transaction alone; the rest arrive while it runs.
+    assert len(counting.batches) <= 3, counting.batches
+    assert sorted(i for batch in counting.batches for i in batch) == sorted(telegram.sent)
+    assert disp.record_transactions == len(counting.batches)
+
+
+async def test_a_result_that_fails_its_shared_transaction_holds_up_only_itself(
+        db: Database, service: CaseService, clock: ManualClock) -> None:
+    _replies(service, 6)
+    telegram = GatedSender(ob.TELEGRAM)
+    relay = Relay(RelayConfig(agents_destination=None))
+    counting = CountingOutcomes(DeliveryOutcomes(SqlUnitOfWorkFactory(db), relay))
+    disp = _counting_dispatcher(db, clock, telegram, counting)
+    run = asyncio.ensure_future(disp.run_once())
+    await _until(lambda: telegram.holding == 6)
+    ids = _telegram_ids(db)
+    counting.poison, counting.failures = ids[-1], 3  # refused three times, then stored
+    telegram.gate.set()
+    assert await asyncio.wait_for(run, 10) == 6
+    assert _telegram_statuses(db) == {"sent": 6}
+    assert sorted(telegram.sent) == ids  # each sent once
+    # The others were stored on their own without waiting for it; it was retried until stored.
+    alone = [batch for batch in counting.batches if len(batch) == 1]
+    assert {batch[0] for batch in alone} >= {counting.poison}
+    assert counting.batches[-1] == [counting.poison]
+    assert disp.record_retries >= 1
+
+
+def _telegram_ids(db: Database) -> list[int]:
+    with db.sessions() as session:
+        return sorted(int(i) for i in session.execute(
+            select(OutboxRow.id).where(OutboxRow.destination == ob.TELEGRAM)).scalars())
