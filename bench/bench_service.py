@@ -37,6 +37,7 @@ import httpx
 
 from bench.report import percentile, write_section
 from bench.service_load import AGENT, FOLLOW_UPS, SUPPORT, Load, Measured
+from bench.service_reading import READING
 from bench.service_stages import stage_rows, stage_times
 from frontdoor.settings import Settings, load_settings
 from frontdoor.wiring import build_services
@@ -340,25 +341,6 @@ def verdicts(run: Run) -> str:
             f"trip under load (target ≤ 10 ms: **{said(gap <= 10)}**); {errors} errors "
             f"(target 0: **{said(errors == 0)}**).")
 
-
-READING = (
-    "Reading: the machine has 2 CPUs for Rasa, the serve process(es), PostgreSQL, and this "
-    "process (stand-ins and 100 simulated sellers); the raw-Rasa baseline runs with only the "
-    "load generator beside it, so the service's throughput also pays for the CPU the app and "
-    "the stand-ins take from Rasa (the *CPU ms per typed message* rows). The agent reply "
-    "stages (bench/service_stages.py, from the rows the service writes) show where its time "
-    "goes: the wait between the seller's copy being queued and the dispatcher sending it. The "
-    "changes of issue 14 cut that wait on SQLite: write transactions take turns in the process, "
-    "outbox writes first, instead of sleeping in SQLite's busy handler (recording a send 105 "
-    "-> 25-38 ms; bench/bench_sqlite_writes.py), and a claim is a few statements for any "
-    "number of items (items had waited 1.28 s p50 for a claim). What is left is the "
-    "dispatcher's share of one process's CPU beside the sellers' turns: giving its database "
-    "work three threads of its own (measured, not kept) halved the agent reply on SQLite "
-    "(p50 1,820 / 1,910 ms shared against 1,019 / 890 ms own, 20 s runs alternating) but cost "
-    "the sellers a fifth of the typed throughput (36.7 / 34.5 against 26.9 / 28.9 per s) and "
-    "raised their p50 wait (2.1-2.3 s against 2.5-2.8 s), since the turns and the sends share "
-    "one interpreter lock; with one own thread neither figure moved clearly."
-)
 
 
 @contextlib.contextmanager
