@@ -29,14 +29,10 @@ class DeliveryOutcomes:
         # Assigns from the agents' pool the platform reported (ASSIGN_NEXT items).
         self.round_robin = round_robin
 
-    def record(self, item: OutboundItem, result: DeliveryResult, now: datetime,
-               retry_at: datetime | None, dead: bool) -> None:
-        """Store the result (sent, due again at ``retry_at``, or dead) and its consequences.
-        Recording the same delivery twice changes nothing the second time."""
-        self.record_many([Delivery(item, result, now, retry_at, dead)])
-
     def record_many(self, deliveries: Sequence[Delivery]) -> None:
-        """Record several deliveries and their consequences in one transaction: all or none."""
+        """Store each delivery's result (sent, due again at ``retry_at``, or dead) and its
+        consequences, all in one transaction: all or none. Recording the same delivery twice
+        changes nothing the second time."""
         with self.uow() as uow:
             for d in deliveries:
                 if not uow.outbox.complete(d.item.id, d.item.attempts + 1, d.result, d.now,

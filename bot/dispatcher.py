@@ -12,8 +12,8 @@ lets the sends in flight finish and be recorded.
 
 Results are recorded together: those that come in while a transaction records earlier ones
 wait for the next, one transaction for all of them (a commit, and on PostgreSQL a disk flush,
-for many sends instead of one each; under load that was the dispatcher's largest cost). None
-waits for company: a result that comes alone is recorded at once. If a shared transaction
+for many sends instead of one each). None waits for company: a result that comes alone is
+recorded at once. If a shared transaction
 fails, each of its results is recorded on its own, so one that cannot be stored holds up only
 its own chat.
 """
@@ -53,11 +53,6 @@ class OutboxQueue(Protocol):
 
 class DeliveryRecorder(Protocol):
     """Records deliveries and what they mean (bot.delivery_outcomes.DeliveryOutcomes)."""
-
-    def record(self, item: OutboundItem, result: DeliveryResult, now: datetime,
-               retry_at: datetime | None, dead: bool) -> None:
-        """Record a delivery: sent, retry at ``retry_at``, or dead-lettered."""
-        ...
 
     def record_many(self, deliveries: Sequence[Delivery]) -> None:
         """Record several deliveries in one transaction: all or none."""

@@ -67,11 +67,6 @@ class OutcomesWithOutage:
         self.inner = inner
         self.outage = outage
 
-    def record(self, item: OutboundItem, result: DeliveryResult, now: datetime,
-               retry_at: datetime | None, dead: bool) -> None:
-        self.outage.check("complete")
-        self.inner.record(item, result, now, retry_at, dead)
-
     def record_many(self, deliveries: Sequence[Delivery]) -> None:
         self.outage.check("complete")
         self.inner.record_many(deliveries)
@@ -202,10 +197,6 @@ class CountingOutcomes:
         self.poison = poison
         self.failures = failures
         self.batches: list[list[int]] = []
-
-    def record(self, item: OutboundItem, result: DeliveryResult, now: datetime,
-               retry_at: datetime | None, dead: bool) -> None:
-        self.record_many([Delivery(item, result, now, retry_at, dead)])
 
     def record_many(self, deliveries: Sequence[Delivery]) -> None:
         ids = [d.item.id for d in deliveries]
