@@ -178,8 +178,9 @@ def evaluate(
     project: Path | None = PROJECT_OPTION,
 ) -> None:
     """Score the model as the app uses it (client and the engine's thresholds: case types at
-    FRONTDOOR_NLU_THRESHOLD, conversational intents at the higher action threshold) and a
-    TF-IDF + logistic-regression baseline, per language, on the final (or development) sets."""
+    FRONTDOOR_NLU_THRESHOLD, conversational intents at the higher action threshold of the
+    text's language) and a TF-IDF + logistic-regression baseline, per language, on the final
+    (or development) sets."""
     from bot.dialogue.config import EngineConfig
     from nlu.evaluation import SPLITS
     from nlu.evaluation import evaluate as run_evaluation
@@ -190,7 +191,7 @@ def evaluate(
         raise _fail(f"--set must be one of {', '.join(SPLITS)}", code=2)
     settings = load_settings()
     # The NLU part of the engine's configuration, built from the settings as frontdoor/wiring.py
-    # builds the app's (the action threshold has no setting: the engine's default).
+    # builds the app's (the action thresholds have no setting: the engine's defaults).
     config = EngineConfig(nlu_threshold=settings.frontdoor_nlu_threshold)
     rasa_project = _project(project)
     try:
