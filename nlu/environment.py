@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
-from nlu.project import RASA_EXTRA_PACKAGES, RASA_VERSION
+from nlu.project import RASA_EXTRA_PACKAGES, RASA_VERSION, RasaProject
 
 MARKER = "frontdoor-env.json"
 PYTHON_ENV = "FRONTDOOR_RASA_PYTHON"
@@ -46,8 +46,10 @@ def rasa_executable(cache_dir: Path) -> Path:
     return env_dir(cache_dir) / "bin" / "rasa"
 
 
-def subprocess_env() -> dict[str, str]:
-    """The environment for Rasa subprocesses: no telemetry (no network), less noise."""
+def subprocess_env(project: RasaProject | None = None) -> dict[str, str]:
+    """The environment for Rasa subprocesses: no telemetry (no network), less noise, and
+    ``project``'s custom components importable (the bundled project's by default: a server
+    is given only a model, and the bundled config names them)."""
     env = dict(os.environ)
     env.update({
         "RASA_TELEMETRY_ENABLED": "false",
@@ -58,7 +60,7 @@ def subprocess_env() -> dict[str, str]:
     })
     # The app's venv must not leak into the Rasa one.
     env.pop("VIRTUAL_ENV", None)
-    env.pop("PYTHONPATH", None)
+    env["PYTHONPATH"] = str((project or RasaProject()).components)
     return env
 
 

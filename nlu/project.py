@@ -1,8 +1,8 @@
 """The Rasa project in ``nlu/rasa``: where its files are, its content hash, and its examples.
 
 The model is named after a SHA-256 of the Rasa version (and the extra packages installed beside
-it), ``config.yml``, ``domain.yml`` and every
-file under ``data/`` (paths and bytes), so an unchanged project maps to the same cached model
+it), ``config.yml``, ``domain.yml``, every file under ``data/`` and the custom components'
+sources in ``components/`` (paths and bytes), so an unchanged project maps to the same cached model
 and is never retrained, while any edit, or a Rasa upgrade, gives a new name.
 """
 
@@ -45,6 +45,12 @@ class RasaProject:
         return self.root / "data"
 
     @property
+    def components(self) -> Path:
+        """Custom pipeline components (Python for the Rasa environment, which gets this
+        directory on its ``PYTHONPATH`` so that ``config.yml`` can name them)."""
+        return self.root / "components"
+
+    @property
     def evaluation_dir(self) -> Path:
         """The evaluation sets (``dev_<lang>.yml``, ``final_<lang>.yml``): outside ``data/``,
         so training never sees them."""
@@ -53,7 +59,9 @@ class RasaProject:
     def training_files(self) -> list[Path]:
         """Every file that goes into training, in a stable order."""
         data_files = sorted(p for p in self.data.rglob("*") if p.is_file())
-        return [self.config, self.domain, *data_files]
+        # Sources only: Rasa's import leaves __pycache__ beside them.
+        component_files = sorted(self.components.glob("*.py")) if self.components.is_dir() else []
+        return [self.config, self.domain, *data_files, *component_files]
 
     def fingerprint(self) -> str:
         """SHA-256 (hex) of the Rasa version and the training files' relative paths and bytes."""

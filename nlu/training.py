@@ -76,7 +76,7 @@ def train_model(cache_dir: Path, project: RasaProject | None = None, out: TextIO
             started = time.monotonic()
             # Spawned to die with us (nlu.processes): an interrupted start leaves no training.
             proc = spawn(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                         env=subprocess_env(), cwd=tmp)
+                         env=subprocess_env(project), cwd=tmp)
             try:
                 tail = _stream(proc, out)
             except BaseException:  # interrupted (Ctrl-C): the training must not outlive us

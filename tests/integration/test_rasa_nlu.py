@@ -191,13 +191,12 @@ def test_evaluation_meets_the_targets(rasa_url: str, tmp_path: Path) -> None:
     written = write_report(report, tmp_path)
     assert {path.name for path in written} >= {"confusion_app_en.png", "confusion_app_zh.png"}
     assert all(path.stat().st_size > 0 for path in written)
-    # Known shortfalls on the second Chinese final set, written blind (nlu/README.md,
-    # docs/benchmarks.md): macro-F1 under the app's rule is 0.895 (target 0.90), and the top
-    # intent's 0.922 is under the TF-IDF baseline's 0.942 (the app's rule still beats the
-    # baseline's, 0.895 > 0.876). Neither may fall further; every other target holds.
+    # A known shortfall on the second Chinese final set, written blind (nlu/README.md,
+    # docs/benchmarks.md): the top intent's macro-F1, 0.934, is under the TF-IDF baseline's
+    # 0.942 (under the app's rule the model wins, 0.913 > 0.876). It may not fall further; every
+    # other target holds, Chinese macro-F1 >= 0.90 among them.
     chinese = report.languages["zh"]
-    assert chinese.app.macro_f1 >= 0.89, chinese.app.macro_f1
-    assert chinese.top.macro_f1 >= 0.92, chinese.top.macro_f1
-    known = ("zh macro_f1:", "zh beats_baseline_top:")
+    assert chinese.top.macro_f1 >= 0.93, chinese.top.macro_f1
+    known = ("zh beats_baseline_top:",)
     failed = [name for name in report.failed_targets() if not name.startswith(known)]
     assert failed == [], failed

@@ -136,6 +136,18 @@ def test_fingerprint_ignores_nothing_that_matters(project: RasaProject) -> None:
     assert project.fingerprint() != before
 
 
+def test_a_custom_component_is_part_of_the_model(project: RasaProject) -> None:
+    # A changed component must retrain the model; the bytecode Rasa leaves beside it must not.
+    project.components.mkdir(exist_ok=True)
+    (project.components / "vote.py").write_text("WEIGHT = 0.5\n")
+    before = project.fingerprint()
+    (project.components / "__pycache__").mkdir()
+    (project.components / "__pycache__" / "vote.cpython-310.pyc").write_bytes(b"\0")
+    assert project.fingerprint() == before
+    (project.components / "vote.py").write_text("WEIGHT = 0.6\n")
+    assert project.fingerprint() != before
+
+
 def _model(tmp_path: Path) -> Path:
     model = tmp_path / "m.tar.gz"
     model.write_text("model")
@@ -202,3 +214,12 @@ def test_subprocess_env_has_no_telemetry() -> None:
     env = subprocess_env()
     assert env["RASA_TELEMETRY_ENABLED"] == "false"
     assert "VIRTUAL_ENV" not in env  # the app's venv must not leak into Rasa's
+
+
+def test_rasa_imports_the_projects_components(tmp_path: Path) -> None:
+    from nlu.environment import subprocess_env
+
+    assert subprocess_env()["PYTHONPATH"] == str(RasaProject().components)
+    assert (RasaProject().components / "tfidf_second_opinion.py").is_file()
+    own = RasaProject(tmp_path)
+    assert subprocess_env(own)["PYTHONPATH"] == str(tmp_path / "components")
