@@ -56,3 +56,31 @@ def test_the_mean_ranks_and_the_surer_opinion_gives_the_top_confidence() -> None
 
 def test_no_opinion_gives_no_ranking() -> None:
     assert _rankings([({}, {}, 0.5)]) == [[]]
+
+
+_COMPARE = """
+import json, sys
+from tfidf_second_opinion import FastScorer, _vectorizer_and_classifier
+train, texts = json.load(sys.stdin)
+model = _vectorizer_and_classifier(30.0, 2024).fit([t for t, _ in train], [i for _, i in train])
+fast = [list(FastScorer(model).probabilities(text)) for text in texts]
+slow = [list(row) for row in model.predict_proba(texts)]
+print(json.dumps({"fast": fast, "slow": slow}))
+"""
+
+
+def test_the_fast_scorer_gives_sklearns_probabilities() -> None:
+    train = [("my payout has not arrived", "payment"), ("货款还没到账", "payment"),
+             ("where is my parcel", "shipping"), ("包裹还没到", "shipping"),
+             ("hello", "greet"), ("你好", "greet"), ("thanks a lot", "thank")]
+    texts = ["订单240518K7QW93XZ的货款还没到账", "payout payout payout late", "PARCEL?", "",
+             "!!!", "an unseen sentence entirely", "你好，包裹呢"]
+    rasa = ensure_rasa_env(load_settings().frontdoor_cache_dir, out=sys.stderr)
+    done = subprocess.run([str(rasa.parent / "python"), "-c", _COMPARE],
+                          input=json.dumps([train, texts]), capture_output=True, text=True,
+                          env=subprocess_env(), timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout)
+    assert len(result["fast"]) == len(texts)
+    for fast, slow in zip(result["fast"], result["slow"], strict=True):
+        assert fast == pytest.approx(slow, abs=1e-12)
