@@ -35,7 +35,7 @@ class DeliveryOutcomes:
         changes nothing the second time."""
         with self.uow() as uow:
             for d in deliveries:
-                if not uow.outbox.complete(d.item.id, d.item.attempts + 1, d.result, d.now,
+                if not uow.outbox.complete(d.item.id, d.attempts, d.result, d.now,
                                            d.retry_at, d.dead):
                     continue  # recorded already (an earlier try whose answer was lost)
                 if d.result.ok:

@@ -3,7 +3,8 @@
 Items that share an ordering key (one seller chat, or one case's Slack thread) are delivered
 strictly one after another; different keys go out concurrently. A platform outage delays
 items (exponential backoff, honouring Retry-After) and loses none; after ``max_attempts`` an
-item is dead-lettered and, where it concerns a case, the agents are told.
+item is dead-lettered and, where it concerns a case, the agents are told. A rate limit is not
+an attempt: the item waits as long as the platform asks and keeps its attempts.
 
 A send that reached its platform must be recorded, or the item is sent again when its lease
 runs out. So a database error never abandons sends in flight: claiming pauses while they
@@ -121,7 +122,7 @@ class OutboxDispatcher:
             log.exception("sender %s raised on item %s", item.destination, item.id)
             result = DeliveryResult(ok=False, error=f"{type(exc).__name__}: {exc}")
         now = self.clock.now()
-        attempts = item.attempts + 1
+        attempts = item.attempts + (1 if result.uses_an_attempt else 0)
         dead = not result.ok and (result.permanent or attempts >= self.max_attempts)
         retry_at = None
         if not result.ok and not dead:

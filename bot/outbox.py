@@ -105,6 +105,14 @@ class DeliveryResult:
     error: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def uses_an_attempt(self) -> bool:
+        """False for a rate limit (the platform named when to come back): it says nothing
+        about the item, so it must not bring the item closer to being dead-lettered. A busy
+        bot meets Telegram's flood control on every chat at once; counted, a few minutes of
+        it would dead-letter every reply in the queue."""
+        return self.ok or self.permanent or not self.retry_after
+
 
 @dataclass(frozen=True)
 class Delivery:
@@ -116,6 +124,11 @@ class Delivery:
     now: datetime
     retry_at: datetime | None
     dead: bool
+
+    @property
+    def attempts(self) -> int:
+        """The item's attempts after this try (a rate limit is not one)."""
+        return self.item.attempts + (1 if self.result.uses_an_attempt else 0)
 
 
 class OutboxSender(Protocol):

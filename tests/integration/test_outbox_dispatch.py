@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
 from bot import outbox as ob
 from bot.cases import CaseRules, CaseService
@@ -18,6 +19,7 @@ from bot.dispatcher import OutboxDispatcher, backoff
 from bot.outbox import DeliveryResult, OutboundItem
 from bot.relay import Relay, RelayConfig
 from storage.database import Database
+from storage.models import OutboxRow
 from storage.outbox_queue import SqlOutboxQueue
 from storage.uow import SqlUnitOfWorkFactory
 from tests.integration.test_case_rules import make_seller
@@ -100,6 +102,51 @@ async def test_retry_after_is_honoured_and_item_arrives_once(
     texts = [i.payload["reply"]["text"] for i in tg.seen]
     assert texts == ["💬 CX-000001: first"] * 3 + ["💬 CX-000001: second"]
     assert disp.delivered == 2 and disp.failed == 2
+
+
+async def test_rate_limits_do_not_use_up_attempts(
+        db: Database, service: CaseService, clock: ManualClock) -> None:
+    # Flood control on a busy bot: more 429s in a row than max_attempts, a 500 among them.
+    # The item waits as asked each time and is sent; only the 500 and the send count.
+    ident, seller = make_seller(service, "42")
+    case = service.open_case(seller.id, None, "hi", identity_id=ident.id).case
+    service.agent_reply(case.number, "U1", "answer")
+    limited = DeliveryResult(ok=False, retry_after=5, error="429")
+    tg = ScriptedSender("telegram", deque(
+        [limited] * 4 + [DeliveryResult(ok=False, error="500 server error")] + [limited] * 4))
+    disp = dispatcher(db, clock, tg, max_attempts=3)
+    for _ in range(9):
+        assert await disp.run_once() == 1
+        clock.advance(seconds=400)
+    assert await disp.run_once() == 1
+    assert disp.dead == 0 and disp.delivered == 1 and len(tg.seen) == 10
+    with db.sessions() as session:
+        [(status, attempts)] = session.execute(
+            select(OutboxRow.status, OutboxRow.attempts).where(
+                OutboxRow.kind == ob.SELLER_MESSAGE)).all()
+    assert (status, attempts) == ("sent", 2)
+
+
+async def test_a_rate_limit_keeps_the_item_where_it_was(
+        db: Database, service: CaseService, clock: ManualClock) -> None:
+    # Two real failures, then a 429: the item is not dead-lettered at max_attempts 3, and its
+    # next failure after the 429 is its third attempt, which is.
+    ident, seller = make_seller(service, "42")
+    case = service.open_case(seller.id, None, "hi", identity_id=ident.id).case
+    service.agent_reply(case.number, "U1", "answer")
+    tg = ScriptedSender("telegram", deque([
+        DeliveryResult(ok=False, error="503"), DeliveryResult(ok=False, error="503"),
+        DeliveryResult(ok=False, retry_after=1, error="429"),
+        DeliveryResult(ok=False, error="503")]))
+    disp = dispatcher(db, clock, tg, ScriptedSender("slack"), max_attempts=3)
+    for _ in range(3):
+        await disp.run_once()
+        clock.advance(seconds=600)
+    assert disp.dead == 0
+    await disp.run_once()
+    assert disp.dead == 1
+    [dead] = SqlOutboxQueue(db).dead_letters()
+    assert dead["attempts"] == 3
 
 
 async def test_dead_letter_after_max_attempts_is_shown_to_agents(
