@@ -30,7 +30,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from bot.clock import Clock
-from bot.outbox import Delivery, DeliveryResult, OutboundItem, OutboxSender
+from bot.outbox import Delivery, DeliveryResult, OutboundItem, OutboxSender, attempts_after
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +122,7 @@ class OutboxDispatcher:
             log.exception("sender %s raised on item %s", item.destination, item.id)
             result = DeliveryResult(ok=False, error=f"{type(exc).__name__}: {exc}")
         now = self.clock.now()
-        attempts = item.attempts + (1 if result.uses_an_attempt else 0)
+        attempts = attempts_after(item, result)
         dead = not result.ok and (result.permanent or attempts >= self.max_attempts)
         retry_at = None
         if not result.ok and not dead:

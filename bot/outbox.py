@@ -127,8 +127,12 @@ class Delivery:
 
     @property
     def attempts(self) -> int:
-        """The item's attempts after this try (a rate limit is not one)."""
-        return self.item.attempts + (1 if self.result.uses_an_attempt else 0)
+        return attempts_after(self.item, self.result)
+
+
+def attempts_after(item: OutboundItem, result: DeliveryResult) -> int:
+    """The item's attempts after a try that came to ``result`` (a rate limit is not one)."""
+    return item.attempts + (1 if result.uses_an_attempt else 0)
 
 
 class OutboxSender(Protocol):

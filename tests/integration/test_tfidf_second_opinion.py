@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 
@@ -24,13 +25,19 @@ print(json.dumps([combined_ranking(first, second, weight) for first, second, wei
 """
 
 
-def _rankings(cases: list[tuple[dict[str, float], dict[str, float], float]]) -> list[list[dict[str, float]]]:
+def _in_rasa_environment(script: str, given: Any) -> Any:
+    """What ``script`` prints (JSON), run by the Rasa environment's Python with ``given`` as
+    JSON on its standard input."""
     rasa = ensure_rasa_env(load_settings().frontdoor_cache_dir, out=sys.stderr)
-    done = subprocess.run([str(rasa.parent / "python"), "-c", _RANK], input=json.dumps(cases),
+    done = subprocess.run([str(rasa.parent / "python"), "-c", script], input=json.dumps(given),
                           capture_output=True, text=True, env=subprocess_env(), timeout=300,
                           check=False)
     assert done.returncode == 0, done.stderr[-2000:]
-    result: list[list[dict[str, float]]] = json.loads(done.stdout)
+    return json.loads(done.stdout)
+
+
+def _rankings(cases: list[tuple[dict[str, float], dict[str, float], float]]) -> list[list[dict[str, float]]]:
+    result: list[list[dict[str, float]]] = _in_rasa_environment(_RANK, cases)
     return result
 
 
@@ -75,12 +82,7 @@ def test_the_fast_scorer_gives_sklearns_probabilities() -> None:
              ("hello", "greet"), ("你好", "greet"), ("thanks a lot", "thank")]
     texts = ["订单240518K7QW93XZ的货款还没到账", "payout payout payout late", "PARCEL?", "",
              "!!!", "an unseen sentence entirely", "你好，包裹呢"]
-    rasa = ensure_rasa_env(load_settings().frontdoor_cache_dir, out=sys.stderr)
-    done = subprocess.run([str(rasa.parent / "python"), "-c", _COMPARE],
-                          input=json.dumps([train, texts]), capture_output=True, text=True,
-                          env=subprocess_env(), timeout=300, check=False)
-    assert done.returncode == 0, done.stderr[-2000:]
-    result = json.loads(done.stdout)
+    result = _in_rasa_environment(_COMPARE, [train, texts])
     assert len(result["fast"]) == len(texts)
     for fast, slow in zip(result["fast"], result["slow"], strict=True):
         assert fast == pytest.approx(slow, abs=1e-12)

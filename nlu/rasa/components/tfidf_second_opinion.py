@@ -125,11 +125,14 @@ class TfidfSecondOpinion(GraphComponent, IntentClassifier):  # type: ignore[misc
         self.config = config
         self._model_storage = model_storage
         self._resource = resource
+        self._use(model)
+
+    def _use(self, model: Pipeline | None) -> None:
         self.model = model
-        # Softmax over one row of weights per label: a multi-label model (three or more), as
-        # this one always is; with two labels sklearn keeps one row, and is used as it is.
-        multi = model is not None and len(model.steps[-1][1].classes_) > 2
-        self.scorer = FastScorer(model) if multi else None
+        self.labels = [str(label) for label in model.classes_] if model is not None else []
+        # Softmax over one row of weights per label: a model of three labels or more, as this
+        # one always is; with two, sklearn keeps one row, and predict_proba is used as it is.
+        self.scorer = FastScorer(model) if len(self.labels) > 2 else None
 
     @classmethod
     def create(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
@@ -145,8 +148,7 @@ class TfidfSecondOpinion(GraphComponent, IntentClassifier):  # type: ignore[misc
         model = _vectorizer_and_classifier(float(self.config["C"]), int(self.config["random_state"]))
         model.fit([str(example.get(TEXT)) for example in examples],
                   [str(example.get(INTENT)) for example in examples])
-        self.model = model
-        self.scorer = FastScorer(model) if len(model.steps[-1][1].classes_) > 2 else None
+        self._use(model)
         with self._model_storage.write_to(self._resource) as directory:
             joblib.dump(model, directory / MODEL_FILE)
         return self._resource
@@ -166,13 +168,12 @@ class TfidfSecondOpinion(GraphComponent, IntentClassifier):  # type: ignore[misc
         if self.model is None:
             return messages
         texts = [str(message.get(TEXT) or "") for message in messages]
-        labels = [str(label) for label in self.model.classes_]
         every = ([self.scorer.probabilities(text) for text in texts] if self.scorer is not None
                  else self.model.predict_proba(texts))
         for message, probabilities in zip(messages, every, strict=True):
             own = {str(item["name"]): float(item["confidence"])
                    for item in message.get(INTENT_RANKING_KEY) or []}
-            second = dict(zip(labels, (float(p) for p in probabilities), strict=True))
+            second = dict(zip(self.labels, (float(p) for p in probabilities), strict=True))
             ranking = combined_ranking(own, second, float(self.config["weight"]))
             if not ranking:
                 continue
