@@ -31,6 +31,7 @@ from typing import Protocol
 
 from bot.clock import Clock
 from bot.outbox import Delivery, DeliveryResult, OutboundItem, OutboxSender, attempts_after
+from bot.urgent_work import urgent
 
 log = logging.getLogger(__name__)
 
@@ -197,6 +198,12 @@ class OutboxDispatcher:
         are finished and recorded.
         """
         self._loop = asyncio.get_running_loop()
+        # Claims, sends and their records go ahead of sellers' new turns for a worker thread:
+        # each ends somebody's wait (bot.urgent_work).
+        with urgent():
+            return await self._run_once(limit, stop)
+
+    async def _run_once(self, limit: int, stop: asyncio.Event | None) -> int:
         done = 0
         claimed = 0
         in_flight: set[asyncio.Future[None]] = set()
@@ -251,7 +258,8 @@ class OutboxDispatcher:
                 log.exception("outbox dispatch failed; retrying")
             timeout = self.idle_poll
             try:
-                due = await asyncio.to_thread(self.queue.next_due_at, list(self.senders))
+                with urgent():
+                    due = await asyncio.to_thread(self.queue.next_due_at, list(self.senders))
             except Exception:
                 due = None
             if due is not None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
+import os
 import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -87,6 +90,20 @@ def _uvicorn_server(app: Any, host: str, port: int) -> uvicorn.Server:
     return Server(uvicorn.Config(app, host=host, port=port, log_level="info"))
 
 
+def install_worker_threads(loop: asyncio.AbstractEventLoop, threads: int,
+                           urgent_first: bool) -> None:
+    """Give ``loop`` its executor for blocking work: ``threads`` workers (0: Python's default
+    count) that take deliveries and agents' work first (bot.urgent_work), or, without
+    ``urgent_first``, asyncio's own first-come-first-served pool."""
+    from bot.urgent_work import UrgentFirstExecutor
+
+    workers = threads or min(32, (os.cpu_count() or 1) + 4)
+    if urgent_first:
+        loop.set_default_executor(UrgentFirstExecutor(workers))
+    elif threads:
+        loop.set_default_executor(ThreadPoolExecutor(max_workers=workers))
+
+
 async def _serve(host: str, port: int, stop: StopRequest) -> None:
     from frontdoor.serve_app import build_server
     from frontdoor.server import create_app
@@ -95,6 +112,8 @@ async def _serve(host: str, port: int, stop: StopRequest) -> None:
     from nlu.server import anlu_service
 
     settings = load_settings()
+    install_worker_threads(asyncio.get_running_loop(), settings.frontdoor_worker_threads,
+                           urgent_first=settings.frontdoor_urgent_work_first)
     services = build_services(settings)
     async with anlu_service(settings.frontdoor_nlu_url, settings.frontdoor_cache_dir,
                             settings.frontdoor_nlu_port, out=sys.stderr) as nlu_url:

@@ -174,6 +174,11 @@ class Settings(BaseSettings):
     frontdoor_email_link_hours: float = 24
     # Outbox
     frontdoor_outbox_max_attempts: int = 8
+    # Worker threads for blocking (database) work; 0 takes Python's default (CPUs + 4, at
+    # most 32). Deliveries and agents' replies go ahead of sellers' new turns in their queue
+    # (bot.urgent_work); false gives back asyncio's first-come-first-served executor.
+    frontdoor_worker_threads: int = 0
+    frontdoor_urgent_work_first: bool = True
 
     @model_validator(mode="before")
     @classmethod

@@ -33,6 +33,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 
 from bot.clock import Clock
 from bot.inbox import Inbox, InboxEvent
+from bot.urgent_work import urgent
 
 log = logging.getLogger(__name__)
 
@@ -66,15 +67,24 @@ class SlackEventInbox:
         it. A Slack retry of an event already recorded is only acknowledged: the holder of the
         record processes it. Raises if the record cannot be written (then the caller answers
         5xx, and Slack retries)."""
-        event = await asyncio.to_thread(self.inbox.record, SOURCE, event_id, body,
-                                        self.clock.now(), self.lease)
+        with contextlib.ExitStack() as priority:
+            if in_a_case_thread(body):
+                priority.enter_context(urgent())
+            event = await asyncio.to_thread(self.inbox.record, SOURCE, event_id, body,
+                                            self.clock.now(), self.lease)
         if event is None:
             log.info("Slack event %s is recorded already; acknowledged again", event_id)
             return
         self._spawn(event)
 
     def _spawn(self, event: InboxEvent) -> None:
-        task = asyncio.create_task(self._in_order(event), name=f"slack-event-{event.event_id}")
+        # An agent's message in a case thread is a reply somebody waits for, one of few:
+        # its work goes ahead of sellers' new turns for a worker thread (bot.urgent_work).
+        with contextlib.ExitStack() as priority:
+            if in_a_case_thread(event.body):
+                priority.enter_context(urgent())
+            task = asyncio.create_task(self._in_order(event),
+                                       name=f"slack-event-{event.event_id}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -164,3 +174,17 @@ def conversation_of(body: str) -> str:
         previous = {}
     thread = event.get("thread_ts") or previous.get("thread_ts") or ""
     return f"{event.get('channel', '')}:{thread}"
+
+
+def in_a_case_thread(body: str) -> bool:
+    """Whether an event happened in a channel's thread (where agents answer cases), not in a
+    DM (a seller's conversation)."""
+    try:
+        event = json.loads(body).get("event") or {}
+    except (ValueError, AttributeError):
+        return False
+    if not isinstance(event, dict) or event.get("channel_type") == "im":
+        return False
+    previous = event.get("previous_message")
+    return bool(event.get("thread_ts")
+                or (isinstance(previous, dict) and previous.get("thread_ts")))
