@@ -201,6 +201,9 @@ def run_database(name: str, database_url: str, processes: int, rasa_url: str,
         slack.add_user(AGENT, "bo", "Bo Agent")
         users = register_sellers(database_url, args.sellers)
         env = serve_env(database_url, rasa_url, telegram, slack)
+        for setting in args.serve_setting:
+            variable, _, value = setting.partition("=")
+            env[variable] = value
         servers = [ServeProcess(f"{name.lower()}-serve{i + 1}", env, workdir)
                    for i in range(processes)]
         try:
@@ -262,7 +265,9 @@ def render(runs: list[Run], args: argparse.Namespace, seconds: float,
         f"{args.webhook_connections} connections at once, Telegram's `max_connections`): "
         "describe an issue, press \"Open the case\", then follow-ups naming the case until "
         f"the time is up; {args.agents} agents reply in random open cases' threads through "
-        f"signed `/slack/events` (think time about 0.5 s). {args.seconds:g} s of load per "
+        "signed `/slack/events`, each about every 2 s without waiting for the last to arrive "
+        "(an open loop: the same agent load however fast they are answered). "
+        f"{args.seconds:g} s of load per "
         "database, one run each (repetitions: 1; the baselines below come from the same run).",
         "- Processes: `frontdoor serve` (the installed command, settings in the environment), "
         "the project's Rasa model in its own server, the Telegram and Slack stand-ins of "
@@ -360,6 +365,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--webhook-connections", type=int, default=40)
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--no-report", action="store_true", help="print, don't write the doc")
+    parser.add_argument("--serve-setting", action="append", default=[], metavar="NAME=VALUE",
+                        help="an extra setting for the serve processes (to compare two ways)")
     args = parser.parse_args(argv if argv is not None else sys.argv[1:])
     from nlu.server import nlu_service
 

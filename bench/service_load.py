@@ -6,8 +6,10 @@ measured.
   the case" (button), then typed follow-ups to that case until the time is up; each message
   waits for the bot's answer at the Telegram stand-in before the next is sent;
 * an **agent** replies in a random open case's thread with a signed ``/slack/events`` request
-  and waits until the reply reaches the seller (``sendMessage`` at the Telegram stand-in),
-  then thinks for a moment and replies again;
+  about every ``AGENT_REPLY_EVERY_SECONDS``, and each reply is timed until it reaches the
+  seller (``sendMessage`` at the Telegram stand-in). The agents are an open loop: the next
+  reply does not wait for the last to arrive, so the agents' load is the same however fast
+  the service answers them, and two ways of serving can be compared at the same load;
 * a **probe** times a bare round trip to the Telegram stand-in now and then, under the same
   load (the platform's share of an agent reply's trip).
 
@@ -37,7 +39,7 @@ from tests.standins.telegram_api import TelegramStandIn
 SUPPORT = "C0SUPPORT"
 AGENT = "U0AGENT01"
 ANSWER_WAIT = 30.0  # an answer later than this is an error, not a latency
-AGENT_THINK_SECONDS = 0.5
+AGENT_REPLY_EVERY_SECONDS = 2.0
 PROBE_EVERY_SECONDS = 0.2
 # Follow-ups name their case, so they are added to it whatever the model reads (the same
 # texts the fault tests check against the real model).
@@ -90,6 +92,7 @@ class Load:
         self._deadline = 0.0
         self._started = 0.0
         self._missing: list[tuple[str, str, int]] = []  # answers not seen in ANSWER_WAIT
+        self._agent_waits: set[asyncio.Future[None]] = set()  # agent replies on their way
 
     def _classify_missing(self) -> None:
         """Each answer not seen in time: late (it came after all), or never (with what the
@@ -205,7 +208,7 @@ class Load:
 
     async def _agent(self, http: httpx.AsyncClient, number: int) -> None:
         while time.monotonic() < self._deadline:
-            await asyncio.sleep(AGENT_THINK_SECONDS * self.random.uniform(0.5, 1.5))
+            await asyncio.sleep(AGENT_REPLY_EVERY_SECONDS * self.random.uniform(0.5, 1.5))
             parents = self._parents()
             open_cases = [(u, n) for u, n in self.cases.items() if n in parents]
             if not open_cases:
@@ -236,11 +239,17 @@ class Load:
             if response.status_code != 200:
                 self.measured.errors[f"slack events HTTP {response.status_code}"] += 1
                 continue
-            arrived = await self._answer(str(user), token, mark)
-            if arrived is not None:
-                self.measured.agent_ms.append((arrived - started) * 1000)
-                self.measured.agent_trips.append(AgentTrip(
-                    token, event_id, posted_wall, posted_wall + (arrived - started)))
+            waiting = asyncio.ensure_future(self._agent_reply_arrives(
+                str(user), token, mark, started, AgentTrip(token, event_id, posted_wall, 0.0)))
+            self._agent_waits.add(waiting)
+
+    async def _agent_reply_arrives(self, chat: str, token: str, mark: int, started: float,
+                                   trip: AgentTrip) -> None:
+        arrived = await self._answer(chat, token, mark)
+        if arrived is not None:
+            self.measured.agent_ms.append((arrived - started) * 1000)
+            self.measured.agent_trips.append(AgentTrip(
+                trip.token, trip.event_id, trip.posted, trip.posted + (arrived - started)))
 
     # Probe ------------------------------------------------------------------------------------
     async def _probe(self, http: httpx.AsyncClient, token: str) -> None:
@@ -263,6 +272,7 @@ class Load:
             jobs += [self._agent(others, i) for i in range(self.agents)]
             jobs.append(self._probe(others, telegram_token))
             await asyncio.gather(*jobs)
+            await asyncio.gather(*self._agent_waits)
             self.measured.window_seconds = self.seconds
         if self._missing:
             await asyncio.sleep(5)  # for late answers still in the outbox
