@@ -17,6 +17,7 @@ from adapters.slack.event_inbox import SlackEventInbox, in_a_case_thread
 from bot.clock import ManualClock
 from bot.dispatcher import OutboxDispatcher
 from bot.inbox import InboxEvent
+from bot.outbox import DeliveryResult, OutboundItem
 from bot.urgent_work import URGENT_IN_A_ROW, UrgentFirstExecutor, is_urgent, urgent
 from frontdoor.serve_cli import install_worker_threads
 
@@ -150,6 +151,45 @@ async def test_the_dispatchers_database_work_is_urgent_and_its_callers_is_not() 
     stop.set()
     await runner
     assert set(queue.asked_urgently) == {True}
+
+
+class _OneItemQueue(_Queue):
+    def __init__(self) -> None:
+        super().__init__()
+        self.items = [OutboundItem(id=1, destination="telegram", kind="reply", payload={})]
+
+    def claim_due(self, destinations: Any, now: datetime, limit: int, lease: timedelta,
+                  ) -> list[Any]:
+        self.asked_urgently.append(is_urgent())
+        items, self.items = self.items, []
+        return items
+
+
+class _Sender:
+    destination = "telegram"
+
+    async def deliver(self, item: OutboundItem) -> DeliveryResult:
+        return DeliveryResult(ok=True)
+
+
+class _Outcomes:
+    def __init__(self) -> None:
+        self.recorded_urgently: list[bool] = []
+
+    def record_many(self, deliveries: Any) -> None:
+        self.recorded_urgently.append(is_urgent())
+
+
+async def test_a_claim_and_the_record_of_its_result_both_go_first() -> None:
+    """The record frees the chat's next item (an agent's reply queued behind the bot's
+    answer), so it is urgent too: with records waiting their turn, the agent reply's p50 went
+    from about 0.3 s to 0.5-0.65 s in the whole-service bench."""
+    queue, outcomes = _OneItemQueue(), _Outcomes()
+    dispatcher = OutboxDispatcher(queue, [_Sender()], ManualClock(),  # type: ignore[list-item]
+                                  outcomes=outcomes)
+    assert await dispatcher.run_once() == 1
+    assert queue.asked_urgently[0] is True
+    assert outcomes.recorded_urgently == [True]
 
 
 def _event_body(channel_type: str, thread: str | None) -> str:
