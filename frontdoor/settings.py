@@ -6,7 +6,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, model_validator
 from pydantic.fields import FieldInfo
@@ -177,7 +177,7 @@ class Settings(BaseSettings):
     # Worker threads for blocking (database) work; 0 takes Python's default (CPUs + 4, at
     # most 32). Deliveries and agents' replies go ahead of sellers' new turns in their queue
     # (bot.urgent_work); false gives back asyncio's first-come-first-served executor.
-    frontdoor_worker_threads: int = 0
+    frontdoor_worker_threads: Annotated[int, Field(ge=0)] = 0
     frontdoor_urgent_work_first: bool = True
 
     @model_validator(mode="before")

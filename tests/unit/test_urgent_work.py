@@ -20,6 +20,7 @@ from bot.inbox import InboxEvent
 from bot.outbox import DeliveryResult, OutboundItem
 from bot.urgent_work import URGENT_IN_A_ROW, UrgentFirstExecutor, is_urgent, urgent
 from frontdoor.serve_cli import install_worker_threads
+from frontdoor.settings import Settings
 
 
 class _Blocked:
@@ -119,6 +120,19 @@ async def test_asyncio_takes_it_as_its_default_executor_and_the_priority_follows
     with urgent():
         assert await asyncio.to_thread(is_urgent) is True
     assert is_urgent() is False
+
+
+async def test_without_urgency_first_a_thread_count_still_sizes_asyncios_own_pool() -> None:
+    loop = asyncio.get_running_loop()
+    install_worker_threads(loop, threads=3, urgent_first=False)
+    names = await asyncio.gather(*(asyncio.to_thread(lambda: threading.current_thread().name)
+                                   for _ in range(4)))
+    assert not any(name.startswith("frontdoor-work") for name in names)
+
+
+def test_a_negative_thread_count_is_refused_with_the_settings_name() -> None:
+    with pytest.raises(ValueError, match="frontdoor_worker_threads"):
+        Settings(_env_file=None, frontdoor_worker_threads=-1)  # type: ignore[call-arg]
 
 
 class _Queue:
