@@ -199,7 +199,7 @@ async def test_a_claim_and_the_record_of_its_result_both_go_first() -> None:
     answer), so it is urgent too: with records waiting their turn, the agent reply's p50 went
     from about 0.3 s to 0.5-0.65 s in the whole-service bench."""
     queue, outcomes = _OneItemQueue(), _Outcomes()
-    dispatcher = OutboxDispatcher(queue, [_Sender()], ManualClock(),  # type: ignore[list-item]
+    dispatcher = OutboxDispatcher(queue, [_Sender()], ManualClock(),
                                   outcomes=outcomes)
     assert await dispatcher.run_once() == 1
     assert queue.asked_urgently[0] is True
