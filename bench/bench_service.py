@@ -216,7 +216,8 @@ def run_database(name: str, database_url: str, processes: int, rasa_url: str,
             quiet = asyncio.run(stand_in_round_trips(telegram, QUIET_ROUND_TRIPS))
             run.standin_p50_ms, run.standin_p99_ms = percentile(quiet, 50), percentile(quiet, 99)
             load = Load([s.url for s in servers], telegram, slack, users, TELEGRAM_SECRET,
-                        SIGNING_SECRET, args.seconds, args.agents, args.webhook_connections)
+                        SIGNING_SECRET, args.seconds, args.agents, args.webhook_connections,
+                        agent_every=args.agent_every)
             rasa_pid = listening_pid(int(rasa_url.rsplit(":", 1)[1]))
             pids = {s.name: s.process.pid for s in servers if s.process is not None}
             if rasa_pid is not None:
@@ -265,8 +266,9 @@ def render(runs: list[Run], args: argparse.Namespace, seconds: float,
         f"{args.webhook_connections} connections at once, Telegram's `max_connections`): "
         "describe an issue, press \"Open the case\", then follow-ups naming the case until "
         f"the time is up; {args.agents} agents reply in random open cases' threads through "
-        "signed `/slack/events`, each about every 2 s without waiting for the last to arrive "
-        "(an open loop: the same agent load however fast they are answered). "
+        f"signed `/slack/events`, each about every {args.agent_every:g} s without waiting for "
+        "the last to arrive (an open loop: the same agent load however fast they are "
+        "answered). "
         f"{args.seconds:g} s of load per "
         "database, one run each (repetitions: 1; the baselines below come from the same run).",
         "- Processes: `frontdoor serve` (the installed command, settings in the environment), "
@@ -363,6 +365,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=60.0, help="load per database")
     parser.add_argument("--rasa-seconds", type=float, default=10.0)
     parser.add_argument("--webhook-connections", type=int, default=40)
+    parser.add_argument("--agent-every", type=float, default=2.0,
+                        help="seconds between one agent's replies (on average)")
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--no-report", action="store_true", help="print, don't write the doc")
     parser.add_argument("--serve-setting", action="append", default=[], metavar="NAME=VALUE",

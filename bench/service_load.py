@@ -6,7 +6,7 @@ measured.
   the case" (button), then typed follow-ups to that case until the time is up; each message
   waits for the bot's answer at the Telegram stand-in before the next is sent;
 * an **agent** replies in a random open case's thread with a signed ``/slack/events`` request
-  about every ``AGENT_REPLY_EVERY_SECONDS``, and each reply is timed until it reaches the
+  about every ``agent_every`` seconds (2 by default), and each reply is timed until it reaches the
   seller (``sendMessage`` at the Telegram stand-in). The agents are an open loop: the next
   reply does not wait for the last to arrive, so the agents' load is the same however fast
   the service answers them, and two ways of serving can be compared at the same load;
@@ -75,7 +75,8 @@ class Load:
 
     def __init__(self, endpoints: list[str], telegram: TelegramStandIn, slack: SlackStandIn,
                  users: list[int], telegram_secret: str, signing_secret: str, seconds: float,
-                 agents: int, webhook_connections: int, seed: int = 1) -> None:
+                 agents: int, webhook_connections: int, seed: int = 1,
+                 agent_every: float = AGENT_REPLY_EVERY_SECONDS) -> None:
         self.endpoints = endpoints
         self.telegram = telegram
         self.slack = slack
@@ -85,6 +86,7 @@ class Load:
         self.seconds = seconds
         self.agents = agents
         self.webhook_connections = webhook_connections
+        self.agent_every = agent_every
         self.random = random.Random(seed)
         self.measured = Measured()
         self.cases: dict[int, str] = {}  # user -> case number
@@ -208,7 +210,7 @@ class Load:
 
     async def _agent(self, http: httpx.AsyncClient, number: int) -> None:
         while time.monotonic() < self._deadline:
-            await asyncio.sleep(AGENT_REPLY_EVERY_SECONDS * self.random.uniform(0.5, 1.5))
+            await asyncio.sleep(self.agent_every * self.random.uniform(0.5, 1.5))
             parents = self._parents()
             open_cases = [(u, n) for u, n in self.cases.items() if n in parents]
             if not open_cases:

@@ -11,7 +11,9 @@ from bench import bench_service as bs
 
 def test_a_tiny_load_is_answered_and_reported(rasa_url: str, tmp_path: Path) -> None:
     args = argparse.Namespace(sellers=3, agents=1, seconds=4.0, rasa_seconds=1.0,
-                              webhook_connections=4)
+                              webhook_connections=4,
+                              serve_setting=["FRONTDOOR_URGENT_WORK_FIRST=true"],
+                              agent_every=0.5)
     with bs.sqlite_database() as url:
         run = bs.run_database("SQLite", url, 1, rasa_url, args, tmp_path)
     m = run.measured
