@@ -27,6 +27,7 @@ import contextlib
 import json
 import logging
 from datetime import timedelta
+from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
@@ -67,22 +68,17 @@ class SlackEventInbox:
         it. A Slack retry of an event already recorded is only acknowledged: the holder of the
         record processes it. Raises if the record cannot be written (then the caller answers
         5xx, and Slack retries)."""
-        with contextlib.ExitStack() as priority:
-            if in_a_case_thread(body):
-                priority.enter_context(urgent())
+        agents = in_a_case_thread(body)
+        with _priority(agents):
             event = await asyncio.to_thread(self.inbox.record, SOURCE, event_id, body,
                                             self.clock.now(), self.lease)
         if event is None:
             log.info("Slack event %s is recorded already; acknowledged again", event_id)
             return
-        self._spawn(event)
+        self._spawn(event, agents)
 
-    def _spawn(self, event: InboxEvent) -> None:
-        # An agent's message in a case thread is a reply somebody waits for, one of few:
-        # its work goes ahead of sellers' new turns for a worker thread (bot.urgent_work).
-        with contextlib.ExitStack() as priority:
-            if in_a_case_thread(event.body):
-                priority.enter_context(urgent())
+    def _spawn(self, event: InboxEvent, agents: bool) -> None:
+        with _priority(agents):
             task = asyncio.create_task(self._in_order(event),
                                        name=f"slack-event-{event.event_id}")
         self._tasks.add(task)
@@ -132,7 +128,7 @@ class SlackEventInbox:
                                          self.lease, RECOVERY_BATCH)
         for event in events:
             log.info("recovering Slack event %s (attempt %d)", event.event_id, event.attempts)
-            self._spawn(event)
+            self._spawn(event, in_a_case_thread(event.body))
         return len(events)
 
     async def _recovery_loop(self) -> None:
@@ -160,31 +156,40 @@ class SlackEventInbox:
             await asyncio.wait(set(self._tasks), timeout=grace_seconds)
 
 
-def conversation_of(body: str) -> str:
-    """The conversation an event belongs to: its channel and thread (a deletion's thread is in
-    the message it took away); a DM, or a channel's top level, is one conversation."""
+def _priority(agents: bool) -> contextlib.AbstractContextManager[None]:
+    """An agent's message in a case thread is a reply somebody waits for, one of few: its
+    work goes ahead of sellers' new turns for a worker thread (bot.urgent_work)."""
+    return urgent() if agents else contextlib.nullcontext()
+
+
+def _event_of(body: str) -> dict[str, Any]:
+    """The ``event`` of an Events API body; empty when the body is not one."""
     try:
         event = json.loads(body).get("event") or {}
     except (ValueError, AttributeError):
-        return ""
-    if not isinstance(event, dict):
-        return ""
+        return {}
+    return event if isinstance(event, dict) else {}
+
+
+def _thread_of(event: dict[str, Any]) -> str:
+    """The event's thread (a deletion's is in the message it took away), or ""."""
     previous = event.get("previous_message")
     if not isinstance(previous, dict):
         previous = {}
-    thread = event.get("thread_ts") or previous.get("thread_ts") or ""
-    return f"{event.get('channel', '')}:{thread}"
+    return str(event.get("thread_ts") or previous.get("thread_ts") or "")
+
+
+def conversation_of(body: str) -> str:
+    """The conversation an event belongs to: its channel and thread; a DM, or a channel's top
+    level, is one conversation."""
+    event = _event_of(body)
+    if not event:
+        return ""
+    return f"{event.get('channel', '')}:{_thread_of(event)}"
 
 
 def in_a_case_thread(body: str) -> bool:
     """Whether an event happened in a channel's thread (where agents answer cases), not in a
     DM (a seller's conversation)."""
-    try:
-        event = json.loads(body).get("event") or {}
-    except (ValueError, AttributeError):
-        return False
-    if not isinstance(event, dict) or event.get("channel_type") == "im":
-        return False
-    previous = event.get("previous_message")
-    return bool(event.get("thread_ts")
-                or (isinstance(previous, dict) and previous.get("thread_ts")))
+    event = _event_of(body)
+    return event.get("channel_type") != "im" and bool(_thread_of(event))

@@ -48,7 +48,8 @@ async def test_events_of_one_thread_keep_their_order_and_other_threads_do_not_wa
     for event_id, (thread, text) in enumerate([("1.1", "slow note"), ("1.1", "reply"),
                                                ("2.2", "other thread")]):
         inbox._spawn(InboxEvent(source="slack", event_id=f"Ev{event_id}",
-                                body=body("C1", thread, text), owner="me", attempts=1))
+                                body=body("C1", thread, text), owner="me", attempts=1),
+                     agents=True)
     await asyncio.wait(set(inbox._tasks))
     assert inbox.done == ["other thread", "slow note", "reply"]
     assert inbox._conversations == {}

@@ -125,9 +125,20 @@ async def test_asyncio_takes_it_as_its_default_executor_and_the_priority_follows
 async def test_without_urgency_first_a_thread_count_still_sizes_asyncios_own_pool() -> None:
     loop = asyncio.get_running_loop()
     install_worker_threads(loop, threads=3, urgent_first=False)
-    names = await asyncio.gather(*(asyncio.to_thread(lambda: threading.current_thread().name)
-                                   for _ in range(4)))
-    assert not any(name.startswith("frontdoor-work") for name in names)
+    gate = threading.Barrier(3, timeout=5)
+
+    def meet() -> str:  # three at once: the pool must have at least three threads
+        gate.wait()
+        return threading.current_thread().name
+
+    names = await asyncio.gather(*(asyncio.to_thread(meet) for _ in range(3)))
+    # Installed (asyncio's own pool names its threads "asyncio_N"), with three threads.
+    assert all(name.startswith("ThreadPoolExecutor") for name in names)
+    assert len(set(names)) == 3
+    # And no more than three: four jobs that wait for each other never all meet.
+    crowd = threading.Barrier(4, timeout=0.5)
+    with pytest.raises(threading.BrokenBarrierError):
+        await asyncio.gather(*(asyncio.to_thread(crowd.wait) for _ in range(4)))
 
 
 def test_a_negative_thread_count_is_refused_with_the_settings_name() -> None:
