@@ -195,6 +195,8 @@ def explain(engine: Engine, statements: list[tuple[str, Any]],
             if pg and (tiny or force_index):
                 conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
             prefix = "EXPLAIN " if pg else "EXPLAIN QUERY PLAN "
+            if isinstance(params, list):  # an executemany: its plan is one row's
+                params = params[0]
             rows = conn.exec_driver_sql(prefix + statement, params).all()
             conn.rollback()
         body = "\n".join(str(r[0] if pg else r[-1]) for r in rows)

@@ -166,11 +166,10 @@ def rating_prompts(session: Session, cases: Sequence[Case],
     return found
 
 
-# A batch's rows go in as one JSON parameter that the database unpacks, INSERT ... SELECT in
-# the rows' order, so the ids follow the order the rules queued the items in: the order a
-# chat's or a thread's items are delivered in. (Thousands of placeholders would cost psycopg
-# more to parse than the insert costs the server; SQLAlchemy's multi-row VALUES on SQLite
-# stop at 999 parameters, about a hundred rows per statement.)
+# PostgreSQL: a batch's rows go in as one JSON parameter that the server unpacks, INSERT ...
+# SELECT in the rows' order, so the ids follow the order the rules queued the items in: the
+# order a chat's or a thread's items are delivered in. (Thousands of placeholders would cost
+# psycopg more to parse than the insert costs the server.)
 _EVENT_COLUMNS = ("case_id", "kind", "actor_kind", "actor_ref", "from_value", "to_value",
                   "reason", "created_at")
 _ITEM_COLUMNS = ("destination", "kind", "payload", "case_id", "ordering_key", "created_at")
@@ -193,38 +192,47 @@ _PG_ADD_ITEMS = text(
     " WITH ORDINALITY AS i(destination, kind, payload, case_id, ordering_key, created_at, n)"
     " ORDER BY n RETURNING id)"
     f" SELECT count(*), pg_notify('{OUTBOX_CHANNEL}', '') FROM queued")
-# SQLite: the values are already in the form SQLAlchemy stores (see _stored).
-_SQLITE_ADD_EVENTS = text(
-    f"INSERT INTO case_events ({', '.join(_EVENT_COLUMNS)}) SELECT "
-    + ", ".join(f"json_extract(value, '$.{c}')" for c in _EVENT_COLUMNS)
-    + " FROM json_each(:rows) ORDER BY key")
-_SQLITE_ADD_ITEMS = text(
+# SQLite: one prepared INSERT run for every row by the driver (executemany, in the rows'
+# order). In process there is no round trip to save, and it skips what a JSON parameter costs
+# on both sides: encoding the rows here (an item's payload twice) and unpacking them there.
+# Measured on a 10,000-case sweep: see docs/benchmarks.md, "Scheduler sweeps".
+_SQLITE_ADD_EVENTS = (
+    f"INSERT INTO case_events ({', '.join(_EVENT_COLUMNS)}) VALUES "
+    f"({', '.join('?' for _ in _EVENT_COLUMNS)})")
+_SQLITE_ADD_ITEMS = (
     f"INSERT INTO outbox ({', '.join(_ITEM_COLUMNS)}, status, attempts, next_attempt_at) "
-    "SELECT " + ", ".join(f"json_extract(value, '$.{c}')" for c in _ITEM_COLUMNS)
-    + ", 'pending', 0, json_extract(value, '$.created_at') FROM json_each(:rows) ORDER BY key")
+    f"VALUES ({', '.join('?' for _ in _ITEM_COLUMNS)}, 'pending', 0, ?)")
 
 
 def write_batch(session: Session, outbox: SqlOutboxRepository, writes: BatchWrites) -> None:
     _update_cases(session, writes.case_updates)
-    events = [{
-        "case_id": e.case_id, "kind": e.kind, "actor_kind": e.actor_kind,
-        "actor_ref": e.actor_ref, "from_value": e.from_value, "to_value": e.to_value,
-        "reason": e.reason, "created_at": e.created_at} for e in writes.events]
-    items = [{
-        "destination": i.destination, "kind": i.kind, "payload": i.payload,
-        "case_id": i.case_id, "ordering_key": i.ordering_key, "created_at": i.created_at}
-        for i in writes.outbox]
     dialect = session.get_bind().dialect
     if dialect.name == "postgresql":
+        events = [{
+            "case_id": e.case_id, "kind": e.kind, "actor_kind": e.actor_kind,
+            "actor_ref": e.actor_ref, "from_value": e.from_value, "to_value": e.to_value,
+            "reason": e.reason, "created_at": e.created_at} for e in writes.events]
+        items = [{
+            "destination": i.destination, "kind": i.kind, "payload": i.payload,
+            "case_id": i.case_id, "ordering_key": i.ordering_key, "created_at": i.created_at}
+            for i in writes.outbox]
         for rows, stmt in ((events, _PG_ADD_EVENTS), (items, _PG_ADD_ITEMS)):
             if rows:
                 session.execute(stmt, {"rows": json.dumps(rows, default=_iso)})
     else:
-        for rows, table, stmt in ((events, EVENTS, _SQLITE_ADD_EVENTS),
-                                  (items, OUTBOX, _SQLITE_ADD_ITEMS)):
-            if rows:
-                session.execute(stmt, {"rows": json.dumps(_stored(rows, table, dialect))})
-    if items:
+        connection = session.connection()
+        if writes.events:
+            connection.exec_driver_sql(_SQLITE_ADD_EVENTS, _stored(
+                [(e.case_id, e.kind, e.actor_kind, e.actor_ref, e.from_value, e.to_value,
+                  e.reason, e.created_at) for e in writes.events],
+                EVENTS, _EVENT_COLUMNS, dialect))
+        if writes.outbox:
+            # next_attempt_at: due at once, like created_at (the last parameter)
+            connection.exec_driver_sql(_SQLITE_ADD_ITEMS, _stored(
+                [(i.destination, i.kind, i.payload, i.case_id, i.ordering_key, i.created_at,
+                  i.created_at) for i in writes.outbox],
+                OUTBOX, (*_ITEM_COLUMNS, "next_attempt_at"), dialect))
+    if writes.outbox:
         outbox.added = True  # this process's dispatcher is woken after the commit
 
 
@@ -234,26 +242,31 @@ def _iso(value: object) -> str:
     raise TypeError(f"not JSON serializable: {type(value).__name__}")
 
 
-def _stored(rows: list[dict[str, Any]], table: Table, dialect: Dialect) -> list[dict[str, Any]]:
-    """``rows`` with each value as its column's type stores it (SQLite: a datetime as UTC
-    text, a JSON payload as its text), so what the SELECT unpacks is what an ORM insert
-    writes."""
-    processors = {key: table.c[key].type.dialect_impl(dialect).bind_processor(dialect)
-                  for key in rows[0]}
+def _stored(rows: list[tuple[Any, ...]], table: Table, columns: Sequence[str],
+            dialect: Dialect) -> list[tuple[Any, ...]]:
+    """``rows`` (values in the order of ``columns``) with each value as its column's type
+    stores it (SQLite: a datetime as UTC text, a JSON payload as its text), so what the
+    driver inserts is what an ORM insert writes. Columns stored as given pass untouched."""
+    converting = [(n, proc) for n, name in enumerate(columns)
+                  if (proc := table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
+                  is not None]
     # A batch's rows share a handful of times (its "now"): each is converted once.
-    converted: dict[tuple[str, Any], Any] = {}
-
-    def stored(key: str, value: Any) -> Any:
-        proc = processors[key]
-        if proc is None or value is None:
-            return value
-        if not isinstance(value, datetime):
-            return proc(value)
-        if (key, value) not in converted:
-            converted[key, value] = proc(value)
-        return converted[key, value]
-
-    return [{key: stored(key, value) for key, value in row.items()} for row in rows]
+    converted: dict[tuple[int, datetime], Any] = {}
+    out = []
+    for row in rows:
+        values = list(row)
+        for n, proc in converting:
+            value = values[n]
+            if value is None:
+                continue
+            if isinstance(value, datetime):
+                if (n, value) not in converted:
+                    converted[n, value] = proc(value)
+                values[n] = converted[n, value]
+            else:
+                values[n] = proc(value)
+        out.append(tuple(values))
+    return out
 
 
 def _update_cases(session: Session, updates: Mapping[int, dict[str, Any]]) -> None:
