@@ -94,6 +94,8 @@ class OutboxDispatcher:
         self.dead = 0
         self.record_retries = 0  # deliveries whose result the database refused for a while
         self.record_transactions = 0  # transactions that recorded results
+        self.claims = 0  # claim transactions run
+        self.empty_claims = 0  # of them, those that found nothing due
         self._to_record: list[tuple[Delivery, asyncio.Future[bool]]] = []
         self._recorder: asyncio.Future[None] | None = None
 
@@ -225,6 +227,8 @@ class OutboxDispatcher:
                                     "on", len(in_flight), exc_info=True)
                         items = []
                         claim_again_at = time.monotonic() + self.idle_poll
+                    self.claims += 1
+                    self.empty_claims += not items
                     claimed += len(items)
                     in_flight.update(asyncio.ensure_future(self._deliver(i)) for i in items)
                 if not in_flight:

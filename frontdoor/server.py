@@ -42,6 +42,13 @@ class Metrics:
                                registry=self.registry)
         self.dead = Gauge("frontdoor_outbox_dead_lettered",
                           "Items dead-lettered by this process", registry=self.registry)
+        self.claims = Gauge("frontdoor_outbox_claims",
+                            "Claim transactions run by this process's dispatcher, by whether "
+                            "they found items due", ["found"], registry=self.registry)
+        self.record_transactions = Gauge(
+            "frontdoor_outbox_record_transactions",
+            "Transactions this process's dispatcher recorded delivery results in",
+            registry=self.registry)
 
 
 @dataclass
@@ -122,6 +129,10 @@ def create_app(parts: ServerParts) -> Starlette:
         if parts.dispatcher is not None:
             m.delivered.set(parts.dispatcher.delivered)
             m.dead.set(parts.dispatcher.dead)
+            d = parts.dispatcher
+            m.claims.labels("items").set(d.claims - d.empty_claims)
+            m.claims.labels("nothing").set(d.empty_claims)
+            m.record_transactions.set(d.record_transactions)
         return Response(generate_latest(m.registry), media_type=CONTENT_TYPE_LATEST)
 
     def counted(channel: str, handler: Handler) -> Handler:

@@ -398,3 +398,20 @@ async def test_a_delivery_that_never_answers_is_retried_before_its_lease_ends(
     assert disp.failed == 1 and disp.delivered == 1  # the parent went out, the post timed out
     rows = SqlOutboxQueue(db).counts()
     assert rows.get("pending", 0) >= 1
+
+
+async def test_claims_are_counted_with_those_that_found_nothing(
+        db: Database, service: CaseService, clock: ManualClock) -> None:
+    ident, seller = make_seller(service, "43")
+    service.open_case(seller.id, "order", "late", order_id=ORDER, identity_id=ident.id)
+    slack = ScriptedSender("slack")
+    dispatching = dispatcher(db, clock, slack)
+
+    assert await dispatching.run_once() == 2  # the case's parent, then its first thread post
+    # The thread post waits for its parent's send: each claim carried one item, and the
+    # claim after the last send found nothing.
+    assert (dispatching.claims, dispatching.empty_claims) == (3, 1)
+    assert dispatching.record_transactions == 2
+
+    assert await dispatching.run_once() == 0
+    assert (dispatching.claims, dispatching.empty_claims) == (4, 2)

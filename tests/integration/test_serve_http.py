@@ -5,6 +5,7 @@ commands, and Telegram long polling. Same server and stand-ins as test_serve_rel
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import AsyncIterator
 from urllib.parse import urlencode
@@ -155,6 +156,10 @@ async def test_metrics_count_requests_and_outbox_items(
     assert 'frontdoor_inbound_total{channel="telegram",outcome="401"} 1.0' in text
     assert 'frontdoor_outbox_items{status="sent"}' in text
     assert "frontdoor_outbox_delivered" in text
+    # The dispatcher's claims and records are counted as it works (the seller got a reply).
+    claims = re.search(r'frontdoor_outbox_claims\{found="items"\} (\d+)\.0', text)
+    assert claims is not None and int(claims[1]) >= 1
+    assert re.search(r"frontdoor_outbox_record_transactions ([1-9]\d*)\.0", text)
 
 
 # Agents' slash commands --------------------------------------------------------------------
