@@ -74,6 +74,8 @@ class Run:
     log_errors: int = 0
     cpu_s: dict[str, float] = field(default_factory=dict)  # CPU seconds during the load
     stages: dict[str, list[float]] = field(default_factory=dict)  # agent reply, per stage
+    #: the serve processes' dispatcher counters at the end (their /metrics), summed
+    dispatch: dict[str, float] = field(default_factory=dict)
 
     @property
     def typed_rps(self) -> float:
@@ -118,6 +120,25 @@ async def stand_in_round_trips(telegram: TelegramStandIn, count: int) -> list[fl
 
 
 # Processes ------------------------------------------------------------------------------------
+DISPATCH_METRICS = {
+    'frontdoor_outbox_claims{found="items"}': "claims with items",
+    'frontdoor_outbox_claims{found="nothing"}': "claims that found nothing",
+    "frontdoor_outbox_record_transactions": "record transactions",
+    "frontdoor_outbox_delivered": "delivered",
+}
+
+
+def dispatch_counts(urls: list[str]) -> dict[str, float]:
+    """The dispatchers' counters, summed over the serve processes (their /metrics)."""
+    totals = dict.fromkeys(DISPATCH_METRICS.values(), 0.0)
+    for url in urls:
+        for line in httpx.get(f"{url}/metrics", timeout=10).text.splitlines():
+            name, _, value = line.rpartition(" ")
+            if name in DISPATCH_METRICS:
+                totals[DISPATCH_METRICS[name]] += float(value)
+    return totals
+
+
 def rss_mb(pid: int) -> tuple[float, float]:
     """Resident memory now and at its peak (VmRSS, VmHWM), MB."""
     fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text()
@@ -226,6 +247,7 @@ def run_database(name: str, database_url: str, processes: int, rasa_url: str,
             before = {name: cpu_seconds(pid) for name, pid in pids.items()}
             run.measured = asyncio.run(load.run(TELEGRAM_TOKEN))
             run.cpu_s = {name: cpu_seconds(pid) - before[name] for name, pid in pids.items()}
+            run.dispatch = dispatch_counts([s.url for s in servers])
             for server in servers:
                 assert server.process is not None
                 run.rss_mb[server.name] = rss_mb(server.process.pid)
@@ -249,6 +271,16 @@ def run_database(name: str, database_url: str, processes: int, rasa_url: str,
 # Report ---------------------------------------------------------------------------------------
 def _p(values: list[float], pct: float) -> str:
     return f"{percentile(values, pct):.1f}" if values else "–"
+
+
+def _per_delivered(run: Run, *counters: str) -> str:
+    delivered = run.dispatch.get("delivered", 0.0)
+    if not delivered:
+        return "–"
+    total = sum(run.dispatch[c] for c in counters) / delivered
+    if len(counters) == 1:
+        return f"{total:.2f}"
+    return f"{total:.2f} ({run.dispatch[counters[-1]] / delivered:.2f})"
 
 
 def render(runs: list[Run], args: argparse.Namespace, seconds: float,
@@ -320,6 +352,10 @@ def render(runs: list[Run], args: argparse.Namespace, seconds: float,
            if r.measured.errors else ""))
     row("server log tracebacks / HTTP 500 lines", lambda r: r.log_errors)
     row("dead-lettered outbox items", lambda r: r.dead_letters)
+    row("outbox claim transactions per item delivered (of them found nothing)",
+        lambda r: _per_delivered(r, "claims with items", "claims that found nothing"))
+    row("delivery record transactions per item delivered",
+        lambda r: _per_delivered(r, "record transactions"))
     names = sorted({n for r in runs for n in r.rss_mb}, key=lambda n: (n.startswith("bench"), n))
     for name in names:
         row(f"CPU ms per typed message answered: {name}",

@@ -23,6 +23,10 @@ def test_a_tiny_load_is_answered_and_reported(rasa_url: str, tmp_path: Path) -> 
     assert m.agent_ms and all(ms > 0 for ms in m.agent_ms)  # agents' replies reached sellers
     assert m.probe_ms and run.standin_p50_ms > 0 and run.rasa_rps > 0
     assert {"sqlite-serve1", "rasa"} <= set(run.rss_mb)
+    # The dispatcher's counters came from the serve process's /metrics.
+    assert run.dispatch["delivered"] >= m.typed_answered_in_window
+    assert run.dispatch["claims with items"] >= 1 and run.dispatch["record transactions"] >= 1
 
     text = bs.render([run], args, 1.0, ("0", "0"))
     assert "typed throughput ÷ raw Rasa" in text and "agent reply -> seller" in text
+    assert "outbox claim transactions per item delivered" in text
