@@ -36,6 +36,7 @@ from bot.classification import Classification
 from bot.dialogue.config import EngineConfig
 from bot.i18n import CHINESE, ENGLISH
 from nlu.client import RasaClassifier
+from nlu.paired_bootstrap import Difference, paired_difference
 from nlu.project import RasaProject, read_examples, read_training_examples
 
 LANGUAGES = ("en", "zh")
@@ -113,6 +114,8 @@ class LanguageReport:
     train_examples: int
     test_examples: int
     action_threshold: float  # conversational intents in this language's text
+    #: top intent against the baseline's top label, with how much the set's draw could move it
+    top_vs_baseline: Difference | None = None
     predictions: list[Prediction] = field(default_factory=list)
 
     def targets(self) -> list[Target]:
@@ -248,6 +251,7 @@ def _language_report(language: str, heldout: Path, test: list[tuple[str, str]],
         baseline_app=score(expected, baseline_app, labels),
         train_examples=len(train), test_examples=len(test),
         action_threshold=config.action_threshold(_SPEAKER_LANGUAGE.get(language)),
+        top_vs_baseline=paired_difference(expected, top, baseline),
         predictions=[Prediction(t, e, a, p, r.confidence, b) for t, e, a, p, r, b in
                      zip(texts, expected, app, top, results, baseline, strict=True)],
     )

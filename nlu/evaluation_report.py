@@ -37,6 +37,8 @@ def _language_lines(report: LanguageReport, threshold: float, list_mistakes: boo
     lines.append("")
     for target in report.targets():
         lines.append(f"target {target.name:22} {'met' if target.met else 'NOT MET':8} ({target.check})")
+    if report.top_vs_baseline is not None:
+        lines.append(report.top_vs_baseline.describe("top", "TF-IDF+LR"))
     mistakes = report.mistakes()
     if mistakes and not list_mistakes:
         lines += ["", f"mistakes: {len(mistakes)} (not listed for the final set: its texts stay "

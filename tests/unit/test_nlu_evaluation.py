@@ -18,6 +18,7 @@ from nlu.evaluation import (
     score,
 )
 from nlu.evaluation_report import format_report
+from nlu.paired_bootstrap import paired_difference
 
 
 @pytest.mark.parametrize(("text", "language"), [
@@ -93,8 +94,12 @@ def _report(split: str) -> EvaluationReport:
     predictions = [Prediction("where is my parcel", "shipping", "shipping", "shipping", 0.9, "shipping"),
                    Prediction("包裹在哪里呢", "shipping", "out_of_scope", "shipping", 0.3, "shipping")]
     scores = score([p.expected for p in predictions], [p.app for p in predictions], labels)
-    language = LanguageReport("zh", f"{split}_zh.yml", scores, scores, scores, scores, 10, 2, 0.40,
-                              predictions)
+    language = LanguageReport(
+        "zh", f"{split}_zh.yml", scores, scores, scores, scores, 10, 2, 0.40,
+        top_vs_baseline=paired_difference([p.expected for p in predictions],
+                                          [p.top for p in predictions],
+                                          [p.baseline for p in predictions]),
+        predictions=predictions)
     return EvaluationReport(split, 0.40, 0.55, "http://nlu.test", 1.0, {"zh": language})
 
 
@@ -106,3 +111,10 @@ def test_the_final_sets_mistakes_are_counted_not_listed() -> None:
     assert final.to_json()["languages"]["zh"]["misclassified"] == 1
     assert "包裹在哪里呢" in format_report(dev)
     assert dev.to_json()["languages"]["zh"]["misclassified"][0]["text"] == "包裹在哪里呢"
+
+
+def test_the_report_says_how_sure_the_difference_from_the_baseline_is() -> None:
+    final = _report("final")
+    assert ("top - TF-IDF+LR macro-F1: +0.000 (95% paired bootstrap interval +0.000 to "
+            "+0.000; top higher in 0% of 2,000 draws)") in format_report(final)
+    assert final.to_json()["languages"]["zh"]["top_vs_baseline"]["resamples"] == 2000
