@@ -263,13 +263,19 @@ def report(results: list[Result], args: argparse.Namespace, total_s: float,
         lines += step_rows(res)
     lines += [
         "",
-        "Why the greeting and the thanks come close and the others do not: after the NLU, "
-        "\"greet\" and \"thanks\" need only the turn's last transaction (dialogue state and "
-        "replies, committed together with the event's claim); the intake and status turns "
+        "What the ratio compares: after the NLU, \"greet\" and \"thanks\" need only the "
+        "turn's last transaction (dialogue state and replies, committed together with the "
+        "event's claim), so their ratio is the turn's own work (the dialogue, its texts, 4-6 "
+        "statements through the ORM) against a one-row INSERT; the intake and status turns "
         "first read the seller's cases (a read-only unit), and the follow-up adds the message "
         "to its case in its own write transaction (the case rules' unit of work) before the "
-        "last one: two durable commits after the NLU cannot be within 2× of one. Meeting the "
-        "target for those needs the flows' work and the answer in one transaction.",
+        "last one: two durable commits after the NLU cannot be within 2× of one. The "
+        "baseline is mostly the commit's flush to disk, which is the machine's, not the "
+        "engine's: the same benchmark on this machine measured PostgreSQL's bare write "
+        "transaction at 7.98 ms p50 on 2026-11-30 (critical path 26.85 ms, 2.5×) and at "
+        "0.82 ms on 2026-12-01 (critical path 7.17 ms, 9.3×): a tenfold faster flush made the "
+        "ratio four times worse while the critical path itself got faster. So the ratio is "
+        "reported as asked, with the absolute times beside it.",
         "",
         "### The engine's own cost (fake classifier)",
         "",
