@@ -157,6 +157,10 @@ def _quality(report: EvaluationReport, training: dict[str, object] | None) -> li
         *[row for lang in report.languages.values() for row in _quality_rows(lang)],
         "",
         "Targets: " + "; ".join(targets) + ".",
+        "How sure each top-label comparison is (a paired bootstrap over the set's messages, "
+        "nlu/paired_bootstrap.py): " + "; ".join(
+            f"{LANGUAGE_NAMES.get(k, k)} " + v.top_vs_baseline.describe("top", "TF-IDF + LR")
+            for k, v in report.languages.items() if v.top_vs_baseline is not None) + ".",
         "How one model for both languages and its classifier were chosen (development sets, "
         "with the numbers): [nlu/README.md](../nlu/README.md#two-languages-one-model); the English "
         "scores before Chinese was added, measured first on the same final set: "

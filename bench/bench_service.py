@@ -283,6 +283,17 @@ def _per_delivered(run: Run, *counters: str) -> str:
     return f"{total:.2f} ({run.dispatch[counters[-1]] / delivered:.2f})"
 
 
+def _capacity(run: Run) -> str:
+    """What the serve processes' CPU alone allows: each process's CPU per typed message
+    answered by all of them, so with a core each the busiest one sets the pace."""
+    answered = run.measured.typed_answered_in_window
+    busiest = max((run.cpu_s[n] for n in run.cpu_s if "serve" in n), default=0.0)
+    if not answered or not busiest:
+        return "–"
+    rate = answered / busiest
+    return f"{rate:.0f} ({rate / run.rasa_rps:.2f})" if run.rasa_rps else f"{rate:.0f}"
+
+
 def render(runs: list[Run], args: argparse.Namespace, seconds: float,
            load: tuple[str, str]) -> str:
     lines = [
@@ -361,6 +372,8 @@ def render(runs: list[Run], args: argparse.Namespace, seconds: float,
         row(f"CPU ms per typed message answered: {name}",
             lambda r, n=name: f"{1000 * r.cpu_s[n] / r.measured.typed_answered_in_window:.0f}"
             if n in r.cpu_s and r.measured.typed_answered_in_window else "–")
+    row("upper bound with a core per serve process: 1000 ÷ the busiest one's CPU ms per "
+        "typed message, msgs/s (÷ raw Rasa)", _capacity)
     for name in names:
         row(f"RSS {name} now / peak MB",
             lambda r, n=name: f"{r.rss_mb[n][0]:.0f} / {r.rss_mb[n][1]:.0f}" if n in r.rss_mb

@@ -30,3 +30,5 @@ def test_a_tiny_load_is_answered_and_reported(rasa_url: str, tmp_path: Path) -> 
     text = bs.render([run], args, 1.0, ("0", "0"))
     assert "typed throughput ÷ raw Rasa" in text and "agent reply -> seller" in text
     assert "outbox claim transactions per item delivered" in text
+    assert "upper bound with a core per serve process" in text
+    assert bs._capacity(run) != "–"  # the serve process's CPU was measured
