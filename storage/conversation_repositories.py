@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import exists, func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Table, exists, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.domain import (
     AGENT,
@@ -28,6 +28,8 @@ from storage.row_mapping import (
     event_from_row,
     message_from_row,
 )
+
+_MESSAGE_REFS = cast(Table, MessageRefRow.__table__)
 
 
 class SqlMessageRepository(_Repo):
@@ -124,16 +126,12 @@ class SqlMessageRepository(_Repo):
         self, platform: str, chat_id: str, message_id: str, case_id: int,
         case_message_id: int | None,
     ) -> None:
-        try:
-            with self.session.begin_nested():
-                self.session.add(
-                    MessageRefRow(
-                        platform=platform, chat_id=chat_id, message_id=message_id,
-                        case_id=case_id, case_message_id=case_message_id,
-                    )
-                )
-        except IntegrityError:
-            pass  # already recorded: delivery results can be recorded twice after a crash
+        # Already recorded is fine: delivery results can be recorded twice after a crash. One
+        # statement, where a savepoint around an insert was three.
+        adding = (postgresql.insert(_MESSAGE_REFS) if self._pg else sqlite.insert(_MESSAGE_REFS))
+        self.session.execute(adding.values(
+            platform=platform, chat_id=chat_id, message_id=message_id, case_id=case_id,
+            case_message_id=case_message_id).on_conflict_do_nothing())
 
     def find_ref(
         self, platform: str, chat_id: str, message_id: str

@@ -58,26 +58,23 @@ class SqlOutboxRepository(SqlRepository):
     def complete(self, item_id: int, attempts: int, result: DeliveryResult, now: datetime,
                  retry_at: datetime | None, dead: bool) -> bool:
         """Record a delivery: sent, dead-lettered, or due again at ``retry_at``. False when the
-        item is no longer pending (recorded already: an earlier try whose answer was lost)."""
-        with writes_first():  # usually the unit of work's first statement: it begins it
-            row = self.session.get(OutboxRow, item_id, with_for_update=True)
-        if row is None or row.status != PENDING:
-            return False
-        row.attempts = attempts
-        row.claimed_until = None
+        item is no longer pending (recorded already: an earlier try whose answer was lost).
+
+        One conditional UPDATE: the row lock it takes (PostgreSQL) serialises two records of
+        the same item, and the second then finds it no longer pending."""
+        values: dict[str, Any] = {"attempts": attempts, "claimed_until": None}
         if result.ok:
-            row.status = SENT
-            row.sent_at = now
-            row.platform_message_id = result.platform_message_id
-            row.platform_chat_id = result.platform_chat_id
+            values.update(status=SENT, sent_at=now, platform_message_id=result.platform_message_id,
+                          platform_chat_id=result.platform_chat_id)
         elif dead:
-            row.status = DEAD
-            row.last_error = result.error
+            values.update(status=DEAD, last_error=result.error)
         else:
-            row.last_error = result.error
-            row.next_attempt_at = retry_at or now
-        self.session.flush()
-        return True
+            values.update(last_error=result.error, next_attempt_at=retry_at or now)
+        with writes_first():  # usually the unit of work's first statement: it begins it
+            done = self.session.execute(
+                update(_OUTBOX).where(_OUTBOX.c.id == item_id, _OUTBOX.c.status == PENDING)
+                .values(values))
+        return bool(getattr(done, "rowcount", 0))
 
     def drop_pending_of_chat(self, item_id: int, reason: str) -> int:
         """Dead-letter every pending item of the same chat as ``item_id`` (same destination
