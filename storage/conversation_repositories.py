@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, exists, func, select, update
+from sqlalchemy import Table, exists, func, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.domain import (
@@ -126,12 +126,22 @@ class SqlMessageRepository(_Repo):
         self, platform: str, chat_id: str, message_id: str, case_id: int,
         case_message_id: int | None,
     ) -> None:
-        # Already recorded is fine: delivery results can be recorded twice after a crash. One
-        # statement, where a savepoint around an insert was three.
-        adding = (postgresql.insert(_MESSAGE_REFS) if self._pg else sqlite.insert(_MESSAGE_REFS))
-        self.session.execute(adding.values(
-            platform=platform, chat_id=chat_id, message_id=message_id, case_id=case_id,
-            case_message_id=case_message_id).on_conflict_do_nothing())
+        """Remember where a message landed on a platform. Recorded already is fine (delivery
+        results can be recorded twice after a crash), and so is a case message gone meanwhile
+        (the seller withdrew it while its copy was queued): then nothing is remembered. One
+        statement, where a savepoint around an insert was three."""
+        refs = _MESSAGE_REFS
+        values = select(
+            literal(platform, refs.c.platform.type), literal(chat_id, refs.c.chat_id.type),
+            literal(message_id, refs.c.message_id.type), literal(case_id, refs.c.case_id.type),
+            literal(case_message_id, refs.c.case_message_id.type),
+        ).where(exists().where(CaseRow.id == case_id))
+        if case_message_id is not None:
+            values = values.where(exists().where(CaseMessageRow.id == case_message_id))
+        adding = postgresql.insert(refs) if self._pg else sqlite.insert(refs)
+        self.session.execute(adding.from_select(
+            ["platform", "chat_id", "message_id", "case_id", "case_message_id"], values,
+        ).on_conflict_do_nothing())
 
     def find_ref(
         self, platform: str, chat_id: str, message_id: str
