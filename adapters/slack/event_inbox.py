@@ -172,11 +172,16 @@ def _event_of(body: str) -> dict[str, Any]:
 
 
 def _thread_of(event: dict[str, Any]) -> str:
-    """The event's thread (a deletion's is in the message it took away), or ""."""
-    previous = event.get("previous_message")
-    if not isinstance(previous, dict):
-        previous = {}
-    return str(event.get("thread_ts") or previous.get("thread_ts") or "")
+    """The event's thread, or "". An edit carries it in the message as it is now, a deletion
+    in the message it took away, and a deletion shown as a tombstone (an edit) in the new
+    message: wherever the handler reads it, so an agent's reply and its edit or deletion are
+    one conversation, processed in order."""
+    found = event.get("thread_ts")
+    for inner in ("message", "previous_message"):
+        message = event.get(inner)
+        if not found and isinstance(message, dict):
+            found = message.get("thread_ts")
+    return str(found or "")
 
 
 def conversation_of(body: str) -> str:
@@ -189,7 +194,10 @@ def conversation_of(body: str) -> str:
 
 
 def in_a_case_thread(body: str) -> bool:
-    """Whether an event happened in a channel's thread (where agents answer cases), not in a
-    DM (a seller's conversation)."""
+    """Whether an event is a message (or its edit or deletion) in a channel's thread, where
+    agents answer cases: not in a DM (a seller's conversation), and not the bot's own relayed
+    message coming back (dropped on arrival: nobody waits for it)."""
     event = _event_of(body)
-    return event.get("channel_type") != "im" and bool(_thread_of(event))
+    own = event.get("bot_id") or event.get("subtype") == "bot_message"
+    return (event.get("type") == "message" and event.get("channel_type") != "im"
+            and not own and bool(_thread_of(event)))

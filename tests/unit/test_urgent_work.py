@@ -234,6 +234,17 @@ def test_only_messages_in_a_channels_threads_are_agents_urgent_work() -> None:
     assert not in_a_case_thread(_event_body("im", "1.1"))  # a seller's DM, threaded or not
     assert not in_a_case_thread(_event_body("channel", None))
     assert not in_a_case_thread("not json") and not in_a_case_thread('{"event": 3}')
+    # The bot's own relayed message coming back, and a mention, wait like other work: the
+    # handler drops the first on arrival, and nobody waits on the second as on a reply.
+    echo = json.loads(_event_body("channel", "1.1"))
+    echo["event"]["bot_id"] = "B1"
+    assert not in_a_case_thread(json.dumps(echo))
+    echo["event"].pop("bot_id")
+    echo["event"]["subtype"] = "bot_message"
+    assert not in_a_case_thread(json.dumps(echo))
+    mention = json.loads(_event_body("channel", "1.1"))
+    mention["event"]["type"] = "app_mention"
+    assert not in_a_case_thread(json.dumps(mention))
 
 
 class _RecordingInbox:
