@@ -111,9 +111,11 @@ class WriteTurns:
             f"database is locked (no write turn within {self.wait_seconds:.0f} s)")
 
     def _give_up(self, waiter: _Waiter, queue: deque[_Waiter]) -> bool:
-        """Leave the queue; True if the turn was granted meanwhile (then it is kept)."""
+        """Leave the queue; True if the turn was granted meanwhile (then it is kept). A waiter
+        no longer queued was granted it: ``hand_on`` takes it off the queue under the mutex
+        and only then, outside it, sets ``granted``."""
         with self._mutex:
-            if waiter.granted.is_set():
+            if waiter.granted.is_set() or waiter not in queue:
                 return True
             queue.remove(waiter)
             return False

@@ -188,3 +188,47 @@ def test_a_turn_handed_on_from_inside_the_mutex_does_not_deadlock() -> None:
     thread.start()
     assert done.wait(5)
     assert not turns.held
+
+
+class _SlowlySetEvent(threading.Event):
+    """An Event whose ``set`` is descheduled a moment first, as a thread switch can do."""
+
+    def set(self) -> None:
+        time.sleep(0.3)
+        super().set()
+
+
+def test_a_writer_handed_the_turn_as_its_wait_runs_out_keeps_it(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """``hand_on`` takes the next waiter off the queue under the mutex and sets its event
+    after: a wait that runs out in between must find the turn granted, not fail leaving the
+    turn held by nobody who will use it."""
+    import storage.sqlite_writes as write_turns
+
+    granting = write_turns._Waiter.__init__
+
+    def slowly_granted(self: write_turns._Waiter, identity: int) -> None:
+        granting(self, identity)
+        self.granted = _SlowlySetEvent()
+
+    monkeypatch.setattr(write_turns._Waiter, "__init__", slowly_granted)
+    turns = WriteTurns(wait_seconds=0.2)
+    holder, waiter = object(), object()
+    turns.take(holder)
+    outcome: list[str] = []
+
+    def wait_for_the_turn() -> None:
+        try:
+            turns.take(waiter)
+            outcome.append("granted")
+        except Exception as exc:  # what the caller would see instead of the turn
+            outcome.append(type(exc).__name__)
+
+    thread = threading.Thread(target=wait_for_the_turn)
+    thread.start()
+    time.sleep(0.15)  # handed on just before the waiter's 0.2 s run out
+    turns.hand_on(holder)
+    thread.join(5)
+    assert outcome == ["granted"]
+    turns.hand_on(waiter)
+    assert not turns.held
