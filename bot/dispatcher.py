@@ -25,7 +25,7 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -46,8 +46,9 @@ class OutboxQueue(Protocol):
     """Storage side of the outbox (storage.outbox_queue.SqlOutboxQueue)."""
 
     def claim_due(self, destinations: Sequence[str], now: datetime, limit: int,
-                  lease: timedelta) -> list[OutboundItem]:
-        """Claim up to ``limit`` due items, at most one per ordering key (its oldest)."""
+                  lease: timedelta, holding: Collection[int] = ()) -> list[OutboundItem]:
+        """Claim up to ``limit`` due items, at most one per ordering key (its oldest), none of
+        ``holding`` (items this dispatcher is still sending or recording)."""
         ...
 
     def next_due_at(self, destinations: Sequence[str]) -> datetime | None: ...
@@ -97,6 +98,9 @@ class OutboxDispatcher:
         self.claims = 0  # claim transactions run
         self.empty_claims = 0  # of them, those that found nothing due
         self._to_record: list[tuple[Delivery, asyncio.Future[bool]]] = []
+        # Items claimed here and not yet recorded. A result waiting out a database outage can
+        # outlast the item's lease; this dispatcher must not claim and send it again then.
+        self._holding: set[int] = set()
         self._recorder: asyncio.Future[None] | None = None
 
     def wake(self) -> None:
@@ -112,6 +116,18 @@ class OutboxDispatcher:
             self._wake.set()
         else:
             loop.call_soon_threadsafe(self._wake.set)
+
+    def _start_delivery(self, item: OutboundItem) -> asyncio.Future[None]:
+        """Send and record ``item`` in a task; this dispatcher holds it until the task ends
+        (recorded, or cancelled at shutdown, even before it ran)."""
+        self._holding.add(item.id)
+        delivery = asyncio.ensure_future(self._deliver(item))
+
+        def released(_done: asyncio.Future[None]) -> None:
+            self._holding.discard(item.id)
+
+        delivery.add_done_callback(released)
+        return delivery
 
     async def _deliver(self, item: OutboundItem) -> None:
         sender = self.senders[item.destination]
@@ -218,7 +234,7 @@ class OutboxDispatcher:
                     try:
                         items = await asyncio.to_thread(
                             self.queue.claim_due, list(self.senders), self.clock.now(), room,
-                            self.lease,
+                            self.lease, frozenset(self._holding),
                         )
                     except Exception:
                         if not in_flight:
@@ -230,7 +246,8 @@ class OutboxDispatcher:
                     self.claims += 1
                     self.empty_claims += not items
                     claimed += len(items)
-                    in_flight.update(asyncio.ensure_future(self._deliver(i)) for i in items)
+                    for item in items:
+                        in_flight.add(self._start_delivery(item))
                 if not in_flight:
                     return done
                 self._wake.clear()

@@ -3,7 +3,7 @@ storage side of `bot.dispatcher`; a delivery is recorded by `bot.delivery_outcom
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -27,11 +27,15 @@ class SqlOutboxQueue:
 
     def _due_heads(self, destinations: Sequence[str], now: datetime) -> Any:
         earlier = aliased(OutboxRow)
-        # Only the oldest pending item of each ordering key may go: this keeps delivery order.
+        # Only the oldest pending item of each ordering key may go, and none while another of
+        # its key is out on a lease: one at a time per chat or thread, in order. (On
+        # PostgreSQL ids follow inserts, not commits: an item can commit after a later one of
+        # its key was claimed, and must then wait for that one's send to be recorded.)
         blocked = exists().where(
             earlier.ordering_key == OutboxRow.ordering_key,
             earlier.status == PENDING,
-            earlier.id < OutboxRow.id,
+            or_(earlier.id < OutboxRow.id,
+                and_(earlier.id != OutboxRow.id, earlier.claimed_until >= now)),
         )
         return (
             select(OutboxRow)
@@ -46,7 +50,7 @@ class SqlOutboxQueue:
         )
 
     def claim_due(self, destinations: Sequence[str], now: datetime, limit: int,
-                  lease: timedelta) -> list[OutboundItem]:
+                  lease: timedelta, holding: Collection[int] = ()) -> list[OutboundItem]:
         """Claim up to ``limit`` due heads of their ordering keys. A few statements whatever
         the count (the rows, one UPDATE of their lease, the cases and threads they need): the
         dispatcher claims again as sends finish, so under load this runs many times a second,
@@ -55,6 +59,8 @@ class SqlOutboxQueue:
             return []
         with writes_first(), self.database.sessions() as session, session.begin():
             stmt = self._due_heads(destinations, now).limit(limit)
+            if holding:  # this dispatcher's own sends and unrecorded results: not again
+                stmt = stmt.where(OutboxRow.id.not_in(sorted(holding)))
             if session.get_bind().dialect.name == "postgresql":
                 stmt = stmt.with_for_update(skip_locked=True, of=OutboxRow)
             rows = list(session.scalars(stmt))

@@ -6,7 +6,7 @@ flight finish and be recorded. A real outage with real processes is in tests/fau
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -51,9 +51,9 @@ class QueueWithOutage:
         self.outage = outage
 
     def claim_due(self, destinations: Sequence[str], now: datetime, limit: int,
-                  lease: timedelta) -> list[OutboundItem]:
+                  lease: timedelta, holding: Collection[int] = ()) -> list[OutboundItem]:
         self.outage.check("claim_due")
-        return self.inner.claim_due(destinations, now, limit, lease)
+        return self.inner.claim_due(destinations, now, limit, lease, holding)
 
     def next_due_at(self, destinations: Sequence[str]) -> datetime | None:
         self.outage.check("next_due_at")
@@ -256,3 +256,83 @@ def _telegram_ids(db: Database) -> list[int]:
     with db.sessions() as session:
         return sorted(int(i) for i in session.execute(
             select(OutboxRow.id).where(OutboxRow.destination == ob.TELEGRAM)).scalars())
+
+
+@dataclass
+class OrderWatchingSender:
+    """Accepts every send; the first is held until ``gate`` opens. Notes every send and
+    whether two were ever in flight at once."""
+
+    destination: str
+    gate: asyncio.Event = field(default_factory=asyncio.Event)
+    calls: list[int] = field(default_factory=list)
+    in_flight: set[int] = field(default_factory=set)
+    overlaps: list[list[int]] = field(default_factory=list)
+
+    async def deliver(self, item: OutboundItem) -> DeliveryResult:
+        self.calls.append(item.id)
+        self.in_flight.add(item.id)
+        if len(self.in_flight) > 1:
+            self.overlaps.append(sorted(self.in_flight))
+        if len(self.calls) == 1:
+            await self.gate.wait()
+        else:
+            await asyncio.sleep(0.2)
+        self.in_flight.discard(item.id)
+        return DeliveryResult(ok=True, platform_message_id=f"{item.id}.{len(self.calls)}",
+                              platform_chat_id=str(item.payload.get("address", "C1")))
+
+
+async def test_an_outage_longer_than_the_lease_does_not_send_an_unrecorded_item_again(
+        db: Database, service: CaseService, clock: ManualClock) -> None:
+    """The platform took the first answer, then the database was away past the item's lease:
+    when it is back, the dispatcher records that send instead of claiming the item again
+    and sending it twice, and the chat's next answer goes only after it."""
+    ident, seller = make_seller(service, "47")
+    case = service.open_case(seller.id, None, "issue", identity_id=ident.id).case
+    service.agent_reply(case.number, "U1", "answer A")
+    service.agent_reply(case.number, "U1", "answer B")  # the same chat: after A
+    telegram = OrderWatchingSender(ob.TELEGRAM)
+    relay = Relay(RelayConfig(agents_destination=None))
+    outage = Outage()
+    disp = OutboxDispatcher(
+        QueueWithOutage(SqlOutboxQueue(db), outage), [telegram], clock,
+        OutcomesWithOutage(DeliveryOutcomes(SqlUnitOfWorkFactory(db), relay), outage),
+        idle_poll=0.05, lease=timedelta(seconds=60))
+    run = asyncio.ensure_future(disp.run_once())
+    await _until(lambda: len(telegram.calls) == 1)
+
+    outage.down = True
+    telegram.gate.set()  # A reaches the seller; recording it fails
+    await _until(lambda: outage.refused.count("complete") >= 3)
+    clock.advance(timedelta(seconds=61))  # the outage outlasts A's lease
+    outage.down = False
+    await asyncio.wait_for(run, 20)
+
+    assert len(telegram.calls) == 2 and telegram.calls[0] != telegram.calls[1]  # A, then B
+    assert telegram.overlaps == []
+    assert _telegram_statuses(db) == {"sent": 2}
+
+
+def test_an_item_waits_while_another_of_its_chat_is_out_on_a_lease(
+        db: Database, service: CaseService, clock: ManualClock) -> None:
+    """On PostgreSQL ids follow inserts, not commits: an item can commit after a later item
+    of its chat was claimed. It must wait until that one's send is recorded."""
+    ident, seller = make_seller(service, "48")
+    case = service.open_case(seller.id, None, "issue", identity_id=ident.id).case
+    service.agent_reply(case.number, "U1", "committed last")
+    service.agent_reply(case.number, "U1", "claimed first")
+    queue = SqlOutboxQueue(db)
+    lease = timedelta(seconds=60)
+    with db.sessions() as session:
+        earlier, later = session.scalars(
+            select(OutboxRow.id).where(OutboxRow.destination == ob.TELEGRAM)
+            .order_by(OutboxRow.id)).all()
+    with db.sessions() as session, session.begin():  # "claimed first": out on its lease
+        row = session.get(OutboxRow, later)
+        assert row is not None
+        row.claimed_until = clock.now() + lease
+
+    assert queue.claim_due([ob.TELEGRAM], clock.now(), 10, lease) == []
+    clock.advance(lease + timedelta(seconds=1))  # its lease ran out: the order rules again
+    assert [i.id for i in queue.claim_due([ob.TELEGRAM], clock.now(), 10, lease)] == [earlier]
