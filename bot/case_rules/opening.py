@@ -109,13 +109,16 @@ class OpeningRules(CaseServiceBase):
         self, seller_id: int, case_type: str | None, description: str,
         order_id: str | None = None, attachments: Sequence[dict[str, Any]] = (),
         identity_id: int | None = None, urgent: bool = False, subject: str | None = None,
-        follows: str | None = None,
+        follows: str | None = None, needs_human: bool = False,
     ) -> OpenCaseResult:
         """Open a case, or return the active case on the same issue (``created`` False).
 
         A type without an order gets its subject from ``subject`` (the seller's own words for
         it) or else from the description. ``follows``: the number of an old case of this
         seller's that the new one continues (too old to reopen); both get a link event.
+        ``needs_human``: the seller asked for a person while describing it; a new case is
+        flagged for agents in the same transaction that opens it (an existing one is returned
+        as it is: ``request_human`` flags it).
 
         The partial unique index makes this safe under concurrency: of simultaneous calls for
         one issue exactly one creates, the others get that case back.
@@ -151,6 +154,8 @@ class OpeningRules(CaseServiceBase):
                 if raced is None:
                     raise
                 return OpenCaseResult(raced, created=False)
+            if needs_human:
+                case = uow.cases.update(case.id, needs_human=True)
             self._record_open(uow, case, seller, text, attachments, now)
             if earlier is not None:
                 self._link_follow_up(uow, earlier, case, seller, now)
@@ -180,6 +185,11 @@ class OpeningRules(CaseServiceBase):
         uow.events.add(case.id, "created", d.SELLER, str(seller.id), None, d.OPEN, None, now)
         if case.urgent:
             uow.events.add(case.id, "urgent", d.SELLER, str(seller.id), "off", "on", None, now)
+        if case.needs_human:
+            uow.events.add(case.id, "needs_human", d.SELLER, str(seller.id), "off", "on", None,
+                           now)
         self.relay.publish_card(uow, case, now)
         self.relay.post_in_thread(uow, case, text, seller.display_name, now, attachments, msg.id)
+        if case.needs_human:
+            self.relay.post_in_thread(uow, case, t("thread.needs_human"), NOTE_AUTHOR, now)
         self.relay.request_assignment(uow, case, ASSIGN_NEW_CASE, now)  # round robin, if set

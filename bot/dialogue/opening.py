@@ -44,6 +44,7 @@ async def open_now(turn: Turn, case_type: str | None, description: str, order_id
         result = await turn.call(
             turn.cases.open_case, turn.seller_id, case_type, description, order_id,
             attachments, identity_id=turn.identity.id, subject=subject, follows=follows,
+            needs_human=human,
         )
     except InvalidInput as err:
         if "limit" in err.details:
@@ -74,7 +75,8 @@ async def open_now(turn: Turn, case_type: str | None, description: str, order_id
             refusal(turn, err, case.number)
         turn.say("case.opened_existing", number=case.number, case_number=case.number)
     if human:
-        await turn.call(turn.cases.request_human, turn.seller_id, case.number)
+        if not result.created:  # a new case was flagged as it opened, in one transaction
+            await turn.call(turn.cases.request_human, turn.seller_id, case.number)
         turn.say("human.requested", number=case.number, hours=turn.config.first_response_hours)
     turn.state.end()
     turn.remember_case(case.number, case.case_type)

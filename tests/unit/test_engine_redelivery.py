@@ -289,3 +289,28 @@ async def test_a_database_outage_between_claim_and_work_loses_nothing(
     await chat.say(detail, event_id="tg-8008")
     assert await chat.say(detail, event_id="tg-8008") == []
     assert [m.text for m in service.get_case("CX-000001").messages].count(detail) == 1
+
+
+async def test_asking_for_a_person_while_opening_is_saved_with_the_case(
+        service: CaseService, uow_factory: SqlUnitOfWorkFactory, relay: Relay,
+        clock: ManualClock, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The new case and the seller's request for a person commit together. An attempt that
+    dies right after the case is saved cannot leave it without the flag: a redelivery replays
+    a worked turn for its answer only, so a second commit of the turn would be lost."""
+    chat = _chat(service, uow_factory, relay, clock, FakeClassifier(dict(RULES), default=None))
+    await chat.say("real person please")
+    await chat.press("Orders")
+    await chat.say(ORDER)
+    await chat.say("The buyer received the wrong colour and wants an exchange.")
+    opening = service.open_case
+
+    def opened_then_died(*args: Any, **kwargs: Any) -> Any:
+        opening(*args, **kwargs)
+        raise RuntimeError("the attempt died right after the case was saved")
+
+    monkeypatch.setattr(service, "open_case", opened_then_died)
+    await chat.press("Open the case")
+
+    case = service.get_case("CX-000001").case
+    assert case.needs_human
+    assert [e.kind for e in service.get_case("CX-000001").events].count("needs_human") == 1
