@@ -20,6 +20,11 @@ dialogue state). Such a claim (``answers``) stays leased after its work, until t
 saved. If the attempt dies in between, the redelivery that takes it over *replays* the turn:
 the flows run again to find the answer, but their commits are rolled back (the work is done),
 and only the answer is saved. So a kill at any point loses neither the work nor the answer.
+
+That holds for a turn whose work is one commit: only the first work commit marks the claim, and
+a replay rolls back all of them, so a second one cut off by a kill would be lost. A flow that
+changes several things does them in one rule's transaction (opening a case for a seller who
+asked for a person flags it as it opens).
 """
 
 from __future__ import annotations
