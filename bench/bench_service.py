@@ -39,6 +39,7 @@ from bench.report import percentile, write_section
 from bench.service_load import AGENT, FOLLOW_UPS, SUPPORT, Load, Measured
 from bench.service_reading import READING
 from bench.service_stages import stage_rows, stage_times
+from bench.service_work import cpu_bound_rate, dispatch_counts, per_delivered
 from frontdoor.settings import Settings, load_settings
 from frontdoor.wiring import build_services
 from storage.migrate import upgrade
@@ -120,25 +121,6 @@ async def stand_in_round_trips(telegram: TelegramStandIn, count: int) -> list[fl
 
 
 # Processes ------------------------------------------------------------------------------------
-DISPATCH_METRICS = {
-    'frontdoor_outbox_claims{found="items"}': "claims with items",
-    'frontdoor_outbox_claims{found="nothing"}': "claims that found nothing",
-    "frontdoor_outbox_record_transactions": "record transactions",
-    "frontdoor_outbox_delivered": "delivered",
-}
-
-
-def dispatch_counts(urls: list[str]) -> dict[str, float]:
-    """The dispatchers' counters, summed over the serve processes (their /metrics)."""
-    totals = dict.fromkeys(DISPATCH_METRICS.values(), 0.0)
-    for url in urls:
-        for line in httpx.get(f"{url}/metrics", timeout=10).text.splitlines():
-            name, _, value = line.rpartition(" ")
-            if name in DISPATCH_METRICS:
-                totals[DISPATCH_METRICS[name]] += float(value)
-    return totals
-
-
 def rss_mb(pid: int) -> tuple[float, float]:
     """Resident memory now and at its peak (VmRSS, VmHWM), MB."""
     fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text()
@@ -273,27 +255,6 @@ def _p(values: list[float], pct: float) -> str:
     return f"{percentile(values, pct):.1f}" if values else "–"
 
 
-def _per_delivered(run: Run, *counters: str) -> str:
-    delivered = run.dispatch.get("delivered", 0.0)
-    if not delivered:
-        return "–"
-    total = sum(run.dispatch[c] for c in counters) / delivered
-    if len(counters) == 1:
-        return f"{total:.2f}"
-    return f"{total:.2f} ({run.dispatch[counters[-1]] / delivered:.2f})"
-
-
-def _capacity(run: Run) -> str:
-    """What the serve processes' CPU alone allows: each process's CPU per typed message
-    answered by all of them, so with a core each the busiest one sets the pace."""
-    answered = run.measured.typed_answered_in_window
-    busiest = max((run.cpu_s[n] for n in run.cpu_s if "serve" in n), default=0.0)
-    if not answered or not busiest:
-        return "–"
-    rate = answered / busiest
-    return f"{rate:.0f} ({rate / run.rasa_rps:.2f})" if run.rasa_rps else f"{rate:.0f}"
-
-
 def render(runs: list[Run], args: argparse.Namespace, seconds: float,
            load: tuple[str, str]) -> str:
     lines = [
@@ -364,16 +325,17 @@ def render(runs: list[Run], args: argparse.Namespace, seconds: float,
     row("server log tracebacks / HTTP 500 lines", lambda r: r.log_errors)
     row("dead-lettered outbox items", lambda r: r.dead_letters)
     row("outbox claim transactions per item delivered (of them found nothing)",
-        lambda r: _per_delivered(r, "claims with items", "claims that found nothing"))
+        lambda r: per_delivered(r.dispatch, "claims with items", "claims that found nothing"))
     row("delivery record transactions per item delivered",
-        lambda r: _per_delivered(r, "record transactions"))
+        lambda r: per_delivered(r.dispatch, "record transactions"))
     names = sorted({n for r in runs for n in r.rss_mb}, key=lambda n: (n.startswith("bench"), n))
     for name in names:
         row(f"CPU ms per typed message answered: {name}",
             lambda r, n=name: f"{1000 * r.cpu_s[n] / r.measured.typed_answered_in_window:.0f}"
             if n in r.cpu_s and r.measured.typed_answered_in_window else "–")
     row("upper bound with a core per serve process: 1000 ÷ the busiest one's CPU ms per "
-        "typed message, msgs/s (÷ raw Rasa)", _capacity)
+        "typed message, msgs/s (÷ raw Rasa)",
+        lambda r: cpu_bound_rate(r.measured.typed_answered_in_window, r.cpu_s, r.rasa_rps))
     for name in names:
         row(f"RSS {name} now / peak MB",
             lambda r, n=name: f"{r.rss_mb[n][0]:.0f} / {r.rss_mb[n][1]:.0f}" if n in r.rss_mb

@@ -13,11 +13,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bot.ports import UnitOfWork
 from storage.models import AgentRotationRow
+from storage.repository_base import conflict_insert
 from storage.uow import SqlUnitOfWork
 
 
@@ -30,8 +30,7 @@ def _session(uow: UnitOfWork) -> Session:
 class SqlAgentRotations:
     def last_member(self, uow: UnitOfWork, pool: str) -> str | None:
         session = _session(uow)
-        dialect = session.get_bind().dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        insert = conflict_insert(session.get_bind().dialect.name)
         session.execute(insert(AgentRotationRow).values(pool=pool, assigned_count=0)
                         .on_conflict_do_nothing())
         return session.execute(

@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, exists, func, literal, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.domain import (
     AGENT,
@@ -23,6 +22,7 @@ from storage.models import (
     MessageRefRow,
 )
 from storage.repository_base import SqlRepository as _Repo
+from storage.repository_base import conflict_insert
 from storage.row_mapping import (
     evaluation_from_row,
     event_from_row,
@@ -138,7 +138,7 @@ class SqlMessageRepository(_Repo):
         ).where(exists().where(CaseRow.id == case_id))
         if case_message_id is not None:
             values = values.where(exists().where(CaseMessageRow.id == case_message_id))
-        adding = postgresql.insert(refs) if self._pg else sqlite.insert(refs)
+        adding = conflict_insert(self.session.get_bind().dialect.name)(refs)
         self.session.execute(adding.from_select(
             ["platform", "chat_id", "message_id", "case_id", "case_message_id"], values,
         ).on_conflict_do_nothing())

@@ -14,7 +14,6 @@ from collections import defaultdict
 from datetime import datetime
 
 from sqlalchemy import Select, exists, literal, literal_column, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bot import domain as d
@@ -22,6 +21,7 @@ from bot.email_notices import EvaluationInvite, UnreadReplies
 from bot.ports import UnitOfWork
 from storage.email_repository import _aware
 from storage.models import CaseMessageRow, CaseRow, EvaluationRow, SellerEmailRow, SweepMarkRow
+from storage.repository_base import conflict_insert
 from storage.row_mapping import case_from_row
 from storage.uow import SqlUnitOfWork
 
@@ -109,7 +109,7 @@ class SqlEmailNoticeStore:
                          CaseRow.status_changed_at >= resolved_since,
                          ~marked, ~rated, has_address)
                   .order_by(CaseRow.status_changed_at).limit(limit))
-        insert = postgresql.insert if _is_pg(session) else sqlite.insert
+        insert = conflict_insert(session.get_bind().dialect.name)
         stmt = (insert(SweepMarkRow)
                 .from_select(["case_id", "kind", "due_at", "created_at"], source)
                 .on_conflict_do_nothing()

@@ -9,12 +9,11 @@ import uuid
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from bot.inbox import InboxEvent
 from storage.database import Database
 from storage.models import InboxRow
+from storage.repository_base import conflict_insert
 
 MAX_BACKOFF_DOUBLINGS = 6
 
@@ -25,7 +24,7 @@ class SqlInbox:
 
     def record(self, source: str, event_id: str, body: str, now: datetime,
                lease: timedelta) -> InboxEvent | None:
-        insert = pg_insert if self.database.dialect == "postgresql" else sqlite_insert
+        insert = conflict_insert(self.database.dialect)
         owner = uuid.uuid4().hex
         statement = (insert(InboxRow)
                      .values(source=source, event_id=event_id, body=body, received_at=now,

@@ -7,6 +7,7 @@ import argparse
 from pathlib import Path
 
 from bench import bench_service as bs
+from bench.service_work import cpu_bound_rate
 
 
 def test_a_tiny_load_is_answered_and_reported(rasa_url: str, tmp_path: Path) -> None:
@@ -31,4 +32,5 @@ def test_a_tiny_load_is_answered_and_reported(rasa_url: str, tmp_path: Path) -> 
     assert "typed throughput ÷ raw Rasa" in text and "agent reply -> seller" in text
     assert "outbox claim transactions per item delivered" in text
     assert "upper bound with a core per serve process" in text
-    assert bs._capacity(run) != "–"  # the serve process's CPU was measured
+    # the serve process's CPU was measured
+    assert cpu_bound_rate(m.typed_answered_in_window, run.cpu_s, run.rasa_rps) != "–"

@@ -74,6 +74,18 @@ def break_the_first_reply(relay: Relay, monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setattr(relay, "to_identity", broken_once)
 
 
+def _fails_after_saving(monkeypatch: pytest.MonkeyPatch, service: CaseService, rule: str,
+                        why: str) -> None:
+    """``service.<rule>`` does its work (committed), then raises as if the attempt died."""
+    original = getattr(service, rule)
+
+    def saved_then_failed(*args: Any, **kwargs: Any) -> Any:
+        original(*args, **kwargs)
+        raise RuntimeError(why)
+
+    monkeypatch.setattr(service, rule, saved_then_failed)
+
+
 def _chat(service: CaseService, uow_factory: SqlUnitOfWorkFactory, relay: Relay,
           clock: ManualClock, classifier: Any) -> Chat:
     chat = Chat(make_engine(service, uow_factory, relay, clock, classifier=classifier),
@@ -201,12 +213,8 @@ async def test_a_failed_flow_after_saved_work_keeps_its_claim(
     await chat.say(TEXT)
     await chat.press("Open the case")
     original = service.add_seller_message
-
-    def added_then_broken(*args: Any, **kwargs: Any) -> Any:
-        original(*args, **kwargs)
-        raise RuntimeError("failed after the message was saved")
-
-    monkeypatch.setattr(service, "add_seller_message", added_then_broken)
+    _fails_after_saving(monkeypatch, service, "add_seller_message",
+                        "failed after the message was saved")
     detail = "the delivery driver says he left it at the door but nothing was there"
     await chat.say(detail, event_id="tg-6006")
     chat.expect(t("engine.error"))
@@ -302,13 +310,8 @@ async def test_asking_for_a_person_while_opening_is_saved_with_the_case(
     await chat.press("Orders")
     await chat.say(ORDER)
     await chat.say("The buyer received the wrong colour and wants an exchange.")
-    opening = service.open_case
-
-    def opened_then_died(*args: Any, **kwargs: Any) -> Any:
-        opening(*args, **kwargs)
-        raise RuntimeError("the attempt died right after the case was saved")
-
-    monkeypatch.setattr(service, "open_case", opened_then_died)
+    _fails_after_saving(monkeypatch, service, "open_case",
+                        "the attempt died right after the case was saved")
     await chat.press("Open the case")
 
     case = service.get_case("CX-000001").case
