@@ -37,6 +37,7 @@ import httpx
 
 from bench.report import percentile, write_section
 from bench.service_load import AGENT, FOLLOW_UPS, SUPPORT, Load, Measured
+from bench.service_processes import cpu_seconds, listening_pid, rss_mb
 from bench.service_reading import READING
 from bench.service_stages import stage_rows, stage_times
 from bench.service_work import cpu_bound_rate, dispatch_counts, per_delivered
@@ -118,38 +119,6 @@ async def stand_in_round_trips(telegram: TelegramStandIn, count: int) -> list[fl
             trips.append((time.perf_counter() - started) * 1000)
             response.raise_for_status()
     return trips
-
-
-# Processes ------------------------------------------------------------------------------------
-def rss_mb(pid: int) -> tuple[float, float]:
-    """Resident memory now and at its peak (VmRSS, VmHWM), MB."""
-    fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text()
-                  .splitlines() if ":" in line)
-    return (int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024)
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time ``pid`` has used so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def listening_pid(port: int) -> int | None:
-    """The process listening on 127.0.0.1:``port`` (the Rasa server), from /proc."""
-    inodes = set()
-    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
-        parts = line.split()
-        if int(parts[1].split(":")[1], 16) == port and parts[3] == "0A":  # LISTEN
-            inodes.add(parts[9])
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        with contextlib.suppress(OSError):
-            for fd in (proc / "fd").iterdir():
-                target = os.readlink(fd)
-                if target.startswith("socket:[") and target[8:-1] in inodes:
-                    return int(proc.name)
-    return None
 
 
 def serve_env(database_url: str, rasa_url: str, telegram: TelegramStandIn,

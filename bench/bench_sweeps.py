@@ -35,7 +35,7 @@ from typing import Any
 from sqlalchemy import create_engine, text, update
 from sqlalchemy.engine import Engine, make_url
 
-from bench.bench_store import machine
+from bench.machine_info import machine
 from bench.report import write_section
 from bench.statement_counter import Counter
 from bench.sweep_data import CASES, NOW, high_water, load, restore, snapshot, undue

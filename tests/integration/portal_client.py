@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from storage.database import Database
 from storage.models import PortalFileRow
-from tests.integration.test_serve_relay import Served, TelegramSeller, serving
+from tests.integration.serve_relay_support import Served, TelegramSeller, serving
 
 PUBLIC = "http://portal.example"  # plain http: the test client keeps Secure cookies to https
 SECRET = "portal-pages-secret-of-at-least-32-chars"

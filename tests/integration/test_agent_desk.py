@@ -10,7 +10,7 @@ from bot.cases import CaseService
 from bot.messages import AgentMessage
 from storage.models import OutboxRow
 from storage.uow import SqlUnitOfWorkFactory
-from tests.integration.test_case_rules import make_seller
+from tests.integration.case_rules_support import make_seller
 
 
 def seller_items(uow_factory: SqlUnitOfWorkFactory) -> list[tuple[str, dict[str, object]]]:

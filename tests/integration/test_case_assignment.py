@@ -15,8 +15,9 @@ from bot.cases import CaseService
 from bot.clock import ManualClock
 from bot.errors import InvalidInput, InvalidTransition
 from storage.uow import SqlUnitOfWorkFactory
+from tests.integration.case_rules_support import outbox
+from tests.integration.sweep_support import channel_posts, events, open_case
 from tests.integration.test_scheduler_digest import NINE, make
-from tests.integration.test_scheduler_sweeps import channel_posts, events, open_case, outbox
 
 
 def last_card(uow_factory: SqlUnitOfWorkFactory) -> dict[str, object]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from bot.cases import CaseService
 from bot.domain import CaseThread
 from storage.uow import SqlUnitOfWorkFactory
-from tests.integration.test_case_rules import make_seller
+from tests.integration.case_rules_support import make_seller
 
 
 def _two_cases(service: CaseService) -> tuple[int, int]:

@@ -20,7 +20,7 @@ from bot import i18n
 from frontdoor.scheduling import build_sweeper
 from storage.database import Database
 from storage.models import CaseRow, SellerRow
-from tests.integration.test_serve_relay import (
+from tests.integration.serve_relay_support import (
     WAIT,
     Served,
     TelegramSeller,

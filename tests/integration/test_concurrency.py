@@ -9,7 +9,7 @@ from typing import TypeVar
 from bot.cases import CaseRules, CaseService, OpenCaseResult
 from bot.clock import ManualClock
 from storage.uow import SqlUnitOfWorkFactory
-from tests.integration.test_case_rules import make_seller
+from tests.integration.case_rules_support import make_seller
 
 T = TypeVar("T")
 ORDER = "123-1234567-1234567"

@@ -16,7 +16,7 @@ from bot.email_notices import EmailNotices
 from bot.seller_emails import EMAIL_EVALUATION, EMAIL_REPLY, EMAIL_VERIFY, LINK_SLOT
 from storage.email_notice_queries import SqlEmailNoticeStore
 from storage.uow import SqlUnitOfWorkFactory
-from tests.integration.test_case_rules import make_seller
+from tests.integration.case_rules_support import make_seller
 from tests.integration.test_email_notices import mails
 
 ORDER = "123-1234567-1234567"

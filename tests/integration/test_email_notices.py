@@ -19,7 +19,7 @@ from bot.seller_emails import EMAIL, EMAIL_EVALUATION, EMAIL_REPLY, EMAIL_VERIFY
 from storage.email_notice_queries import SqlEmailNoticeStore
 from storage.models import OutboxRow
 from storage.uow import SqlUnitOfWorkFactory
-from tests.integration.test_case_rules import make_seller
+from tests.integration.case_rules_support import make_seller
 
 ORDER = "123-1234567-1234567"
 

@@ -34,7 +34,7 @@ from storage.database import Database
 from storage.models import OutboxRow
 from storage.outbox_queue import SqlOutboxQueue
 from storage.uow import SqlUnitOfWorkFactory
-from tests.integration.test_case_rules import make_seller
+from tests.integration.case_rules_support import make_seller
 
 PUBLIC = "https://support.example.com"
 

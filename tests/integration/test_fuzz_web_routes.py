@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.integration import test_hostile_web_routes as hostile
+from tests.integration.serve_relay_support import Served
 from tests.integration.test_hostile_web_routes import (
     FORM,
     JSON,
@@ -29,7 +30,6 @@ from tests.integration.test_hostile_web_routes import (
     _multipart,
     logged_in,
 )
-from tests.integration.test_serve_relay import Served
 
 # The whole serve app with the portal, web chat and email on (SQLite and PostgreSQL).
 served = hostile.served

@@ -25,9 +25,9 @@ from sqlalchemy import select
 
 from bot.dialogue.cleaning import clean_text, is_storable
 from storage.models import CaseMessageRow, DialogueStateRow, IdentityRow
-from tests.integration import test_serve_relay as relay_fixtures
-from tests.integration import test_serve_relay as relay_tests
-from tests.integration.test_serve_relay import (
+from tests.integration import serve_relay_support as relay_fixtures
+from tests.integration import serve_relay_support as relay_tests
+from tests.integration.serve_relay_support import (
     AGENT,
     SIGNING_SECRET,
     SUPPORT,

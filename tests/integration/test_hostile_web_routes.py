@@ -31,8 +31,8 @@ from bot.dialogue.cleaning import is_storable
 from storage.database import Database
 from storage.models import CaseMessageRow, WebChatLineRow
 from tests.integration.portal_client import csrf_of, seller_in
+from tests.integration.serve_relay_support import ORDER, Served, serving
 from tests.integration.test_email_smtp import Mailbox, smtp_server
-from tests.integration.test_serve_relay import ORDER, Served, serving
 
 PUBLIC = "http://portal.example"
 SECRET = "hostile-web-routes-secret-of-32-chars-at-least"

@@ -26,9 +26,9 @@ from sqlalchemy.exc import OperationalError
 from adapters.inbound_checks import MAX_EVENT_ID_CHARS, MAX_ID_CHARS
 from bot.dialogue.cleaning import is_storable
 from storage.models import CaseMessageRow, DialogueStateRow, IdentityRow, ProcessedEventRow
-from tests.integration import test_serve_relay as relay_fixtures
-from tests.integration import test_serve_relay as relay_tests
-from tests.integration.test_serve_relay import (
+from tests.integration import serve_relay_support as relay_fixtures
+from tests.integration import serve_relay_support as relay_tests
+from tests.integration.serve_relay_support import (
     AGENT,
     SUPPORT,
     TELEGRAM_SECRET,

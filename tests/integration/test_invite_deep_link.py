@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from frontdoor.cli import app
 from storage.database import Database
-from tests.integration.test_serve_relay import TELEGRAM_TOKEN, TelegramSeller, serving
+from tests.integration.serve_relay_support import TELEGRAM_TOKEN, TelegramSeller, serving
 
 runner = CliRunner()
 

@@ -12,7 +12,7 @@ from bot.cases import CaseService
 from bot.clock import ManualClock
 from storage.database import Database
 from storage.models import OutboxRow
-from tests.integration.test_case_rules import make_seller
+from tests.integration.case_rules_support import make_seller
 from tests.integration.test_outbox_dispatch import ORDER, ScriptedSender, dispatcher
 
 

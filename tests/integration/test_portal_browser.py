@@ -23,7 +23,7 @@ from bot.clock import ManualClock
 from bot.portal_login import PortalLogin
 from storage.database import Database
 from storage.models import CaseMessageRow
-from tests.integration.test_serve_relay import (
+from tests.integration.serve_relay_support import (
     ORDER,
     ORDER2,
     SUPPORT,

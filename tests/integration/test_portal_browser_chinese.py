@@ -21,8 +21,7 @@ from bot.case_rules.evaluation import reason_label
 from bot.texts import evaluation_label
 from storage.database import Database
 from tests.integration import test_portal_browser as portal
-from tests.integration.test_portal_browser import PUBLIC, SECRET, Shots, local
-from tests.integration.test_serve_relay import (
+from tests.integration.serve_relay_support import (
     AGENT,
     ORDER,
     SUPPORT,
@@ -32,6 +31,7 @@ from tests.integration.test_serve_relay import (
     serving,
     wait_in_thread,
 )
+from tests.integration.test_portal_browser import PUBLIC, SECRET, Shots, local
 
 browser = portal.browser  # the portal tests' Chromium, shared
 

@@ -37,7 +37,7 @@ from bot.portal_login import PortalLogin
 from storage.database import Database
 from storage.models import CaseRow
 from tests.integration.portal_client import csrf_in
-from tests.integration.test_serve_relay import AGENT, ORDER, ORDER2, Served, TelegramSeller, serving
+from tests.integration.serve_relay_support import AGENT, ORDER, ORDER2, Served, TelegramSeller, serving
 
 PUBLIC = "http://portal.example"
 SECRET = "portal-chinese-secret-of-at-least-32-chars"

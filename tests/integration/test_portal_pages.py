@@ -29,7 +29,7 @@ from tests.integration.portal_client import (
     portal_serving,
     seller_in,
 )
-from tests.integration.test_serve_relay import (
+from tests.integration.serve_relay_support import (
     AGENT,
     ORDER,
     SUPPORT,

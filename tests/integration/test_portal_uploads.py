@@ -13,7 +13,7 @@ import pytest
 from bot import domain as d
 from storage.database import Database
 from tests.integration.portal_client import csrf_of, portal_files, portal_serving, seller_in
-from tests.integration.test_serve_relay import ORDER, Served
+from tests.integration.serve_relay_support import ORDER, Served
 
 
 @pytest.fixture

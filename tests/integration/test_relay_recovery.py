@@ -1,7 +1,7 @@
 """`frontdoor serve` end to end (real SDKs against the stand-ins), for what must survive the
 unusual paths: a seller who blocked the bot and came back, an agent's edit of a reply to a
 seller in a Slack DM, a refused thread reply during a Slack outage, and per case type channels
-configured in a `.env` file. The server and the helpers are those of test_serve_relay.py.
+configured in a `.env` file. The server and the helpers are those of serve_relay_support.py.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from frontdoor.wiring import build_services
 from storage.database import Database
 from storage.models import IdentityRow
 from tests.fakes import FakeClassifier
-from tests.integration.test_serve_relay import (
+from tests.integration.serve_relay_support import (
     AGENT,
     ORDER,
     RULES,

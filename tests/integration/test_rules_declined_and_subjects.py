@@ -23,7 +23,7 @@ from storage.migrate import upgrade
 from storage.models import CaseRow
 from storage.uow import SqlUnitOfWorkFactory
 from tests.integration import test_cli as cli_tests
-from tests.integration.test_case_rules import make_seller, outbox
+from tests.integration.case_rules_support import make_seller, outbox
 from tests.integration.test_concurrency import run_together
 
 ORDER = "123-1234567-1234567"

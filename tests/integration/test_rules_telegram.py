@@ -13,7 +13,7 @@ from sqlalchemy import update
 
 from storage.database import Database
 from storage.models import CaseRow
-from tests.integration.test_serve_relay import Served, TelegramSeller, serving
+from tests.integration.serve_relay_support import Served, TelegramSeller, serving
 
 
 @pytest.fixture

@@ -23,8 +23,8 @@ from storage.database import Database
 from storage.models import CaseEventRow
 from storage.sweeps import SqlSweepStore
 from storage.uow import SqlUnitOfWorkFactory
+from tests.integration.case_rules_support import outbox
 from tests.integration.test_concurrency import run_together
-from tests.integration.test_scheduler_sweeps import outbox
 
 N_CASES = 60
 

@@ -11,8 +11,8 @@ from bot.relay import Relay, RelayConfig
 from bot.sweeps import SchedulerConfig, Sweeper
 from storage.sweeps import SqlSweepStore
 from storage.uow import SqlUnitOfWorkFactory
+from tests.integration.sweep_support import channel_posts, open_case
 from tests.integration.test_concurrency import run_together
-from tests.integration.test_scheduler_sweeps import channel_posts, open_case
 
 # 09:00 in London on a winter day is 09:00 UTC.
 NINE = datetime(2026, 1, 6, 9, 0, tzinfo=UTC)

@@ -10,8 +10,8 @@ from bot.cases import CaseService
 from bot.clock import ManualClock
 from bot.sweeps import Sweeper
 from storage.uow import SqlUnitOfWorkFactory
+from tests.integration.sweep_support import channel_posts, open_case
 from tests.integration.test_scheduler_digest import make
-from tests.integration.test_scheduler_sweeps import channel_posts, open_case
 
 # 09:00 in London on a winter day is 09:00 UTC.
 NINE = datetime(2026, 1, 6, 9, 0, tzinfo=UTC)

@@ -20,7 +20,8 @@ from frontdoor.scheduling import (
 from frontdoor.settings import Settings
 from frontdoor.wiring import Services, build_services
 from storage.database import Database
-from tests.integration.test_scheduler_sweeps import events, outbox, reminders
+from tests.integration.case_rules_support import outbox
+from tests.integration.sweep_support import events, reminders
 
 MONDAY = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
 

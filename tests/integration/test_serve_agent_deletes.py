@@ -17,9 +17,9 @@ from bot.cases import CaseService
 from bot.clock import ManualClock
 from storage.database import Database
 from storage.uow import SqlUnitOfWorkFactory
-from tests.integration import test_serve_relay as relay_fixtures
-from tests.integration.test_scheduler_sweeps import open_case, outbox
-from tests.integration.test_serve_relay import (
+from tests.integration import serve_relay_support as relay_fixtures
+from tests.integration.case_rules_support import outbox
+from tests.integration.serve_relay_support import (
     AGENT,
     ORDER,
     SUPPORT,
@@ -30,6 +30,7 @@ from tests.integration.test_serve_relay import (
     serving,
     wait_in_thread,
 )
+from tests.integration.sweep_support import open_case
 from tests.integration.test_serve_slack_dm_files import DmSeller
 from tests.standins import Fault, RecordedRequest
 

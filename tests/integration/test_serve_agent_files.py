@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from storage.database import Database
-from tests.integration import test_serve_relay as relay_fixtures
-from tests.integration.test_serve_relay import (
+from tests.integration import serve_relay_support as relay_fixtures
+from tests.integration.serve_relay_support import (
     SUPPORT,
     WAIT,
     OpenedCase,

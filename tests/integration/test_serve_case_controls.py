@@ -12,8 +12,8 @@ from urllib.parse import urlencode
 import httpx
 
 from bot import domain as d
-from tests.integration import test_serve_relay as relay_fixtures
-from tests.integration.test_serve_relay import (
+from tests.integration import serve_relay_support as relay_fixtures
+from tests.integration.serve_relay_support import (
     AGENT,
     SUPPORT,
     WAIT,

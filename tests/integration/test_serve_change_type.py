@@ -24,9 +24,7 @@ from frontdoor.settings import load_settings
 from frontdoor.wiring import build_services
 from storage.database import Database
 from storage.models import OutboxRow
-from tests.integration.test_cli import seller_with_case
-from tests.integration.test_serve_agent_deletes import deletion
-from tests.integration.test_serve_relay import (
+from tests.integration.serve_relay_support import (
     AGENT,
     ORDER,
     SUPPORT,
@@ -36,6 +34,8 @@ from tests.integration.test_serve_relay import (
     TelegramSeller,
     serving,
 )
+from tests.integration.test_cli import seller_with_case
+from tests.integration.test_serve_agent_deletes import deletion
 from tests.standins import RecordedRequest, slack_api
 
 PAYMENTS = "C0PAYMENTS"

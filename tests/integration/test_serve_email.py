@@ -13,9 +13,9 @@ from sqlalchemy import select
 
 from storage.database import Database
 from storage.models import CaseMessageRow, SellerEmailRow
+from tests.integration.serve_relay_support import WAIT, TelegramSeller, serving
 from tests.integration.test_email_smtp import Mailbox, smtp_server
 from tests.integration.test_portal_browser import PUBLIC, SECRET
-from tests.integration.test_serve_relay import WAIT, TelegramSeller, serving
 
 
 async def wait_for_mail(mailbox: Mailbox, count: int) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.integration.test_serve_relay import (
+from tests.integration.serve_relay_support import (
     WAIT,
     OpenedCase,
     Served,

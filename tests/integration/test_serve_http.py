@@ -1,6 +1,7 @@
 """`frontdoor serve`'s HTTP surface: who may call the platform endpoints (Slack signatures,
 Telegram's secret token), malformed bodies, health, readiness and metrics, the agents' slash
-commands, and Telegram long polling. Same server and stand-ins as test_serve_relay."""
+commands, and Telegram long polling. Same server and stand-ins as the serve_relay tests
+(serve_relay_support)."""
 
 from __future__ import annotations
 
@@ -15,8 +16,8 @@ from sqlalchemy import func, select
 
 from storage.database import Database
 from storage.models import CaseMessageRow, IdentityRow, JobRunRow, ProcessedEventRow
-from tests.integration import test_serve_relay as relay_tests
-from tests.integration.test_serve_relay import (
+from tests.integration import serve_relay_support as relay_tests
+from tests.integration.serve_relay_support import (
     AGENT,
     ORDER,
     SIGNING_SECRET,

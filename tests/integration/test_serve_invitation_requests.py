@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from bot import outbox as ob
 from storage.database import Database
 from storage.models import OutboxRow
-from tests.integration.test_serve_relay import (
+from tests.integration.serve_relay_support import (
     AGENT,
     WAIT,
     Served,

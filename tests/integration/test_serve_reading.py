@@ -4,8 +4,8 @@ against the stand-in Bot API, agents in the stand-in Slack): ``/case`` pages wit
 
 from __future__ import annotations
 
-from tests.integration import test_serve_relay as relay_fixtures
-from tests.integration.test_serve_relay import (
+from tests.integration import serve_relay_support as relay_fixtures
+from tests.integration.serve_relay_support import (
     WAIT,
     OpenedCase,
     Served,

@@ -24,9 +24,8 @@ from frontdoor.scheduling import build_sweeper
 from storage.agent_rotations import SqlAgentRotations
 from storage.database import Database
 from storage.uow import SqlUnitOfWorkFactory
-from tests.integration import test_serve_relay as relay_fixtures
-from tests.integration.test_scheduler_sweeps import open_case
-from tests.integration.test_serve_relay import (
+from tests.integration import serve_relay_support as relay_fixtures
+from tests.integration.serve_relay_support import (
     SUPPORT,
     WAIT,
     OpenedCase,
@@ -35,6 +34,7 @@ from tests.integration.test_serve_relay import (
     serving,
     wait_in_thread,
 )
+from tests.integration.sweep_support import open_case
 from tests.standins import RecordedRequest
 from tests.standins.slack_api import SlackStandIn, api_error
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from storage.models import CaseMessageRow
-from tests.integration.test_serve_relay import (
+from tests.integration.serve_relay_support import (
     ORDER2,
     WAIT,
     OpenedCase,

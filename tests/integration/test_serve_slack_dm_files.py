@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 import pytest
 
 from storage.database import Database
-from tests.integration.test_serve_relay import ORDER, SUPPORT, WAIT, Served, serving, wait_in_thread
+from tests.integration.serve_relay_support import ORDER, SUPPORT, WAIT, Served, serving, wait_in_thread
 from tests.standins import slack_api
 
 PHOTO = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40

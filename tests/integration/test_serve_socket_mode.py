@@ -1,7 +1,7 @@
 """`frontdoor serve` with Slack in Socket Mode (SLACK_APP_TOKEN set, no signing secret): the
 real slack-bolt handler and slack_sdk websocket client connect to the stand-in's Socket Mode
 endpoint, and Slack's envelopes (events, button presses, slash commands) are pushed over it.
-Same server, sellers (Telegram webhook) and helpers as test_serve_relay.
+Same server, sellers (Telegram webhook) and helpers as the serve_relay tests (serve_relay_support).
 
 Every envelope is acknowledged only after its work is done (the app handles before it
 answers), so ``socket_push`` returning the ack means the database already has the result.
@@ -32,8 +32,8 @@ from frontdoor.wiring import build_services
 from storage.database import Database
 from storage.models import ProcessedEventRow
 from tests.fakes import FakeClassifier
-from tests.integration import test_serve_relay as relay_tests
-from tests.integration.test_serve_relay import (
+from tests.integration import serve_relay_support as relay_tests
+from tests.integration.serve_relay_support import (
     AGENT,
     RULES,
     SLACK_TOKEN,

@@ -24,7 +24,7 @@ from storage.database import Database
 from storage.models import MessageRefRow
 from storage.outbox_queue import SqlOutboxQueue
 from storage.uow import SqlUnitOfWorkFactory
-from tests.integration.test_case_rules import make_seller
+from tests.integration.case_rules_support import make_seller
 from tests.integration.test_slack_send_recovery import ORDER, SLACK_TOKEN, tag
 from tests.standins.slack_api import SlackStandIn
 

@@ -35,7 +35,7 @@ from storage.models import CaseMessageRow, CaseRow, IdentityRow, ProcessedEventR
 from storage.portal_queries import SqlPortalQueries
 from storage.web_chat_store import SqlWebChatStore
 from tests.fakes import FakeClassifier
-from tests.integration.test_serve_relay import UvicornServer
+from tests.integration.serve_relay_support import UvicornServer
 
 SECRET = "w" * 40
 WAIT = 15.0

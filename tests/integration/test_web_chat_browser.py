@@ -21,6 +21,15 @@ from sqlalchemy import select
 from storage.database import Database
 from storage.models import CaseMessageRow, CaseRow, IdentityRow
 from tests.integration import test_portal_browser as portal
+from tests.integration.serve_relay_support import (
+    ORDER,
+    SUPPORT,
+    WAIT,
+    Served,
+    TelegramSeller,
+    serving,
+    wait_in_thread,
+)
 from tests.integration.test_email_smtp import Mailbox, smtp_server
 from tests.integration.test_portal_browser import (
     PUBLIC,
@@ -29,15 +38,6 @@ from tests.integration.test_portal_browser import (
     link_from_bot,
     log_in,
     new_page,
-)
-from tests.integration.test_serve_relay import (
-    ORDER,
-    SUPPORT,
-    WAIT,
-    Served,
-    TelegramSeller,
-    serving,
-    wait_in_thread,
 )
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4

@@ -23,6 +23,7 @@ from storage.database import Database
 from storage.models import CaseMessageRow, ProcessedEventRow, WebChatLineRow
 from tests.integration import test_hostile_web_routes as hostile
 from tests.integration.portal_client import csrf_in, seller_in
+from tests.integration.serve_relay_support import ORDER, Served, serving
 from tests.integration.test_email_smtp import Mailbox, smtp_server
 from tests.integration.test_hostile_web_routes import (
     PUBLIC,
@@ -31,7 +32,6 @@ from tests.integration.test_hostile_web_routes import (
     _multipart,
     logged_in,
 )
-from tests.integration.test_serve_relay import ORDER, Served, serving
 
 # The whole serve app with the portal, web chat and email on (SQLite and PostgreSQL).
 served = hostile.served

@@ -173,6 +173,16 @@ def test_no_source_file_is_over_400_lines_without_a_reason_at_its_top() -> None:
     assert long_ones == {}
 
 
+def test_no_test_or_benchmark_file_is_over_400_lines_without_a_reason_at_its_top() -> None:
+    long_ones = {}
+    for room in ("tests", "bench"):
+        for path in (ROOT / room).rglob("*.py"):
+            lines = path.read_text().splitlines()
+            if len(lines) > MAX_LINES and LONG_FILE_MARKER not in "\n".join(lines[:15]):
+                long_ones[str(path.relative_to(ROOT))] = len(lines)
+    assert long_ones == {}
+
+
 def test_mypy_strict_covers_every_room() -> None:
     import tomllib
 

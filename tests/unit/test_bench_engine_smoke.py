@@ -7,8 +7,8 @@ from __future__ import annotations
 import argparse
 
 from bench import bench_engine as be
-from bench.bench_relay import KeywordRasa
-from bench.bench_store import scratch_sqlite
+from bench.keyword_rasa import KeywordRasa
+from bench.scratch_databases import scratch_sqlite
 from nlu.client import RasaClassifier
 
 
