@@ -24,7 +24,9 @@ and only the answer is saved. So a kill at any point loses neither the work nor 
 That holds for a turn whose work is one commit: only the first work commit marks the claim, and
 a replay rolls back all of them, so a second one cut off by a kill would be lost. A flow that
 changes several things does them in one rule's transaction (opening a case for a seller who
-asked for a person flags it as it opens).
+asked for a person flags it as it opens; the reason typed with "urgent", "keep it open" or "a
+person please" goes in with the action). storage.uow logs an error when a turn commits work a
+second time, and the test suite fails on it.
 """
 
 from __future__ import annotations

@@ -98,7 +98,7 @@ class Relay:
         agent_channel: str | None = None,
     ) -> int | None:
         """Queue a message to the chat the case was opened from (or the seller's first)."""
-        identity = self._seller_chat(uow, case)
+        identity = self.seller_chat(uow, case)
         if identity is None:
             return None
         return self.to_identity(uow, identity, reply, now, case, case_message_id, agent_ts,
@@ -111,7 +111,7 @@ class Relay:
         """Queue each of an agent's files to the case's chat, one item each, in the chat's
         order (so after the reply's text); the number queued, None if the chat refuses
         messages (see ``to_identity``)."""
-        identity = self._seller_chat(uow, case)
+        identity = self.seller_chat(uow, case)
         if identity is None or identity.blocked_at is not None:
             return None
         for attachment in attachments:
@@ -126,7 +126,7 @@ class Relay:
             )
         return len(attachments)
 
-    def _seller_chat(self, uow: UnitOfWork, case: Case) -> Identity | None:
+    def seller_chat(self, uow: UnitOfWork, case: Case) -> Identity | None:
         """Where messages about ``case`` go: the identity it was opened from, else the
         seller's first."""
         identity = uow.identities.get(case.identity_id) if case.identity_id else None
@@ -163,7 +163,7 @@ class Relay:
         if identity.seller_id is None:
             return  # not registered: no cases
         for case in uow.cases.list_for_seller(identity.seller_id, ACTIVE_STATUSES, None, 100):
-            chat = self._seller_chat(uow, case)
+            chat = self.seller_chat(uow, case)
             if chat is not None and chat.id == identity.id:
                 self.post_in_thread(uow, case, text, NOTE_AUTHOR, now)
 

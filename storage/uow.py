@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from types import TracebackType
 
@@ -24,6 +25,8 @@ from storage.repositories import (
 )
 from storage.routing_queries import SqlRoutingRepository
 from storage.thread_repository import SqlCaseThreadRepository
+
+log = logging.getLogger(__name__)
 
 
 class SqlUnitOfWork:
@@ -77,6 +80,14 @@ class SqlUnitOfWork:
         # The first work of an inbound event (or its answer) marks the claim in its own
         # transaction: both are saved, or neither (see bot.inbound_claims).
         marks = claim is not None and (claim.state == LEASED or claim.finishing)
+        if claim is not None and claim.answers and claim.state == WORKED and not claim.finishing:
+            # A replay would roll this commit back with the first one, so a kill between the
+            # two loses it (bot.inbound_claims): the flow must do its work in one rule's
+            # transaction. Said loudly rather than refused, so the seller still gets an answer;
+            # the test suite fails on it.
+            log.error("a second work commit in the turn of inbound event %s:%s: a kill between "
+                      "its commits would lose this one on the replay", claim.source,
+                      claim.event_id, stack_info=True)
         if claim is not None and marks and not self.inbound.complete(claim):
             self.session.rollback()
             raise ClaimLost(claim)

@@ -3,8 +3,10 @@ the clock, and the look-ups and clean-ups they all use."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from bot import domain as d
 from bot.clock import Clock, SystemClock
@@ -15,7 +17,7 @@ from bot.errors import (
     NotYourCase,
 )
 from bot.ports import UnitOfWork, UnitOfWorkFactory
-from bot.relay import Relay
+from bot.relay import NOTE_AUTHOR, Relay
 from bot.texts import CASE_TYPE_LABELS, t
 
 
@@ -90,6 +92,35 @@ class CaseServiceBase:
             # Main and sub-accounts are separate sellers: neither sees the other's cases.
             raise NotYourCase(f"{case.number} is not one of your cases", number=case.number)
         return case
+
+    def _flag_for_human(self, uow: UnitOfWork, case: Case, seller_id: int,
+                        now: datetime) -> Case:
+        """The seller asked for a person: flag ``case`` for agents, with its event, the card
+        updated and a note in the thread."""
+        case = uow.cases.update(case.id, needs_human=True, updated_at=now)
+        uow.events.add(case.id, "needs_human", d.SELLER, str(seller_id), "off", "on", None, now)
+        self.relay.publish_card(uow, case, now)
+        self.relay.post_in_thread(uow, case, t("thread.needs_human"), NOTE_AUTHOR, now)
+        return case
+
+    def _clean_reason(self, reason: str) -> str:
+        """The words a seller typed around an action, checked before the action's transaction
+        (too long: refused, nothing done)."""
+        return self._clean(reason) if reason else ""
+
+    def _keep_reason(self, uow: UnitOfWork, case: Case, seller_id: int, reason: str,
+                     files: Sequence[dict[str, Any]], now: datetime) -> None:
+        """Words a seller typed around an action ("urgent, I need the money to pay my
+        supplier") go into the case for the agents, in the action's own transaction (a turn's
+        work is one commit: bot.inbound_claims). They explain the action; they are not the
+        answer the case may be waiting for, so its status stays."""
+        if not reason and not files:
+            return
+        seller = uow.sellers.get(seller_id)
+        assert seller is not None
+        msg = uow.messages.add(case.id, d.SELLER, str(seller_id), seller.display_name, reason,
+                               files, False, now)
+        self.relay.post_in_thread(uow, case, reason, seller.display_name, now, files, msg.id)
 
     def _due(self, created: datetime, urgent: bool) -> datetime:
         hours = self.rules.first_response_urgent_hours if urgent else self.rules.first_response_hours

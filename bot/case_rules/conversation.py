@@ -40,12 +40,14 @@ class ConversationRules(StatusRules):
     def add_seller_message(
         self, seller_id: int, number: str, text: str,
         attachments: Sequence[dict[str, Any]] = (), platform_ref: tuple[str, str, str] | None = None,
-        seller: Seller | None = None, moves_back: bool = True,
+        seller: Seller | None = None, moves_back: bool = True, needs_human: bool = False,
     ) -> AddedMessage:
         """A seller writes in a case. Pending or resolved cases go back in progress (rule 3).
         ``seller``: the seller's record if the caller has it already (saves reading it).
         ``moves_back`` False: the words came with an action (e.g. the reason for keeping the
-        case open) and are not the answer the case waits for, so its status stays."""
+        case open) and are not the answer the case waits for, so its status stays.
+        ``needs_human``: the seller also asked for a person; the case is flagged in the same
+        transaction (unless it is already)."""
         text = self._clean(text)
         if not text and not attachments:
             raise InvalidInput("the message is empty")
@@ -72,6 +74,8 @@ class ConversationRules(StatusRules):
             else:
                 case = uow.cases.update(case.id, updated_at=now)
             self.relay.post_in_thread(uow, case, text, seller.display_name, now, attachments, msg.id)
+            if needs_human and not case.needs_human:
+                case = self._flag_for_human(uow, case, seller_id, now)
             uow.commit()
             return AddedMessage(case, msg, previous)
 
@@ -204,7 +208,9 @@ class ConversationRules(StatusRules):
             # Nothing is lost: the words the seller may already have read stay on record.
             uow.events.add(case.id, "message_edited", d.AGENT, old.author_ref,
                            f"message {old.id}", None, old.text, now)
-            ident = uow.identities.get(case.identity_id) if case.identity_id else None
+            # Where the reply went: the chat the case was opened from, else the seller's first
+            # (a case opened on the portal has none of its own).
+            ident = self.relay.seller_chat(uow, case)
             if ident is not None and ident.blocked_at is None:
                 from bot import outbox as ob
 

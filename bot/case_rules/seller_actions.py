@@ -112,8 +112,11 @@ class SellerActionRules(OpeningRules, StatusRules):
             return ReopenResult(new, old, new_case=True)
 
     def set_urgent(self, number: str, on: bool, actor_kind: str, actor_ref: str | None,
-                   seller_id: int | None = None) -> Case:
-        """Flag (or unflag) a case urgent; the first-response target tightens to the urgent one."""
+                   seller_id: int | None = None, reason: str = "",
+                   reason_files: Sequence[dict[str, Any]] = ()) -> Case:
+        """Flag (or unflag) a case urgent; the first-response target tightens to the urgent one.
+        ``reason``/``reason_files``: what the seller typed around it, kept in the case."""
+        reason = self._clean_reason(reason)
         now = self.clock.now()
         with self.uow() as uow:
             case = (self._owned(uow, seller_id, number, lock=True) if seller_id is not None
@@ -121,6 +124,9 @@ class SellerActionRules(OpeningRules, StatusRules):
             if case.status in (d.CLOSED, d.DECLINED):
                 raise InvalidTransition(f"{case.number} is {case.status}")
             if case.urgent == on:
+                if seller_id is not None and (reason or reason_files):
+                    self._keep_reason(uow, case, seller_id, reason, reason_files, now)
+                    uow.commit()
                 return case
             changes: dict[str, Any] = {"urgent": on, "updated_at": now}
             if on and case.first_response_at is None:
@@ -137,12 +143,16 @@ class SellerActionRules(OpeningRules, StatusRules):
             self.relay.publish_card(uow, case, now)
             self.relay.post_in_thread(uow, case, t("thread.urgent_on" if on else "thread.urgent_off",
                                            actor=actor_ref or actor_kind), NOTE_AUTHOR, now)
+            if seller_id is not None:
+                self._keep_reason(uow, case, seller_id, reason, reason_files, now)
             uow.commit()
             return case
 
-    def keep_open(self, seller_id: int, number: str) -> Case:
+    def keep_open(self, seller_id: int, number: str, reason: str = "",
+                  reason_files: Sequence[dict[str, Any]] = ()) -> Case:
         """The seller needs more time: push the auto-close deadline back (a limited number
-        of times)."""
+        of times). ``reason``/``reason_files``: what the seller typed around it."""
+        reason = self._clean_reason(reason)
         now = self.clock.now()
         with self.uow() as uow:
             case = self._owned(uow, seller_id, number, lock=True)
@@ -167,25 +177,26 @@ class SellerActionRules(OpeningRules, StatusRules):
             self.relay.post_in_thread(uow, case, t("thread.keep_open",
                                            until=until.strftime("%Y-%m-%d %H:%M UTC")),
                                       NOTE_AUTHOR, now)
+            self._keep_reason(uow, case, seller_id, reason, reason_files, now)
             uow.commit()
             return case
 
-    def request_human(self, seller_id: int, number: str) -> HumanRequest:
+    def request_human(self, seller_id: int, number: str, reason: str = "",
+                      reason_files: Sequence[dict[str, Any]] = ()) -> HumanRequest:
         """The seller asked for a person: flag the case for agents. Asked again: say when
         they first asked and whether an agent has answered since, and tell the thread (at
         most once per ``HUMAN_AGAIN_QUIET``, unless an agent answered in between)."""
+        reason = self._clean_reason(reason)
         now = self.clock.now()
         with self.uow() as uow:
             case = self._owned(uow, seller_id, number, lock=True)
             if case.needs_human:
                 result = self._human_again(uow, case, seller_id, now)
+                self._keep_reason(uow, case, seller_id, reason, reason_files, now)
                 uow.commit()
                 return result
-            case = uow.cases.update(case.id, needs_human=True, updated_at=now)
-            uow.events.add(case.id, "needs_human", d.SELLER, str(seller_id), "off", "on", None,
-                           now)
-            self.relay.publish_card(uow, case, now)
-            self.relay.post_in_thread(uow, case, t("thread.needs_human"), NOTE_AUTHOR, now)
+            case = self._flag_for_human(uow, case, seller_id, now)
+            self._keep_reason(uow, case, seller_id, reason, reason_files, now)
             uow.commit()
             return HumanRequest(case)
 

@@ -6,10 +6,11 @@ than the action go into the case for the agent."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from bot import domain as d
 from bot import i18n
-from bot.dialogue import answers, closed_case, follow_up_case, followup, human_again
+from bot.dialogue import answers, closed_case, follow_up_case, human_again
 from bot.dialogue.common import refusal, type_menu
 from bot.dialogue.drafts import TriageDraft
 from bot.dialogue.turn import Turn
@@ -50,12 +51,18 @@ async def _target(turn: Turn, action: str, explicit: str | None) -> str | None:
     return None
 
 
-async def _keep_words(turn: Turn, number: str) -> None:
+def _reason(turn: Turn) -> tuple[str, list[dict[str, Any]]]:
     """A typed request that says more than the action ("this is really urgent pls, I need the
-    money to pay my supplier"): the rest is the seller's reason, for the agent."""
+    money to pay my supplier"): the message is the seller's reason, for the agent. The action's
+    rule keeps it in the case in the same transaction."""
     if turn.msg.button or not (answers.carries_more(turn.text) or turn.msg.attachments):
-        return
-    await followup.add_words(turn, number)
+        return "", []
+    return turn.text, turn.attachments()
+
+
+def _reason_kept(turn: Turn, reason: tuple[str, list[dict[str, Any]]], number: str) -> None:
+    if reason[0] or reason[1]:
+        turn.say("followup.words_kept", number=number, case_number=number)
 
 
 async def reopen(turn: Turn, explicit: str | None) -> None:
@@ -97,9 +104,11 @@ async def urgent(turn: Turn, explicit: str | None) -> None:
     number = await _target(turn, URGENT, explicit)
     if number is None:
         return
+    reason = _reason(turn)
     try:
         case = await turn.call(turn.cases.set_urgent, number, True, d.SELLER, str(turn.seller_id),
-                               seller_id=turn.seller_id)
+                               seller_id=turn.seller_id, reason=reason[0],
+                               reason_files=reason[1])
     except InvalidTransition:
         turn.say("urgent.not_active", number=number)
         return
@@ -108,7 +117,7 @@ async def urgent(turn: Turn, explicit: str | None) -> None:
         return
     turn.say("urgent.done", number=case.number, hours=turn.config.first_response_urgent_hours,
              case_number=case.number)
-    await _keep_words(turn, case.number)
+    _reason_kept(turn, reason, case.number)
     turn.remember_case(case.number, case.case_type)
 
 
@@ -116,8 +125,9 @@ async def keep_open(turn: Turn, explicit: str | None) -> None:
     number = await _target(turn, KEEP, explicit)
     if number is None:
         return
+    reason = _reason(turn)
     try:
-        case = await turn.call(turn.cases.keep_open, turn.seller_id, number)
+        case = await turn.call(turn.cases.keep_open, turn.seller_id, number, *reason)
     except InvalidTransition:
         turn.say("keep.in_progress", number=number)
         return
@@ -126,7 +136,7 @@ async def keep_open(turn: Turn, explicit: str | None) -> None:
         return
     until = i18n.day(case.auto_close_at) if case.auto_close_at else "?"
     turn.say("keep.done", number=case.number, until=until, case_number=case.number)
-    await _keep_words(turn, case.number)
+    _reason_kept(turn, reason, case.number)
     turn.remember_case(case.number, case.case_type)
 
 
@@ -141,8 +151,9 @@ async def human(turn: Turn, explicit: str | None) -> None:
     number = await _target(turn, HUMAN, explicit)
     if number is None:
         return
+    reason = _reason(turn)
     try:
-        request = await turn.call(turn.cases.request_human, turn.seller_id, number)
+        request = await turn.call(turn.cases.request_human, turn.seller_id, number, *reason)
     except CaseRuleError as err:
         refusal(turn, err, number)
         return
@@ -154,7 +165,7 @@ async def human(turn: Turn, explicit: str | None) -> None:
         hours = (turn.config.first_response_urgent_hours if case.urgent
                  else turn.config.first_response_hours)
         turn.say("human.requested", number=case.number, hours=hours, case_number=case.number)
-    await _keep_words(turn, case.number)
+    _reason_kept(turn, reason, case.number)
     turn.remember_case(case.number, case.case_type)
 
 

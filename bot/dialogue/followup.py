@@ -70,18 +70,6 @@ async def add_to_case(turn: Turn, number: str, text: str, attachments: KeptFiles
     return True
 
 
-async def add_words(turn: Turn, number: str) -> None:
-    """Keep the words a seller wrote around an action ("this is really urgent pls, I need the
-    money to pay my supplier"): they go into the case for the agent, and the case's status
-    stays (they explain the action; they are not the answer the case may be waiting for)."""
-    try:
-        await turn.call(turn.cases.add_seller_message, turn.seller_id, number, turn.text,
-                        turn.attachments(), seller=turn.seller, moves_back=False)
-    except CaseRuleError:
-        return  # the action's own answer already said where the case stands
-    turn.say("followup.words_kept", number=number, case_number=number)
-
-
 async def undo(turn: Turn, payload: str) -> WithdrawnMessage | None:
     """"Undo / it's something else": take the message back out of its case. Returns what was
     taken back (the router then lets the seller say what it is about), or None when it could

@@ -68,15 +68,16 @@ async def open_now(turn: Turn, case_type: str | None, description: str, order_id
     else:
         # Someone (another device, a double tap) opened it a moment ago: rule 1 holds, and
         # what the seller wrote goes into that case instead.
+        # Its flag for a person goes with the message, in one transaction like a new case's:
+        # a turn's work is one commit (bot.inbound_claims).
         try:
             await turn.call(turn.cases.add_seller_message, turn.seller_id, case.number,
-                            description, attachments)
+                            description, attachments, needs_human=human)
         except CaseRuleError as err:
             refusal(turn, err, case.number)
+            human = False  # nothing was saved, the flag neither
         turn.say("case.opened_existing", number=case.number, case_number=case.number)
     if human:
-        if not result.created:  # a new case was flagged as it opened, in one transaction
-            await turn.call(turn.cases.request_human, turn.seller_id, case.number)
         turn.say("human.requested", number=case.number, hours=turn.config.first_response_hours)
     turn.state.end()
     turn.remember_case(case.number, case.case_type)

@@ -69,6 +69,27 @@ def test_edit_of_relayed_reply_is_relayed_as_edit(service: CaseService,
     assert kinds[1][1]["text"] == "💬 CX-000001: Refund tomorrow"
 
 
+def test_an_edit_in_a_case_opened_on_the_portal_reaches_the_seller_like_the_reply(
+        service: CaseService, uow_factory: SqlUnitOfWorkFactory) -> None:
+    _ident, seller = make_seller(service, "43")
+    # The portal opens cases without a chat of their own: replies go to the seller's chat.
+    case = service.open_case(seller.id, "order", "late", order_id="123-1234567-1234567").case
+    assert case.identity_id is None
+    with uow_factory() as uow:
+        uow.threads.add(case.id, "slack", "C1", "100.1")
+        uow.commit()
+    desk = AgentDesk(service, uow_factory)
+    desk.thread_message(AgentMessage("U7", "Refund of 12 EUR", thread_ref="C1:100.1",
+                                     platform_message_id="100.2", event_id="Ev5"))
+    out = desk.thread_edit(AgentMessage("U7", "Refund of 21 EUR", thread_ref="C1:100.1",
+                                        platform_message_id="100.2", edited=True, event_id="Ev6"))
+    assert out.action == "edit"
+    items = seller_items(uow_factory)
+    assert [k for k, _ in items] == [ob.SELLER_MESSAGE, ob.SELLER_EDIT]
+    assert items[0][1]["address"] == items[1][1]["address"]
+    assert items[1][1]["text"] == "💬 CX-000001: Refund of 21 EUR"
+
+
 def test_messages_outside_case_threads_are_ignored(service: CaseService,
                                                    uow_factory: SqlUnitOfWorkFactory) -> None:
     case_in_thread(service, uow_factory)

@@ -317,3 +317,52 @@ async def test_asking_for_a_person_while_opening_is_saved_with_the_case(
     case = service.get_case("CX-000001").case
     assert case.needs_human
     assert [e.kind for e in service.get_case("CX-000001").events].count("needs_human") == 1
+
+
+async def test_asking_for_a_person_on_a_case_a_double_tap_opened_is_saved_with_the_message(
+        service: CaseService, uow_factory: SqlUnitOfWorkFactory, relay: Relay,
+        clock: ManualClock, monkeypatch: pytest.MonkeyPatch,
+        one_work_commit_per_turn: list[str]) -> None:
+    """Another device opened the case a moment earlier: the seller's words go into it, and
+    their request for a person is saved in the same commit. An attempt that dies right after
+    the message is saved cannot leave the case without the flag."""
+    chat = Chat(make_engine(service, uow_factory, relay, clock,
+                            classifier=FakeClassifier(dict(RULES), default=None)), uow_factory)
+    seller = register(service, chat)
+    await chat.say("real person please")
+    await chat.press("Orders")
+    await chat.say(ORDER)
+    description = "The buyer received the wrong colour and wants an exchange."
+    await chat.say(description)
+    other_device = service.open_case(seller.id, "order", "wrong colour", ORDER)
+    assert other_device.created
+    _fails_after_saving(monkeypatch, service, "add_seller_message",
+                        "the attempt died right after the message was saved")
+    await chat.press("Open the case")
+
+    detail = service.get_case(other_device.case.number)
+    assert detail.case.needs_human
+    assert [e.kind for e in detail.events].count("needs_human") == 1
+    assert [m.text for m in detail.messages].count(description) == 1
+    assert one_work_commit_per_turn == []
+
+
+@pytest.mark.parametrize(("rule", "reason"), [
+    ("set_urgent", "this is really urgent pls, i need the money to pay my supplier"),
+    ("keep_open", "please give me more time, I am waiting for the courier report next week"),
+])
+async def test_the_reason_typed_with_an_action_is_saved_with_it(
+        rule: str, reason: str, service: CaseService, uow_factory: SqlUnitOfWorkFactory,
+        relay: Relay, clock: ManualClock, monkeypatch: pytest.MonkeyPatch) -> None:
+    """"Urgent" or "keep it open" with a reason: the action and the reason commit together, so
+    an attempt that dies right after the action is saved has not lost the reason."""
+    chat = _chat(service, uow_factory, relay, clock, FakeClassifier(dict(RULES), default=None))
+    await chat.say(TEXT)
+    await chat.press("Open the case")
+    service.change_status("CX-000001", "pending")
+    _fails_after_saving(monkeypatch, service, rule, "the attempt died right after the action")
+    await chat.say(reason)
+
+    detail = service.get_case("CX-000001")
+    assert detail.case.urgent or detail.case.keep_open_count == 1
+    assert [m.text for m in detail.messages].count(reason) == 1
