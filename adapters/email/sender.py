@@ -114,9 +114,20 @@ class SmtpSender:
                                       context=self.tls_context)
         else:
             client = smtplib.SMTP(server.host, server.port, timeout=self.timeout)
-        with client:
+        try:
             if server.starttls:
                 client.starttls(context=self.tls_context)
             if server.user:
                 client.login(server.user, server.password or "")
             client.send_message(message)
+        except BaseException:
+            client.close()
+            raise
+        # Accepted (250 after DATA): the mail is sent, whatever happens to the goodbye. A QUIT
+        # answered with an error or cut off must not make the dispatcher send it again.
+        try:
+            client.quit()
+        except (smtplib.SMTPException, OSError) as exc:
+            log.info("mail accepted by %s; its QUIT failed (%s: %s), the connection is closed",
+                     server.describe(), type(exc).__name__, exc)
+            client.close()

@@ -86,10 +86,11 @@ def _check_event(event: Mapping[str, Any]) -> None:
     check_id(event.get("channel"), f"{where}'s channel")
     if event.get("subtype") == "message_changed":
         _check_message(required_object(event, "message", where), "edited message")
+        # A tombstone (a deleted thread parent) is read with the message it replaced.
+        _check_message(_object_if_present(event, "previous_message", where), "message before the edit")
     elif event.get("subtype") == "message_deleted":
         check_id(event.get("deleted_ts"), f"{where}'s deleted_ts")
-        _optional_object(event, "previous_message", where)
-        _check_message(event.get("previous_message") or {}, "deleted message")
+        _check_message(_object_if_present(event, "previous_message", where), "deleted message")
     elif not event.get("bot_id") and event.get("subtype") in (None, "file_share",
                                                               "thread_broadcast"):
         check_id(event.get("user"), f"{where}'s user")  # a person wrote: who?
@@ -115,9 +116,8 @@ def _check_block_actions(body: Mapping[str, Any]) -> None:
     where = "button press"
     check_id(required_object(body, "user", where).get("id"), f"{where}'s user id")
     required_string(body, "trigger_id", where)
-    channel = body.get("channel")
-    if channel is not None:
-        check_id(channel.get("id"), f"{where}'s channel id")
+    if body.get("channel") is not None:
+        check_id(_object_if_present(body, "channel", where).get("id"), f"{where}'s channel id")
     actions = body.get("actions")
     if not isinstance(actions, list) or not actions or not isinstance(actions[0], Mapping):
         raise MalformedPayload(f"{where}: no actions")
@@ -156,6 +156,16 @@ def _optional_object(parent: Mapping[str, Any], key: str, where: str) -> None:
     # Slash commands and some events carry these as plain id strings.
     if value is not None and not isinstance(value, Mapping | str):
         raise MalformedPayload(f"{where}: {key} is neither an object nor a string")
+
+
+def _object_if_present(parent: Mapping[str, Any], key: str, where: str) -> Mapping[str, Any]:
+    """``parent[key]`` where only an object makes sense: it, {} if absent, else refused."""
+    value = parent.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise MalformedPayload(f"{where}: {key} is not an object")
+    return value
 
 
 def _optional_list_of_objects(parent: Mapping[str, Any], key: str,

@@ -119,11 +119,19 @@ async def hand_to_engine(parts: WebChatParts, msg: SellerMessage, client_id: str
             return JSONResponse({"error": t("portal.chat_still_working"), "retry": True},
                                 status_code=409)
     except Exception:
-        log.exception("web chat message %s of seller %s failed", client_id, seller_id)
-        with i18n.speaking(browser_speaker(request)):
-            return JSONResponse({"error": t("portal.chat_retrying"), "retry": True},
-                                status_code=503)
+        return retry_later(client_id, seller_id, request)
     return JSONResponse({"ok": True, "id": client_id}, status_code=202)
+
+
+def retry_later(client_id: str, seller_id: int, request: Request) -> Response:
+    """The message could not be stored or processed (a database outage, a failed turn): 503
+    with ``retry``, so the panel sends it again with the same id (processed once). Called in
+    an ``except`` block: the log line carries the error."""
+    log.exception("web chat message %s of seller %s failed; the panel sends it again",
+                  client_id, seller_id)
+    with i18n.speaking(browser_speaker(request)):
+        return JSONResponse({"error": t("portal.chat_retrying"), "retry": True},
+                            status_code=503)
 
 
 def message_base(seller_id: int, client_id: str, display_name: str | None) -> dict[str, Any]:

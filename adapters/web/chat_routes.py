@@ -47,6 +47,7 @@ from adapters.web.chat_parts import (
     read_json,
     refuse,
     refuse_in_words,
+    retry_later,
 )
 from adapters.web.chat_uploads import FILES_PATH, ChatUploads
 from bot.dialogue.cleaning import clean_text, storable
@@ -132,17 +133,21 @@ class WebChatRoutes:
         if isinstance(text, str) and len(text) > p.max_text_chars:
             return refuse_in_words(413, "portal.chat_too_long", f"text of {len(text)} characters",
                                    request, limit=p.max_text_chars)
-        identity = await self._identity(seller_id)
-        if identity is None:
-            return refuse_in_words(401, "portal.chat_log_in_again", "unknown seller", request)
-        made = to_seller_message(seller_id, client_id, body, identity.display_name)
-        if isinstance(made, str):
-            return refuse_in_words(400, "portal.chat_unreadable", made, request)
-        msg, shown = made
-        address = web_address(seller_id)
-        await asyncio.to_thread(p.store.add_seller_line, address, client_id,
-                                {"kind": "message", "text": shown, "client_id": client_id},
-                                p.now())
+        try:
+            identity = await self._identity(seller_id)
+            if identity is None:
+                return refuse_in_words(401, "portal.chat_log_in_again", "unknown seller",
+                                       request)
+            made = to_seller_message(seller_id, client_id, body, identity.display_name)
+            if isinstance(made, str):
+                return refuse_in_words(400, "portal.chat_unreadable", made, request)
+            msg, shown = made
+            address = web_address(seller_id)
+            await asyncio.to_thread(p.store.add_seller_line, address, client_id,
+                                    {"kind": "message", "text": shown, "client_id": client_id},
+                                    p.now())
+        except Exception:
+            return retry_later(client_id, seller_id, request)
         p.hub.publish(address)
         return await hand_to_engine(p, msg, client_id, seller_id, request)
 

@@ -32,6 +32,7 @@ from adapters.web.chat_parts import (
     posting_seller,
     refuse,
     refuse_in_words,
+    retry_later,
 )
 from adapters.web.rendering import browser_speaker
 from adapters.web.uploads import (
@@ -94,6 +95,10 @@ class ChatUploads:
                                    request)
         try:
             return await self._handle_form(request, form, seller_id, p.files)
+        except Exception:
+            # The files or the line could not be stored (a database outage): the panel sends
+            # the same id again; what a first attempt stored is found by that id.
+            return retry_later(str(form.get("id") or "?")[:64], seller_id, request)
         finally:
             await form.close()
 

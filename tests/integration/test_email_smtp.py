@@ -268,3 +268,35 @@ def test_serve_refuses_to_start_with_bad_email_settings(monkeypatch: pytest.Monk
     monkeypatch.delenv("FRONTDOOR_PUBLIC_URL", raising=False)
     result = CliRunner().invoke(app, ["serve", "--no-migrate"])
     assert result.exit_code == 2 and "FRONTDOOR_PUBLIC_URL" in result.output
+
+
+class _RudeGoodbye(SMTP):
+    """Accepts mail, then answers QUIT with an error and hangs up."""
+
+    async def smtp_QUIT(self, arg: str) -> None:
+        await self.push("421 4.3.2 Shutting down")
+        assert self._handler_coroutine is not None and self.transport is not None
+        self._handler_coroutine.cancel()
+        self.transport.close()
+
+
+async def test_a_mail_accepted_before_a_failed_quit_is_sent_once(sqlite_db: Database) -> None:
+    clock = ManualClock()
+    mailbox = Mailbox()
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(lambda: _RudeGoodbye(mailbox, hostname="mx.test"),
+                                      "127.0.0.1", 0)
+    try:
+        service, _sender, dispatcher = build(sqlite_db, server.sockets[0].getsockname()[1],
+                                             clock)
+        _, seller = make_seller(service, "m4")
+        await asyncio.to_thread(service.request_email, seller.id, "bo@example.com")
+        await dispatcher.run_once()
+        clock.advance(minutes=5)
+        await dispatcher.run_once()  # nothing is due again: the mail was recorded as sent
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert [m["To"] for m in mailbox.received] == ["bo@example.com"]
+    [row] = mail_rows(sqlite_db)
+    assert row["status"] == "sent"

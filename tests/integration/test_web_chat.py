@@ -307,3 +307,32 @@ async def test_email_command_says_when_email_is_not_set_up(sqlite_db: Database) 
             reading.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await reading
+
+
+async def test_a_message_the_database_could_not_store_is_sent_again_and_processed_once(
+        db: Database, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    async with chat_server(db) as chat:
+        seller_id = add_seller(chat.services)
+        csrf = await chat.login(seller_id)
+        store_line = SqlWebChatStore.add_seller_line
+        down = {"left": 1}
+
+        def outage_once(self: SqlWebChatStore, *args: Any, **kwargs: Any) -> Any:
+            if down["left"]:
+                down["left"] -= 1
+                raise ConnectionError("the database went away")
+            return store_line(self, *args, **kwargs)
+
+        monkeypatch.setattr(SqlWebChatStore, "add_seller_line", outage_once)
+        body = {"id": uuid.uuid4().hex, "text": "hello"}
+        first = await chat.post(csrf, body)
+        # Not a bare 500: the panel is told to send the same message again.
+        assert first.status_code == 503, first.text
+        assert first.json()["retry"] is True and first.json()["error"]
+        assert "the panel sends it again" in caplog.text
+        assert chat.scalar(select(func.count()).select_from(ProcessedEventRow)) == 0
+        again = await chat.post(csrf, body)
+        assert again.status_code == 202, again.text
+        assert chat.scalar(select(func.count()).select_from(ProcessedEventRow).where(
+            ProcessedEventRow.event_id == f"web-{body['id']}")) == 1
