@@ -18,13 +18,12 @@ from bot.errors import CaseRuleError
 from bot.inbound_claims import (
     IN_PROGRESS_POLL,
     IN_PROGRESS_WAIT,
-    RELEASED,
     ClaimLost,
     EventInProgress,
     InboundClaim,
-    working_on,
 )
 from bot.messages import AgentMessage
+from bot.once import OnceRunner
 from bot.ports import UnitOfWorkFactory
 from bot.relay import NOTE_AUTHOR
 from bot.texts import t
@@ -52,22 +51,16 @@ class AgentDesk:
         self.note_prefix = note_prefix.lower()
         # How long an event is held before a retry may take it over (its attempt died).
         self.lease = lease
+        self.once = OnceRunner(uow_factory, cases.clock, platform, lease)
 
     def _claim(self, event_id: str | None) -> InboundClaim | None | Literal[False]:
         """Lease the event (see bot.inbound_claims): a claim, None for an event without an id,
-        or False when it is a replay or another attempt is working on it."""
+        or False when it is a replay (another attempt working on it is waited for, then
+        EventInProgress)."""
         if not event_id:
             return None
-        deadline = time.monotonic() + IN_PROGRESS_WAIT
-        while True:
-            with self.uow() as uow:
-                claim = uow.inbound.claim(self.platform, event_id, self.cases.clock.now(),
-                                          self.lease)
-                busy = claim is None and uow.inbound.in_progress(self.platform, event_id)
-                uow.commit()
-            if not busy:
-                return claim if claim is not None else False
-            self._wait_for_other_attempt(event_id, deadline)
+        claim = self.once.claim(event_id)
+        return claim if claim is not None else False
 
     def _wait_for_other_attempt(self, event_id: str, deadline: float) -> None:
         """Another attempt is working on the event: give it a moment (see IN_PROGRESS_WAIT),
@@ -77,38 +70,17 @@ class AgentDesk:
         time.sleep(IN_PROGRESS_POLL)
 
     def _run(self, claim: InboundClaim | None, work: Callable[[], DeskOutcome]) -> DeskOutcome:
-        """Do the work of a claimed event. The case rules run their own transactions; the
-        first of them to commit marks the event done with it, so a crash before leaves the
-        lease to run out and the platform's retry is processed, and a retry after is a replay.
-
-        A failure gives the claim back at once, so Slack's next retry (bolt answers 500) need
-        not wait for the lease. Rule refusals are answers, not failures: the event is done.
-        """
+        """Do the work of a claimed event (bot.once). The case rules run their own
+        transactions; the first of them to commit marks the event done with it, so a crash
+        before leaves the lease to run out and the platform's retry is processed, and a retry
+        after is a replay. A failure gives the claim back at once, so Slack's next retry (bolt
+        answers 500) need not wait for the lease. Rule refusals are answers, not failures:
+        the event is done."""
         try:
-            with working_on(claim):
-                outcome = work()
-                if claim is not None and claim.leased:
-                    self._complete()  # nothing was written (ignored, refused): still done
-                return outcome
+            return self.once.run(claim, work)
         except ClaimLost as lost:
             log.warning("%s", lost)
             return DeskOutcome("duplicate")
-        except Exception:
-            if claim is not None and claim.leased:
-                try:
-                    with self.uow() as uow:
-                        uow.inbound.release(claim)
-                        claim.state = RELEASED
-                        uow.commit()
-                except Exception:
-                    log.warning("event %s failed and its claim could not be given back; a retry "
-                                "is processed when its lease runs out", claim.event_id,
-                                exc_info=True)
-            raise
-
-    def _complete(self) -> None:
-        with self.uow() as uow:
-            uow.commit()  # completes the current claim (see SqlUnitOfWork.commit)
 
     def _claim_and_find(self, event_id: str | None,
                         thread_ref: str | None) -> tuple[InboundClaim | None, Case] | str:

@@ -14,6 +14,7 @@ from starlette.responses import Response
 
 from adapters.web.portal_app import Portal, see_other
 from adapters.web.portal_cases import case_page, load_case
+from adapters.web.portal_once import Repeated, once_per_submission
 from adapters.web.portal_refusals import refusal_text
 from adapters.web.uploads import UploadRefused, forget_uploads, read_uploads, store_uploads
 from bot import domain as d
@@ -39,16 +40,23 @@ async def _refused(portal: Portal, request: Request, seller_id: int, problem: st
 
 async def _by_the_rules(portal: Portal, request: Request, seller_id: int, form: FormData,
                         detail: CaseDetail, work: Callable[[], T]) -> T | Response:
-    """``work`` (one case-service call) off the event loop; a rule's refusal is shown on the
-    case's page with its reason, in the seller's words (the rule's own message is logged)."""
+    """``work`` (one case-service call) off the event loop, once per form submission; a
+    rule's refusal is shown on the case's page with its reason, in the seller's words (the
+    rule's own message is logged). A repeated submission answers with the case's page, where
+    the first one's result shows."""
     try:
-        return await portal.call(work)
+        done = await once_per_submission(portal, seller_id, form, work)
     except CaseRuleError as exc:
         log.info("portal: case rule refused on %s: %s", detail.case.number, exc)
         rules = portal.cases.rules
         sentence = refusal_text(exc, detail.case.number, {
             "reopen": rules.reopen_days, "evaluation": rules.evaluation_days}, detail)
         return await _refused(portal, request, seller_id, sentence, _status(exc), form)
+    if isinstance(done, Repeated):
+        log.info("portal: %s sent again by seller %s; applied once", request.url.path,
+                 seller_id)
+        return see_other(f"/portal/cases/{detail.case.number}")
+    return done
 
 
 def _done(number: str, what: str) -> Response:

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import partial
+from functools import cached_property, partial
 from typing import Any, Protocol, TypeVar
 
 from starlette.datastructures import FormData
@@ -31,10 +31,14 @@ from bot.dialogue.cleaning import clean_text
 from bot.domain import Case
 from bot.identifiers import normalise_case_number
 from bot.knowledge import KnowledgeBase
+from bot.once import OnceRunner
 from bot.portal_login import PortalLogin
 from bot.texts import t
 
 log = logging.getLogger(__name__)
+
+#: The source of the claims of portal form submissions (processed_events.source).
+PORTAL_SOURCE = "portal"
 T = TypeVar("T")
 #: A form field other than a file (a description is at most 4,000 characters).
 MAX_FIELD_BYTES = 64_000
@@ -75,6 +79,11 @@ class Portal:
     #: Fetches the files agents share in Slack threads (their URLs need the bot token), for
     #: the seller to download here; None without Slack.
     agent_files: UrlFileSource | None = None
+
+    @cached_property
+    def once(self) -> OnceRunner:
+        """Claims of form submissions (adapters.web.portal_once)."""
+        return OnceRunner(self.cases.uow, self.cases.clock, PORTAL_SOURCE)
 
     async def call(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Blocking case-service or storage work, off the event loop."""

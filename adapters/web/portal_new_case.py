@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from adapters.web.portal_app import Portal, see_other
+from adapters.web.portal_once import Repeated, once_per_submission
 from adapters.web.portal_refusals import refusal_text
 from adapters.web.uploads import (
     UploadRefused,
@@ -119,8 +120,13 @@ async def submit(portal: Portal, request: Request, seller_id: int) -> Response:
                                      subject)
         if existing is not None:
             if _value(form_data, "add_to") == existing.number:
-                await portal.call(cases.add_seller_message, seller_id, existing.number,
-                                  description, attachments)
+                added = await once_per_submission(portal, seller_id, form_data, lambda: (
+                    cases.add_seller_message(seller_id, existing.number, description,
+                                             attachments)))
+                if isinstance(added, Repeated):
+                    # A double click: the first request added it, with these same (kept)
+                    # files, which stay.
+                    return see_other(f"/portal/cases/{existing.number}")
                 return see_other(f"/portal/cases/{existing.number}?done=added")
             return portal.pages.page(request, "new_case_existing.html", nav="new",
                                      existing=existing, existing_title=case_title(existing),

@@ -3,6 +3,7 @@ with what every page needs (brand, seller, CSRF token, static file URLs) filled 
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -98,6 +99,8 @@ class PageRenderer:
         # like the chat's), in the language of the seller the request speaks to.
         self.env.globals["t"] = t
         self.env.globals.update(t_html=t_html, link=link, code=code, strong=strong)
+        # Each form that changes a case is applied once per drawing (adapters.web.portal_once).
+        self.env.globals["new_submission"] = lambda: uuid.uuid4().hex
 
     def page(self, request: Request, template: str, status_code: int = 200,
              **values: Any) -> HTMLResponse:
