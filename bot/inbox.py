@@ -11,6 +11,11 @@ processed. A record whose lease ran out (its process died, or its processing fai
 by whichever process looks next, and processed again. Processing twice is harmless: the work
 itself is exactly once through the inbound claims (`bot.inbound_claims`), which drop an event
 already done.
+
+Events of one *conversation* (a Slack channel and thread: an agent's reply and its edit or
+deletion) are processed in the order they were recorded, whichever process holds them: an
+event waits while an older record of its conversation is still there (being processed, or
+left by a process that died), and only the oldest record of a conversation is claimed.
 """
 
 from __future__ import annotations
@@ -33,16 +38,28 @@ class InboxEvent:
 
 class Inbox(Protocol):
     def record(self, source: str, event_id: str, body: str, now: datetime,
-               lease: timedelta) -> InboxEvent | None:
+               lease: timedelta, conversation: str | None = None) -> InboxEvent | None:
         """Record the event, leased to the caller; None if it is recorded already (the
-        platform sent it again while it waits): whoever holds it processes it."""
+        platform sent it again while it waits): whoever holds it processes it.
+        ``conversation``: its order is kept with the other events of that conversation."""
         ...
 
     def claim_due(self, source: str, now: datetime, lease: timedelta,
                   limit: int) -> list[InboxEvent]:
-        """Lease up to ``limit`` records whose lease ran out, oldest first, to the caller.
-        A record claimed again and again (its processing keeps failing) gets a longer lease
-        each time, so a poisonous event is retried ever less often but kept."""
+        """Lease up to ``limit`` records whose lease ran out, oldest first, to the caller:
+        each the oldest record of its conversation. A record claimed again and again (its
+        processing keeps failing) gets a longer lease each time, so a poisonous event is
+        retried ever less often but kept."""
+        ...
+
+    def waits_behind_older(self, event: InboxEvent) -> bool:
+        """Whether an older record of the event's conversation is still there: then the
+        event must wait for it (``step_back``)."""
+        ...
+
+    def step_back(self, event: InboxEvent, now: datetime) -> None:
+        """Give the event's record up for now (its lease ends at ``now``), so that it is
+        claimed once it is the oldest of its conversation."""
         ...
 
     def done(self, event: InboxEvent) -> bool:

@@ -8,7 +8,8 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, exists, func, select, update
+from sqlalchemy.orm import aliased
 
 from bot.inbox import InboxEvent
 from storage.database import Database
@@ -23,12 +24,13 @@ class SqlInbox:
         self.database = database
 
     def record(self, source: str, event_id: str, body: str, now: datetime,
-               lease: timedelta) -> InboxEvent | None:
+               lease: timedelta, conversation: str | None = None) -> InboxEvent | None:
         insert = conflict_insert(self.database.dialect)
         owner = uuid.uuid4().hex
         statement = (insert(InboxRow)
                      .values(source=source, event_id=event_id, body=body, received_at=now,
-                             lease_until=now + lease, owner=owner, attempts=1)
+                             lease_until=now + lease, owner=owner, attempts=1,
+                             conversation=conversation or None)
                      .on_conflict_do_nothing().returning(InboxRow.id))
         with self.database.sessions() as session, session.begin():
             inserted = session.execute(statement).first()
@@ -36,8 +38,12 @@ class SqlInbox:
 
     def claim_due(self, source: str, now: datetime, lease: timedelta,
                   limit: int) -> list[InboxEvent]:
+        older = aliased(InboxRow)
         query = (select(InboxRow)
-                 .where(InboxRow.source == source, InboxRow.lease_until < now)
+                 .where(InboxRow.source == source, InboxRow.lease_until < now,
+                        ~exists().where(older.source == InboxRow.source,
+                                        older.conversation == InboxRow.conversation,
+                                        older.id < InboxRow.id))
                  .order_by(InboxRow.id).limit(limit))
         claimed = []
         with self.database.sessions() as session, session.begin():
@@ -52,6 +58,22 @@ class SqlInbox:
                 claimed.append(InboxEvent(row.source, row.event_id, row.body, row.owner,
                                           row.attempts))
         return claimed
+
+    def waits_behind_older(self, event: InboxEvent) -> bool:
+        mine = (select(InboxRow.id, InboxRow.conversation)
+                .where(InboxRow.source == event.source, InboxRow.event_id == event.event_id)
+                .subquery())
+        with self.database.sessions() as session:
+            found = session.scalar(select(exists().where(
+                InboxRow.source == event.source, InboxRow.conversation == mine.c.conversation,
+                InboxRow.id < mine.c.id)))
+        return bool(found)
+
+    def step_back(self, event: InboxEvent, now: datetime) -> None:
+        with self.database.sessions() as session, session.begin():
+            session.execute(update(InboxRow).where(
+                InboxRow.source == event.source, InboxRow.event_id == event.event_id,
+                InboxRow.owner == event.owner).values(lease_until=now))
 
     def done(self, event: InboxEvent) -> bool:
         with self.database.sessions() as session, session.begin():

@@ -343,7 +343,8 @@ class InboxRow(Base):
     and any process picks the event up. Deleted once the event was handled."""
 
     __tablename__ = "inbound_inbox"
-    __table_args__ = (UniqueConstraint("source", "event_id"),)
+    __table_args__ = (UniqueConstraint("source", "event_id"),
+                      Index("ix_inbound_inbox_conversation", "source", "conversation", "id"))
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     source: Mapped[str] = mapped_column(String(20))
     event_id: Mapped[str] = mapped_column(String(200))
@@ -352,6 +353,9 @@ class InboxRow(Base):
     lease_until: Mapped[datetime] = mapped_column(index=True)
     owner: Mapped[str] = mapped_column(String(40))
     attempts: Mapped[int] = mapped_column(Integer, server_default=sql_text("0"))
+    # Events of one conversation (a Slack channel and thread) are processed in order: one
+    # waits while an older one of its conversation is still here. None: no order to keep.
+    conversation: Mapped[str | None] = mapped_column(String(200))
 
 
 class DialogueStateRow(Base):

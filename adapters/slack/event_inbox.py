@@ -14,7 +14,10 @@ event already done is dropped there.
 
 Events of one conversation (a case thread, a seller's DM) are processed one after another in the
 order they came in, as they were when each was processed before its answer: an agent's note and
-the reply right after it must not swap places on their way to the seller.
+the reply right after it must not swap places on their way to the seller, and a deletion must
+not be processed before the reply it deletes. In this process a lock per conversation keeps the
+order; across crashes and processes the inbox does (an event steps back while an older record of
+its conversation is still there, and only the oldest is claimed: `bot.inbox`).
 
 Interactive payloads (buttons, modals) and slash commands still run before their answer: their
 answer carries content (errors in a modal, a command's reply) and Slack does not retry them.
@@ -71,7 +74,8 @@ class SlackEventInbox:
         agents = in_a_case_thread(body)
         with _priority(agents):
             event = await asyncio.to_thread(self.inbox.record, SOURCE, event_id, body,
-                                            self.clock.now(), self.lease)
+                                            self.clock.now(), self.lease,
+                                            conversation_of(body) or None)
         if event is None:
             log.info("Slack event %s is recorded already; acknowledged again", event_id)
             return
@@ -99,6 +103,13 @@ class SlackEventInbox:
                 self._conversations[key] = (lock, users - 1)
 
     async def _process(self, event: InboxEvent) -> None:
+        if await asyncio.to_thread(self.inbox.waits_behind_older, event):
+            # An older event of this conversation is still recorded: its process died, or
+            # another process is at it. This one is claimed after it (bot.inbox).
+            log.info("Slack event %s waits for an older event of its conversation",
+                     event.event_id)
+            await asyncio.to_thread(self.inbox.step_back, event, self.clock.now())
+            return
         # Signature and shape were checked when the event came in; a recovered event's
         # signature is stale by now, so the dispatch goes the way Socket Mode's does (no
         # request signature; bolt still runs every listener and middleware).

@@ -254,7 +254,7 @@ class _RecordingInbox:
         self.asked_urgently: dict[str, bool] = {}
 
     def record(self, source: str, event_id: str, body: str, now: datetime,
-               lease: timedelta) -> InboxEvent:
+               lease: timedelta, conversation: str | None = None) -> InboxEvent:
         self.asked_urgently[event_id] = is_urgent()
         return InboxEvent(source=source, event_id=event_id, body=body, owner="me", attempts=1)
 
