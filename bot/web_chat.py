@@ -65,6 +65,12 @@ class WebChatStore(Protocol):
         """The line stored for this client message id of this chat, if there is one."""
         ...
 
+    def unprocessed_seller_lines(self, written_before: datetime, written_after: datetime,
+                                 limit: int) -> Sequence[tuple[str, str, WebChatLine]]:
+        """What sellers typed between the two times whose event is not done (no claim, or
+        one still leased): (address, client message id, line), oldest first."""
+        ...
+
     def delete_lines_before(self, cutoff: datetime, limit: int) -> int:
         """Delete up to ``limit`` of the oldest lines created before ``cutoff`` (any chat);
         how many were deleted."""

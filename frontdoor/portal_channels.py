@@ -44,6 +44,8 @@ def add_web_chat(parts: ServerParts, services: Services,
     parts.routes.extend(chat.routes)
     parts.body_limits[FILES_PATH] = upload_cap(max_file_bytes)
     senders.append(chat.sender)
+    parts.on_start.append(chat.recovery.start)
+    parts.on_stop.append(chat.recovery.stop)
     parts.extra["web_chat"] = chat
 
 

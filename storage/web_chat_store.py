@@ -8,13 +8,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, delete, select, update
+from sqlalchemy import Select, delete, exists, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bot import domain as d
-from bot.web_chat import BOT_LINE, SELLER_LINE, WebChatLine
+from bot.web_chat import BOT_LINE, SELLER_LINE, WEB, WebChatLine
 from storage.database import Database
-from storage.models import CaseMessageRow, WebChatLineRow
+from storage.models import CaseMessageRow, ProcessedEventRow, WebChatLineRow
 
 
 def _line(row: WebChatLineRow) -> WebChatLine:
@@ -68,6 +68,22 @@ class SqlWebChatStore:
             row = session.scalar(select(WebChatLineRow).where(
                 WebChatLineRow.address == address, WebChatLineRow.client_id == client_id))
             return _line(row) if row is not None else None
+
+    def unprocessed_seller_lines(self, written_before: datetime, written_after: datetime,
+                                 limit: int) -> Sequence[tuple[str, str, WebChatLine]]:
+        # The engine claims a web chat message as ("web", "web-<client id>"); a done claim
+        # has no lease (bot.inbound_claims).
+        done = exists().where(ProcessedEventRow.source == WEB,
+                              ProcessedEventRow.event_id == literal("web-")
+                              + WebChatLineRow.client_id,
+                              ProcessedEventRow.lease_until.is_(None))
+        with self.database.sessions() as session:
+            rows = session.scalars(select(WebChatLineRow).where(
+                WebChatLineRow.created_at < written_before,
+                WebChatLineRow.created_at > written_after,
+                WebChatLineRow.author == SELLER_LINE, WebChatLineRow.client_id.is_not(None),
+                ~done).order_by(WebChatLineRow.created_at).limit(limit)).all()
+            return [(r.address, str(r.client_id), _line(r)) for r in rows]
 
     def delete_lines_before(self, cutoff: datetime, limit: int) -> int:
         """One bounded, set-based delete: the ids of the oldest ``limit`` lines before the

@@ -21,7 +21,7 @@ from adapters.web.uploads import FileStore
 from bot import i18n
 from bot.domain import Identity
 from bot.inbound_claims import EventInProgress
-from bot.messages import SellerMessage
+from bot.messages import Attachment, SellerMessage
 from bot.texts import t
 from bot.web_chat import WEB, WebChatStore, web_address
 
@@ -132,6 +132,24 @@ def retry_later(client_id: str, seller_id: int, request: Request) -> Response:
     with i18n.speaking(browser_speaker(request)):
         return JSONResponse({"error": t("portal.chat_retrying"), "retry": True},
                             status_code=503)
+
+
+def message_of_line(seller_id: int, client_id: str, payload: dict[str, Any],
+                    display_name: str | None) -> SellerMessage:
+    """The engine message a stored seller line stands for (its text, button or files): a
+    retried post and the recovery of a message never processed hand it over again."""
+    base = message_base(seller_id, client_id, display_name)
+    text = str(payload.get("text") or "")
+    if payload.get("attachments"):
+        return SellerMessage(text=text, attachments=tuple(
+            Attachment.from_dict(record) for record in payload["attachments"]), **base)
+    if isinstance(payload.get("button"), str):
+        return SellerMessage(text=text, button=payload["button"], **base)
+    if text.startswith("/") and len(text) > 1:
+        command, _, args = text[1:].partition(" ")
+        return SellerMessage(text=text, command=command.lower(), command_args=args.strip(),
+                             **base)
+    return SellerMessage(text=text, **base)
 
 
 def message_base(seller_id: int, client_id: str, display_name: str | None) -> dict[str, Any]:

@@ -42,7 +42,7 @@ from adapters.web.chat_parts import (
     WebChatParts,
     hand_to_engine,
     is_line_id,
-    message_base,
+    message_of_line,
     posting_seller,
     read_json,
     refuse,
@@ -70,7 +70,6 @@ def to_seller_message(seller_id: int, client_id: str, body: dict[str, Any],
                       display_name: str | None) -> tuple[SellerMessage, str] | str:
     """The engine message of a posted body and the line to show for it, or why it is
     refused. Text starting with ``/`` is a command, as typed in any chat."""
-    base = message_base(seller_id, client_id, display_name)
     button = body.get("button")
     if button is not None:
         if not isinstance(button, dict):
@@ -84,17 +83,15 @@ def to_seller_message(seller_id: int, client_id: str, body: dict[str, Any],
         payload, label = storable(payload), storable(label)
         if not payload:
             return "button.payload must be a short string"
-        return SellerMessage(text=label, button=payload, **base), label
+        return message_of_line(seller_id, client_id, {"text": label, "button": payload},
+                               display_name), label
     text = body.get("text")
     # The line shown and stored is the text the engine reads: without control characters.
     text = clean_text(text) if isinstance(text, str) else ""
     if not text:
         return "text must be a non-empty string"
-    if text.startswith("/") and len(text) > 1:
-        command, _, args = text[1:].partition(" ")
-        return SellerMessage(text=text, command=command.lower(), command_args=args.strip(),
-                             **base), text
-    return SellerMessage(text=text, **base), text
+    # Text starting with "/" is a command (message_of_line reads it).
+    return message_of_line(seller_id, client_id, {"text": text}, display_name), text
 
 
 class WebChatRoutes:
@@ -143,8 +140,10 @@ class WebChatRoutes:
                 return refuse_in_words(400, "portal.chat_unreadable", made, request)
             msg, shown = made
             address = web_address(seller_id)
-            await asyncio.to_thread(p.store.add_seller_line, address, client_id,
-                                    {"kind": "message", "text": shown, "client_id": client_id},
+            line: dict[str, Any] = {"kind": "message", "text": shown, "client_id": client_id}
+            if msg.button:
+                line["button"] = msg.button  # what the recovery hands the engine again
+            await asyncio.to_thread(p.store.add_seller_line, address, client_id, line,
                                     p.now())
         except Exception:
             return retry_later(client_id, seller_id, request)

@@ -28,7 +28,7 @@ from adapters.web.chat_parts import (
     CLIENT_ID,
     WebChatParts,
     hand_to_engine,
-    message_base,
+    message_of_line,
     posting_seller,
     refuse,
     refuse_in_words,
@@ -45,7 +45,6 @@ from adapters.web.uploads import (
 from bot import i18n
 from bot.dialogue.cleaning import clean_text
 from bot.domain import Identity
-from bot.messages import Attachment, SellerMessage
 from bot.web_chat import SELLER_LINE, web_address
 
 FILES_PATH = "/web/chat/files"
@@ -143,7 +142,5 @@ class ChatUploads:
                               "client id of a line without files", request)
             payload = line.payload
         p.hub.publish(address)
-        attachments = tuple(Attachment.from_dict(r) for r in payload["attachments"])
-        msg = SellerMessage(text=str(payload.get("text") or ""), attachments=attachments,
-                            **message_base(seller_id, client_id, identity.display_name))
+        msg = message_of_line(seller_id, client_id, payload, identity.display_name)
         return await hand_to_engine(p, msg, client_id, seller_id, request)

@@ -1,5 +1,6 @@
-"""The factory the composition root calls for the web chat: its routes, its outbox sender and
-the hub that wakes its streams, over the portal's session."""
+"""The factory the composition root calls for the web chat: its routes, its outbox sender, the
+hub that wakes its streams and the recovery of unprocessed messages, over the portal's
+session."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from datetime import datetime
 from starlette.routing import Route
 
 from adapters.web.chat_parts import WebChatParts
+from adapters.web.chat_recovery import WebChatRecovery
 from adapters.web.chat_routes import WebChatRoutes
 from adapters.web.chat_sender import ChatHub, WebChatSender
 from adapters.web.session import csrf_ok, current_seller
@@ -24,6 +26,8 @@ class WebChat:
     routes: list[Route]
     sender: WebChatSender
     hub: ChatHub
+    # Started and stopped with the server: processes what a closed panel left unprocessed.
+    recovery: WebChatRecovery
 
 
 def build_web_chat(store: WebChatStore, uow_factory: UnitOfWorkFactory,
@@ -32,9 +36,10 @@ def build_web_chat(store: WebChatStore, uow_factory: UnitOfWorkFactory,
                    poll_seconds: float = 2.0, files: FileStore | None = None,
                    max_file_bytes: int = 20_000_000) -> WebChat:
     hub = ChatHub()
-    routes = WebChatRoutes(WebChatParts(
+    parts = WebChatParts(
         store=store, hub=hub, handle=handle,
         ensure_identity=lambda seller_id: ensure_web_identity(uow_factory, seller_id, now()),
         seller_of=current_seller, csrf_ok=csrf_ok, now=now, max_text_chars=max_text_chars,
-        poll_seconds=poll_seconds, files=files, max_file_bytes=max_file_bytes))
-    return WebChat(routes=routes.routes(), sender=WebChatSender(store, hub, now), hub=hub)
+        poll_seconds=poll_seconds, files=files, max_file_bytes=max_file_bytes)
+    return WebChat(routes=WebChatRoutes(parts).routes(), sender=WebChatSender(store, hub, now),
+                   hub=hub, recovery=WebChatRecovery(parts))

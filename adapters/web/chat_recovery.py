@@ -1,0 +1,89 @@
+"""What a seller typed in the web chat is processed even when nobody sends it again.
+
+The panel stores the seller's line, then hands the message to the engine; if that fails (the
+database went away, the process died), the panel sends the same message id again for about
+half a minute, and the engine's claim processes it once. A browser closed during that time
+would leave a line that shows as sent and was never processed: no platform redelivers a web
+chat message. So the server looks, now and then, for lines whose event is not done, written
+after the panel has given up (``grace``), and hands them to the engine itself. The engine's
+claim keeps each message once: a retry from the panel and the recovery cannot both process
+it, and a message done meanwhile is dropped as a replay.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from adapters.web.chat_parts import WebChatParts, message_of_line
+from bot.inbound_claims import EventInProgress
+
+log = logging.getLogger(__name__)
+
+#: Longer than the panel's own retries (chat.js: 6 tries over about 31 s).
+RECOVERY_GRACE = timedelta(seconds=60)
+#: Older lines are left alone: the claims that say they were done are kept 7 days
+#: (FRONTDOOR_CLAIM_RETENTION_DAYS), and a day-old question answered now helps nobody.
+RECOVERY_MAX_AGE = timedelta(days=1)
+RECOVERY_POLL_SECONDS = 15.0
+RECOVERY_BATCH = 20
+_ADDRESS_PREFIX = "seller-"  # bot.web_chat.web_address
+
+
+@dataclass
+class WebChatRecovery:
+    parts: WebChatParts
+    grace: timedelta = RECOVERY_GRACE
+    max_age: timedelta = RECOVERY_MAX_AGE
+    poll_seconds: float = RECOVERY_POLL_SECONDS
+    _task: asyncio.Task[None] | None = field(default=None, repr=False)
+
+    async def recover_once(self) -> int:
+        """Hand the unprocessed lines to the engine; how many were processed now."""
+        p = self.parts
+        now = p.now()
+        lines = await asyncio.to_thread(p.store.unprocessed_seller_lines, now - self.grace,
+                                        now - self.max_age, RECOVERY_BATCH)
+        processed = 0
+        for address, client_id, line in lines:
+            if not address.startswith(_ADDRESS_PREFIX):
+                continue
+            seller_id = int(address.removeprefix(_ADDRESS_PREFIX))
+            try:
+                identity = await asyncio.to_thread(p.ensure_identity, seller_id)
+                if identity is None:
+                    continue  # the seller is gone
+                log.info("web chat message %s of seller %s was not processed; processing it",
+                         client_id, seller_id)
+                await p.handle(message_of_line(seller_id, client_id, line.payload,
+                                               identity.display_name))
+                processed += 1
+            except EventInProgress:
+                continue  # another attempt holds it; done by it, or taken over next round
+            except Exception:
+                log.warning("web chat message %s of seller %s could not be processed; tried "
+                            "again in %ss", client_id, seller_id, self.poll_seconds,
+                            exc_info=True)
+        return processed
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await self.recover_once()
+            except Exception:
+                log.warning("could not look for unprocessed web chat messages", exc_info=True)
+            await asyncio.sleep(self.poll_seconds)
+
+    async def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._loop(), name="web-chat-recovery")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
