@@ -15,7 +15,9 @@ already done.
 Events of one *conversation* (a Slack channel and thread: an agent's reply and its edit or
 deletion) are processed in the order they were recorded, whichever process holds them: an
 event waits while an older record of its conversation is still there (being processed, or
-left by a process that died), and only the oldest record of a conversation is claimed.
+left by a process that died), and only the oldest record of a conversation is claimed. An
+event that has failed a few times (storage.inbox_queue.ORDER_KEEPING_ATTEMPTS) no longer holds
+its conversation up: one poisonous event must not stop a seller's whole DM.
 """
 
 from __future__ import annotations

@@ -68,7 +68,8 @@ class WebChatStore(Protocol):
     def unprocessed_seller_lines(self, written_before: datetime, written_after: datetime,
                                  limit: int) -> Sequence[tuple[str, str, WebChatLine]]:
         """What sellers typed between the two times whose event is not done (no claim, or
-        one still leased): (address, client message id, line), oldest first."""
+        one still leased) and after which they typed nothing more in that chat: (address,
+        client message id, line), oldest first."""
         ...
 
     def delete_lines_before(self, cutoff: datetime, limit: int) -> int:

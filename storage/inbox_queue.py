@@ -17,6 +17,9 @@ from storage.models import InboxRow
 from storage.repository_base import conflict_insert
 
 MAX_BACKOFF_DOUBLINGS = 6
+#: An event keeps the later events of its conversation waiting for this many attempts; one
+#: that keeps failing after that (a poisonous event) no longer holds its conversation up.
+ORDER_KEEPING_ATTEMPTS = 3
 
 
 class SqlInbox:
@@ -43,7 +46,8 @@ class SqlInbox:
                  .where(InboxRow.source == source, InboxRow.lease_until < now,
                         ~exists().where(older.source == InboxRow.source,
                                         older.conversation == InboxRow.conversation,
-                                        older.id < InboxRow.id))
+                                        older.id < InboxRow.id,
+                                        older.attempts < ORDER_KEEPING_ATTEMPTS))
                  .order_by(InboxRow.id).limit(limit))
         claimed = []
         with self.database.sessions() as session, session.begin():
@@ -66,7 +70,7 @@ class SqlInbox:
         with self.database.sessions() as session:
             found = session.scalar(select(exists().where(
                 InboxRow.source == event.source, InboxRow.conversation == mine.c.conversation,
-                InboxRow.id < mine.c.id)))
+                InboxRow.id < mine.c.id, InboxRow.attempts < ORDER_KEEPING_ATTEMPTS)))
         return bool(found)
 
     def step_back(self, event: InboxEvent, now: datetime) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import Select, delete, exists, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import aliased
 
 from bot import domain as d
 from bot.web_chat import BOT_LINE, SELLER_LINE, WEB, WebChatLine
@@ -77,12 +78,16 @@ class SqlWebChatStore:
                               ProcessedEventRow.event_id == literal("web-")
                               + WebChatLineRow.client_id,
                               ProcessedEventRow.lease_until.is_(None))
+        later = aliased(WebChatLineRow)
+        written_since = exists().where(later.address == WebChatLineRow.address,
+                                       later.author == SELLER_LINE,
+                                       later.id > WebChatLineRow.id)
         with self.database.sessions() as session:
             rows = session.scalars(select(WebChatLineRow).where(
                 WebChatLineRow.created_at < written_before,
                 WebChatLineRow.created_at > written_after,
                 WebChatLineRow.author == SELLER_LINE, WebChatLineRow.client_id.is_not(None),
-                ~done).order_by(WebChatLineRow.created_at).limit(limit)).all()
+                ~done, ~written_since).order_by(WebChatLineRow.created_at).limit(limit)).all()
             return [(r.address, str(r.client_id), _line(r)) for r in rows]
 
     def delete_lines_before(self, cutoff: datetime, limit: int) -> int:

@@ -8,6 +8,12 @@ chat message. So the server looks, now and then, for lines whose event is not do
 after the panel has given up (``grace``), and hands them to the engine itself. The engine's
 claim keeps each message once: a retry from the panel and the recovery cannot both process
 it, and a message done meanwhile is dropped as a replay.
+
+Only the last line a seller wrote in a chat is recovered: one followed by another was seen as
+failed by a seller who was still there and went on (typed it again, or something else), so
+processing it late would repeat it or answer out of turn. And each line is handed over once
+per process: a turn that fails inside the engine is answered with an apology and gives its
+claim back, and handing it over again and again would repeat the apology.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from adapters.web.chat_parts import WebChatParts, message_of_line
 from bot.inbound_claims import EventInProgress
@@ -29,7 +35,8 @@ RECOVERY_GRACE = timedelta(seconds=60)
 #: (FRONTDOOR_CLAIM_RETENTION_DAYS), and a day-old question answered now helps nobody.
 RECOVERY_MAX_AGE = timedelta(days=1)
 RECOVERY_POLL_SECONDS = 15.0
-RECOVERY_BATCH = 20
+# Lines read per look (those this process tried already are among them, skipped).
+RECOVERY_BATCH = 100
 _ADDRESS_PREFIX = "seller-"  # bot.web_chat.web_address
 
 
@@ -40,6 +47,8 @@ class WebChatRecovery:
     max_age: timedelta = RECOVERY_MAX_AGE
     poll_seconds: float = RECOVERY_POLL_SECONDS
     _task: asyncio.Task[None] | None = field(default=None, repr=False)
+    # Client message ids handed over by this process, with when (forgotten after max_age).
+    _tried: dict[str, datetime] = field(default_factory=dict, repr=False)
 
     async def recover_once(self) -> int:
         """Hand the unprocessed lines to the engine; how many were processed now."""
@@ -47,10 +56,13 @@ class WebChatRecovery:
         now = p.now()
         lines = await asyncio.to_thread(p.store.unprocessed_seller_lines, now - self.grace,
                                         now - self.max_age, RECOVERY_BATCH)
+        self._tried = {key: when for key, when in self._tried.items()
+                       if when > now - self.max_age}
         processed = 0
         for address, client_id, line in lines:
-            if not address.startswith(_ADDRESS_PREFIX):
+            if not address.startswith(_ADDRESS_PREFIX) or client_id in self._tried:
                 continue
+            self._tried[client_id] = now
             seller_id = int(address.removeprefix(_ADDRESS_PREFIX))
             try:
                 identity = await asyncio.to_thread(p.ensure_identity, seller_id)

@@ -51,3 +51,22 @@ def test_an_event_that_keeps_failing_is_retried_less_and_less_often_but_kept(
         now = later
     assert gaps == [40, 40, 70, 130, 250, 490, 970, 1930, 1930]  # 10 s steps
     assert claimed[0].attempts == 10 and inbox.waiting("slack") == 1
+
+
+def test_a_conversation_waits_for_its_oldest_event_but_not_for_one_that_keeps_failing(
+        db: Database) -> None:
+    inbox = SqlInbox(db)
+    poison = inbox.record("slack", "EvA", "{}", T0, LEASE, "D1:")
+    later = inbox.record("slack", "EvB", "{}", T0, LEASE, "D1:")
+    other = inbox.record("slack", "EvC", "{}", T0, LEASE, "D2:")
+    assert poison is not None and later is not None and other is not None
+    assert inbox.waits_behind_older(later) and not inbox.waits_behind_older(other)
+    inbox.step_back(later, T0)
+    now, claims = T0, []
+    while len(claims) < 4:
+        now += timedelta(seconds=10)
+        claims += [(e.event_id, e.attempts) for e in inbox.claim_due("slack", now, LEASE, 10)
+                   if e.event_id != "EvC"]
+    # EvA fails each time it is tried; EvB waits until EvA has had its attempts, then goes.
+    assert claims[:3] == [("EvA", 2), ("EvA", 3), ("EvB", 2)]
+    assert not inbox.waits_behind_older(later)  # nor does a live attempt of EvB wait now

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -88,3 +88,47 @@ async def test_a_button_press_is_recovered_as_a_button(
         # Answered as the button's (the seller's cases), not as the words "My cases".
         answers = await bot_lines(store, address)
         assert [line.payload["text"] for line in answers] == [t("status.none_active")]
+
+
+def _line(store: SqlWebChatStore, address: str, client_id: str, text: str,
+          when: datetime) -> None:
+    assert store.add_seller_line(address, client_id, {"kind": "message", "text": text,
+                                                      "client_id": client_id}, when)
+
+
+async def test_a_turn_that_fails_in_the_engine_is_handed_over_once_not_again_and_again(
+        sqlite_db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    async with chat_server(sqlite_db) as chat:
+        seller_id = add_seller(chat.services)
+        store, address = SqlWebChatStore(sqlite_db), web_address(seller_id)
+        _line(store, address, "d" * 32, "hello", chat.services.clock.now() - timedelta(minutes=5))
+
+        async def broken(turn: Any) -> None:
+            raise RuntimeError("a bug in a flow")
+
+        monkeypatch.setattr("bot.engine.route", broken)
+        recovery = chat.web.recovery
+        assert await recovery.recover_once() == 1
+        # The engine answered with its apology and gave the claim back: not handed over again.
+        assert await recovery.recover_once() == 0
+        assert await recovery.recover_once() == 0
+        answers = await bot_lines(store, address)
+        await asyncio.sleep(0.5)
+        assert [line.payload["text"] for line in answers] == [t("engine.error")]
+        assert len([line for line in store.last_lines(address, 10)
+                    if line.author == BOT_LINE]) == 1
+
+
+async def test_a_line_the_seller_wrote_after_is_not_recovered_late(
+        sqlite_db: Database) -> None:
+    async with chat_server(sqlite_db) as chat:
+        seller_id = add_seller(chat.services)
+        store, address = SqlWebChatStore(sqlite_db), web_address(seller_id)
+        now = chat.services.clock.now()
+        # The panel said the first failed; the seller typed again (a new message id).
+        _line(store, address, "e" * 32, "hello", now - timedelta(minutes=5))
+        _line(store, address, "f" * 32, "hello?", now - timedelta(minutes=4))
+        assert await chat.web.recovery.recover_once() == 1
+        done = chat.scalar(select(ProcessedEventRow.event_id).where(
+            ProcessedEventRow.source == "web"))
+        assert done == f"web-{'f' * 32}"
