@@ -23,9 +23,18 @@ BOT_LINE = "bot"
 SELLER_LINE = "seller"
 
 
+_ADDRESS_PREFIX = "seller-"
+
+
 def web_address(seller_id: int) -> str:
     """The web chat's address (and platform user id) of a seller."""
-    return f"seller-{seller_id}"
+    return f"{_ADDRESS_PREFIX}{seller_id}"
+
+
+def seller_of_address(address: str) -> int | None:
+    """The seller whose web chat ``address`` is (``web_address`` read back), else None."""
+    number = address.removeprefix(_ADDRESS_PREFIX)
+    return int(number) if address.startswith(_ADDRESS_PREFIX) and number.isdigit() else None
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, exists, func, select, update
+from sqlalchemy import Exists, delete, exists, func, select, update
 from sqlalchemy.orm import aliased
 
 from bot.inbox import InboxEvent
@@ -20,6 +21,15 @@ MAX_BACKOFF_DOUBLINGS = 6
 #: An event keeps the later events of its conversation waiting for this many attempts; one
 #: that keeps failing after that (a poisonous event) no longer holds its conversation up.
 ORDER_KEEPING_ATTEMPTS = 3
+
+
+def _older_of_its_conversation(source: Any, conversation: Any, record_id: Any) -> Exists:
+    """Whether an older record of the same conversation is there that still keeps the order
+    (it has not failed ORDER_KEEPING_ATTEMPTS times); a record without a conversation waits
+    for nothing."""
+    older = aliased(InboxRow)
+    return exists().where(older.source == source, older.conversation == conversation,
+                          older.id < record_id, older.attempts < ORDER_KEEPING_ATTEMPTS)
 
 
 class SqlInbox:
@@ -41,13 +51,10 @@ class SqlInbox:
 
     def claim_due(self, source: str, now: datetime, lease: timedelta,
                   limit: int) -> list[InboxEvent]:
-        older = aliased(InboxRow)
         query = (select(InboxRow)
                  .where(InboxRow.source == source, InboxRow.lease_until < now,
-                        ~exists().where(older.source == InboxRow.source,
-                                        older.conversation == InboxRow.conversation,
-                                        older.id < InboxRow.id,
-                                        older.attempts < ORDER_KEEPING_ATTEMPTS))
+                        ~_older_of_its_conversation(InboxRow.source, InboxRow.conversation,
+                                                    InboxRow.id))
                  .order_by(InboxRow.id).limit(limit))
         claimed = []
         with self.database.sessions() as session, session.begin():
@@ -68,9 +75,8 @@ class SqlInbox:
                 .where(InboxRow.source == event.source, InboxRow.event_id == event.event_id)
                 .subquery())
         with self.database.sessions() as session:
-            found = session.scalar(select(exists().where(
-                InboxRow.source == event.source, InboxRow.conversation == mine.c.conversation,
-                InboxRow.id < mine.c.id, InboxRow.attempts < ORDER_KEEPING_ATTEMPTS)))
+            found = session.scalar(select(_older_of_its_conversation(
+                event.source, mine.c.conversation, mine.c.id)))
         return bool(found)
 
     def step_back(self, event: InboxEvent, now: datetime) -> None:

@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 
 from adapters.web.chat_parts import WebChatParts, message_of_line
 from bot.inbound_claims import EventInProgress
+from bot.web_chat import seller_of_address
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,6 @@ RECOVERY_MAX_AGE = timedelta(days=1)
 RECOVERY_POLL_SECONDS = 15.0
 # Lines read per look (those this process tried already are among them, skipped).
 RECOVERY_BATCH = 100
-_ADDRESS_PREFIX = "seller-"  # bot.web_chat.web_address
 
 
 @dataclass
@@ -60,10 +60,10 @@ class WebChatRecovery:
                        if when > now - self.max_age}
         processed = 0
         for address, client_id, line in lines:
-            if not address.startswith(_ADDRESS_PREFIX) or client_id in self._tried:
+            seller_id = seller_of_address(address)
+            if seller_id is None or client_id in self._tried:
                 continue
             self._tried[client_id] = now
-            seller_id = int(address.removeprefix(_ADDRESS_PREFIX))
             try:
                 identity = await asyncio.to_thread(p.ensure_identity, seller_id)
                 if identity is None:

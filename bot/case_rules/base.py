@@ -103,11 +103,6 @@ class CaseServiceBase:
         self.relay.post_in_thread(uow, case, t("thread.needs_human"), NOTE_AUTHOR, now)
         return case
 
-    def _clean_reason(self, reason: str) -> str:
-        """The words a seller typed around an action, checked before the action's transaction
-        (too long: refused, nothing done)."""
-        return self._clean(reason) if reason else ""
-
     def _keep_reason(self, uow: UnitOfWork, case: Case, seller_id: int, reason: str,
                      files: Sequence[dict[str, Any]], now: datetime) -> None:
         """Words a seller typed around an action ("urgent, I need the money to pay my

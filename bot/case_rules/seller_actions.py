@@ -116,7 +116,7 @@ class SellerActionRules(OpeningRules, StatusRules):
                    reason_files: Sequence[dict[str, Any]] = ()) -> Case:
         """Flag (or unflag) a case urgent; the first-response target tightens to the urgent one.
         ``reason``/``reason_files``: what the seller typed around it, kept in the case."""
-        reason = self._clean_reason(reason)
+        reason = self._clean(reason)  # too long: refused before anything is done
         now = self.clock.now()
         with self.uow() as uow:
             case = (self._owned(uow, seller_id, number, lock=True) if seller_id is not None
@@ -152,7 +152,7 @@ class SellerActionRules(OpeningRules, StatusRules):
                   reason_files: Sequence[dict[str, Any]] = ()) -> Case:
         """The seller needs more time: push the auto-close deadline back (a limited number
         of times). ``reason``/``reason_files``: what the seller typed around it."""
-        reason = self._clean_reason(reason)
+        reason = self._clean(reason)  # too long: refused before anything is done
         now = self.clock.now()
         with self.uow() as uow:
             case = self._owned(uow, seller_id, number, lock=True)
@@ -186,7 +186,7 @@ class SellerActionRules(OpeningRules, StatusRules):
         """The seller asked for a person: flag the case for agents. Asked again: say when
         they first asked and whether an agent has answered since, and tell the thread (at
         most once per ``HUMAN_AGAIN_QUIET``, unless an agent answered in between)."""
-        reason = self._clean_reason(reason)
+        reason = self._clean(reason)  # too long: refused before anything is done
         now = self.clock.now()
         with self.uow() as uow:
             case = self._owned(uow, seller_id, number, lock=True)
