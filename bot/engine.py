@@ -44,6 +44,7 @@ from bot.inbound_claims import (
     InboundClaim,
     working_on,
 )
+from bot.keyed_locks import KeyedLocks
 from bot.knowledge import KnowledgeBase
 from bot.messages import Attachment, Reply, SellerMessage
 from bot.ports import Conversation, UnitOfWorkFactory
@@ -72,7 +73,7 @@ class Engine:
                          config=config, clock=clock, knowledge=knowledge)
         # One message at a time per user in this process, so a double tap cannot interleave
         # two turns over the same dialogue state.
-        self._locks: dict[tuple[str, str], asyncio.Lock] = {}
+        self._turns_of = KeyedLocks()
         self._background: set[asyncio.Future[None]] = set()
 
     async def handle(self, msg: SellerMessage) -> list[Reply]:
@@ -80,14 +81,8 @@ class Engine:
         outbox (relay.to_identity) for the user's channel. If ``msg.event_id`` was already
         processed, returns [] and does nothing; if another attempt is working on it, raises
         EventInProgress (the platform must redeliver it later)."""
-        key = (msg.channel, msg.user_id)
-        lock = self._locks.setdefault(key, asyncio.Lock())
-        try:
-            async with lock:
-                return await self._handle(msg)
-        finally:
-            if not lock.locked() and self._locks.get(key) is lock:
-                del self._locks[key]
+        async with self._turns_of.hold((msg.channel, msg.user_id)):
+            return await self._handle(msg)
 
     async def _handle(self, msg: SellerMessage) -> list[Reply]:
         text = clean_text(msg.text)
