@@ -35,13 +35,13 @@ class DigestJob(SweeperBase):
         return self.config.digest_slot(now, tolerance)
 
     def digest(self, now: datetime | None = None, slot: datetime | None = None,
-               on_start: bool = False) -> int:
+               catch_up: bool = False) -> int:
         """Post the digest for ``slot`` (default: the latest one) unless some process already
         did; return the number of channel messages queued.
 
-        ``on_start``: catching up after a restart. On the very first start nothing was missed
-        (the slot is only recorded), and a slot older than ``digest_catch_up_hours`` is left
-        for the next scheduled one.
+        ``catch_up``: posting a digest that was missed (the process was down, or its run
+        failed). On the very first run nothing was missed (the slot is only recorded), and a
+        slot older than ``digest_catch_up_hours`` is left for the next scheduled one.
         """
         now = self._now(now)
         slot = slot or self.digest_slot(now)
@@ -49,14 +49,16 @@ class DigestJob(SweeperBase):
             return 0
         stale = now - slot > timedelta(hours=self.config.digest_catch_up_hours)
         with self.service.uow() as uow:
-            created = self.store.ensure_job(uow, JOB_DIGEST, slot if on_start else None)
-            if (on_start and (created or stale)) or not self.store.claim_job_slot(
-                    uow, JOB_DIGEST, slot, now):
+            created = self.store.ensure_job(uow, JOB_DIGEST, slot if catch_up else None)
+            claim = (None if catch_up and (created or stale)
+                     else self.store.claim_job_slot(uow, JOB_DIGEST, slot, now))
+            if claim is None:
                 uow.commit()
                 return 0
             cases = self.store.digest_cases(uow, (d.OPEN, d.INVESTIGATING, d.PENDING))
-            # Ratings given since the previous slot: each is counted in one digest.
-            since = self.digest_slot(slot - timedelta(seconds=1))
+            # Ratings since the last digest that went out, so those given while one was
+            # missed or left stale are counted in this one; each is counted in one digest.
+            since = claim.previous or self.digest_slot(slot - timedelta(seconds=1))
             rated = self.store.digest_evaluations(uow, since, slot)
             posts = self._queue_digest(uow, cases, now, rated, since)
             self.store.record_job_run(uow, JOB_DIGEST, now, posts)

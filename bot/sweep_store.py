@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -10,6 +11,14 @@ from bot.domain import Case
 from bot.ports import UnitOfWork
 from bot.rating_digest import RatedCase
 from bot.sweep_batch import BatchReads, BatchWrites
+
+
+@dataclass(frozen=True)
+class ClaimedSlot:
+    """A job's slot this process claimed; ``previous`` is the slot the job had before (None:
+    it never had one), where the window of this run starts."""
+
+    previous: datetime | None
 
 
 class SweepStore(Protocol):
@@ -73,8 +82,10 @@ class SweepStore(Protocol):
         """Create the job's row if missing (True if created)."""
         ...
 
-    def claim_job_slot(self, uow: UnitOfWork, name: str, slot: datetime, now: datetime) -> bool:
-        """Move the job's last slot to ``slot`` if it is earlier; True if this call did."""
+    def claim_job_slot(self, uow: UnitOfWork, name: str, slot: datetime,
+                       now: datetime) -> ClaimedSlot | None:
+        """Move the job's last slot to ``slot`` if it is earlier (the row exists: see
+        ``ensure_job``); the claim if this call did, else None."""
         ...
 
     def record_job_run(self, uow: UnitOfWork, name: str, now: datetime, count: int) -> None: ...

@@ -33,6 +33,7 @@ from bot import domain as d
 from bot.domain import Case, Evaluation
 from bot.ports import UnitOfWork
 from bot.sweep_batch import BatchReads, BatchWrites
+from bot.sweep_store import ClaimedSlot
 from storage.models import CaseRow, EvaluationRow, JobRunRow, SweepMarkRow
 from storage.row_mapping import case_from_row, evaluation_from_row
 from storage.sweep_batches import CASES, among, cases_from_rows, read_batch, write_batch
@@ -215,10 +216,16 @@ class SqlSweepStore:
             .on_conflict_do_nothing().returning(JobRunRow.name)).first()
         return created is not None
 
-    def claim_job_slot(self, uow: UnitOfWork, name: str, slot: datetime, now: datetime) -> bool:
+    def claim_job_slot(self, uow: UnitOfWork, name: str, slot: datetime,
+                       now: datetime) -> ClaimedSlot | None:
         session = _session(uow)
-        # A second process's UPDATE waits on the row lock, then re-reads last_slot and
-        # matches nothing: one digest per slot.
+        # The row lock (SQLite: the write transaction) holds a second process here until we
+        # commit; it then reads our slot and claims nothing: one run per slot. The slot read
+        # under the lock is where this run's window starts.
+        previous = session.scalars(
+            select(JobRunRow.last_slot).where(JobRunRow.name == name).with_for_update()).first()
+        if previous is not None and previous >= slot:
+            return None
         claimed = session.scalars(
             update(JobRunRow)
             .where(JobRunRow.name == name,
@@ -226,7 +233,7 @@ class SqlSweepStore:
             .values(last_slot=slot, last_run_at=now)
             .returning(JobRunRow.name)
             .execution_options(synchronize_session=False)).first()
-        return claimed is not None
+        return ClaimedSlot(previous) if claimed is not None else None
 
     def record_job_run(self, uow: UnitOfWork, name: str, now: datetime, count: int) -> None:
         session = _session(uow)

@@ -91,18 +91,18 @@ def test_missed_digest_runs_once_on_start(uow_factory: SqlUnitOfWorkFactory,
     _, sweeper = make(uow_factory, clock)
     clock.set(NINE - timedelta(hours=1))
     # The very first start: nothing was missed, yesterday's slot is only recorded.
-    assert sweeper.digest(on_start=True) == 0
+    assert sweeper.digest(catch_up=True) == 0
     # Down from 08:00 to 11:00: today's 09:00 digest is posted on start, once.
     clock.set(NINE + timedelta(hours=2))
-    assert sweeper.digest(on_start=True) == 3
-    assert sweeper.digest(on_start=True) == 0
+    assert sweeper.digest(catch_up=True) == 3
+    assert sweeper.digest(catch_up=True) == 0
     # Down for two days: one digest (the latest slot), not one per missed day.
     clock.set(NINE + timedelta(days=2, hours=1))
-    assert sweeper.digest(on_start=True) == 3
+    assert sweeper.digest(catch_up=True) == 3
     # Down from 08:00 to 22:00: today's digest is late, not lost.
     clock.set(NINE + timedelta(days=3, hours=13))
-    assert sweeper.digest(on_start=True) == 3
-    assert sweeper.digest(on_start=True) == 0
+    assert sweeper.digest(catch_up=True) == 3
+    assert sweeper.digest(catch_up=True) == 0
     assert len(channel_posts(uow_factory)) == 9
 
 
@@ -111,10 +111,10 @@ def test_catch_up_limit_can_drop_stale_digests(uow_factory: SqlUnitOfWorkFactory
     _, sweeper = make(uow_factory, clock)
     sweeper.config = replace(sweeper.config, digest_catch_up_hours=12)
     clock.set(NINE - timedelta(hours=1))
-    assert sweeper.digest(on_start=True) == 0
+    assert sweeper.digest(catch_up=True) == 0
     # An operator who set a 12 h limit: a 13 h old slot waits for the next scheduled one.
     clock.set(NINE + timedelta(hours=13))
-    assert sweeper.digest(on_start=True) == 0
+    assert sweeper.digest(catch_up=True) == 0
     assert channel_posts(uow_factory) == []
 
 

@@ -4,6 +4,7 @@ the digest after it was given, and only in that one (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from bot.cases import CaseService
@@ -102,3 +103,35 @@ def test_many_lower_ratings_are_cut_with_a_count(
     assert "Reasons: Problem not solved 18" in text
     assert text.count("\n• ") == 15  # FRONTDOOR_DIGEST_MAX_ITEMS
     assert text.endswith("…and 3 more")
+
+
+def test_ratings_of_a_missed_digest_are_counted_in_the_next_one(
+        uow_factory: SqlUnitOfWorkFactory, clock: ManualClock) -> None:
+    service, sweeper = make(uow_factory, clock)
+    clock.set(NINE - timedelta(days=2))
+    assert sweeper.digest() == 3  # Sunday's digest went out
+    clock.set(NINE - timedelta(days=1, hours=20))
+    slow = rated(service, "1", "payment", "disappointing", "slow_reply")
+    # No process ran at 09:00 on Monday (down, or its run failed): Tuesday's digest is next.
+    clock.set(NINE)
+    assert sweeper.digest() == 3
+    text = ratings_block(sweeper, uow_factory, "C_PAY")
+    assert text.startswith("*⭐ Ratings since 04 Jan 09:00: 1*")
+    assert f"• {slow}: Very Disappointing — Slow reply" in text
+
+
+def test_a_stale_digest_left_on_start_leaves_its_ratings_to_the_next_one(
+        uow_factory: SqlUnitOfWorkFactory, clock: ManualClock) -> None:
+    service, sweeper = make(uow_factory, clock)
+    sweeper.config = replace(sweeper.config, digest_catch_up_hours=2)
+    clock.set(NINE - timedelta(days=1))
+    assert sweeper.digest() == 3
+    clock.set(NINE - timedelta(hours=3))
+    rated(service, "1", "payment", "like")
+    # Back at 13:00: too late for today's digest, which waits for tomorrow's.
+    clock.set(NINE + timedelta(hours=4))
+    assert sweeper.digest(catch_up=True) == 0
+    clock.set(NINE + timedelta(days=1))
+    assert sweeper.digest() == 3
+    text = ratings_block(sweeper, uow_factory, "C_PAY")
+    assert text.startswith("*⭐ Ratings since 05 Jan 09:00: 1*\n1 Worthy of a Like")
