@@ -34,6 +34,7 @@ from storage.sweeps import SqlSweepStore
 log = logging.getLogger(__name__)
 
 DIGEST_JOB_ID = "digest"
+DIGEST_CATCH_UP_JOB_ID = "digest.catch_up"
 WEB_CHAT_RETENTION_JOB_ID = "prune.web_chat"
 CLAIM_RETENTION_JOB_ID = "prune.claims"
 # A cron wake-up a hair before the minute must still count as that slot.
@@ -70,9 +71,16 @@ async def _digest_job(sweeper: Sweeper) -> int:
     return await asyncio.to_thread(sweeper.digest, now, slot)
 
 
+async def _digest_catch_up_job(sweeper: Sweeper) -> int:
+    # The latest digest if no process posted it (its cron run failed, say the database was
+    # unavailable at 09:00) and it is not stale; the slot's claim keeps it to one post.
+    return await asyncio.to_thread(sweeper.digest, None, None, True)
+
+
 def build_scheduler(services: Services, settings: object | None = None,
                     sweeper: Sweeper | None = None) -> AsyncIOScheduler:
-    """An (unstarted) AsyncIOScheduler with one interval job per sweep and the digest cron.
+    """An (unstarted) AsyncIOScheduler with one interval job per sweep, the digest cron and
+    the digest's catch-up on the sweeps' interval.
 
     ``settings``: a ``frontdoor.settings.Settings`` or a ``SchedulerConfig`` (default: the
     services' settings). Start it with ``scheduler.start()`` inside the running loop.
@@ -118,6 +126,10 @@ def build_scheduler(services: Services, settings: object | None = None,
                                int(config.digest_catch_up_hours * 3600)),
         replace_existing=True,
     )
+    # A failed digest run rolled back its claim: it is tried again on the sweeps' interval.
+    scheduler.add_job(
+        _digest_catch_up_job, every, args=(sweeper,), id=DIGEST_CATCH_UP_JOB_ID,
+        name="digest catch-up", **_ONE_AT_A_TIME)
     return scheduler
 
 

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot import outbox as ob
 from bot.clock import ManualClock
-from bot.sweeps import SchedulerConfig
+from bot.domain import Case
+from bot.ports import UnitOfWork
+from bot.sweeps import SchedulerConfig, Sweeper
 from frontdoor.scheduling import (
     _digest_job,
     _sweep_job,
@@ -20,10 +24,23 @@ from frontdoor.scheduling import (
 from frontdoor.settings import Settings
 from frontdoor.wiring import Services, build_services
 from storage.database import Database
+from storage.sweeps import SqlSweepStore
 from tests.integration.case_rules_support import outbox
 from tests.integration.sweep_support import events, reminders
 
 MONDAY = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
+
+
+class UnreachableAtTimes(SqlSweepStore):
+    """The sweeps' storage while the database is unreachable (``down``): the digest's read of
+    the cases fails, as a dropped connection would."""
+
+    down = False
+
+    def digest_cases(self, uow: UnitOfWork, statuses: Sequence[str]) -> list[Case]:
+        if self.down:
+            raise ConnectionError("could not connect to the database")
+        return super().digest_cases(uow, statuses)
 
 
 def services_for(db: Database, clock: ManualClock) -> Services:
@@ -51,9 +68,11 @@ async def test_scheduler_has_the_sweeps_and_the_digest_cron(db: Database) -> Non
     scheduler = build_scheduler(services, config)
     jobs = {job.id: job for job in scheduler.get_jobs()}
     assert set(jobs) == {"sweep.auto_close", "sweep.reminders", "sweep.first_response",
-                         "sweep.evaluation", "digest", "prune.web_chat", "prune.claims"}
-    interval = jobs["sweep.reminders"].trigger
-    assert isinstance(interval, IntervalTrigger) and interval.interval == timedelta(seconds=30)
+                         "sweep.evaluation", "digest", "digest.catch_up", "prune.web_chat",
+                         "prune.claims"}
+    for job_id in ("sweep.reminders", "digest.catch_up"):
+        interval = jobs[job_id].trigger
+        assert isinstance(interval, IntervalTrigger) and interval.interval == timedelta(seconds=30)
     cron = jobs["digest"].trigger
     assert isinstance(cron, CronTrigger) and str(cron.timezone) == "Europe/Paris"
     after = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)  # 11:00 in Paris
@@ -127,3 +146,34 @@ async def test_no_catch_up_still_builds_and_starts_the_scheduler(db: Database) -
     scheduler.start(paused=True)
     assert scheduler.running
     scheduler.shutdown(wait=False)
+
+
+async def test_a_digest_whose_run_failed_is_posted_by_a_later_sweep_of_its_day(
+        db: Database) -> None:
+    clock = ManualClock(MONDAY)
+    services = services_for(db, clock)
+    store = UnreachableAtTimes()
+    sweeper = Sweeper(services.cases, store, build_sweeper(services).config)
+    await run_due_on_start(services, sweeper=sweeper)  # the first start: nothing missed
+    catch_up = build_scheduler(services, sweeper=sweeper).get_job("digest.catch_up")
+    clock.set(MONDAY + timedelta(minutes=30))
+    assert await catch_up.func(*catch_up.args) == 0  # Sunday's digest is not run again
+
+    # 09:00: the database is unreachable, and still is a minute later.
+    clock.set(MONDAY + timedelta(hours=1))
+    store.down = True
+    with pytest.raises(ConnectionError):
+        await _digest_job(sweeper)
+    clock.advance(minutes=1)
+    with pytest.raises(ConnectionError):
+        await catch_up.func(*catch_up.args)
+    assert outbox(services.uow_factory, ob.CHANNEL_POST) == []
+
+    # Back at 09:02: the failed runs did not take the slot, and the next sweep posts it once.
+    store.down = False
+    clock.advance(minutes=1)
+    assert await catch_up.func(*catch_up.args) == 1
+    clock.advance(minutes=1)
+    assert await catch_up.func(*catch_up.args) == 0
+    assert await _digest_job(sweeper) == 0
+    assert len(outbox(services.uow_factory, ob.CHANNEL_POST)) == 1
