@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session, aliased
 from bot import outbox as ob
 from bot.outbox import OutboundItem, ThreadRef
 from storage.database import Database
-from storage.models import CaseRow, CaseThreadRow, MessageRefRow, OutboxRow
-from storage.outbox_repository import DEAD, PENDING
+from storage.models import CaseRow, CaseThreadRow, OutboxRow
+from storage.outbox_repository import DEAD, PENDING, SENT
 from storage.sqlite_writes import writes_first
 
 
@@ -100,22 +100,35 @@ class SqlOutboxQueue:
                   if row.case_id is not None and number is not None else None)
         payload = dict(row.payload)
         if row.kind == ob.SELLER_EDIT and "platform_message_id" not in payload:
-            # The seller's copy, in the chat the edit goes to. On Slack the agent's own thread
-            # message has a ref for the same case message too (platform "slack" as well).
-            ref = session.scalar(
-                select(MessageRefRow).where(
-                    MessageRefRow.platform == row.destination,
-                    MessageRefRow.chat_id == str(payload.get("address")),
-                    MessageRefRow.case_message_id == payload.get("case_message_id"),
-                ).order_by(MessageRefRow.id.desc()).limit(1)
-            )
-            if ref is not None:
-                payload["platform_message_id"] = ref.message_id
+            target = self._text_copy(session, row)
+            if target is not None:
+                payload["platform_message_id"] = target
         return OutboundItem(
             id=row.id, destination=row.destination, kind=row.kind, payload=payload,
             case_id=row.case_id, case_number=number, attempts=row.attempts, thread=thread,
             recovering=recovering,
         )
+
+    @staticmethod
+    def _text_copy(session: Session, edit: OutboxRow) -> str | None:
+        """Where the seller got the text of the case message an edit changes: its sent
+        SELLER_MESSAGE in the chat the edit goes to (same ordering key). Not a message ref:
+        the reply's files have refs for the same case message too (and on Slack the agent's
+        own thread message), and an edit aimed at a file's copy fails on Slack or replaces
+        a photo's caption on Telegram."""
+        wanted = edit.payload.get("case_message_id")
+        if wanted is None or edit.case_id is None:
+            return None
+        sent = session.execute(
+            select(OutboxRow.payload, OutboxRow.platform_message_id).where(
+                OutboxRow.ordering_key == edit.ordering_key, OutboxRow.status == SENT,
+                OutboxRow.kind == ob.SELLER_MESSAGE, OutboxRow.case_id == edit.case_id,
+                OutboxRow.platform_message_id.is_not(None),
+            ).order_by(OutboxRow.id.desc()))
+        # A case's messages to its chat are few: the JSON payload is compared here, on both
+        # databases.
+        return next((str(message_id) for payload, message_id in sent
+                     if (payload or {}).get("case_message_id") == wanted), None)
 
     def next_due_at(self, destinations: Sequence[str]) -> datetime | None:
         if not destinations:
