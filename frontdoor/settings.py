@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from adapters.web.chat_recovery import RECOVERY_MAX_AGE
 from bot.labels import CASE_TYPES
 
 
@@ -165,7 +167,8 @@ class Settings(BaseSettings):
     # Web chat lines older than this are deleted by the scheduler (0 keeps them for ever).
     frontdoor_web_chat_retention_days: float = 90
     # Claims of inbound events (their redelivery guard) are forgotten after this (0: never);
-    # platforms redeliver within a day, so a week is far past any redelivery.
+    # platforms redeliver within a day, so a week is far past any redelivery. At least the
+    # web chat recovery's look-back (a day): see `_claims_outlive_the_web_chat_recovery`.
     frontdoor_claim_retention_days: float = 7
     # Email notifications: off while FRONTDOOR_SMTP_URL is unset.
     frontdoor_smtp_url: str | None = None
@@ -179,6 +182,21 @@ class Settings(BaseSettings):
     # (bot.urgent_work); false gives back asyncio's first-come-first-served executor.
     frontdoor_worker_threads: Annotated[int, Field(ge=0)] = 0
     frontdoor_urgent_work_first: bool = True
+
+    @field_validator("frontdoor_claim_retention_days")
+    @classmethod
+    def _claims_outlive_the_web_chat_recovery(cls, days: float) -> float:
+        """Refused rather than raised quietly: the web chat recovery takes a line of the last
+        day without a done claim for unprocessed, so a claim forgotten sooner would have a
+        processed line answered again; the operator's number is never silently changed."""
+        shortest = RECOVERY_MAX_AGE / timedelta(days=1)
+        if 0 < days < shortest:
+            raise ValueError(
+                f"FRONTDOOR_CLAIM_RETENTION_DAYS={days:g} is shorter than the {shortest:g} "
+                "day(s) the web chat recovery looks back for unprocessed lines: processed "
+                f"lines would be processed again. Set it to {shortest:g} or more (0: never "
+                "forget)")
+        return days
 
     @model_validator(mode="before")
     @classmethod

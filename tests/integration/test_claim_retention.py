@@ -1,7 +1,7 @@
 """Forgetting old inbound claims (FRONTDOOR_CLAIM_RETENTION_DAYS, bot.claim_retention) on both
 databases: done claims older than the setting go, oldest first, in bounded batches; claims
 still held and newer ones stay; the delete reads the created_at index; the scheduler runs it
-hourly unless the setting is 0."""
+hourly unless the setting is 0; the setting outlives the web chat recovery's look-back."""
 
 from __future__ import annotations
 
@@ -9,8 +9,10 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from pydantic import ValidationError
 from sqlalchemy import select
 
+from adapters.web.chat_recovery import RECOVERY_GRACE, RECOVERY_MAX_AGE
 from bot.claim_retention import ClaimRetention
 from frontdoor.scheduling import CLAIM_RETENTION_JOB_ID, build_scheduler, claim_retention, prune_claims
 from frontdoor.settings import Settings
@@ -18,6 +20,7 @@ from frontdoor.wiring import build_services
 from storage.claim_retention import SqlDoneClaims, oldest_done_before
 from storage.database import Database
 from storage.models import ProcessedEventRow
+from storage.web_chat_store import SqlWebChatStore
 from tests.integration.query_plans import assert_reads_index, plan_of
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
@@ -80,3 +83,29 @@ def test_the_scheduler_forgets_claims_hourly_unless_the_setting_is_zero(
     assert prune_claims(retention, services) == 1
     assert left(sqlite_db) == ["new"]
     assert "claim retention: forgot 1 claims" in caplog.text
+
+
+def test_a_retention_shorter_than_the_web_chat_recoverys_look_back_is_refused() -> None:
+    def settings(days: float) -> Settings:
+        return Settings(_env_file=None, frontdoor_claim_retention_days=days)  # type: ignore[call-arg]
+
+    with pytest.raises(ValidationError, match="FRONTDOOR_CLAIM_RETENTION_DAYS=0.5 is shorter "
+                                              "than the 1 day"):
+        settings(0.5)
+    assert settings(1).frontdoor_claim_retention_days == 1
+    assert settings(0).frontdoor_claim_retention_days == 0  # never forget
+
+
+def test_the_shortest_retention_leaves_a_processed_web_chat_line_processed(db: Database) -> None:
+    store = SqlWebChatStore(db)
+    written = NOW - timedelta(hours=23)
+    assert store.add_seller_line("seller-1", "c-1", {"text": "refund please"}, written)
+    with db.sessions() as session, session.begin():  # the engine processed it: a done claim
+        session.add(ProcessedEventRow(source="web", event_id="web-c-1", created_at=written,
+                                      lease_until=None, owner=None, work_done=True))
+    shortest = Settings(_env_file=None,  # type: ignore[call-arg]
+                        frontdoor_claim_retention_days=RECOVERY_MAX_AGE / timedelta(days=1))
+    keep = timedelta(days=shortest.frontdoor_claim_retention_days)
+
+    assert ClaimRetention(SqlDoneClaims(db), keep).run(NOW) == 0
+    assert store.unprocessed_seller_lines(NOW - RECOVERY_GRACE, NOW - RECOVERY_MAX_AGE, 100) == []
