@@ -511,6 +511,10 @@ CATALOGUE: dict[str, str] = {
         "Is this about one of them? If it's about something else, tap \"It's a different "
         "issue\"."
     ),
+    "intake.which_of_them": (
+        "Which case should I add your message to? If it's about something else, tap \"It's a "
+        "different issue\"."
+    ),
     "intake.ask_subject": (
         "What tells this {type} issue apart from {number}? Send the listing's ASIN or SKU, or a "
         "few words such as \"red kettle listing\"."

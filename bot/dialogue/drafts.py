@@ -32,6 +32,7 @@ class IntakeDraft(TypedDict, total=False):
     checked: bool  # the duplicate / cap check ran for checked_issue
     checked_issue: list[str | None]
     dup: str  # the open case that covers the issue
+    shown: list[str]  # the open cases shown at the "dup" step, one of which it may be
     dup_same: bool  # ... and reads like the same issue
     others_shown: bool  # other open cases of the type were shown
     asks: int  # times more detail was asked for

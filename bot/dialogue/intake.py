@@ -15,6 +15,7 @@ its type on the way, so rules 1, 4 and 8 keep applying to it.
 from __future__ import annotations
 
 from bot.dialogue import appeal, opening
+from bot.dialogue.answers import carries_more
 from bot.dialogue.common import (
     CANCEL,
     OK,
@@ -28,11 +29,12 @@ from bot.dialogue.common import (
     type_label,
     type_menu,
 )
+from bot.dialogue.description import is_thin
 from bot.dialogue.drafts import IntakeDraft, KeptFiles, TriageDraft, intake_draft
 from bot.dialogue.turn import Turn
 from bot.domain import Case
 from bot.errors import CaseRuleError
-from bot.identifiers import find_order_ids
+from bot.identifiers import find_case_numbers, find_order_ids, normalise_case_number
 from bot.labels import ORDER_CASE_TYPES
 from bot.messages import Button, Reply
 from bot.subjects import label_of
@@ -48,9 +50,6 @@ _MAX_OTHERS = 3
 NO_ORDER = "order:none"
 # Types where a case without an order id makes sense when the seller has none.
 ORDER_OPTIONAL = frozenset({"payment"})
-_MIN_WORDS = 4
-#: How many characters of English one Chinese character stands for (about three).
-_CJK_CHAR_WEIGHT = 3
 
 
 def append_text(data: IntakeDraft | TriageDraft, text: str) -> None:
@@ -146,25 +145,6 @@ async def advance(turn: Turn) -> None:
     confirm(turn)
 
 
-def is_thin(turn: Turn, text: str) -> bool:
-    """Too little to act on: order ids and case numbers don't count as a description."""
-    for _norm, raw in find_order_ids(text):
-        text = text.replace(raw, " ")
-    words = text.split()
-    # Chinese and Japanese are written without spaces: count their characters as words, and
-    # each as much text as a short English word ("货款还没到账" says "the payout hasn't arrived").
-    cjk = sum(1 for ch in text if _is_cjk(ch))
-    units = len(words) + cjk
-    length = len(" ".join(words)) + cjk * (_CJK_CHAR_WEIGHT - 1)
-    return length < turn.config.min_description_chars or units < _MIN_WORDS
-
-
-def _is_cjk(ch: str) -> bool:
-    code = ord(ch)
-    return (0x3040 <= code <= 0x30FF or 0x3400 <= code <= 0x4DBF or 0x4E00 <= code <= 0x9FFF
-            or 0xAC00 <= code <= 0xD7AF)
-
-
 def _ask_order(turn: Turn, ct: str | None) -> None:
     buttons: tuple[Button, ...] = ()
     if ct in ORDER_OPTIONAL:
@@ -182,6 +162,7 @@ async def _offer_existing(turn: Turn, number: str) -> None:
         lines.append(reply_line)
     lines.append(t("intake.duplicate_question", number=number))
     intake_draft(turn.state)["dup"] = number
+    intake_draft(turn.state)["shown"] = [number]
     intake_draft(turn.state)["dup_same"] = True
     intake_draft(turn.state)["others_shown"] = True  # this was the one to see
     turn.reply_with(_reply("\n".join(lines), (Button(t("button.add_to", number=number), DUP_ADD),
@@ -195,13 +176,40 @@ def _offer_others(turn: Turn, others: list[Case]) -> None:
     lines = [t("intake.same_type_open", type=type_label(draft.get("type")))]
     lines += [case_line(case, 0) for case in others]
     lines.append(t("intake.same_type_question"))
-    draft["dup"] = others[0].number
+    draft["shown"] = [case.number for case in others]
     draft["dup_same"] = False
-    buttons = (*(Button(t("button.add_to", number=c.number), f"{DUP_ADD_TO}{c.number}")
-                 for c in others),
-               Button(t("button.different_issue"), DUP_NEW))
-    turn.reply_with(_reply("\n".join(lines), buttons, None))
+    turn.reply_with(_reply("\n".join(lines), _add_to_buttons(draft["shown"]), None))
     turn.state.goto("dup")
+
+
+def _add_to_buttons(numbers: list[str]) -> tuple[Button, ...]:
+    """One "Add to" button per case shown, and "It's a different issue"."""
+    return (*(Button(t("button.add_to", number=n), f"{DUP_ADD_TO}{n}") for n in numbers),
+            Button(t("button.different_issue"), DUP_NEW))
+
+
+def _shown(draft: IntakeDraft) -> list[str]:
+    """The open cases shown at the "dup" step (a draft saved before "shown": the one in "dup")."""
+    return list(draft.get("shown") or ([draft["dup"]] if draft.get("dup") else []))
+
+
+def _named_case(turn: Turn, shown: list[str]) -> tuple[str | None, str]:
+    """The one shown case a typed answer names, in any spelling ("cx1", "CX-000001号"), and
+    what the answer says besides case numbers."""
+    prefix = turn.config.case_prefix
+    found = find_case_numbers(turn.text, prefix)
+    named = {number for number, _raw in found} | {normalise_case_number(turn.text, prefix)}
+    rest = turn.text
+    for _number, raw in found:
+        rest = rest.replace(raw, " ")
+    hits = [number for number in shown if number in named]
+    return (hits[0] if len(hits) == 1 else None), rest
+
+
+def _ask_which(turn: Turn, shown: list[str]) -> None:
+    """Ask again at the "dup" step; with several cases shown, which one (never the first)."""
+    key = "intake.duplicate_question" if len(shown) == 1 else "intake.which_of_them"
+    turn.say(key, number=shown[0] if shown else "", buttons=_add_to_buttons(shown))
 
 
 def _reply(text: str, buttons: tuple[Button, ...], number: str | None) -> Reply:
@@ -251,11 +259,10 @@ async def on_button(turn: Turn, payload: str) -> bool:
     elif payload == NO_ORDER and step == "order":
         draft["no_order"] = True
         await advance(turn)
-    elif payload == DUP_ADD and step == "dup":
-        await _add_to_existing(turn)
+    elif payload == DUP_ADD and step == "dup" and draft.get("dup"):
+        await _add_to_existing(turn, draft["dup"])
     elif payload.startswith(DUP_ADD_TO) and step == "dup":
-        draft["dup"] = payload.removeprefix(DUP_ADD_TO)
-        await _add_to_existing(turn)
+        await _add_to_existing(turn, payload.removeprefix(DUP_ADD_TO))
     elif payload == DUP_NEW and step == "dup":
         await _different_issue(turn)
     elif payload == OK and step == "confirm":
@@ -267,11 +274,10 @@ async def on_button(turn: Turn, payload: str) -> bool:
     return True
 
 
-async def _add_to_existing(turn: Turn) -> None:
+async def _add_to_existing(turn: Turn, number: str) -> None:
     from bot.dialogue import followup
 
     draft = intake_draft(turn.state)
-    number = str(draft.get("dup"))
     turn.state.end()
     await followup.add_to_case(turn, number, draft.get("text") or "", list(draft.get("att") or []))
 
@@ -343,15 +349,22 @@ async def on_text(turn: Turn) -> bool:
         turn.say("intake.order_invalid")
         return True
     if step == "dup":
-        if await is_yes(turn):
-            await _add_to_existing(turn)
+        shown = _shown(draft)
+        named, rest = _named_case(turn, shown)
+        if named is not None:
+            if carries_more(rest):
+                append_text(draft, turn.text)
+            await _add_to_existing(turn, named)
+        elif await is_yes(turn):
+            if len(shown) == 1:
+                await _add_to_existing(turn, shown[0])
+            else:
+                _ask_which(turn, shown)
         elif await is_no(turn):
             await _different_issue(turn)
         else:
             append_text(draft, turn.text)
-            turn.say("intake.duplicate_question", number=draft.get("dup"),
-                     buttons=(Button(t("button.add_to", number=draft.get("dup")), DUP_ADD),
-                              Button(t("button.different_issue"), DUP_NEW)))
+            _ask_which(turn, shown)
         return True
     if step == "describe":
         append_text(draft, turn.text)

@@ -4,6 +4,8 @@ their subject, reopening is outside the daily cap and has a window. SQLite and P
 
 from __future__ import annotations
 
+import pytest
+
 from bot.cases import CaseRules, CaseService
 from bot.clock import ManualClock
 from tests.unit import chat_harness
@@ -117,6 +119,62 @@ async def test_the_seller_can_add_to_the_case_they_see_instead(
     chat.expect("Added to CX-000001")
     assert len(service.search_cases()) == 1
     assert "red kettle" in service.get_case("CX-000001").messages[-1].text
+
+
+async def test_a_typed_yes_adds_to_the_only_case_shown(chat: Chat, service: CaseService,
+                                                       clock: ManualClock) -> None:
+    await _open(chat, "my blue mug listing is suppressed, I fixed the photos already")
+    clock.advance(hours=25)
+    await chat.say("the red kettle listing is suppressed since this morning too")
+    await _past_the_new_issue_choice(chat)
+    chat.expect("Is this about one of them?")
+    await chat.say("yes")
+    chat.expect("Added to CX-000001")
+    assert "red kettle" in service.get_case("CX-000001").messages[-1].text
+
+
+async def _two_listing_cases_and_a_third_listing(chat: Chat, clock: ManualClock) -> None:
+    """CX-000001 (blue mug) and CX-000002 (red kettle) open; a third listing shows both."""
+    await _open(chat, "my blue mug listing is suppressed, I fixed the photos already")
+    clock.advance(hours=25)
+    await chat.say("now the red kettle listing is suppressed as well")
+    await _past_the_new_issue_choice(chat)
+    await chat.press("It's a different issue")
+    await chat.press("Open the case")
+    chat.expect("Opened CX-000002")
+    clock.advance(hours=25)
+    await chat.say("the green teapot listing is suppressed since this morning")
+    await _past_the_new_issue_choice(chat)
+    chat.expect("CX-000001 · Listings", "CX-000002 · Listings", "Is this about one of them?")
+
+
+def _cases_with(service: CaseService, words: str) -> list[str]:
+    return [number for number in ("CX-000001", "CX-000002")
+            if any(words in m.text for m in service.get_case(number).messages)]
+
+
+async def test_a_typed_yes_with_several_cases_shown_asks_which(
+        chat: Chat, service: CaseService, clock: ManualClock) -> None:
+    await _two_listing_cases_and_a_third_listing(chat, clock)
+    await chat.say("yes")
+    chat.expect("Which case should I add your message to?")
+    chat.expect_buttons("Add to CX-000001", "Add to CX-000002", "It's a different issue")
+    assert _cases_with(service, "green teapot") == []
+    await chat.press("Add to CX-000002")
+    chat.expect("Added to CX-000002")
+    assert _cases_with(service, "green teapot") == ["CX-000002"]
+
+
+@pytest.mark.parametrize("typed", ["CX-000001", "cx1", "ＣＸ－０００００１", "CX-000001号"])
+async def test_typing_the_number_of_a_case_shown_adds_to_that_case(
+        chat: Chat, service: CaseService, clock: ManualClock, typed: str) -> None:
+    await _two_listing_cases_and_a_third_listing(chat, clock)
+    await chat.say(typed)
+    chat.expect("Added to CX-000001")
+    chat.expect_not("CX-000002?")
+    assert _cases_with(service, "green teapot") == ["CX-000001"]
+    assert service.get_case("CX-000001").messages[-1].text == (
+        "the green teapot listing is suppressed since this morning")
 
 
 async def test_the_same_listing_in_other_words_asks_what_tells_it_apart(
