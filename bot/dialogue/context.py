@@ -17,9 +17,11 @@ from datetime import timedelta
 from bot import domain as d
 from bot.dialogue.turn import Turn
 from bot.messages import Button
+from bot.routing_port import RelayedItem
 
 EVAL_PREFIX = "eval:"
 _MEMO = "context"
+_LAST_RELAYED_MEMO = "last_relayed"
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,10 @@ class Relayed:
     from_agent: bool
     buttons: tuple[Button, ...]
     awaiting_rating: bool  # an evaluation prompt whose case is not rated yet
+    # An agent's message, or any about a case waiting for the seller (pending): a bare "yes",
+    # "no" or number typed now answers it.
+    expects_answer: bool = False
+    asks: bool = False  # an agent's message with a question mark: "ok" answers it
 
 
 @dataclass(frozen=True)
@@ -69,8 +75,7 @@ async def load(turn: Turn) -> ConversationContext:
     cached = turn.memo.get(_MEMO)
     if isinstance(cached, ConversationContext):
         return cached
-    item = await turn.call(turn.cases.last_relayed, turn.identity.channel,
-                           turn.identity.address)
+    item = await last_relayed(turn)
     relayed = None
     if item is not None and item.seller_id == turn.seller_id:  # else the chat changed hands
         since = turn.state.remembered_at()
@@ -79,10 +84,13 @@ async def load(turn: Turn) -> ConversationContext:
         fresh = turn.deps.clock.now() - item.queued_at <= window
         if fresh and (since is None or item.queued_at >= since):
             asks_rating = any(b.payload.startswith(EVAL_PREFIX) for b in item.reply.buttons)
+            from_agent = item.agent_message_id is not None
             relayed = Relayed(
                 CaseFacts(item.number, item.case_type, item.order_id), item.outbox_id,
-                item.agent_message_id is not None, item.reply.buttons,
-                asks_rating and not item.rated and item.status in (d.RESOLVED, d.CLOSED))
+                from_agent, item.reply.buttons,
+                asks_rating and not item.rated and item.status in (d.RESOLVED, d.CLOSED),
+                expects_answer=expects_answer(item),
+                asks=from_agent and any(mark in item.reply.text for mark in "?？"))
     ongoing = None
     current = turn.current_case()
     if current is not None:
@@ -93,6 +101,22 @@ async def load(turn: Turn) -> ConversationContext:
     context = ConversationContext(relayed, ongoing)
     turn.memo[_MEMO] = context
     return context
+
+
+def expects_answer(item: RelayedItem) -> bool:
+    """Whether a bare answer typed after ``item`` answers it: an agent wrote it, or its case
+    waits for the seller (the status notice "waiting for you" follows the agent's question)."""
+    return item.agent_message_id is not None or item.status == d.PENDING
+
+
+async def last_relayed(turn: Turn) -> RelayedItem | None:
+    """The newest case message relayed to this chat, read at most once per turn (the router
+    and the free-text reading both ask)."""
+    if _LAST_RELAYED_MEMO not in turn.memo:
+        turn.memo[_LAST_RELAYED_MEMO] = await turn.call(
+            turn.cases.last_relayed, turn.identity.channel, turn.identity.address)
+    item = turn.memo[_LAST_RELAYED_MEMO]
+    return item if isinstance(item, RelayedItem) else None
 
 
 async def with_orders(turn: Turn, candidates: list[Candidate]) -> list[Candidate]:

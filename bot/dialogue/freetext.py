@@ -5,6 +5,10 @@ In this order, each step possibly ending the turn:
 1. (After small talk.) An answer to the question last relayed to this chat outside a turn (the evaluation
    prompt, a reminder's choices): a rating in words ("terrible, nobody even answered me")
    or as its number, a choice by its number or label. A number out of range asks again.
+   A bare yes or no, or a message with no words (a tracking number, "3"), after an agent's
+   message the seller has not answered yet (or a notice that the case waits for the seller):
+   the answer to it, filed in its case (and "ok" too, when the agent asked a question).
+   Elsewhere these are never content (step 2).
 2. What is never filed into a case: greetings, thanks (answered first, before anything is
    read), cancel, bare acknowledgements ("ok", "👍"), out-of-scope text, a yes or no nothing
    asked for, a message with no words ("4").
@@ -62,6 +66,8 @@ async def read(turn: Turn) -> None:
     ctx = await context.load(turn)
 
     if not att and await _answer_relayed(turn, ctx, pointer):
+        return
+    if not att and pointer is None and await _answer_to_agent(turn, ctx):
         return
     if not att and await _never_filed(turn, intent):
         return
@@ -130,6 +136,30 @@ async def _never_filed(turn: Turn, intent: str | None) -> bool:
         smalltalk.not_understood(turn)
     else:
         return False
+    return True
+
+
+async def is_bare_answer(turn: Turn) -> bool:
+    """A short yes or no, or a message with no words: an answer only to what was just asked."""
+    if not answers.has_words(turn.text):
+        return True
+    return turn.word_count() <= _SMALLTALK_MAX_WORDS and (await is_yes(turn) or await is_no(turn))
+
+
+async def _answer_to_agent(turn: Turn, ctx: ConversationContext) -> bool:
+    """A bare answer ("yes", "no, not yet", a tracking number) to the agent's last message,
+    not yet answered: it is content for the agent's case, not a yes that nothing asked for."""
+    asked = ctx.relayed
+    if asked is None or not asked.expects_answer \
+            or asked.outbox_id <= turn.state.relayed_answered():
+        return False
+    if answers.is_acknowledgement(turn.text):
+        if not asked.asks:
+            return False  # "ok" to "the refund is on its way" is no content for the case
+    elif not await is_bare_answer(turn):
+        return False
+    turn.state.answer_relayed(asked.outbox_id)
+    await followup.add_to_case(turn, asked.case.number, turn.text, [])
     return True
 
 

@@ -15,6 +15,7 @@ from bot.dialogue import (
     appeal,
     closed_case,
     closing,
+    context,
     email_command,
     evaluation,
     followup,
@@ -65,7 +66,7 @@ async def route(turn: Turn) -> None:
         return
     flow = turn.state.flow or ""
     handler = _TYPED_ANSWERS.get(flow) or FLOW_TEXT.get(flow)
-    if handler is not None and await handler(turn):
+    if handler is not None and not await _bare_answer_to_newer(turn) and await handler(turn):
         return
     await freetext.read(turn)
 
@@ -81,15 +82,27 @@ async def typed_choice(turn: Turn) -> str | None:
 
 
 async def _asked_since(turn: Turn) -> bool:
-    """Whether a case message with buttons (a rating prompt, a reminder) reached the chat
-    after the bot's last buttons: a typed answer is then an answer to that."""
+    """Whether a case message reached the chat after the bot's last buttons that a typed
+    answer answers instead: one with buttons of its own (a rating prompt, a reminder), or an
+    agent's message when the answer is a bare yes, no or number (an agent asking "did the
+    buyer get the parcel?" in one case must not get its "yes" taken as the seller's answer to
+    the bot's older "close CX-000001?")."""
     offered_at = turn.state.offered_at()
     if turn.seller is None or offered_at is None:
         return False
-    item = await turn.call(turn.cases.last_relayed, turn.identity.channel,
-                           turn.identity.address)
-    return (item is not None and item.seller_id == turn.seller_id and bool(item.reply.buttons)
-            and item.queued_at > offered_at)
+    item = await context.last_relayed(turn)
+    if item is None or item.seller_id != turn.seller_id or item.queued_at <= offered_at:
+        return False
+    if item.reply.buttons:
+        return True
+    return context.expects_answer(item) and await freetext.is_bare_answer(turn)
+
+
+async def _bare_answer_to_newer(turn: Turn) -> bool:
+    """A bare yes, no or number typed after a newer case message than the running flow's
+    question: it answers that message, so the free-text reading places it and the flow waits
+    (its buttons still work)."""
+    return await freetext.is_bare_answer(turn) and await _asked_since(turn)
 
 
 def match_offered(turn: Turn) -> str | None:
