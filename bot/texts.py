@@ -320,6 +320,10 @@ CATALOGUE: dict[str, str] = {
     "reopen.already_active": (
         "You already have {number} open on the same issue as {old}. Write here and I'll add it there."
     ),
+    "reopen.added_to_active": (
+        "📎 You already have {number} open on the same issue as {old}, so I've added your message "
+        "to {number} for our team."
+    ),
     "reopen.still_in_progress": "{number} is still in progress; no need to reopen it.",
     "reopen.no_case": "You have no resolved or closed cases to reopen.",
     "reopen.which": "Which case should I reopen?",

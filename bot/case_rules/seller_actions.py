@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot import domain as d
+from bot.case_rules.conversation import SELLER_REPLIED
 from bot.case_rules.opening import OpeningRules
 from bot.case_rules.results import HumanRequest, ReopenResult
 from bot.case_rules.status import StatusRules
@@ -53,13 +54,7 @@ class SellerActionRules(OpeningRules, StatusRules):
                     number=case.number,
                 )
             if case.status in (d.OPEN, d.INVESTIGATING, d.PENDING):
-                if text or attachments:
-                    msg = uow.messages.add(case.id, d.SELLER, str(seller_id), seller.display_name,
-                                           text, attachments, False, now)
-                    self.relay.post_in_thread(uow, case, text, seller.display_name, now, attachments, msg.id)
-                    if case.status == d.PENDING:
-                        case = self.apply_status(uow, case, d.INVESTIGATING, d.SELLER,
-                                                str(seller_id), "seller replied", now, False)
+                case = self._add_to_active(uow, case, seller, text, attachments, now)
                 uow.commit()
                 return ReopenResult(case, case, new_case=False)
             if case.status == d.RESOLVED:
@@ -86,7 +81,13 @@ class SellerActionRules(OpeningRules, StatusRules):
             active = self._check_can_open(uow, seller_id, case.case_type, case.order_id, now,
                                           case.subject, counts_for_cap=False)
             if active is not None:
-                return ReopenResult(active, case, new_case=False)
+                # Another case on the issue is active: the seller's words go there instead.
+                locked = uow.cases.get_for_update(active.id)
+                assert locked is not None
+                if text or attachments:
+                    locked = self._add_to_active(uow, locked, seller, text, attachments, now)
+                    uow.commit()
+                return ReopenResult(locked, case, new_case=False)
             try:
                 new = uow.cases.add(d.NewCase(
                     seller_id=seller_id, identity_id=case.identity_id, case_type=case.case_type,
@@ -110,6 +111,20 @@ class SellerActionRules(OpeningRules, StatusRules):
                                       NOTE_AUTHOR, now)
             uow.commit()
             return ReopenResult(new, old, new_case=True)
+
+    def _add_to_active(self, uow: UnitOfWork, case: Case, seller: d.Seller, text: str,
+                       attachments: Sequence[dict[str, Any]], now: datetime) -> Case:
+        """What the seller wrote with a reopen, in ``case`` (active and locked): a case waiting
+        for the seller, or resolved, is back in progress. Nothing written: nothing changes."""
+        if not text and not attachments:
+            return case
+        msg = uow.messages.add(case.id, d.SELLER, str(seller.id), seller.display_name, text,
+                               attachments, False, now)
+        self.relay.post_in_thread(uow, case, text, seller.display_name, now, attachments, msg.id)
+        if case.status in (d.PENDING, d.RESOLVED):
+            case = self.apply_status(uow, case, d.INVESTIGATING, d.SELLER, str(seller.id),
+                                     SELLER_REPLIED, now, False)
+        return case
 
     def set_urgent(self, number: str, on: bool, actor_kind: str, actor_ref: str | None,
                    seller_id: int | None = None, reason: str = "",

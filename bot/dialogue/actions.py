@@ -93,8 +93,9 @@ async def reopen(turn: Turn, explicit: str | None) -> None:
     elif previous.status == d.RESOLVED:
         turn.say("reopen.back_in_progress", number=case.number, case_number=case.number)
     elif previous.number != case.number:
-        turn.say("reopen.already_active", number=case.number, old=previous.number,
-                 case_number=case.number)
+        # Another case on the issue is active: what the seller wrote went there.
+        key = "reopen.added_to_active" if text or attachments else "reopen.already_active"
+        turn.say(key, number=case.number, old=previous.number, case_number=case.number)
     else:
         turn.say("reopen.still_in_progress", number=case.number, case_number=case.number)
     turn.remember_case(case.number, case.case_type)

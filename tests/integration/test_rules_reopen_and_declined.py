@@ -68,6 +68,26 @@ def test_reopen_closed_case_links_both_ways(service: CaseService) -> None:
     assert again.case.number == result.case.number and not again.new_case
 
 
+def test_reopening_onto_the_active_case_of_the_issue_adds_the_words_there(
+        service: CaseService) -> None:
+    _, seller = make_seller(service, "1")
+    old = service.open_case(seller.id, "shipping", "lost parcel", order_id=ORDER).case
+    service.change_status(old.number, "closed")
+    active = service.open_case(seller.id, "shipping", "still lost", order_id=ORDER).case
+    service.change_status(active.number, "pending")
+    photo = {"kind": "photo", "file_id": "courier-note", "file_name": "note.jpg",
+             "source": "telegram"}
+    result = service.reopen(seller.id, old.number, "the courier says it was returned", [photo])
+    assert (result.case.number, result.previous.number, result.new_case) == (
+        active.number, old.number, False)
+    detail = service.get_case(active.number)
+    assert detail.messages[-1].text == "the courier says it was returned"
+    assert detail.messages[-1].attachments[0]["file_id"] == "courier-note"
+    assert detail.case.status == "investigating"  # the answer it waited for
+    assert service.get_case(old.number).case.reopened_as_id is None
+    assert len(service.search_cases("all")) == 2
+
+
 def test_reply_to_resolved_case_puts_it_back_in_progress(service: CaseService) -> None:
     _, seller = make_seller(service, "1")
     case = service.open_case(seller.id, "payment", "missing payout").case

@@ -287,6 +287,25 @@ async def test_a_message_about_a_closed_case_is_kept_for_the_reopened_case(
         "CX-000002 the parcel is lost once more and the buyer is angry"]
 
 
+async def test_reopening_onto_the_case_already_active_adds_the_words_to_it(
+        chat: Chat, service: CaseService, clock: ManualClock) -> None:
+    await _open(chat, f"my order {ORDER} never arrived, the buyer is waiting since Monday")
+    service.change_status("CX-000001", "closed")
+    clock.advance(minutes=5)
+    seller = service.get_case("CX-000001").case.seller_id
+    service.open_case(seller, "shipping", f"order {ORDER} still not delivered", ORDER)
+    clock.advance(minutes=5)
+    await chat.say("CX-000001 the courier now says the parcel was returned to the warehouse")
+    chat.expect("CX-000001 is closed. Reopen it to continue?")
+    await chat.press("Reopen CX-000001")
+    chat.expect("You already have CX-000002 open on the same issue as CX-000001",
+                "I've added your message to CX-000002")
+    chat.expect_not("Write here")
+    assert service.get_case("CX-000002").messages[-1].text == (
+        "CX-000001 the courier now says the parcel was returned to the warehouse")
+    assert len(service.search_cases("all")) == 2
+
+
 async def test_a_typed_yes_or_no_answers_the_questions_about_a_closed_case(
         chat: Chat, service: CaseService, clock: ManualClock) -> None:
     await _open(chat, f"my order {ORDER} never arrived, the buyer is waiting since Monday")
