@@ -23,8 +23,8 @@ from bot.messages import Reply
 
 @dataclass(frozen=True)
 class RelayedItem:
-    """A case-bound message queued to a chat (pending or sent; never a dead letter), with
-    the facts of its case the routing needs."""
+    """A case-bound message or agent's file queued to a chat (pending or sent; never a dead
+    letter), with the facts of its case the routing needs (a file's ``reply`` is empty)."""
 
     outbox_id: int
     queued_at: datetime

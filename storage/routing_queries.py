@@ -26,7 +26,9 @@ class SqlRoutingRepository:
             .join(CaseRow, CaseRow.id == OutboxRow.case_id)
             .outerjoin(EvaluationRow, EvaluationRow.case_id == CaseRow.id)
             .where(OutboxRow.ordering_key == ordering_key, OutboxRow.status.in_(_REACHING),
-                   OutboxRow.destination == destination, OutboxRow.kind == ob.SELLER_MESSAGE)
+                   OutboxRow.destination == destination,
+                   # An agent's files count: a reply made only of a file is answered too.
+                   OutboxRow.kind.in_((ob.SELLER_MESSAGE, ob.SELLER_FILE)))
             .order_by(OutboxRow.id.desc()).limit(1)
         ).first()
         if row is None:

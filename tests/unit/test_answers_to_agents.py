@@ -140,3 +140,23 @@ async def test_a_yes_nothing_asked_for_is_still_not_filed(service, uow_factory, 
 
     chat.expect("not waiting for a yes or no")
     assert "yes" not in _texts(service, case)
+
+
+async def test_an_answer_to_an_agents_file_goes_to_the_files_case(service, uow_factory, relay,
+                                                                  clock) -> None:
+    chat, seller_id, identity_id = _chat(service, uow_factory, relay, clock)
+    bank = service.open_case(seller_id, "payment", "my disbursement never reached my bank",
+                             None, identity_id=identity_id).case.number
+    parcel = service.open_case(seller_id, "shipping", f"my order {ORDER} never arrived",
+                               ORDER, identity_id=identity_id).case.number
+    service.agent_reply(bank, "agent1", "Have you updated your bank details?")
+    clock.advance(minutes=30)
+    label = {"kind": "document", "file_id": "F1", "file_name": "return-label.pdf",
+             "mime_type": "application/pdf", "size": 2048}
+    service.agent_reply(parcel, "agent1", "", attachments=[label])  # only the file
+    clock.advance(minutes=5)
+
+    await chat.say("yes")
+
+    assert "yes" in _texts(service, parcel)
+    assert "yes" not in _texts(service, bank)
