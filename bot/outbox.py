@@ -44,8 +44,9 @@ ASSIGN_ESCALATION = "escalation"  # no first response by the warning: the next m
 
 @dataclass(frozen=True)
 class SellerCopy:
-    """One outbox item that carries (part of) a case message to the seller: its text or one
-    of its files. ``status`` pending, sent or dead; where it landed once sent."""
+    """One outbox item that carries (part of) a case message to the seller: its text
+    (``kind`` SELLER_MESSAGE) or one of its files (SELLER_FILE). ``status`` pending, sent or
+    dead; where it landed once sent."""
 
     item_id: int
     destination: str
@@ -54,6 +55,7 @@ class SellerCopy:
     sent_at: datetime | None
     platform_chat_id: str | None
     platform_message_id: str | None
+    kind: str
 
 
 @dataclass(frozen=True)

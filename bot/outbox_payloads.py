@@ -56,11 +56,14 @@ class SellerFilePayload(TypedDict):
 
 
 class SellerDeletePayload(TypedDict):
-    """``seller.delete``: an agent deleted a relayed message; take the seller's copy back."""
+    """``seller.delete``: an agent deleted a relayed message; take the seller's copy back.
+    ``file``: the copy is one of the message's files (a Slack DM's is a file the bot shared,
+    deleted with ``files.delete``; ``platform_message_id`` is then its file id)."""
 
     address: str
     platform_message_id: str
     case_message_id: int
+    file: NotRequired[bool]
 
 
 # Agent-bound kinds ---------------------------------------------------------------------------

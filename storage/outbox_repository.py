@@ -96,7 +96,7 @@ class SqlOutboxRepository(SqlRepository):
             OutboxRow.case_id == case_id,
             OutboxRow.kind.in_((ob.SELLER_MESSAGE, ob.SELLER_FILE))).order_by(OutboxRow.id))
         return [SellerCopy(row.id, row.destination, row.ordering_key, row.status, row.sent_at,
-                           row.platform_chat_id, row.platform_message_id)
+                           row.platform_chat_id, row.platform_message_id, row.kind)
                 for row in rows if row.payload.get("case_message_id") == case_message_id]
 
     def withdraw(self, item_id: int, reason: str, now: datetime) -> bool:

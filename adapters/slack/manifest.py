@@ -28,6 +28,7 @@ METHOD_SCOPES: dict[str, str | None] = {
     "conversations.members": "channels:read",
     "conversations.open": "im:write",
     "files.info": "files:read",
+    "files.delete": "files:write",
     "files.getUploadURLExternal": "files:write",
     "files.completeUploadExternal": "files:write",
     "reactions.add": "reactions:write",
@@ -43,7 +44,7 @@ METHOD_SCOPES: dict[str, str | None] = {
 WEB_API_METHODS: tuple[str, ...] = (
     "auth.test", "chat.postMessage", "chat.postEphemeral", "chat.update", "chat.delete",
     "conversations.history", "conversations.replies", "conversations.members", "files.info",
-    "files.getUploadURLExternal", "files.completeUploadExternal", "reactions.add",
+    "files.delete", "files.getUploadURLExternal", "files.completeUploadExternal", "reactions.add",
     "users.info", "users.getPresence", "usergroups.users.list", "views.open",
 )
 

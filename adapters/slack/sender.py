@@ -51,6 +51,7 @@ from adapters.slack.cards import (
 from adapters.slack.dm_files import dm_file_call
 from adapters.slack.recovery import EarlierDeliveries, outbox_metadata
 from adapters.slack.roster import SlackRoster
+from adapters.slack.seller_deletes import seller_delete_call
 from bot.messages import Attachment, Reply
 from bot.outbox import (
     ASSIGN_NEXT,
@@ -84,8 +85,8 @@ class SlackSender:
 
     Kinds: CASE_PARENT (post, then ``chat.update`` in place), THREAD_POST, THREAD_FILE,
     THREAD_REACTION, CHANNEL_POST, ASSIGN_NEXT (the agents' group, ``roster``), and
-    SELLER_MESSAGE/SELLER_EDIT/SELLER_FILE for sellers who DM the app. ``file_sources`` (by
-    channel) is where THREAD_FILE items get their bytes."""
+    SELLER_MESSAGE/SELLER_EDIT/SELLER_FILE/SELLER_DELETE for sellers who DM the app.
+    ``file_sources`` (by channel) is where THREAD_FILE items get their bytes."""
 
     destination = SLACK
 
@@ -167,7 +168,7 @@ class SlackSender:
             SELLER_FILE: lambda i: dm_file_call(self.client, self.agent_files, i),
             ASSIGN_NEXT: self.roster.call,
             PARENT_MOVED: self._parent_moved,
-            SELLER_DELETE: self._seller_delete,
+            SELLER_DELETE: lambda i: seller_delete_call(self.client, i),
         }
         if item.kind not in builders:
             raise ValueError(f"unsupported kind {item.kind!r}")
@@ -295,19 +296,6 @@ class SlackSender:
         reply = Reply.from_dict(item.payload["reply"])
         return self._post(item, channel=item.payload["address"],
                           text=_plain_fallback(reply.text), blocks=reply_blocks(reply))
-
-    def _seller_delete(self, item: OutboundItem) -> Call:
-        channel, ts = str(item.payload["address"]), str(item.payload["platform_message_id"])
-
-        async def delete() -> DeliveryResult:
-            try:
-                await self.client.chat_delete(channel=channel, ts=ts)
-            except SlackApiError as exc:
-                if error_code(exc) != "message_not_found":  # else gone already
-                    raise
-            return DeliveryResult(ok=True, platform_message_id=ts, platform_chat_id=channel)
-
-        return delete
 
     def _seller_edit(self, item: OutboundItem) -> Call:
         text = str(item.payload["text"])

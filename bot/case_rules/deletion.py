@@ -23,8 +23,9 @@ from bot.relay import NOTE_AUTHOR
 from bot.texts import t
 
 #: Platforms whose bots can delete the messages they sent, and for how long (None: always).
-#: Telegram: 48 hours in a private chat (Bot API ``deleteMessage``); Slack: ``chat.delete`` of
-#: the bot's own message, any time. Other channels (the console) cannot take a message back.
+#: Telegram: 48 hours in a private chat (Bot API ``deleteMessage``, a file's message too);
+#: Slack: ``chat.delete`` of the bot's own message and ``files.delete`` of a file it shared,
+#: any time. Other channels (the console) cannot take a message back.
 SELLER_DELETE_WINDOWS: dict[str, timedelta | None] = {
     ob.TELEGRAM: timedelta(hours=48),
     ob.SLACK: None,
@@ -80,11 +81,13 @@ class DeletionRules(CaseServiceBase):
                 problems.append(reason or t("delete.cannot", channel=copy.destination))
                 continue
             # In the chat's order, after the copy (the chat where it landed: a Slack DM's).
-            uow.outbox.add(copy.destination, ob.SELLER_DELETE,
-                           SellerDeletePayload(address=copy.platform_chat_id,
-                                               platform_message_id=copy.platform_message_id,
-                                               case_message_id=case_message_id),
-                           case.id, copy.ordering_key, now)
+            payload = SellerDeletePayload(address=copy.platform_chat_id,
+                                          platform_message_id=copy.platform_message_id,
+                                          case_message_id=case_message_id)
+            if copy.kind == ob.SELLER_FILE:
+                payload["file"] = True  # e.g. a Slack file id, not a message's ts
+            uow.outbox.add(copy.destination, ob.SELLER_DELETE, payload, case.id,
+                           copy.ordering_key, now)
         if withdrawn and not problems:
             self.relay.post_in_thread(uow, case, t("thread.withdrawn"), NOTE_AUTHOR, now)
         return problems

@@ -9,6 +9,10 @@ Uploads work as Slack's external upload flow (what ``files_upload_v2`` does):
 POSTed there are kept (recorded as method ``upload``; ``fail_next("upload", ...)`` fails it),
 and ``files.completeUploadExternal`` shares the files in ``channel_id``/``thread_ts``: they
 appear in ``standin.files`` and as a message with ``files`` in the thread.
+
+``files.delete`` deletes one of the app's uploads: it leaves ``standin.files`` (its id goes to
+``deleted_files``) and every message carrying it; a share message left with no file and no
+words goes too. A file a user shared is not the bot's to delete (``cant_delete_file``).
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ class SlackFileTransfers(SlackChannels):
         self.files: dict[str, dict[str, Any]] = {}
         #: Files users shared (``host_file``), served at their ``url_private``.
         self.hosted_files: dict[str, dict[str, Any]] = {}
+        #: Uploads taken back with ``files.delete``.
+        self.deleted_files: set[str] = set()
 
     def host_file(self, name: str, content: bytes, mimetype: str,
                   size: int | None = None) -> dict[str, Any]:
@@ -127,6 +133,7 @@ class SlackFileTransfers(SlackChannels):
             message: dict[str, Any] = {
                 "type": "message", "ts": self._next_ts(), "user": BOT_USER_ID,
                 "text": str(params.get("initial_comment") or ""), "files": completed,
+                "upload": True,
             }
             if thread_ts:
                 message["thread_ts"] = str(thread_ts)
@@ -135,6 +142,25 @@ class SlackFileTransfers(SlackChannels):
                 assert upload is not None
                 upload.update(channel_id=str(channel), thread_ts=thread_ts, ts=message["ts"])
         return 200, {"ok": True, "files": completed}
+
+    def _delete_file(self, params: dict[str, Any]) -> HandlerResult:
+        """``files.delete``: the app's own upload, out of the files and of the messages."""
+        file_id = str(params.get("file") or "")
+        if file_id in self.deleted_files:
+            return 200, {"ok": False, "error": "file_deleted"}
+        if file_id in self.hosted_files:
+            return 200, {"ok": False, "error": "cant_delete_file"}
+        if self.files.pop(file_id, None) is None:
+            return 200, {"ok": False, "error": "file_not_found"}
+        self.deleted_files.add(file_id)
+        for messages in self.messages.values():
+            for message in list(messages):
+                if not any(f.get("id") == file_id for f in message.get("files") or ()):
+                    continue
+                message["files"] = [f for f in message["files"] if f.get("id") != file_id]
+                if message.get("upload") and not message["files"]:
+                    messages.remove(message)
+        return 200, {"ok": True}
 
     def _file_info(self, params: dict[str, Any]) -> HandlerResult:
         """``files.info`` of a hosted file (its ``url_private`` on the stand-in)."""

@@ -55,6 +55,7 @@ class SlackStandIn(SlackFileTransfers, SlackSocketMode):
             "usergroups.users.list": usergroup_users_handler(self.usergroups),
             "users.getPresence": presence_handler(self.presence),
             "files.info": self._file_info,
+            "files.delete": self._delete_file,
             "views.open": self._open_view,
             "files.getUploadURLExternal": self._get_upload_url,
             "files.completeUploadExternal": self._complete_upload,
