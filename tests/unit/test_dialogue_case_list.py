@@ -103,6 +103,22 @@ async def test_search_by_number_title_or_order_stays(chat: Chat, service: CaseSe
     chat.expect('No cases match "payments"')
 
 
+@pytest.mark.parametrize("typed", ["cx1", "CX 1", "#1", "ＣＸ－０００００１", "CX-000001号"])
+async def test_search_by_a_case_number_written_any_way(chat: Chat, service: CaseService,
+                                                       clock: ManualClock, typed: str) -> None:
+    await four_cases(chat, service, clock)
+    await chat.command("cases", typed)
+    chat.expect(f'Cases matching "{typed}" (1):', "CX-000001", "Closed")
+    chat.expect_not("CX-000002", "No cases match")
+
+
+async def test_a_query_with_words_besides_a_case_number_searches_the_words(
+        chat: Chat, service: CaseService, clock: ManualClock) -> None:
+    await four_cases(chat, service, clock)
+    await chat.command("cases", "cx1 never arrived")
+    chat.expect('No cases match "cx1 never arrived"')
+
+
 async def test_more_pages_of_cases(service: CaseService, uow_factory: SqlUnitOfWorkFactory,
                                    relay: Relay, clock: ManualClock) -> None:
     small = make_engine(service, uow_factory, relay, clock, list_limit=2)
