@@ -5,7 +5,8 @@ A malformed update (one that fails translation) is answered 200 and logged with 
 Telegram repeats every update answered with anything but 2xx, and holds back the chat's later
 updates meanwhile, so a 4xx would block the seller's chat for an update that can never
 succeed. An update that translates but fails in the engine (the database is down) is
-answered 5xx, so that Telegram delivers it again.
+answered 5xx, so that Telegram delivers it again. A message or button press in a group,
+supergroup or channel is no seller's turn: answered 200 and logged, nothing else.
 """
 
 from __future__ import annotations
@@ -24,7 +25,11 @@ from telegram import Bot
 from telegram.error import TelegramError
 
 from adapters.inbound_checks import MalformedPayload
-from adapters.telegram.translate import callback_query_id, translate_update
+from adapters.telegram.translate import (
+    OutsidePrivateChat,
+    callback_query_id,
+    translate_update,
+)
 from bot.inbound_claims import EventInProgress
 from bot.messages import ChatMembership, SellerMessage
 
@@ -67,6 +72,9 @@ class TelegramInbound:
                 return False
             await self.on_membership(translated)
             return True
+        if isinstance(translated, OutsidePrivateChat):
+            await self._decline_outside_private_chat(translated)
+            return False
         if translated is None:
             return False
         msg = translated
@@ -77,6 +85,20 @@ class TelegramInbound:
                 await self.bot.answer_callback_query(query_id)
         await self.on_seller_message(msg)
         return True
+
+    async def _decline_outside_private_chat(self, outside: OutsidePrivateChat) -> None:
+        """Log a group's (or channel's) message or button press; it is not a seller's turn.
+
+        Nothing is posted in the group: the adapter's only way to answer is through the
+        engine, which takes every message as a turn of the sender's dialogue and would make
+        the group the seller's address.
+        """
+        log.info("update %s from user %s in %s chat %s ignored: sellers write to the bot in "
+                 "a private chat", outside.event_id, outside.user_id or "(anonymous)",
+                 outside.chat_type, outside.chat_id)
+        if outside.callback_query_id:
+            with contextlib.suppress(TelegramError):  # only stops the button's spinner
+                await self.bot.answer_callback_query(outside.callback_query_id)
 
     async def webhook(self, request: Request) -> Response:
         """POST /telegram/webhook: 401 without the right secret, 400 for a body that is not

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from telegram import (
     Bot,
     CallbackQuery,
+    Chat,
     ChatMember,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -45,15 +47,33 @@ class CallbackDataTooLong(ValueError):
     """A button payload does not fit Telegram's 64-byte ``callback_data``."""
 
 
+@dataclass(frozen=True)
+class OutsidePrivateChat:
+    """A message or button press in a group, supergroup or channel the bot was added to.
+
+    It is no seller's turn: sellers talk to the bot in their private chat, and a turn taken
+    in a group would make the group the seller's address, so agents' replies on private
+    cases would be posted there for everyone in it to read.
+    """
+
+    chat_id: str
+    chat_type: str
+    user_id: str | None
+    event_id: str
+    callback_query_id: str | None = None
+
+
 # Inbound -------------------------------------------------------------------------------------
 #: Telegram's ids are integers that fit in 64 bits (chat ids may be negative).
 _ID_RANGE = 2**63
 
 
-def translate_update(data: Mapping[str, Any],
-                     bot: Bot | None = None) -> SellerMessage | ChatMembership | None:
+def translate_update(
+    data: Mapping[str, Any], bot: Bot | None = None,
+) -> SellerMessage | ChatMembership | OutsidePrivateChat | None:
     """What one update Telegram sent means for us: a seller's message, a change of the chat's
-    membership, or None for updates we do not handle.
+    membership, a message or button press outside a private chat (not processed), or None for
+    updates we do not handle.
 
     Raises MalformedPayload, with the reason, for an update that can never be processed: a
     field of the wrong type, a message without its chat or sender, ids that do not fit,
@@ -65,7 +85,11 @@ def translate_update(data: Mapping[str, Any],
         membership = chat_membership_from_update(data, bot)
         if membership is not None:
             return checked_membership(membership)
-        msg = seller_message_from_update(data, bot)
+        update = Update.de_json(dict(data), bot)
+        outside = outside_private_chat(update)
+        if outside is not None:
+            return outside
+        msg = _seller_message(update, data)
         return None if msg is None else checked_seller_message(msg)
     except MalformedPayload:
         raise
@@ -142,21 +166,47 @@ def seller_message_from_update(update: Update | Mapping[str, Any],
     """The engine's view of an update, or None for updates the engine does not handle.
 
     Handled: new messages (text, /commands, photos, documents, voice, video...) and inline
-    button presses. Ignored (None): edits of sent messages, channel posts, membership changes
-    and other update types. ``update`` may be PTB's ``Update`` or the JSON dict Telegram sent;
-    ``bot`` is only needed if the caller wants the PTB objects bound to it.
+    button presses in the seller's private chat. Ignored (None): anything in a group,
+    supergroup or channel (see ``outside_private_chat``), edits of sent messages, channel
+    posts, membership changes and other update types. ``update`` may be PTB's ``Update`` or
+    the JSON dict Telegram sent; ``bot`` is only needed if the caller wants the PTB objects
+    bound to it.
     """
     if isinstance(update, Update):
-        raw: Mapping[str, Any] = update.to_dict()
-    else:
-        raw = dict(update)  # keep exactly what Telegram sent
-        update = Update.de_json(dict(update), bot)
+        return _seller_message(update, update.to_dict())
+    return _seller_message(Update.de_json(dict(update), bot), update)
+
+
+def _seller_message(update: Update, raw: Mapping[str, Any]) -> SellerMessage | None:
+    raw = dict(raw)  # keep exactly what Telegram sent
     event_id = f"{CHANNEL}:{update.update_id}"
+    if outside_private_chat(update) is not None:
+        return None
     if update.callback_query is not None:
         return _from_callback_query(update.callback_query, event_id, raw)
     if update.message is not None:
         return _from_message(update.message, event_id, raw)
     return None
+
+
+def outside_private_chat(update: Update) -> OutsidePrivateChat | None:
+    """The message or button press of ``update`` if it happened outside a private chat."""
+    event_id = f"{CHANNEL}:{update.update_id}"
+    query = update.callback_query
+    if query is not None:
+        # A press without its message (Telegram drops very old ones) is answered in the
+        # presser's private chat, as before: it cannot move the seller's address anywhere.
+        if query.message is None or query.message.chat.type == Chat.PRIVATE:
+            return None
+        chat = query.message.chat
+        return OutsidePrivateChat(str(chat.id), chat.type, str(query.from_user.id), event_id,
+                                  callback_query_id=str(query.id))
+    message = update.message
+    if message is None or message.chat.type == Chat.PRIVATE:
+        return None
+    user = message.from_user  # None for an anonymous group admin
+    return OutsidePrivateChat(str(message.chat.id), message.chat.type,
+                              None if user is None else str(user.id), event_id)
 
 
 def chat_membership_from_update(update: Update | Mapping[str, Any],

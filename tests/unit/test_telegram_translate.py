@@ -10,10 +10,12 @@ from telegram import Bot, InlineKeyboardMarkup, Update
 from adapters.telegram.translate import (
     MAX_CALLBACK_DATA_BYTES,
     CallbackDataTooLong,
+    OutsidePrivateChat,
     callback_query_id,
     edit_message_kwargs,
     seller_message_from_update,
     send_message_kwargs,
+    translate_update,
 )
 from bot.messages import Attachment, Button, Reply
 from tests.standins.telegram_api import callback_update, message_update
@@ -142,6 +144,25 @@ def test_updates_the_engine_does_not_handle() -> None:
     assert seller_message_from_update(edited) is None
     assert seller_message_from_update(from_bot) is None
     assert seller_message_from_update({"update_id": 1}) is None
+
+
+@pytest.mark.parametrize("chat_type", ["group", "supergroup", "channel"])
+def test_a_message_or_press_outside_a_private_chat_is_no_seller_turn(chat_type: str) -> None:
+    team = {"id": -100777, "type": chat_type, "title": "Shop team"}
+    typed = message_update("/cases@frontdoor_test_bot", update_id=90, user_id=5,
+                           chat_id=-100777)
+    typed["message"]["chat"] = team
+    pressed = callback_update("case:CX-000001", update_id=91, user_id=5, chat_id=-100777,
+                              query_id="cq91")
+    pressed["callback_query"]["message"]["chat"] = team
+
+    assert seller_message_from_update(typed) is None
+    assert seller_message_from_update(pressed) is None
+    assert translate_update(typed) == OutsidePrivateChat("-100777", chat_type, "5",
+                                                         "telegram:90")
+    assert translate_update(pressed) == OutsidePrivateChat("-100777", chat_type, "5",
+                                                           "telegram:91",
+                                                           callback_query_id="cq91")
 
 
 # Outbound -----------------------------------------------------------------------------------
