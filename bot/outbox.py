@@ -77,6 +77,9 @@ class OutboundItem:
     ``recovering``: an earlier claim of this item ran out without its delivery being recorded
     (a process died, or lost the database, in the middle of the send), so the platform may
     already have it: a sender that can look (Slack) checks before sending again.
+
+    ``queued_at``: when the item was queued; nothing sent for it can be older (a lookup of an
+    earlier delivery need not look further back).
     """
 
     id: int
@@ -88,6 +91,7 @@ class OutboundItem:
     attempts: int = 0
     thread: ThreadRef | None = None
     recovering: bool = False
+    queued_at: datetime | None = None
 
 
 @dataclass(frozen=True)

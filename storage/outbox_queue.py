@@ -4,7 +4,7 @@ storage side of `bot.dispatcher`; a delivery is recorded by `bot.delivery_outcom
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, exists, func, or_, select, update
@@ -106,7 +106,7 @@ class SqlOutboxQueue:
         return OutboundItem(
             id=row.id, destination=row.destination, kind=row.kind, payload=payload,
             case_id=row.case_id, case_number=number, attempts=row.attempts, thread=thread,
-            recovering=recovering,
+            recovering=recovering, queued_at=_aware(row.created_at),
         )
 
     @staticmethod
@@ -139,11 +139,7 @@ class SqlOutboxQueue:
                     and_(OutboxRow.status == PENDING, OutboxRow.destination.in_(destinations))
                 )
             )
-            if value is not None and value.tzinfo is None:
-                from datetime import UTC
-
-                value = value.replace(tzinfo=UTC)
-            return value
+            return _aware(value) if value is not None else None
 
     def counts(self) -> dict[str, int]:
         """Items per status (for /metrics and `frontdoor outbox`)."""
@@ -172,3 +168,8 @@ class SqlOutboxQueue:
                 .values(status=PENDING, next_attempt_at=now, attempts=0, claimed_until=None)
             )
             return bool(getattr(res, "rowcount", 0))
+
+
+def _aware(value: datetime) -> datetime:
+    # SQLite gives the stored UTC times back without their zone.
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value

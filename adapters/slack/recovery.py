@@ -21,6 +21,13 @@ thread are delivered strictly in order, so nothing of this app after that messag
 a later item's; only an identical file earlier in the same seller message could be mistaken
 for this one (and then the thread already has those bytes).
 
+An agent's file shared into a seller's DM is found the same way in the DM's history, newest
+first: the bot's share with the same name and size, newer than the newest message tagged with
+an earlier item of the chat (the reply's own words, when it had any) and not older than the
+item itself (:data:`CLOCK_SKEW` allowed between our clock and Slack's). The second bound
+matters in a DM: a reply of files alone posts no tagged message, so without it the same file
+sent again later would be taken for the earlier copy, and the seller would not get it.
+
 The reads are bounded (:data:`THREAD_MAX_PAGES`, :data:`HISTORY_MAX_PAGES` pages of
 :data:`PAGE_SIZE`): a message beyond them is taken as not there, and sent again.
 """
@@ -28,6 +35,7 @@ The reads are bounded (:data:`THREAD_MAX_PAGES`, :data:`HISTORY_MAX_PAGES` pages
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
@@ -43,6 +51,8 @@ THREAD_MAX_PAGES = 10
 #: Pages of a channel's or DM's history read, newest first. Agents answer in threads, so the
 #: top level of a support channel only grows by case parents and the app's own posts.
 HISTORY_MAX_PAGES = 3
+#: How far Slack's clock may lag ours: a DM share this much older than its item still counts.
+CLOCK_SKEW = timedelta(minutes=1)
 
 
 def outbox_metadata(item_id: int) -> dict[str, Any]:
@@ -103,6 +113,23 @@ class EarlierDeliveries:
                     candidate = _delivered(shared, channel)
         return candidate
 
+    async def dm_file(self, item_id: int, channel: str, name: str, size: int | None,
+                      queued_at: datetime | None) -> DeliveryResult | None:
+        """The share of an agent's file made for ``item_id`` in a seller's DM (its file id),
+        reported as its delivery; None when it is not there."""
+        bot_user = await self.bot_user_id()
+        oldest = (f"{(queued_at - CLOCK_SKEW).timestamp():.6f}"
+                  if queued_at is not None else None)
+        async for message in self._history(channel, oldest):
+            tag = tagged_item(message)
+            if tag is not None and tag < item_id:
+                return None  # nothing below an earlier item's message is this one's
+            if tag is None and message.get("user") == bot_user:
+                shared = _matching_file(message, name, size)
+                if shared is not None:
+                    return _delivered(shared, channel)
+        return None
+
     async def bot_user_id(self) -> str:
         """This app's bot user (who a file share by the app shows as), asked once."""
         if self._bot_user_id is None:
@@ -123,12 +150,15 @@ class EarlierDeliveries:
             if not cursor:
                 return
 
-    async def _history(self, channel: str) -> AsyncIterator[dict[str, Any]]:
-        # Newest first: a repeated send follows its first attempt closely.
+    async def _history(self, channel: str,
+                       oldest: str | None = None) -> AsyncIterator[dict[str, Any]]:
+        # Newest first: a repeated send follows its first attempt closely. ``oldest``: none
+        # older than this ts.
         cursor: str | None = None
         for _ in range(HISTORY_MAX_PAGES):
             response = await self.client.conversations_history(
-                channel=channel, include_all_metadata=True, limit=PAGE_SIZE, cursor=cursor)
+                channel=channel, include_all_metadata=True, limit=PAGE_SIZE, cursor=cursor,
+                oldest=oldest)
             for message in response.get("messages") or ():
                 yield message
             cursor = _next_cursor(response.data)

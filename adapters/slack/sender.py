@@ -165,7 +165,7 @@ class SlackSender:
             CHANNEL_POST: self._channel_post,
             SELLER_MESSAGE: self._seller_message,
             SELLER_EDIT: self._seller_edit,
-            SELLER_FILE: lambda i: dm_file_call(self.client, self.agent_files, i),
+            SELLER_FILE: self._seller_file,
             ASSIGN_NEXT: self.roster.call,
             PARENT_MOVED: self._parent_moved,
             SELLER_DELETE: lambda i: seller_delete_call(self.client, i),
@@ -296,6 +296,14 @@ class SlackSender:
         reply = Reply.from_dict(item.payload["reply"])
         return self._post(item, channel=item.payload["address"],
                           text=_plain_fallback(reply.text), blocks=reply_blocks(reply))
+
+    def _seller_file(self, item: OutboundItem) -> Call:
+        async def find_earlier(name: str, size: int | None) -> DeliveryResult | None:
+            return await self._look_first(item, lambda: self.earlier.dm_file(
+                item.id, str(item.payload["address"]), name, size, item.queued_at))
+
+        return dm_file_call(self.client, self.agent_files, item,
+                            find_earlier if _may_be_there(item) else None)
 
     def _seller_edit(self, item: OutboundItem) -> Call:
         text = str(item.payload["text"])
