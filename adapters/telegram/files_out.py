@@ -50,10 +50,12 @@ def agent_file_call(bot: Bot, files: UrlFileSource | None,
         if (attachment.mime_type or "").lower() in PHOTO_TYPES and \
                 len(fetched.content) <= MAX_PHOTO_BYTES:
             message = await bot.send_photo(chat_id, upload, caption=caption,
-                                           write_timeout=UPLOAD_TIMEOUT)
+                                           write_timeout=UPLOAD_TIMEOUT,
+                                           read_timeout=UPLOAD_TIMEOUT)
         else:
             message = await bot.send_document(chat_id, upload, caption=caption,
-                                              write_timeout=UPLOAD_TIMEOUT)
+                                              write_timeout=UPLOAD_TIMEOUT,
+                                              read_timeout=UPLOAD_TIMEOUT)
         return DeliveryResult(ok=True, platform_message_id=str(message.message_id),
                               platform_chat_id=str(message.chat.id))
 

@@ -23,6 +23,7 @@ from tests.integration.serve_relay_support import (
     Served,
     TelegramSeller,
     next_agent_ts,
+    posts_in_thread,
     serving,
     wait_in_thread,
 )
@@ -173,3 +174,25 @@ async def test_the_conversation_view_sends_the_files_again(
     again = await served.telegram.wait_for("sendDocument", count=2, timeout=WAIT)
     assert again["chat_id"] == seller.chat and again["document"]["size"] == len(LABEL)
     assert len(served.slack.calls("file_download")) == 2  # fetched afresh
+
+
+def documents_in_chat(served: Served, chat: str) -> int:
+    """Documents the seller sees in ``chat`` (what Telegram carried out, answered or not)."""
+    return sum(1 for (to, _), message in served.telegram.messages.items()
+               if to == chat and "document" in message)
+
+
+async def test_a_big_file_telegram_answers_slowly_reaches_the_seller_once(
+        served: Served, seller: TelegramSeller, case: OpenedCase) -> None:
+    pdf = served.slack.host_file("catalogue.pdf", PDF, "application/pdf")
+    # Past python-telegram-bot's default 5 s read timeout, well inside the upload's.
+    served.telegram.answer_late("sendDocument", 6.0)
+
+    await share(served, case.parent_ts, "", [pdf])
+    # Delivery keeps the chat's order: a second copy of the file would come before this.
+    await served.agent_writes(case.parent_ts, "That is the whole catalogue.")
+    await served.telegram.wait_for("sendMessage", timeout=3 * WAIT,
+                                   where=lambda r: "whole catalogue" in r.get("text", ""))
+
+    assert documents_in_chat(served, seller.chat) == 1
+    assert posts_in_thread(served, case.parent_ts, "did not reach the seller") == []

@@ -8,13 +8,14 @@ recorded decoded.
 
 Behaviour worth knowing: message ids count per chat from 1; ``editMessageText`` with unchanged
 text and markup answers Telegram's "message is not modified" 400; chats in ``blocked_chats``
-answer 403 "bot was blocked by the user". File downloads (:mod:`tests.standins.telegram_files`)
-and webhook / ``getUpdates`` delivery (:mod:`tests.standins.telegram_delivery`) are parts of the
-same server, mixed in.
+answer 403 "bot was blocked by the user"; ``answer_late`` makes one call's answer slow. File
+downloads (:mod:`tests.standins.telegram_files`) and webhook / ``getUpdates`` delivery
+(:mod:`tests.standins.telegram_delivery`) are parts of the same server, mixed in.
 """
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import time
 from collections.abc import Awaitable, Callable
@@ -90,6 +91,20 @@ class TelegramStandIn(TelegramFiles, TelegramUpdateDelivery):
     def block_chat(self, chat_id: int | str) -> None:
         """From now on every send to this chat answers 403 "bot was blocked by the user"."""
         self.blocked_chats.add(str(chat_id))
+
+    def answer_late(self, method: str, seconds: float) -> None:
+        """The next call of ``method`` is carried out at once (the seller sees the message)
+        but answered ``seconds`` later, as Telegram answers the upload of a big file."""
+        name = method.lower()
+        carry_out = self._handlers[name]
+
+        async def late(params: dict[str, Any]) -> HandlerResult:
+            self._handlers[name] = carry_out  # only this call is late
+            result = await carry_out(params)
+            await asyncio.sleep(seconds)
+            return result
+
+        self._handlers[name] = late
 
     def sent_texts(self, chat_id: int | str | None = None) -> list[str]:
         """Texts of the successful sendMessage calls (to one chat), in order."""
