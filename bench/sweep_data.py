@@ -145,8 +145,9 @@ def surrounding_rows(case: dict[str, Any], kind: str
         items.append(("telegram", ob.SELLER_MESSAGE, prompt, i, chat, sent, f"m{i}"))
     if kind == "closed" and i % 5 < 2 or kind == "auto_close_resolved" and i % 2 == 0:
         evaluations.append((i, "like", None, None, case["status_changed_at"]))
-    if kind == "resolved_expired":
-        marks.append((i, "evaluation_expired", case["status_changed_at"], NOW - D))
+    if kind == "resolved_expired" or kind == "auto_close_resolved" and not evaluations:
+        # Their window ended days ago: the sweep has marked them (keyed on the resolution).
+        marks.append((i, "evaluation_expired", case["resolved_at"], NOW - D))
     if kind == "closed" and i % 10 == 3:
         items.append(("telegram", ob.SELLER_MESSAGE, {
             "address": f"u{case['identity_id']}", "case_message_id": None,

@@ -50,11 +50,12 @@ class SweepStore(Protocol):
         warned yet; sets ``first_response_warning_sent``."""
         ...
 
-    def claim_evaluation_expiries(self, uow: UnitOfWork, resolved_before: datetime,
-                                  now: datetime, limit: int,
+    def claim_evaluation_expiries(self, uow: UnitOfWork, resolved_since: datetime,
+                                  resolved_before: datetime, now: datetime, limit: int,
                                   exclude: Collection[int]) -> list[Case]:
-        """Resolved cases, not evaluated, resolved before ``resolved_before``, whose expiry
-        for this resolution was not recorded yet; records it."""
+        """Resolved or closed cases, not evaluated, resolved after ``resolved_since`` and at
+        or before ``resolved_before``, whose expiry for this resolution was not recorded yet;
+        records it."""
         ...
 
     def batch_reads(self, uow: UnitOfWork, cases: Sequence[Case], *, chats: bool = False,

@@ -40,9 +40,15 @@ from bot.sweep_config import ACTOR, SWEEPS, SchedulerConfig, span, stamp
 from bot.sweep_store import SweepStore
 from bot.texts import case_title, t
 
-__all__ = ["SWEEPS", "DigestSections", "SchedulerConfig", "SweepStore", "Sweeper"]
+__all__ = ["EVALUATION_EXPIRY_LOOK_BACK", "SWEEPS", "DigestSections", "SchedulerConfig",
+           "SweepStore", "Sweeper"]
 
 log = logging.getLogger(__name__)
+
+# How long after its window ended a rating prompt still gets its expiry: a scheduler down for
+# longer leaves it (a late press is refused anyway), and each sweep reads only the cases
+# resolved in this span, not every closed case there ever was.
+EVALUATION_EXPIRY_LOOK_BACK = timedelta(days=7)
 
 
 class Sweeper(DigestJob):
@@ -172,13 +178,15 @@ class Sweeper(DigestJob):
     def expire_evaluations(self, now: datetime | None = None) -> int:
         """When the evaluation window of a resolved case closes unrated, record it and edit the
         delivered rating prompt so its buttons go away (CaseService.evaluate refuses late
-        ratings anyway). The case itself closes at its ``auto_close_at``."""
+        ratings anyway); a case closed inside its window too, as it stays rateable until the
+        window ends. The case itself closes at its ``auto_close_at``."""
         now = self._now(now)
         before = now - timedelta(days=self.config.evaluation_days)
+        since = before - EVALUATION_EXPIRY_LOOK_BACK
         return self._batches(
             "evaluation", now,
             lambda uow, limit, skip: self.store.claim_evaluation_expiries(
-                uow, before, now, limit, skip),
+                uow, since, before, now, limit, skip),
             lambda uow, case: self._expire_evaluation(uow, case, now),
             BatchNeeds(chats=True, prompts=True),  # chats: the seller's language
         )

@@ -163,6 +163,8 @@ class CaseRow(Base):
         Index("ix_cases_sweep_auto_close", "status", "auto_close_at"),
         Index("ix_cases_sweep_first_response", "status", "first_response_at",
               "first_response_breach_sent", "first_response_warning_sent", "first_response_due_at"),
+        # Resolved and closed cases by resolution time (evaluation expiry): one range per status.
+        Index("ix_cases_resolved", "status", "resolved_at"),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     number: Mapped[str] = mapped_column(String(32), unique=True)

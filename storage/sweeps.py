@@ -15,7 +15,7 @@ outbox items commit together with the claim:
 A claim returns the batch's cases; what the rules then read and write for the whole batch is
 `storage.sweep_batches` (a few statements per batch, not per case).
 
-Every due set is a range at the end of an index (``ix_cases_sweep_*``, ``ix_cases_status_changed``),
+Every due set is a range at the end of an index (``ix_cases_sweep_*``, ``ix_cases_resolved``),
 so a sweep reads the due cases, not the table.
 """
 
@@ -33,6 +33,7 @@ from bot import domain as d
 from bot.domain import Case, Evaluation
 from bot.ports import UnitOfWork
 from bot.sweep_batch import BatchReads, BatchWrites
+from bot.sweep_config import MARK_EVALUATION_EXPIRED
 from bot.sweep_store import ClaimedSlot
 from storage.models import CaseRow, EvaluationRow, JobRunRow, SweepMarkRow
 from storage.row_mapping import case_from_row, evaluation_from_row
@@ -42,6 +43,8 @@ from storage.uow import SqlUnitOfWork
 # Statuses in which the first-response clock runs (it pauses while pending).
 FR_STATUSES: tuple[str, ...] = (d.OPEN, d.INVESTIGATING)
 AUTO_CLOSE_STATUSES: tuple[str, ...] = (d.PENDING, d.RESOLVED)
+# Statuses in which a case with a resolution can still be rated (bot.case_rules.evaluation).
+EVALUATION_STATUSES: tuple[str, ...] = (d.RESOLVED, d.CLOSED)
 
 
 def _session(uow: UnitOfWork) -> Session:
@@ -162,25 +165,12 @@ class SqlSweepStore:
                       .limit(limit))
         return self._flag(session, candidates, due, exclude, first_response_warning_sent=True)
 
-    def claim_evaluation_expiries(self, uow: UnitOfWork, resolved_before: datetime,
-                                  now: datetime, limit: int,
+    def claim_evaluation_expiries(self, uow: UnitOfWork, resolved_since: datetime,
+                                  resolved_before: datetime, now: datetime, limit: int,
                                   exclude: Collection[int]) -> list[Case]:
         session = _session(uow)
-        # A resolved case's status_changed_at is its resolution time; the index on
-        # (status, status_changed_at) bounds the scan to cases resolved before the cut-off.
-        marked = exists().where(
-            SweepMarkRow.case_id == CaseRow.id,
-            SweepMarkRow.kind == "evaluation_expired",
-            SweepMarkRow.due_at == CaseRow.status_changed_at,
-        )
-        rated = exists().where(EvaluationRow.case_id == CaseRow.id)
-        source = (select(CaseRow.id, literal("evaluation_expired"), CaseRow.status_changed_at,
-                         literal(now, SweepMarkRow.created_at.type))
-                  .where(CaseRow.status == d.RESOLVED,
-                         CaseRow.status_changed_at <= resolved_before, ~marked, ~rated)
-                  .order_by(CaseRow.status_changed_at).limit(limit))
-        if exclude:
-            source = source.where(CaseRow.id.not_in(list(exclude)))
+        source = evaluation_expiry_candidates(resolved_since, resolved_before, now, limit,
+                                              exclude)
         insert = postgresql.insert if _is_pg(session) else sqlite.insert
         stmt = (insert(SweepMarkRow)
                 .from_select(["case_id", "kind", "due_at", "created_at"], source)
@@ -250,3 +240,31 @@ class SqlSweepStore:
             for row in session.scalars(select(JobRunRow).order_by(JobRunRow.name))
         }
 
+
+def evaluation_expiry_candidates(
+    resolved_since: datetime, resolved_before: datetime, now: datetime, limit: int,
+    exclude: Collection[int],
+) -> Select[int, str, datetime | None, datetime]:
+    """The marks to insert for unrated cases, resolved or closed, whose window closed: a range
+    of ``ix_cases_resolved`` per status.
+
+    A closed case keeps its ``resolved_at``, and its rating is open until the window ends, so
+    closed cases count too; a mark is keyed on the resolution it ends (a case resolved again
+    gets a new window). The lower bound keeps the range to recent resolutions: the closed
+    cases of every year would otherwise be read again on each sweep.
+    """
+    marked = exists().where(
+        SweepMarkRow.case_id == CaseRow.id,
+        SweepMarkRow.kind == MARK_EVALUATION_EXPIRED,
+        SweepMarkRow.due_at == CaseRow.resolved_at,
+    )
+    rated = exists().where(EvaluationRow.case_id == CaseRow.id)
+    source = (
+        select(CaseRow.id, literal(MARK_EVALUATION_EXPIRED), CaseRow.resolved_at,
+               literal(now, SweepMarkRow.created_at.type))
+        .where(CaseRow.resolved_at > resolved_since, CaseRow.resolved_at <= resolved_before,
+               CaseRow.status.in_(EVALUATION_STATUSES), ~marked, ~rated)
+        .order_by(CaseRow.resolved_at).limit(limit))
+    if exclude:
+        source = source.where(CaseRow.id.not_in(list(exclude)))
+    return source
