@@ -4,6 +4,7 @@ ask for more detail first."""
 from __future__ import annotations
 
 from bot.dialogue.turn import Turn
+from bot.dialogue.word_count import is_cjk
 from bot.identifiers import find_order_ids
 
 _MIN_WORDS = 4
@@ -18,13 +19,8 @@ def is_thin(turn: Turn, text: str) -> bool:
     words = text.split()
     # Chinese and Japanese are written without spaces: count their characters as words, and
     # each as much text as a short English word ("货款还没到账" says "the payout hasn't arrived").
-    cjk = sum(1 for ch in text if _is_cjk(ch))
+    cjk = sum(1 for ch in text if is_cjk(ch))
     units = len(words) + cjk
     length = len(" ".join(words)) + cjk * (_CJK_CHAR_WEIGHT - 1)
     return length < turn.config.min_description_chars or units < _MIN_WORDS
 
-
-def _is_cjk(ch: str) -> bool:
-    code = ord(ch)
-    return (0x3040 <= code <= 0x30FF or 0x3400 <= code <= 0x4DBF or 0x4E00 <= code <= 0x9FFF
-            or 0xAC00 <= code <= 0xD7AF)

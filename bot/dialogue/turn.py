@@ -18,6 +18,7 @@ from bot.classification import Classification, Classifier
 from bot.clock import Clock
 from bot.dialogue.config import EngineConfig
 from bot.dialogue.state import DialogueState
+from bot.dialogue.word_count import count_words
 from bot.domain import Identity, Seller
 from bot.knowledge import KnowledgeBase
 from bot.labels import CASE_TYPES, ENTITY_CASE_NUMBER, ENTITY_ORDER_ID
@@ -134,4 +135,5 @@ class Turn:
         self.state.remember_case(number, case_type, self.deps.clock.now())
 
     def word_count(self) -> int:
-        return len(self.text.split())
+        """Words in the message, Chinese included (bot.dialogue.word_count)."""
+        return count_words(self.text)
