@@ -11,6 +11,7 @@ from bot.dialogue import opening
 from bot.dialogue.common import CANCEL, OK, excerpt, is_cancel, is_no, is_yes
 from bot.dialogue.drafts import intake_draft
 from bot.dialogue.turn import Turn
+from bot.dialogue.word_count import count_words
 from bot.messages import Button, Reply
 from bot.texts import t
 
@@ -41,7 +42,7 @@ def _part_limit(turn: Turn) -> int:
 def _substantial(turn: Turn, text: str, earlier: list[str]) -> bool:
     if len(text) < turn.config.min_plan_part_chars:
         return False
-    if len(text.split()) < turn.config.min_plan_part_words:
+    if count_words(text) < turn.config.min_plan_part_words:  # Chinese has no spaces
         return False
     # The same text pasted into every part is not a plan.
     return text.casefold() not in {e.casefold() for e in earlier}
