@@ -30,7 +30,14 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from bot.clock import Clock
-from bot.outbox import Delivery, DeliveryResult, OutboundItem, OutboxSender, attempts_after
+from bot.outbox import (
+    FILE_KINDS,
+    Delivery,
+    DeliveryResult,
+    OutboundItem,
+    OutboxSender,
+    attempts_after,
+)
 from bot.urgent_work import urgent
 
 log = logging.getLogger(__name__)
@@ -40,15 +47,28 @@ _RECORD_RETRY_FIRST = 0.1
 _RECORD_RETRY_MAX = 2.0
 # Results recorded in one transaction at most (the dispatcher sends up to `batch` at once).
 _RECORD_TOGETHER_MAX = 100
+#: A send is cut at this share of its item's lease: past the lease another dispatcher may
+#: claim the item again, and the result still has to be recorded.
+SEND_SHARE_OF_LEASE = 0.8
+#: The claim on an item of an ordinary send (48 s to send it).
+LEASE = timedelta(seconds=60)
+#: The claim on an item that moves a file (``FILE_KINDS``): 288 s to send it, the time its
+#: download and its upload may each take (120 s: the adapters' DOWNLOAD_TIMEOUT and
+#: UPLOAD_TIMEOUT) and an ordinary send's 48 s for the rest (looking for an earlier delivery,
+#: the API calls around the bytes). With 48 s for everything, a large file was cut mid-way,
+#: never arrived, and could reach the platform after all and be sent again.
+FILE_LEASE = timedelta(seconds=360)
 
 
 class OutboxQueue(Protocol):
     """Storage side of the outbox (storage.outbox_queue.SqlOutboxQueue)."""
 
     def claim_due(self, destinations: Sequence[str], now: datetime, limit: int,
-                  lease: timedelta, holding: Collection[int] = ()) -> list[OutboundItem]:
+                  lease: timedelta, holding: Collection[int] = (),
+                  file_lease: timedelta | None = None) -> list[OutboundItem]:
         """Claim up to ``limit`` due items, at most one per ordering key (its oldest), none of
-        ``holding`` (items this dispatcher is still sending or recording)."""
+        ``holding`` (items this dispatcher is still sending or recording), each for ``lease``
+        (``file_lease`` for those of ``FILE_KINDS``, if given)."""
         ...
 
     def next_due_at(self, destinations: Sequence[str]) -> datetime | None: ...
@@ -78,7 +98,8 @@ class OutboxDispatcher:
     def __init__(
         self, queue: OutboxQueue, senders: Sequence[OutboxSender], clock: Clock,
         outcomes: DeliveryRecorder, max_attempts: int = 8, batch: int = 50,
-        idle_poll: float = 1.0, lease: timedelta = timedelta(seconds=60),
+        idle_poll: float = 1.0, lease: timedelta = LEASE,
+        file_lease: timedelta = FILE_LEASE,
     ) -> None:
         self.queue = queue
         self.outcomes = outcomes
@@ -88,6 +109,7 @@ class OutboxDispatcher:
         self.batch = batch
         self.idle_poll = idle_poll
         self.lease = lease
+        self.file_lease = max(file_lease, lease)
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self.delivered = 0
@@ -132,7 +154,8 @@ class OutboxDispatcher:
     async def _deliver(self, item: OutboundItem) -> None:
         sender = self.senders[item.destination]
         # Finish well inside the lease: past it another dispatcher may claim the item again.
-        limit = self.lease.total_seconds() * 0.8
+        lease = self.file_lease if item.kind in FILE_KINDS else self.lease
+        limit = lease.total_seconds() * SEND_SHARE_OF_LEASE
         try:
             result = await asyncio.wait_for(sender.deliver(item), limit)
         except TimeoutError:
@@ -234,7 +257,7 @@ class OutboxDispatcher:
                     try:
                         items = await asyncio.to_thread(
                             self.queue.claim_due, list(self.senders), self.clock.now(), room,
-                            self.lease, frozenset(self._holding),
+                            self.lease, frozenset(self._holding), self.file_lease,
                         )
                     except Exception:
                         if not in_flight:

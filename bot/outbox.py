@@ -38,6 +38,8 @@ ASSIGN_NEXT = "agents.assign_next"
 # A case's parent moved to another channel (its type changed): the old parent is updated to
 # say where, with a link to the new thread (``thread`` at delivery time).
 PARENT_MOVED = "agents.parent_moved"
+#: Kinds whose send moves a file's bytes (a download, then an upload): claimed for longer.
+FILE_KINDS = frozenset({SELLER_FILE, THREAD_FILE})
 ASSIGN_NEW_CASE = "new"  # a case just opened (or reopened as a new number)
 ASSIGN_ESCALATION = "escalation"  # no first response by the warning: the next member
 

@@ -50,7 +50,8 @@ class SqlOutboxQueue:
         )
 
     def claim_due(self, destinations: Sequence[str], now: datetime, limit: int,
-                  lease: timedelta, holding: Collection[int] = ()) -> list[OutboundItem]:
+                  lease: timedelta, holding: Collection[int] = (),
+                  file_lease: timedelta | None = None) -> list[OutboundItem]:
         """Claim up to ``limit`` due heads of their ordering keys. A few statements whatever
         the count (the rows, one UPDATE of their lease, the cases and threads they need): the
         dispatcher claims again as sends finish, so under load this runs many times a second,
@@ -69,9 +70,15 @@ class SqlOutboxQueue:
             # Claimed before and never recorded (sent or failed): that dispatcher died or lost
             # the database mid-send, so the platform may already have it.
             recovering = {row.id for row in rows if row.claimed_until is not None}
-            session.execute(update(OutboxRow).where(OutboxRow.id.in_([row.id for row in rows]))
-                            .values(claimed_until=now + lease)
-                            .execution_options(synchronize_session=False))
+            # Items moving a file's bytes are claimed for longer (``file_lease``).
+            by_lease: dict[timedelta, list[int]] = {}
+            for row in rows:
+                held_for = file_lease if file_lease and row.kind in ob.FILE_KINDS else lease
+                by_lease.setdefault(held_for, []).append(row.id)
+            for held_for, ids in by_lease.items():
+                session.execute(update(OutboxRow).where(OutboxRow.id.in_(ids))
+                                .values(claimed_until=now + held_for)
+                                .execution_options(synchronize_session=False))
             numbers, threads = self._cases_of(session, rows)
             return [self._item(session, row, row.id in recovering, numbers, threads)
                     for row in rows]

@@ -17,7 +17,8 @@ import aiohttp
 from adapters.files import FetchedFile, FileFetchFailed, FileUnavailable
 
 DEFAULT_FILE_HOSTS = ("files.slack.com",)
-#: Seconds a download may take: a 50 MB file over a slow link.
+#: Seconds a download may take: a 50 MB file over a slow link. A file item's send has room
+#: for it and an upload (``bot.dispatcher.FILE_LEASE``).
 DOWNLOAD_TIMEOUT = 120.0
 _MAX_REDIRECTS = 3
 _CHUNK = 64 * 1024

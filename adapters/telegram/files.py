@@ -27,6 +27,7 @@ from adapters.files import FetchedFile, FileFetchFailed, FileUnavailable
 #: The Bot API's download limit (getFile refuses bigger files).
 MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
 #: Seconds a download may take: 20 MB over a slow link, not the default 5 s of an API call.
+#: A file item's send has room for it and an upload (``bot.dispatcher.FILE_LEASE``).
 DOWNLOAD_TIMEOUT = 120.0
 
 

@@ -51,9 +51,10 @@ class QueueWithOutage:
         self.outage = outage
 
     def claim_due(self, destinations: Sequence[str], now: datetime, limit: int,
-                  lease: timedelta, holding: Collection[int] = ()) -> list[OutboundItem]:
+                  lease: timedelta, holding: Collection[int] = (),
+                  file_lease: timedelta | None = None) -> list[OutboundItem]:
         self.outage.check("claim_due")
-        return self.inner.claim_due(destinations, now, limit, lease, holding)
+        return self.inner.claim_due(destinations, now, limit, lease, holding, file_lease)
 
     def next_due_at(self, destinations: Sequence[str]) -> datetime | None:
         self.outage.check("next_due_at")

@@ -153,7 +153,7 @@ class _Queue:
         self.asked_urgently: list[bool] = []
 
     def claim_due(self, destinations: Any, now: datetime, limit: int, lease: timedelta,
-                  holding: Any = ()) -> list[Any]:
+                  holding: Any = (), file_lease: timedelta | None = None) -> list[Any]:
         self.asked_urgently.append(is_urgent())
         return []
 
@@ -184,7 +184,7 @@ class _OneItemQueue(_Queue):
         self.items = [OutboundItem(id=1, destination="telegram", kind="reply", payload={})]
 
     def claim_due(self, destinations: Any, now: datetime, limit: int, lease: timedelta,
-                  holding: Any = ()) -> list[Any]:
+                  holding: Any = (), file_lease: timedelta | None = None) -> list[Any]:
         self.asked_urgently.append(is_urgent())
         items, self.items = self.items, []
         return items
