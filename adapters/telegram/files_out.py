@@ -1,5 +1,6 @@
 """Agents' files to a Telegram seller: the bytes from the agents' platform (``UrlFileSource``),
-then ``sendPhoto`` for a picture Telegram shows inline, ``sendDocument`` for anything else.
+then ``sendPhoto`` for a picture Telegram shows inline, ``sendDocument`` for anything else
+(and for a picture ``sendPhoto`` refuses as a photo: too tall, too wide, unreadable to it).
 
 A file that can never go (no way to fetch it, a host that is not the agents' platform, over
 the Bot API's 50 MB upload limit) is reported permanent: the dispatcher dead-letters it and
@@ -8,13 +9,18 @@ the case's thread gets a note. Download trouble that may pass is retried like an
 
 from __future__ import annotations
 
+import logging
+import re
 from collections.abc import Awaitable, Callable
 
-from telegram import Bot, InputFile
+from telegram import Bot, InputFile, Message
+from telegram.error import BadRequest
 
 from adapters.files import FileFetchFailed, FileUnavailable, UrlFileSource
 from bot.messages import Attachment
 from bot.outbox import DeliveryResult, OutboundItem
+
+log = logging.getLogger(__name__)
 
 #: The Bot API's upload limit for sendDocument.
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
@@ -23,6 +29,9 @@ MAX_PHOTO_BYTES = 10 * 1024 * 1024
 PHOTO_TYPES = frozenset({"image/jpeg", "image/png", "image/webp"})
 #: Seconds an upload may take (the default 5 s of an API call is for small requests).
 UPLOAD_TIMEOUT = 120.0
+#: sendPhoto's refusals of the picture itself (PHOTO_INVALID_DIMENSIONS, PHOTO_EXT_INVALID,
+#: IMAGE_PROCESS_FAILED...); python-telegram-bot passes them on capitalised ("Photo_...").
+_REFUSED_AS_PHOTO = re.compile(r"\b(?:photo_\w+|image_process_failed)\b", re.IGNORECASE)
 
 
 def agent_file_call(bot: Bot, files: UrlFileSource | None,
@@ -46,20 +55,37 @@ def agent_file_call(bot: Bot, files: UrlFileSource | None,
         except FileFetchFailed as exc:
             return DeliveryResult(ok=False, retry_after=exc.retry_after,
                                   error=f"telegram: fetching the file: {exc}")
-        upload = InputFile(fetched.content, filename=name)
         if (attachment.mime_type or "").lower() in PHOTO_TYPES and \
                 len(fetched.content) <= MAX_PHOTO_BYTES:
-            message = await bot.send_photo(chat_id, upload, caption=caption,
-                                           write_timeout=UPLOAD_TIMEOUT,
-                                           read_timeout=UPLOAD_TIMEOUT)
+            message = await _send_picture(bot, chat_id, fetched.content, name, caption)
         else:
-            message = await bot.send_document(chat_id, upload, caption=caption,
-                                              write_timeout=UPLOAD_TIMEOUT,
-                                              read_timeout=UPLOAD_TIMEOUT)
+            message = await _send_document(bot, chat_id, fetched.content, name, caption)
         return DeliveryResult(ok=True, platform_message_id=str(message.message_id),
                               platform_chat_id=str(message.chat.id))
 
     return send
+
+
+async def _send_picture(bot: Bot, chat_id: str, content: bytes, name: str,
+                        caption: str | None) -> Message:
+    """sendPhoto, or sendDocument with the same bytes when Telegram will not take the picture
+    as a photo: that refusal is permanent, and the seller can still open it as a file."""
+    try:
+        return await bot.send_photo(chat_id, InputFile(content, filename=name),
+                                    caption=caption, write_timeout=UPLOAD_TIMEOUT,
+                                    read_timeout=UPLOAD_TIMEOUT)
+    except BadRequest as exc:
+        if not _REFUSED_AS_PHOTO.search(exc.message):
+            raise
+        log.info("Telegram refused %s as a photo (%s); sending it as a document", name,
+                 exc.message)
+    return await _send_document(bot, chat_id, content, name, caption)
+
+
+async def _send_document(bot: Bot, chat_id: str, content: bytes, name: str,
+                         caption: str | None) -> Message:
+    return await bot.send_document(chat_id, InputFile(content, filename=name), caption=caption,
+                                   write_timeout=UPLOAD_TIMEOUT, read_timeout=UPLOAD_TIMEOUT)
 
 
 def _cannot(reason: str) -> DeliveryResult:

@@ -28,6 +28,7 @@ from tests.integration.serve_relay_support import (
     wait_in_thread,
 )
 from tests.standins import RecordedRequest, slack_api
+from tests.standins.telegram_faults import bad_request
 
 # The server, a registered seller and an open case, shared with the relay tests.
 seller = relay_fixtures.seller
@@ -196,3 +197,32 @@ async def test_a_big_file_telegram_answers_slowly_reaches_the_seller_once(
 
     assert documents_in_chat(served, seller.chat) == 1
     assert posts_in_thread(served, case.parent_ts, "did not reach the seller") == []
+
+
+@pytest.mark.parametrize("refusal", ["PHOTO_INVALID_DIMENSIONS", "IMAGE_PROCESS_FAILED"])
+async def test_a_picture_telegram_will_not_show_as_a_photo_goes_as_a_document(
+        served: Served, seller: TelegramSeller, case: OpenedCase, refusal: str) -> None:
+    # A long-scroll screenshot: over Telegram's photo proportions, a small PNG all the same.
+    served.telegram.fail_next("sendPhoto", bad_request(f"Bad Request: {refusal}"))
+    shot = served.slack.host_file("long-scroll.png", PHOTO, "image/png")
+
+    await share(served, case.parent_ts, "", [shot])
+
+    sent = await served.telegram.wait_for("sendDocument", timeout=WAIT)
+    assert sent.status == 200 and sent["chat_id"] == seller.chat
+    assert sent["document"]["size"] == len(PHOTO)
+    assert sent["caption"] == f"📎 {case.number}: long-scroll.png"
+    assert [r.status for r in served.telegram.calls("sendPhoto")] == [400]
+    assert len(served.slack.calls("file_download")) == 1  # the same bytes, fetched once
+
+
+async def test_a_photo_refused_for_another_reason_is_not_sent_as_a_document(
+        served: Served, seller: TelegramSeller, case: OpenedCase) -> None:
+    served.telegram.fail_next("sendPhoto", bad_request("Bad Request: chat not found"))
+    photo = served.slack.host_file("parcel.png", PHOTO, "image/png")
+
+    await share(served, case.parent_ts, "", [photo])
+
+    note = await wait_in_thread(served, case.parent_ts, "did not reach the seller")
+    assert "chat not found" in note["text"].lower()
+    assert served.telegram.calls("sendDocument") == []
