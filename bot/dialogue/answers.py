@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from bot.dialogue.chinese_ratings import rating_in_chinese
 from bot.identifiers import find_order_ids
 from bot.messages import Button
 
@@ -135,7 +136,11 @@ def _after_words(text: str, count: int) -> str:
 
 def rating(text: str) -> tuple[str, str] | None:
     """The rating a typed message gives, and the words after it: "terrible, nobody even
-    answered me" -> ("disappointing", "nobody even answered me"). None if it gives none."""
+    answered me" -> ("disappointing", "nobody even answered me"); "非常失望，根本没有人回复我"
+    likewise (bot.dialogue.chinese_ratings). None if it gives none."""
+    chinese = rating_in_chinese(text)
+    if chinese is not None:
+        return chinese
     ws = words(text.replace("-", " "))
     if not ws:
         return None

@@ -34,26 +34,35 @@ REASON_STEP_MINUTES = 30
 
 # Typed words that mean "no reason" at the reason step.
 _SKIP_WORDS = frozenset({"skip", "no", "nope", "nothing", "no comment", "none", "pass",
-                         "no thanks", "not now", "later", "ok", "okay", "fine", "whatever"})
+                         "no thanks", "not now", "later", "ok", "okay", "fine", "whatever",
+                         "跳过", "不用了", "不用", "没有", "没有了", "没了", "没什么", "无", "算了",
+                         "不想说", "以后再说", "下次再说", "好的", "好", "行", "没事"})
 # Intents that are a new request rather than a reason: the rating is already recorded, so the
 # flow steps aside and the message is read afresh.
 _REQUEST_INTENTS = frozenset({"check_status", "reopen_case", "flag_urgent", "keep_open",
                               "talk_to_human"})
-# What typed reasons usually say, per code; the earliest match in the text wins.
+# What typed reasons usually say, per code; the earliest match in the text wins. The Chinese
+# alternatives stand without \b: Chinese has no spaces, so no word boundaries inside a sentence.
 _REASON_PATTERNS: dict[str, re.Pattern[str]] = {
     "slow_reply": re.compile(
         r"\b(slow|too long|late|delay\w*|waited|waiting|ages|forever|no (?:answer|reply|response)"
         r"|(?:nobody|no one|never) (?:\w+ )?(?:answered|replied|responded)"
-        r"|took \w+ (?:days?|hours?|weeks?))\b"),
+        r"|took \w+ (?:days?|hours?|weeks?))\b"
+        r"|太慢|很慢|回复慢|慢了|等了|等太久|等很久|好久|半天|迟迟|拖了|拖延"
+        r"|没(?:有)?人(?:回复|回答|理|管)|没(?:有)?回复|不回复|不回消息"),
     "problem_not_solved": re.compile(
         r"\b(not (?:solved|fixed|resolved)|unsolved|unresolved|still (?:not|broken|the same"
         r"|happening|waiting for (?:my|the) money)|(?:didn ?t|did not|doesn ?t|does not) "
-        r"(?:solve|fix|help)|same problem|nothing changed)\b"),
+        r"(?:solve|fix|help)|same problem|nothing changed)\b"
+        r"|(?:没|没有|未|还没|还没有|没能|没法)解决|问题(?:还在|依旧|依然|还是)|还是一样"
+        r"|没(?:有)?用|没(?:有)?帮助|没帮上|钱还没到|还没到账"),
     "unclear_answer": re.compile(
         r"\b(unclear|confus\w*|vague|not clear|no sense|(?:don ?t|didn ?t|do not|did not) "
-        r"understand|copy[- ]?paste\w*|generic|template)\b"),
+        r"understand|copy[- ]?paste\w*|generic|template)\b"
+        r"|看不懂|没看懂|听不懂|不明白|不清楚|说不清|模糊|含糊|答非所问|模板|套话|复制粘贴"),
     "unfriendly": re.compile(
-        r"\b(rude|unfriendly|impolite|arrogant|disrespect\w*|not friendly|attitude|insult\w*)\b"),
+        r"\b(rude|unfriendly|impolite|arrogant|disrespect\w*|not friendly|attitude|insult\w*)\b"
+        r"|态度|不礼貌|没礼貌|粗鲁|傲慢|不友好|不耐烦|敷衍"),
 }
 
 

@@ -69,7 +69,7 @@ async def test_a_chinese_follow_up_naming_its_case_is_filed_in_it(
     (False, "So-so", "you took a week to answer me"),
     (True, "一般", "客服回复太慢了，我等了整整一个星期"),
     (True, "一般", "客服回复太慢了"),
-    (True, "一般", "说明看不懂"),  # no known reason in it: kept as the seller's own words
+    (True, "一般", "下次希望能更主动一点"),  # no known reason in it: kept as the seller's words
 ])
 async def test_a_typed_chinese_reason_after_the_rating_button_is_kept(
         chat: Chat, service: CaseService, chinese: bool, so_so: str, reason: str) -> None:
