@@ -11,6 +11,7 @@ from bot.errors import (
     InvalidInput,
     InvitationInvalid,
 )
+from bot.identifiers import fold_full_width
 
 # Unambiguous characters for invitation codes (no 0/O, 1/I/L).
 _CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -97,7 +98,8 @@ class RegistrationRules(CaseServiceBase):
                 seller = uow.sellers.get(ident.seller_id)
                 assert seller is not None
                 return seller
-            inv = uow.invitations.get_by_code_for_update(code.strip().upper())
+            # Full-width forms folded: a Chinese input method types "ＺＤＲＷ－ＧＥＺＭ".
+            inv = uow.invitations.get_by_code_for_update(fold_full_width(code).strip().upper())
             if inv is None:
                 raise InvitationInvalid("that invitation code does not exist")
             if inv.used_by_seller_id is not None:

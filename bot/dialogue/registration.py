@@ -9,6 +9,7 @@ from bot.dialogue import linking
 from bot.dialogue.common import is_cancel
 from bot.dialogue.turn import Turn
 from bot.errors import CaseRuleError, InvitationInvalid
+from bot.identifiers import fold_full_width
 from bot.messages import Button
 from bot.texts import t
 
@@ -20,11 +21,34 @@ MAX_NOTE_CHARS = 1000
 # A typed message is tried as a code only if it looks like one: a single token of letters,
 # digits and dashes, with a digit or a dash in it (so "hello" is not sent to the rules).
 _CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{3,63}$")
+# A code-shaped token inside a longer message ("邀请码：ZDRW-GEZM", "my code is ZDRW-GEZM").
+_CODE_TOKEN = re.compile(r"(?<![A-Za-z0-9_-])[A-Za-z0-9][A-Za-z0-9_-]{3,63}(?![A-Za-z0-9_-])")
+# Words that say the message carries a code, when nobody asked for one: only then is a
+# code-shaped token taken out of a sentence (an order id in "订单…没到" is no code).
+_NAMES_A_CODE = re.compile(r"邀请码|注册码|邀请代码|\b(?:invitation|invite)?\s*code\b",
+                           re.IGNORECASE)
 
 
 def looks_like_code(text: str) -> bool:
-    token = text.strip()
+    token = fold_full_width(text).strip()
     return bool(_CODE_RE.match(token)) and any(ch.isdigit() or ch == "-" for ch in token)
+
+
+def code_in(text: str, asked: bool) -> str | None:
+    """The invitation code a typed message gives, full-width forms folded to ASCII (a Chinese
+    input method types "ＺＤＲＷ－ＧＥＺＭ"): the message when it is a code, else its one
+    code-shaped token when a code was asked for or the message says it is one ("邀请码：
+    ZDRW-GEZM"), else (asked for) the message itself when it is a single token."""
+    folded = fold_full_width(text).strip()
+    if looks_like_code(folded):
+        return folded
+    found = [m.group(0) for m in _CODE_TOKEN.finditer(folded)
+             if any(ch.isdigit() or ch == "-" for ch in m.group(0))]
+    if len(found) == 1 and (asked or _NAMES_A_CODE.search(folded)):
+        return found[0]
+    if asked and folded and len(folded.split()) == 1:
+        return folded  # asked for a code: tried as typed, so a wrong one is told so
+    return None
 
 
 def _menu() -> tuple[Button, ...]:
@@ -98,10 +122,8 @@ async def on_text(turn: Turn) -> None:
             return
         turn.say("register.request_recorded", brand=turn.config.brand)
         return
-    if turn.state.at(FLOW, "code") and turn.text and len(turn.text.split()) == 1:
-        await redeem(turn, turn.text)
-        return
-    if looks_like_code(turn.text):
-        await redeem(turn, turn.text)
+    code = code_in(turn.text or "", asked=turn.state.at(FLOW, "code"))
+    if code is not None:
+        await redeem(turn, code)
         return
     welcome_unregistered(turn)
