@@ -47,8 +47,8 @@ ASSIGN_ESCALATION = "escalation"  # no first response by the warning: the next m
 @dataclass(frozen=True)
 class SellerCopy:
     """One outbox item that carries (part of) a case message to the seller: its text
-    (``kind`` SELLER_MESSAGE) or one of its files (SELLER_FILE). ``status`` pending, sent or
-    dead; where it landed once sent."""
+    (``kind`` SELLER_MESSAGE) or one of its files (SELLER_FILE). ``status`` pending, sent,
+    dead or withdrawn (taken back before it was sent); where it landed once sent."""
 
     item_id: int
     destination: str
@@ -82,6 +82,9 @@ class OutboundItem:
 
     ``queued_at``: when the item was queued; nothing sent for it can be older (a lookup of an
     earlier delivery need not look further back).
+
+    ``attempts_before_retry``: attempts it spent before an operator requeued it as a dead
+    letter (``attempts``, its budget, then starts again at 0).
     """
 
     id: int
@@ -94,6 +97,13 @@ class OutboundItem:
     thread: ThreadRef | None = None
     recovering: bool = False
     queued_at: datetime | None = None
+    attempts_before_retry: int = 0
+
+    @property
+    def tried_before(self) -> bool:
+        """Handed to a sender before, with an outcome not seen (a crash) or not certain (a
+        timeout may come after the platform took it): it may already be there."""
+        return self.recovering or self.attempts > 0 or self.attempts_before_retry > 0
 
 
 @dataclass(frozen=True)

@@ -180,8 +180,9 @@ class OutboxRepository(Protocol):
         """The items that carried (or are to carry) a case message to the seller."""
         ...
     def withdraw(self, item_id: int, reason: str, now: datetime) -> bool:
-        """Give up a pending item no dispatcher holds; False if it is sent, dead or in
-        flight."""
+        """Withdraw an item that never reached its chat, for good: pending and held by no
+        dispatcher, or dead-lettered (so no operator's retry sends it). False if it is sent
+        or in flight."""
         ...
 
 

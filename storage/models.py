@@ -304,8 +304,11 @@ class OutboxRow(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
     ordering_key: Mapped[str] = mapped_column(String(100))
-    status: Mapped[str] = mapped_column(String(10))  # pending | sent | dead
+    status: Mapped[str] = mapped_column(String(10))  # pending | sent | dead | withdrawn
     attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    # Attempts spent before an operator requeued the dead letter (``attempts`` starts again
+    # at 0): a retried item was tried before, and may already be on the platform.
+    attempts_before_retry: Mapped[int] = mapped_column(Integer, server_default="0")
     next_attempt_at: Mapped[datetime]
     claimed_until: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)

@@ -14,7 +14,7 @@ from bot import outbox as ob
 from bot.outbox import OutboundItem, ThreadRef
 from storage.database import Database
 from storage.models import CaseRow, CaseThreadRow, OutboxRow
-from storage.outbox_repository import DEAD, PENDING, SENT
+from storage.outbox_repository import DEAD, PENDING, SENT, WITHDRAWN
 from storage.sqlite_writes import writes_first
 
 
@@ -114,6 +114,7 @@ class SqlOutboxQueue:
             id=row.id, destination=row.destination, kind=row.kind, payload=payload,
             case_id=row.case_id, case_number=number, attempts=row.attempts, thread=thread,
             recovering=recovering, queued_at=_aware(row.created_at),
+            attempts_before_retry=row.attempts_before_retry,
         )
 
     @staticmethod
@@ -155,6 +156,8 @@ class SqlOutboxQueue:
             return {status: int(n) for status, n in rows}
 
     def dead_letters(self, limit: int = 50) -> list[dict[str, Any]]:
+        """The newest dead letters, each one an operator may retry (withdrawn items are not
+        dead letters: the agent took them back)."""
         with self.database.sessions() as session:
             rows = session.scalars(
                 select(OutboxRow).where(OutboxRow.status == DEAD)
@@ -168,13 +171,30 @@ class SqlOutboxQueue:
             ]
 
     def retry_dead(self, item_id: int, now: datetime) -> bool:
-        """Put a dead-lettered item back in the queue (operator action)."""
+        """Put a dead-lettered item back in the queue (operator action) with a fresh attempt
+        budget; the attempts it spent are kept apart, since its last may have reached the
+        platform (a sender that can look checks first). A withdrawn item is never retried:
+        the agent took it back (`retry_refusal` says so)."""
         with self.database.sessions() as session, session.begin():
             res = session.execute(
                 update(OutboxRow).where(OutboxRow.id == item_id, OutboxRow.status == DEAD)
-                .values(status=PENDING, next_attempt_at=now, attempts=0, claimed_until=None)
+                .values(status=PENDING, next_attempt_at=now, attempts=0, claimed_until=None,
+                        attempts_before_retry=OutboxRow.attempts_before_retry
+                        + OutboxRow.attempts)
             )
             return bool(getattr(res, "rowcount", 0))
+
+    def retry_refusal(self, item_id: int) -> str:
+        """Why ``retry_dead`` did not take ``item_id``, for the operator."""
+        with self.database.sessions() as session:
+            found = session.execute(select(OutboxRow.status, OutboxRow.last_error)
+                                    .where(OutboxRow.id == item_id)).first()
+        if found is None:
+            return f"no outbox item {item_id}"
+        status, reason = found
+        if status == WITHDRAWN:
+            return f"item {item_id} was withdrawn ({reason}): it must not be sent"
+        return f"item {item_id} is {status}, not dead-lettered"
 
 
 def _aware(value: datetime) -> datetime:

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, insert, or_, select, update
+from sqlalchemy import Table, and_, bindparam, func, insert, or_, select, update
 
 from bot import outbox as ob
 from bot.outbox import DeliveryResult, SellerCopy
@@ -20,6 +20,9 @@ from storage.repository_base import SqlRepository
 from storage.sqlite_writes import writes_first
 
 PENDING, SENT, DEAD = "pending", "sent", "dead"
+#: Taken back by the agent before it reached the seller: never to be sent, not even by an
+#: operator's retry of dead letters (``SqlOutboxQueue.retry_dead`` only takes DEAD).
+WITHDRAWN = "withdrawn"
 
 _OUTBOX = cast(Table, OutboxRow.__table__)
 # Every reply and relayed message is one of these: a plain Core insert, built once (an ORM
@@ -100,9 +103,17 @@ class SqlOutboxRepository(SqlRepository):
                 for row in rows if row.payload.get("case_message_id") == case_message_id]
 
     def withdraw(self, item_id: int, reason: str, now: datetime) -> bool:
+        """Withdraw an item that has not reached its chat: queued and not out on a lease, or
+        dead-lettered (an operator could requeue it). False when it is being sent or sent.
+
+        One conditional UPDATE: on PostgreSQL an operator's retry of the dead letter takes
+        its turn on the row lock, and then finds the item no longer dead."""
         result = self.session.execute(
             update(OutboxRow).where(
-                OutboxRow.id == item_id, OutboxRow.status == PENDING,
-                or_(OutboxRow.claimed_until.is_(None), OutboxRow.claimed_until < now))
-            .values(status=DEAD, last_error=reason))
+                OutboxRow.id == item_id,
+                or_(OutboxRow.status == DEAD,
+                    and_(OutboxRow.status == PENDING,
+                         or_(OutboxRow.claimed_until.is_(None),
+                             OutboxRow.claimed_until < now))))
+            .values(status=WITHDRAWN, last_error=reason))
         return bool(getattr(result, "rowcount", 0))

@@ -11,7 +11,8 @@ Every message posted for an item carries metadata naming the item. An item that 
 be in Slack is first looked for where it would have landed (:mod:`adapters.slack.recovery`):
 found, it is reported as delivered there, not posted again. That is an item handed over again
 after an earlier claim ran out unrecorded (``recovering``: the process died mid-send), and any
-retry (``attempts`` > 0): a timeout, a cut connection or a 5xx may come after Slack posted.
+retry (``tried_before``, an operator's requeue of a dead letter too): a timeout, a cut
+connection or a 5xx may come after Slack posted.
 When that lookup fails for a reason that may pass (rate limit, 5xx, network), the item is
 retried rather than posted: a retry only delays it, a post may show agents or a seller the
 same message twice. When it fails for good (e.g. a missing ``*:history`` scope),
@@ -372,8 +373,9 @@ class SlackSender:
 
 
 def _may_be_there(item: OutboundItem) -> bool:
-    # An earlier attempt whose outcome was not seen (a crash) or not certain (a lost answer).
-    return item.recovering or item.attempts > 0
+    # An earlier attempt whose outcome was not seen (a crash) or not certain (a lost answer),
+    # also one from before an operator's retry.
+    return item.tried_before
 
 
 class _NotYet(Exception):

@@ -2,7 +2,8 @@
 taken back where the platform allows it, and the case's thread is told what could not be.
 
 Each part of the message that reached the seller (its text, each file) is an outbox item of
-the seller's chat. One not sent yet is withdrawn; one sent is deleted with a ``SELLER_DELETE``
+the seller's chat. One not sent (queued, or dead-lettered by an outage) is withdrawn for
+good, so no operator's retry sends it either; one sent is deleted with a ``SELLER_DELETE``
 item, in the chat's order and exactly once like every other item, if the platform lets a bot
 delete its messages and the message is young enough (``SELLER_DELETE_WINDOWS``); otherwise the
 thread says why not. The case keeps the words (a "message_deleted" event) and the seller's
@@ -31,6 +32,9 @@ SELLER_DELETE_WINDOWS: dict[str, timedelta | None] = {
     ob.SLACK: None,
 }
 _CHANNEL_NAMES = {ob.TELEGRAM: "Telegram", ob.SLACK: "Slack", ob.CONSOLE: "The console"}
+#: Recorded as a withdrawn item's last error (by it, migration 0021 found the items earlier
+#: versions withdrew as dead letters).
+WITHDRAWN_REASON = "deleted by the agent"
 
 
 class DeletionRules(CaseServiceBase):
@@ -68,14 +72,20 @@ class DeletionRules(CaseServiceBase):
         problems: list[str] = []
         withdrawn = 0
         for copy in uow.outbox.seller_copies(case.id, case_message_id):
+            if copy.status == "dead":
+                # Never reached the seller, and agents were told so: withdrawn all the same,
+                # or an operator requeuing dead letters after an outage would send it.
+                if not uow.outbox.withdraw(copy.item_id, WITHDRAWN_REASON, now):
+                    problems.append(t("delete.in_flight"))  # requeued, and out being sent
+                continue
             if copy.status == "pending":
-                if uow.outbox.withdraw(copy.item_id, "deleted by the agent", now):
+                if uow.outbox.withdraw(copy.item_id, WITHDRAWN_REASON, now):
                     withdrawn += 1
                 else:
                     problems.append(t("delete.in_flight"))
                 continue
             if copy.status != "sent":
-                continue  # never reached the seller
+                continue  # withdrawn already
             reason = self._why_not(copy, now)
             if reason is not None or not copy.platform_chat_id or not copy.platform_message_id:
                 problems.append(reason or t("delete.cannot", channel=copy.destination))

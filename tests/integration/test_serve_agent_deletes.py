@@ -154,7 +154,7 @@ def test_a_reply_not_sent_yet_is_withdrawn_and_the_console_cannot_take_one_back(
     assert service.agent_delete(reply.id, AGENT) is not None
 
     [row] = [r for r in outbox(uow_factory, ob.SELLER_MESSAGE) if "On it" in str(r.payload)]
-    assert (row.status, row.last_error) == ("dead", "deleted by the agent")
+    assert (row.status, row.last_error) == ("withdrawn", "deleted by the agent")
     assert any("Withdrawn before it reached the seller" in str(r.payload["text"])
                for r in outbox(uow_factory, ob.THREAD_POST))
     assert outbox(uow_factory, ob.SELLER_DELETE) == []

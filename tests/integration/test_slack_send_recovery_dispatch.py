@@ -18,7 +18,7 @@ from bot.cases import CaseService
 from bot.clock import ManualClock
 from bot.delivery_outcomes import DeliveryOutcomes
 from bot.dispatcher import OutboxDispatcher
-from bot.outbox import OutboundItem
+from bot.outbox import DeliveryResult, OutboundItem
 from bot.relay import Relay
 from storage.database import Database
 from storage.models import MessageRefRow
@@ -95,3 +95,35 @@ async def test_sends_that_died_unrecorded_are_found_or_sent_once_by_the_next_dis
         refs = {r.case_message_id: r.message_id for r in session.scalars(
             select(MessageRefRow).where(MessageRefRow.platform == ob.SLACK))}
     assert sorted(refs.values()) == sorted(m["ts"] for m in replies)
+
+
+async def test_an_item_requeued_by_the_operator_is_looked_for_before_it_is_posted_again(
+        db: Database, service: CaseService, relay: Relay, clock: ManualClock,
+        slack: SlackStandIn, uow_factory: SqlUnitOfWorkFactory) -> None:
+    """Its last try reached Slack but the answer was lost (a timeout), and it was
+    dead-lettered; `frontdoor outbox retry` gives it a fresh attempt budget, not a clean
+    slate: the next dispatcher finds the post instead of posting the case's parent twice."""
+    queue = SqlOutboxQueue(db)
+    support = "C_SUPPORT"
+    async with SlackSender.create(SLACK_TOKEN, base_url=slack.base_url) as sender:
+        dispatcher = OutboxDispatcher(queue, [sender], clock,
+                                      DeliveryOutcomes(SqlUnitOfWorkFactory(db), relay),
+                                      lease=LEASE)
+        ident, seller = make_seller(service, "42")
+        service.open_case(seller.id, "order", "never arrived", order_id=ORDER,
+                          identity_id=ident.id)
+        [parent] = queue.claim_due([ob.SLACK], clock.now(), 10, LEASE)
+        assert (await sender.deliver(parent)).ok  # posted; the answer never came back
+        with uow_factory() as uow:
+            assert uow.outbox.complete(parent.id, 8, DeliveryResult(
+                ok=False, error="slack: network error TimeoutError()"), clock.now(), None,
+                dead=True)
+            uow.commit()
+
+        assert queue.retry_dead(parent.id, clock.now())
+        assert await dispatcher.run_once() == 2  # the parent (found), then the first post
+
+    assert dispatcher.delivered == 2 and dispatcher.failed == 0
+    assert [m["metadata"] for m in slack.messages[support] if "thread_ts" not in m] == [
+        tag(parent.id)]
+    assert len(slack.calls("conversations.history")) == 1
