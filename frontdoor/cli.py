@@ -1,7 +1,8 @@
 """`frontdoor`: the operator's and agent's command line.
 
-Exit codes: 0 done, 1 unexpected failure, 2 refused (unknown case, rule refusal, bad input),
-with a one-line reason on stderr.
+Exit codes: 0 done, 1 unexpected failure (a database that does not answer among them), 2
+refused (unknown case, rule refusal, bad input, a setting that cannot be used), with a one-line
+reason on stderr (`frontdoor.cli_errors`).
 """
 
 from __future__ import annotations
@@ -12,19 +13,21 @@ from datetime import datetime
 
 import typer
 
+from bot.errors import CaseRuleError
 from frontdoor.case_cli import case_app
 from frontdoor.chat_cli import chat
 from frontdoor.cli_common import cli_services, print_json, refusals
+from frontdoor.cli_errors import OneLineFailures
 from frontdoor.nlu_cli import nlu_app
 from frontdoor.serve_cli import serve
 from frontdoor.settings import Settings, load_settings
 from frontdoor.setup_cli import slack_app, telegram_app
 from frontdoor.timestamps import human_date, human_time
-from frontdoor.wiring import build_services
+from frontdoor.wiring import Services, build_services
 
 app = typer.Typer(
     help="Frontdoor: the chat front door of seller support.",
-    no_args_is_help=True, add_completion=False,
+    no_args_is_help=True, add_completion=False, cls=OneLineFailures,
 )
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 invite_app = typer.Typer(help="Invitations (registration is invitation-only).",
@@ -73,9 +76,23 @@ def invite_create(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Create an invitation code for a new seller."""
+    if days < 1:  # 0 would quietly mean the default, and less an expired code
+        typer.echo(f"error: --days must be 1 or more (got {days})", err=True)
+        raise typer.Exit(2)
     settings = load_settings()
-    inv = build_services(settings).cases.create_invitation(seller_name, sub_account_of, days,
-                                                           "cli", code)
+    services = build_services(settings)
+    try:
+        inv = services.cases.create_invitation(seller_name, sub_account_of, days, "cli", code)
+    except CaseRuleError:
+        raise  # a refusal with its own reason (no such seller)
+    except Exception:
+        # The code's unique key refused it (codes are stored upper case). Asked after the
+        # fact, so an invitation taken by a concurrent command is refused the same way.
+        if code and _code_taken(services, code.upper()):
+            typer.echo(f"error: the invitation code {code.upper()} is taken; choose another",
+                       err=True)
+            raise typer.Exit(2) from None
+        raise
     link, why_not = _telegram_link(settings, inv.code)
     if as_json:
         print_json({**asdict(inv), "telegram_link": link})
@@ -86,6 +103,11 @@ def invite_create(
     else:
         typer.echo(f"Telegram: {why_not}; the seller sends /start {inv.code} to the bot "
                    "(or types the code in any chat with it)")
+
+
+def _code_taken(services: Services, code: str) -> bool:
+    with services.uow_factory(read_only=True) as uow:
+        return bool(uow.invitations.existing_codes([code]))
 
 
 def _telegram_link(settings: Settings, code: str) -> tuple[str | None, str]:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from frontdoor.settings import load_settings
+from frontdoor.settings import Settings, SettingsError, load_settings
 from frontdoor.shutdown import StopRequest, run_until_stopped
 
 if TYPE_CHECKING:
@@ -22,7 +22,8 @@ if TYPE_CHECKING:
 
 def serve(
     host: str | None = typer.Option(None, help="Listen address (default FRONTDOOR_HOST)."),
-    port: int | None = typer.Option(None, help="Port (default FRONTDOOR_PORT)."),
+    port: int | None = typer.Option(None, min=0, max=65535,
+                                    help="Port (default FRONTDOOR_PORT; 0: any free one)."),
     migrate: bool = typer.Option(True, help="Apply database migrations first."),
 ) -> None:
     """Run the server: Telegram webhook (or polling), Slack events (or Socket Mode), /healthz,
@@ -56,6 +57,7 @@ def serve(
     except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
+    _check_what_starts_later(settings)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if migrate:
         from storage.migrate import upgrade
@@ -73,6 +75,20 @@ def serve(
         # The local NLU could not start (a busy port, say): a reason, not a traceback.
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
+
+
+def _check_what_starts_later(settings: Settings) -> None:
+    """Build now what the server builds once it runs (the scheduler's config, the knowledge
+    base), so a bad value stops `serve` with its variable's name (exit 2) before it migrates or
+    starts Rasa, not as a traceback from inside uvicorn's start-up."""
+    from frontdoor.scheduling import scheduler_config
+    from frontdoor.wiring import load_knowledge_base
+
+    try:
+        scheduler_config(settings)
+    except ValueError as exc:  # what the settings' own checks let through
+        raise SettingsError([f"scheduler settings: {exc}"]) from None
+    load_knowledge_base(settings)  # SettingsError: FRONTDOOR_KNOWLEDGE_BASE and why
 
 
 def _uvicorn_server(app: Any, host: str, port: int) -> uvicorn.Server:

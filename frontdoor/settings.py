@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import time, timedelta
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -23,19 +24,90 @@ def default_cache_dir() -> Path:
     return Path(base) / "frontdoor"
 
 
+#: A TCP port to listen on; 0 asks the OS for a free one.
+Port = Annotated[int, Field(ge=0, le=65535)]
+
+
+class SettingsError(ValueError):
+    """Settings the operator must correct, each as "VARIABLE: reason", on one line."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+    @classmethod
+    def of_variable(cls, variable: str, reason: str) -> SettingsError:
+        return cls([f"{variable.upper()}: {reason}"])
+
+    @classmethod
+    def from_validation(cls, error: ValidationError) -> SettingsError:
+        """Pydantic's errors under the operator's variable names, without its traceback."""
+        problems = []
+        for detail in error.errors(include_url=False):
+            reason = detail["msg"].removeprefix("Value error, ")
+            given = detail.get("input")
+            # Our own validators say what was given; pydantic's checks do not.
+            if detail["type"] != "value_error" and isinstance(given, str | int | float):
+                reason += f" (got {given!r})"
+            problems.append(f"{_variable_of(detail['loc'])}: {reason}")
+        return cls(problems)
+
+
+def _variable_of(location: tuple[int | str, ...]) -> str:
+    """The environment variable of a field's location: ("scheduler", "digest_time") is
+    FRONTDOOR_DIGEST_TIME."""
+    names = [str(part) for part in location]
+    if len(names) >= 2 and names[0] in GROUPS:
+        return (GROUPS[names[0]][0] + names[1]).upper()
+    return names[0].upper() if names else "settings"
+
+
 class SchedulerSettings(BaseModel):
-    """The scheduler's times and thresholds (FRONTDOOR_REMINDER_HOURS, ...)."""
+    """The scheduler's times and thresholds (FRONTDOOR_REMINDER_HOURS, ...). Checked here, when
+    the settings are read, as `bot.sweep_config.SchedulerConfig` checks them, so a bad value
+    stops every command with its variable's name before `serve` migrates or starts anything."""
 
     reminder_hours: str = "24,72"
     pending_auto_close_days: int = 7
     resolved_auto_close_days: int = 7
-    first_response_warning_ratio: float = 0.75
+    first_response_warning_ratio: Annotated[float, Field(gt=0, lt=1)] = 0.75
     digest_time: str = "09:00"
     digest_timezone: str = "Europe/London"
     digest_max_items: int = 15
-    digest_catch_up_hours: float = 24
-    sweep_interval_seconds: float = 60
-    sweep_batch_size: int = 500
+    digest_catch_up_hours: Annotated[float, Field(ge=0)] = 24
+    sweep_interval_seconds: Annotated[float, Field(gt=0)] = 60
+    sweep_batch_size: Annotated[int, Field(ge=1)] = 500
+
+    @field_validator("reminder_hours")
+    @classmethod
+    def _hours_ascending(cls, hours: str) -> str:
+        try:
+            numbers = [float(hour) for hour in hours.split(",")]
+        except ValueError:
+            numbers = []
+        if not numbers or min(numbers) <= 0 or numbers != sorted(numbers):
+            raise ValueError("hours after a case started waiting, comma-separated and "
+                             f"ascending, like 24,72 (got {hours!r})")
+        return hours
+
+    @field_validator("digest_time")
+    @classmethod
+    def _time_of_day(cls, value: str) -> str:
+        try:
+            time.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"a time of day as HH:MM, like 09:00 (got {value!r})") from None
+        return value
+
+    @field_validator("digest_timezone")
+    @classmethod
+    def _time_zone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (KeyError, ValueError):  # ZoneInfoNotFoundError is a KeyError
+            raise ValueError(f"not an IANA time zone such as Europe/London (got {name!r})"
+                             ) from None
+        return name
 
 
 class TelegramSettings(BaseModel):
@@ -44,8 +116,18 @@ class TelegramSettings(BaseModel):
     bot_token: str | None = None
     api_base_url: str = "https://api.telegram.org/bot"
     webhook_secret: str | None = None
-    mode: str = "webhook"  # webhook | polling
+    mode: Literal["webhook", "polling"] = "webhook"
     webhook_url: str | None = None  # set: registered with Telegram on start
+
+    @field_validator("mode", mode="before")
+    @classmethod
+    def _one_of_two_modes(cls, mode: Any) -> Any:
+        """In any case ("Polling"); anything else is refused, never taken for webhook mode
+        (which, without its secret, answered every update 503 and polled nothing)."""
+        written = mode.strip().lower() if isinstance(mode, str) else mode
+        if written not in ("webhook", "polling"):
+            raise ValueError(f"webhook or polling (got {mode!r})")
+        return written
 
 
 class SlackSettings(BaseModel):
@@ -130,7 +212,7 @@ class Settings(BaseSettings):
     frontdoor_database_url: str = "sqlite:///frontdoor.db"
     # NLU
     frontdoor_nlu_url: str | None = None
-    frontdoor_nlu_port: int = 5005
+    frontdoor_nlu_port: Annotated[int, Field(ge=1, le=65535)] = 5005
     frontdoor_nlu_timeout: float = 5.0
     frontdoor_nlu_threshold: float = 0.40  # chosen on the NLU development sets (nlu/README.md)
     frontdoor_cache_dir: Path = Field(default_factory=default_cache_dir)
@@ -158,7 +240,7 @@ class Settings(BaseSettings):
     # The public https address Slack and Telegram reach this server at (manifest, setup).
     frontdoor_public_url: str | None = None
     frontdoor_host: str = "127.0.0.1"
-    frontdoor_port: int = 8080
+    frontdoor_port: Port = 8080
     # Seller portal: on, it needs FRONTDOOR_PUBLIC_URL and a session secret of 32+
     # characters (`frontdoor serve` refuses to start without them).
     frontdoor_portal: bool = False
@@ -241,5 +323,9 @@ class Settings(BaseSettings):
 
 
 def load_settings() -> Settings:
-    """Read the settings from the environment (and `.env`)."""
-    return Settings()
+    """Read the settings from the environment (and `.env`); ``SettingsError`` names the
+    variables that are wrong."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise SettingsError.from_validation(exc) from None

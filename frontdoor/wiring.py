@@ -13,12 +13,12 @@ from bot.delivery_outcomes import DeliveryOutcomes
 from bot.dialogue.config import EngineConfig
 from bot.dispatcher import OutboxDispatcher
 from bot.engine import Engine
-from bot.knowledge import KnowledgeBase
+from bot.knowledge import KnowledgeBase, KnowledgeBaseError
 from bot.outbox import SLACK, TELEGRAM, OutboxSender
 from bot.portal_login import PortalLogin
 from bot.relay import Relay, RelayConfig
 from bot.round_robin import RoundRobin
-from frontdoor.settings import Settings
+from frontdoor.settings import Settings, SettingsError
 from storage.agent_rotations import SqlAgentRotations
 from storage.database import Database
 from storage.outbox_queue import SqlOutboxQueue
@@ -170,6 +170,20 @@ def build_engine(services: Services, classifier: Classifier) -> Engine:
         inbound_lease_seconds=s.frontdoor_inbound_lease_seconds,
         portal_links=build_portal_login(s, services.database, services.clock),
     )
-    knowledge = KnowledgeBase.load(s.frontdoor_knowledge_base, s.frontdoor_brand)
+    knowledge = load_knowledge_base(s)
     return Engine(services.cases, services.uow_factory, classifier, services.relay, config,
                   services.clock, knowledge)
+
+
+def load_knowledge_base(settings: Settings) -> KnowledgeBase:
+    """The self-help articles (FRONTDOOR_KNOWLEDGE_BASE); a file that is missing, unreadable or
+    malformed is a ``SettingsError`` of that variable."""
+    try:
+        return KnowledgeBase.load(settings.frontdoor_knowledge_base, settings.frontdoor_brand)
+    except KnowledgeBaseError as exc:  # it says where in the file
+        reason = str(exc)
+    except OSError as exc:
+        reason = f"cannot read {exc.filename}: {exc.strerror}"
+    except UnicodeDecodeError:
+        reason = f"{settings.frontdoor_knowledge_base}: not UTF-8 text"
+    raise SettingsError.of_variable("FRONTDOOR_KNOWLEDGE_BASE", reason)

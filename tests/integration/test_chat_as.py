@@ -8,12 +8,15 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import update
 
 from bot.texts import t
 from storage.database import Database
+from storage.models import InvitationRow
 from tests.conftest import _truncate_all
 
 FRONTDOOR = str(Path(sys.executable).with_name("frontdoor"))
@@ -66,13 +69,24 @@ def test_chat_as_an_invited_seller_registers_them(tmp_path: Path, env: dict[str,
 
 def test_chat_as_refuses_an_expired_invitation_and_nobody(tmp_path: Path,
                                                          env: dict[str, str]) -> None:
-    run(["invite", "create", "Late Shop", "--code", "LATE-1", "--days", "-1"], tmp_path, env)
+    run(["invite", "create", "Late Shop", "--code", "LATE-1", "--days", "1"], tmp_path, env)
+    expire_invitation("LATE-1", env["FRONTDOOR_DATABASE_URL"])  # the CLI makes none expired
     late = run(["chat", "--as", "Late Shop", "--no-nlu"], tmp_path, env, "/quit\n")
     assert late.returncode == 2
     assert "the invitation LATE-1 for Late Shop expired on" in late.stderr
     nobody = run(["chat", "--as", "Nobody Ltd", "--no-nlu"], tmp_path, env, "/quit\n")
     assert nobody.returncode == 2
     assert "no seller or invitation 'Nobody Ltd'" in nobody.stderr
+
+
+def expire_invitation(code: str, url: str) -> None:
+    database = Database(url)
+    try:
+        with database.sessions.begin() as session:
+            session.execute(update(InvitationRow).where(InvitationRow.code == code)
+                            .values(expires_at=datetime.now(UTC) - timedelta(days=1)))
+    finally:
+        database.dispose()
 
 
 def test_a_chinese_seller_chats_in_chinese_in_the_terminal_too(
