@@ -214,10 +214,11 @@ class ConversationRules(StatusRules):
             if ident is not None and ident.blocked_at is None:
                 from bot import outbox as ob
 
+                with owner_speaking(uow, case):  # the frame in the seller's language, as sent
+                    framed = t("agent_reply", number=case.number, text=text)
                 uow.outbox.add(ident.channel, ob.SELLER_EDIT,
                                SellerEditPayload(address=ident.address, case_message_id=msg.id,
-                                                 text=t("agent_reply", number=case.number,
-                                                        text=text)),
+                                                 text=framed),
                                case.id, f"{ident.channel}:chat:{ident.address}", now)
             uow.commit()
             return case, msg
