@@ -29,8 +29,13 @@ def has_words(text: str) -> bool:
 
 # Yes and no -----------------------------------------------------------------------------------
 YES = frozenset({"yes", "y", "yep", "yeah", "yea", "ya", "yup", "ok", "okay", "sure", "correct",
-                 "right", "exactly", "indeed", "affirmative", "👍"})
-NO = frozenset({"no", "n", "nope", "nah", "not", "never", "👎"})
+                 "right", "exactly", "indeed", "affirmative", "👍",
+                 "是", "是的", "对", "对的", "没错", "好", "好的", "可以", "行", "嗯", "嗯嗯"})
+NO = frozenset({"no", "n", "nope", "nah", "not", "never", "👎",
+                "不", "不是", "不对", "没有", "没", "还没有", "还没", "不用", "不用了", "不要",
+                "不需要"})
+# Chinese particles that end a short answer without changing it ("是啊", "没有呢", "好吧").
+_CHINESE_PARTICLES = "啊吧呀呢哦嘛啦"
 _YES_PHRASES = frozenset({"go ahead", "please do", "do it", "open it", "add it", "that one",
                           "thats it", "thats right", "that is right", "same one", "same case",
                           "same issue", "its the same", "it is", "of course"})
@@ -46,11 +51,17 @@ _ANSWER_FILLER = frozenset({
     "ok", "okay", "so", "sorry", "exactly", "of", "course", "to", "there", "was", "wasnt",
     "another", "other", "something", "else", "thing", "at", "whatever", "definitely", "yes",
     "no", "nope", "yeah", "yep", "nah", "unfortunately", "afraid", "im",
+    "谢谢", "谢谢你", "谢谢您", "请", "麻烦了", "麻烦你了",
 })
 
 
+def _answer_words(text: str) -> list[str]:
+    """``words(text)`` with the particles at the end of Chinese words dropped."""
+    return [w.rstrip(_CHINESE_PARTICLES) or w for w in words(text)]
+
+
 def _reads_as(text: str, heads: frozenset[str], phrases: frozenset[str]) -> bool:
-    ws = words(text)
+    ws = _answer_words(text)
     if not ws or len(ws) > 8:
         return False
     joined = " ".join(ws)
@@ -67,7 +78,7 @@ def reads_as_yes(text: str) -> bool:
 def reads_as_no(text: str) -> bool:
     """"no", "no it didn't help", "nope, it's a different issue" (and not "no tracking
     number was given", which is a statement)."""
-    ws = words(text)
+    ws = _answer_words(text)
     if not ws:
         return False
     if ws[0] in YES and len(ws) > 1 and ws[1] in NO:
@@ -84,6 +95,8 @@ _ACKS = frozenset({
     "okay thanks", "ok thank you", "okay thank you", "got it thanks", "noted thanks",
     "great thanks", "perfect thanks", "cool thanks", "will do", "ok will do", "ok sure",
     "👍👍", "🙏", "ok 👍",
+    "好的", "好", "好滴", "好嘞", "嗯", "嗯嗯", "哦", "噢", "收到", "知道了", "明白", "明白了", "了解",
+    "了解了", "懂了", "行", "没问题", "好的 谢谢", "好的谢谢", "收到 谢谢", "收到谢谢", "好的 👍",
 })
 
 
