@@ -267,7 +267,15 @@ async def run_console(
             return
         if msg is None:
             return
-        await engine.handle(msg)
+        try:
+            await engine.handle(msg)
+        except Exception:
+            # The database failed during the turn (it raises instead of apologising, so a
+            # platform redelivers): here the seller is the one who sends it again.
+            log.warning("a console line was not processed", exc_info=True)
+            async with lock:
+                sender.out.write(f"bot> {t('engine.error')}\n")
+                sender.out.flush()
         await drain()
 
     poller = asyncio.create_task(poll())

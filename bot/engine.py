@@ -177,7 +177,15 @@ class Engine:
                 refusal(turn, err)
             except ClaimLost:
                 raise
-            except Exception:
+            except Exception as exc:
+                if self.uow_factory.is_outage(exc):
+                    # The database failed mid-turn: no apology and no "done". The event is
+                    # given back (or, if its work was saved, kept for the replay) and the
+                    # platform, answered with an error, delivers it again.
+                    log.warning("the database failed during the turn of a %s message from %s "
+                                "(%s); it is processed when delivered again", msg.channel,
+                                msg.user_id, type(exc).__name__)
+                    raise
                 log.exception("engine failed on a %s message from %s", msg.channel, msg.user_id)
                 turn.replies = [Reply(t("engine.error"))]
                 failed = True  # keep the conversation where it was; a redelivery is processed

@@ -272,3 +272,9 @@ class UnitOfWorkFactory(Protocol):
     def __call__(self, read_only: bool = False) -> UnitOfWork:
         """A new unit of work; ``read_only`` ones take no write lock (SQLite)."""
         ...
+
+    def is_outage(self, exc: BaseException) -> bool:
+        """Whether ``exc`` means the database could not be used just now (a lost connection,
+        a lock or statement timeout, a failover): the work is to be tried again, it is no
+        bug to answer with an apology."""
+        ...

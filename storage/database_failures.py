@@ -4,7 +4,7 @@ line says that in a line instead of a traceback, without importing SQLAlchemy it
 
 from __future__ import annotations
 
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 
 def database_failure(exc: BaseException) -> str | None:
@@ -14,3 +14,13 @@ def database_failure(exc: BaseException) -> str | None:
         return None
     reason = str(exc.orig if exc.orig is not None else exc).strip()
     return reason.splitlines()[0] if reason else type(exc).__name__
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` comes from the database not being usable at that moment: a lost or
+    refused connection, SQLite's "database is locked", a statement or lock timeout, a
+    deadlock (all OperationalError), the driver's InterfaceError, or any error on a
+    connection SQLAlchemy found dead. Trying the same work again later may succeed."""
+    if isinstance(exc, OperationalError | InterfaceError):
+        return True
+    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from bot.inbound_claims import DONE, LEASED, WORKED, ClaimLost, current_claim
 from storage.database import Database
+from storage.database_failures import database_unavailable
 from storage.email_repository import SqlSellerEmailRepository
 from storage.outbox_repository import SqlOutboxRepository
 from storage.repositories import (
@@ -116,3 +117,6 @@ class SqlUnitOfWorkFactory:
 
     def __call__(self, read_only: bool = False) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.database, self.case_prefix, self.on_outbox_commit, read_only)
+
+    def is_outage(self, exc: BaseException) -> bool:
+        return database_unavailable(exc)

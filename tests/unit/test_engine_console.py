@@ -26,7 +26,7 @@ from bot.clock import ManualClock
 from bot.delivery_outcomes import DeliveryOutcomes
 from bot.dispatcher import OutboxDispatcher
 from bot.engine import Engine
-from bot.messages import Button, Reply
+from bot.messages import Button, Reply, SellerMessage
 from bot.relay import Relay
 from bot.texts import t
 from storage.console_queries import ChatOutboxQueue, mark_reply_read
@@ -267,3 +267,30 @@ async def test_attach_sends_a_file_into_the_case(db: Database, service: CaseServ
     (file,) = message.attachments
     assert file["file_name"] == "invoice march.pdf" and file["size"] == 1000
     assert file["mime_type"] == "application/pdf" and file["file_id"] == str(invoice)
+
+
+class DatabaseAwayOnce:
+    """The engine, except that the first line's turn fails as when the database is away (the
+    engine raises then, so that a platform would deliver the message again)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine, self.failed = engine, False
+
+    async def handle(self, msg: SellerMessage) -> list[Reply]:
+        if not self.failed:
+            self.failed = True
+            raise ConnectionError("the database is unreachable")
+        return await self.engine.handle(msg)
+
+
+async def test_a_line_the_database_failed_is_said_so_and_the_chat_goes_on(
+        db: Database, service: CaseService, engine: Engine, relay: Relay,
+        clock: ManualClock) -> None:
+    service.create_invitation("Console Shop", code="SHOP-2026")
+    term = Terminal(db, engine, relay, clock, "term9")
+    term.engine = DatabaseAwayOnce(engine)  # type: ignore[assignment]
+
+    text = await term.run("SHOP-2026", "SHOP-2026")
+
+    assert text.count(t("engine.error")) == 1
+    assert "Console Shop" in text.split(t("engine.error"), 1)[1]  # the second try registered

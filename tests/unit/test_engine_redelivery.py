@@ -239,6 +239,9 @@ class OutageAfterClaims:
             raise ConnectionError("the database is unreachable")
         return self.inner(read_only)
 
+    def is_outage(self, exc: BaseException) -> bool:
+        return isinstance(exc, ConnectionError) or self.inner.is_outage(exc)
+
 
 async def test_an_attempt_that_died_after_its_claim_is_processed_when_its_lease_runs_out(
         service: CaseService, uow_factory: SqlUnitOfWorkFactory, relay: Relay,
