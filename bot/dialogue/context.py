@@ -44,7 +44,9 @@ class Relayed:
     # An agent's message, or any about a case waiting for the seller (pending): a bare "yes",
     # "no" or number typed now answers it.
     expects_answer: bool = False
-    asks: bool = False  # an agent's message with a question mark: "ok" answers it
+    # An agent's message with a question mark, or any about a case waiting for the seller
+    # (the notice that follows the agent's question): "ok" answers it.
+    asks: bool = False
 
 
 @dataclass(frozen=True)
@@ -90,7 +92,8 @@ async def load(turn: Turn) -> ConversationContext:
                 from_agent, item.reply.buttons,
                 asks_rating and not item.rated and item.status in (d.RESOLVED, d.CLOSED),
                 expects_answer=expects_answer(item),
-                asks=from_agent and any(mark in item.reply.text for mark in "?？"))
+                asks=(from_agent and any(mark in item.reply.text for mark in "?？"))
+                or item.status == d.PENDING)
     ongoing = None
     current = turn.current_case()
     if current is not None:

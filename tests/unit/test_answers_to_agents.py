@@ -65,6 +65,13 @@ async def test_ok_answers_an_agents_question_but_not_an_agents_statement(
     await chat.say("ok")
     assert _texts(service, asked).count("ok") == 1
 
+    clock.advance(hours=1)
+    service.agent_reply(asked, "agent1", "Could you send us the courier's receipt?")
+    service.change_status(asked, "pending")  # the notice "waiting for you" follows it
+    clock.advance(minutes=5)
+    await chat.say("ok")
+    assert _texts(service, asked).count("ok") == 2
+
 
 async def test_yes_to_an_agent_is_not_the_answer_to_an_older_which_case_question(
         service, uow_factory, relay, clock) -> None:
