@@ -176,7 +176,8 @@ def outbox_retry(item_id: int) -> None:
     if services.outbox_queue.retry_dead(item_id, services.clock.now()):
         typer.echo(f"item {item_id} queued again")
     else:
-        typer.echo(f"error: no dead-lettered item {item_id}", err=True)
+        # Why: unknown, still pending or sent, or withdrawn (an agent deleted it).
+        typer.echo(f"error: {services.outbox_queue.retry_refusal(item_id)}", err=True)
         raise typer.Exit(2)
 
 

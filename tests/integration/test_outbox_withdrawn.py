@@ -99,4 +99,5 @@ def test_the_operator_retrying_a_withdrawn_reply_is_refused_with_exit_2(
     assert listed.exit_code == 0 and f"#{row.id} " not in listed.output
     retried = runner.invoke(app, ["outbox", "retry", str(row.id)])
     assert retried.exit_code == 2
+    assert f"item {row.id} was withdrawn (deleted by the agent)" in retried.output
     assert reply_row(uow_factory, WRONG).status == "withdrawn"
