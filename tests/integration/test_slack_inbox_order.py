@@ -92,7 +92,7 @@ async def test_a_deletion_waits_for_the_reply_a_dead_process_left_behind(
     clock.advance(timedelta(seconds=1))
     assert await live.recover_once() == 1
     await live.stop()
-    assert reply_items(uow_factory) == ["dead"]  # withdrawn: the seller never gets it
+    assert reply_items(uow_factory) == ["withdrawn"]  # the seller never gets it
     assert inbox.waiting(SOURCE) == 0
 
 
