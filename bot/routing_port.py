@@ -36,6 +36,7 @@ class RelayedItem:
     order_id: str | None
     status: str
     rated: bool  # the case has an evaluation
+    agent_text: str | None = None  # an agent's file: the words of the reply it came with
 
 
 class RoutingRepository(Protocol):

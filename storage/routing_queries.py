@@ -20,7 +20,8 @@ class SqlRoutingRepository:
 
     def last_relayed(self, destination: str, ordering_key: str) -> RelayedItem | None:
         row = self.session.execute(
-            select(OutboxRow.id, OutboxRow.created_at, OutboxRow.payload, CaseRow.seller_id,
+            select(OutboxRow.id, OutboxRow.kind, OutboxRow.created_at, OutboxRow.payload,
+                   CaseRow.seller_id,
                    CaseRow.number, CaseRow.case_type, CaseRow.order_key, CaseRow.status,
                    EvaluationRow.id.label("evaluation_id"))
             .join(CaseRow, CaseRow.id == OutboxRow.case_id)
@@ -35,13 +36,18 @@ class SqlRoutingRepository:
             return None
         payload = row.payload or {}
         agent_message = payload.get("case_message_id")
+        agent_text = None
+        if row.kind == ob.SELLER_FILE and isinstance(agent_message, int):
+            # A file carries no words: the agent's question is in the message it came with.
+            agent_text = self.session.scalar(select(CaseMessageRow.text)
+                                             .where(CaseMessageRow.id == agent_message))
         return RelayedItem(
             outbox_id=int(row.id), queued_at=row.created_at,
             reply=Reply.from_dict(payload.get("reply") or {}),
             agent_message_id=int(agent_message) if isinstance(agent_message, int) else None,
             seller_id=int(row.seller_id), number=row.number, case_type=row.case_type,
             order_id=row.order_key or None, status=row.status,
-            rated=row.evaluation_id is not None,
+            rated=row.evaluation_id is not None, agent_text=agent_text,
         )
 
     def remove_message(self, message_id: int) -> None:

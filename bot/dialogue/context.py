@@ -92,7 +92,8 @@ async def load(turn: Turn) -> ConversationContext:
                 from_agent, item.reply.buttons,
                 asks_rating and not item.rated and item.status in (d.RESOLVED, d.CLOSED),
                 expects_answer=expects_answer(item),
-                asks=(from_agent and any(mark in item.reply.text for mark in "?？"))
+                asks=(from_agent and any(mark in (item.agent_text or item.reply.text)
+                                         for mark in "?？"))
                 or item.status == d.PENDING)
     ongoing = None
     current = turn.current_case()

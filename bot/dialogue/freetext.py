@@ -140,7 +140,11 @@ async def _never_filed(turn: Turn, intent: str | None) -> bool:
 
 
 async def is_bare_answer(turn: Turn) -> bool:
-    """A short yes or no, or a message with no words: an answer only to what was just asked."""
+    """A short yes or no, or a message with no words: an answer only to what was just asked.
+    A message with files is never one (a screenshot without a caption is content for the
+    flow or case the seller is in)."""
+    if turn.attachments():
+        return False
     if not answers.has_words(turn.text):
         return True
     return turn.word_count() <= _SMALLTALK_MAX_WORDS and (await is_yes(turn) or await is_no(turn))

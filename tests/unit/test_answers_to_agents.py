@@ -167,3 +167,44 @@ async def test_an_answer_to_an_agents_file_goes_to_the_files_case(service, uow_f
 
     assert "yes" in _texts(service, parcel)
     assert "yes" not in _texts(service, bank)
+
+
+@pytest.mark.parametrize("answer", ["ok", "好的"])
+async def test_ok_answers_an_agents_question_sent_with_a_file(service, uow_factory, relay,
+                                                              clock, answer) -> None:
+    chat, seller_id, identity_id = _chat(service, uow_factory, relay, clock)
+    asked = service.open_case(seller_id, "shipping", f"my order {ORDER} never arrived", ORDER,
+                              identity_id=identity_id).case.number
+    clock.advance(minutes=5)
+    label = {"kind": "photo", "file_id": "F1", "file_name": "label.png",
+             "mime_type": "image/png", "size": 1000}
+    service.agent_reply(asked, "agent1", "Shall I ask the courier to return it to you?",
+                        attachments=[label])  # the file is the last item the chat was sent
+    clock.advance(minutes=5)
+
+    await chat.say(answer)
+
+    assert answer in _texts(service, asked)
+
+
+async def test_a_screenshot_without_words_goes_to_the_flow_not_to_the_agents_case(
+        service, uow_factory, relay, clock) -> None:
+    chat, seller_id, identity_id = _chat(service, uow_factory, relay, clock)
+    parcel = service.open_case(seller_id, "shipping", f"my order {ORDER} never arrived",
+                               ORDER, identity_id=identity_id).case.number
+    await chat.say("my disbursement of last week never reached my bank account")
+    for label in ("No, I still need help", "Not about one order"):
+        if any(label in b for b in chat.buttons):
+            await chat.press(label)
+    chat.expect_buttons("Open the case")
+    clock.advance(minutes=20)
+    service.agent_reply(parcel, "agent1", "Did the buyer get the replacement parcel?")
+    clock.advance(minutes=5)
+
+    await chat.photo()
+
+    assert not any(m.attachments for m in service.get_case(parcel).messages)
+    await chat.press("Open the case")
+    opened = [c.number for c in service.search_cases() if c.number != parcel]
+    assert len(opened) == 1
+    assert any(m.attachments for m in service.get_case(opened[0]).messages)
