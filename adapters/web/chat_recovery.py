@@ -13,7 +13,9 @@ Only the last line a seller wrote in a chat is recovered: one followed by anothe
 failed by a seller who was still there and went on (typed it again, or something else), so
 processing it late would repeat it or answer out of turn. And each line is handed over once
 per process: a turn that fails inside the engine is answered with an apology and gives its
-claim back, and handing it over again and again would repeat the apology.
+claim back, and handing it over again and again would repeat the apology. A turn the database
+failed (the engine raises then, with no apology) or another attempt still held is tried
+again at the next look.
 """
 
 from __future__ import annotations
@@ -75,8 +77,11 @@ class WebChatRecovery:
                                                identity.display_name))
                 processed += 1
             except EventInProgress:
-                continue  # another attempt holds it; done by it, or taken over next round
+                # Another attempt holds it: done by it, or taken over at the next look.
+                self._tried.pop(client_id, None)
             except Exception:
+                # The database failed (a turn that fails otherwise is answered, not raised).
+                self._tried.pop(client_id, None)
                 log.warning("web chat message %s of seller %s could not be processed; tried "
                             "again in %ss", client_id, seller_id, self.poll_seconds,
                             exc_info=True)

@@ -11,7 +11,9 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
+import bot.engine as engine_module
 from bot.engine import Engine
 from bot.texts import t
 from bot.web_chat import BOT_LINE, WebChatLine, web_address
@@ -117,6 +119,29 @@ async def test_a_turn_that_fails_in_the_engine_is_handed_over_once_not_again_and
         assert [line.payload["text"] for line in answers] == [t("engine.error")]
         assert len([line for line in store.last_lines(address, 10)
                     if line.author == BOT_LINE]) == 1
+
+
+async def test_a_turn_the_database_failed_is_handed_over_again_and_processed_once(
+        sqlite_db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    async with chat_server(sqlite_db) as chat:
+        seller_id = add_seller(chat.services)
+        store, address = SqlWebChatStore(sqlite_db), web_address(seller_id)
+        _line(store, address, "e" * 32, "hello", chat.services.clock.now() - timedelta(minutes=5))
+        real_route = engine_module.route
+        failures = [OperationalError("UPDATE cases", {}, Exception("database is locked"))]
+
+        async def database_away_once(turn: Any) -> None:
+            if failures:
+                raise failures.pop()
+            await real_route(turn)
+
+        monkeypatch.setattr("bot.engine.route", database_away_once)
+        recovery = chat.web.recovery
+        assert await recovery.recover_once() == 0  # the engine raised: nothing answered
+        assert await recovery.recover_once() == 1  # the next look hands it over again
+        assert await recovery.recover_once() == 0  # done: not listed any more
+        answers = await bot_lines(store, address)
+        assert t("engine.error") not in [line.payload["text"] for line in answers]
 
 
 async def test_a_line_the_seller_wrote_after_is_not_recovered_late(
