@@ -147,12 +147,12 @@ def invite_requests(as_json: bool = typer.Option(False, "--json")) -> None:
 # outbox --------------------------------------------------------------------------------------
 @outbox_app.command("status")
 def outbox_status(as_json: bool = typer.Option(False, "--json")) -> None:
-    """Counts of pending, sent and dead-lettered items."""
+    """Counts of pending, sent, dead-lettered and withdrawn (deleted by an agent) items."""
     counts = cli_services().outbox_queue.counts()
     if as_json:
         print_json(counts)
     else:
-        for k in ("pending", "sent", "dead"):
+        for k in ("pending", "sent", "dead", "withdrawn"):
             typer.echo(f"{k}: {counts.get(k, 0)}")
 
 

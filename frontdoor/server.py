@@ -122,7 +122,7 @@ def create_app(parts: ServerParts) -> Starlette:
         m = parts.metrics
         try:
             counts = await asyncio.to_thread(parts.services.outbox_queue.counts)
-            for status in ("pending", "sent", "dead"):
+            for status in ("pending", "sent", "dead", "withdrawn"):
                 m.outbox.labels(status).set(counts.get(status, 0))
         except Exception:
             log.exception("outbox counts unavailable")

@@ -100,4 +100,6 @@ def test_the_operator_retrying_a_withdrawn_reply_is_refused_with_exit_2(
     retried = runner.invoke(app, ["outbox", "retry", str(row.id)])
     assert retried.exit_code == 2
     assert f"item {row.id} was withdrawn (deleted by the agent)" in retried.output
+    counted = runner.invoke(app, ["outbox", "status"])
+    assert "withdrawn: 1" in counted.output.splitlines()
     assert reply_row(uow_factory, WRONG).status == "withdrawn"

@@ -156,6 +156,7 @@ async def test_metrics_count_requests_and_outbox_items(
     assert 'frontdoor_inbound_total{channel="telegram",outcome="400"} 1.0' in text
     assert 'frontdoor_inbound_total{channel="telegram",outcome="401"} 1.0' in text
     assert 'frontdoor_outbox_items{status="sent"}' in text
+    assert 'frontdoor_outbox_items{status="withdrawn"}' in text
     assert "frontdoor_outbox_delivered" in text
     # The dispatcher's claims and records are counted as it works (the seller got a reply).
     claims = re.search(r'frontdoor_outbox_claims\{found="items"\} (\d+)\.0', text)
