@@ -11,6 +11,7 @@ database takes.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
@@ -29,7 +30,7 @@ from bot.dialogue.cleaning import storable
 from bot.errors import CaseRuleError
 from bot.identifiers import normalise_case_number
 from bot.messages import Attachment, SellerMessage
-from bot.texts import STATUS_LABELS
+from bot.texts import STATUS_LABELS, t
 
 log = logging.getLogger(__name__)
 
@@ -220,14 +221,26 @@ def build_bolt_app(
         await ack()
 
     @app.action("seller_button")
-    async def on_seller_button(ack: AsyncAck, body: dict[str, Any]) -> None:
+    async def on_seller_button(ack: AsyncAck, body: dict[str, Any],
+                               client: AsyncWebClient) -> None:
         await ack()
         action = body["actions"][0]
-        await on_seller_message(SellerMessage(
-            channel="slack", user_id=body["user"]["id"],
-            chat_id=(body.get("channel") or {}).get("id"), button=_text(action.get("value")),
-            event_id=f"slack:action:{action.get('action_ts')}", raw=body,
-        ))
+        chat_id = (body.get("channel") or {}).get("id")
+        try:
+            await on_seller_message(SellerMessage(
+                channel="slack", user_id=body["user"]["id"], chat_id=chat_id,
+                button=_text(action.get("value")),
+                event_id=f"slack:action:{action.get('action_ts')}", raw=body,
+            ))
+        except Exception:
+            # The turn failed without an answer (the database was away): Slack never sends a
+            # press again, so ask the seller to. Straight to the DM: the outbox needs the
+            # database that just failed.
+            log.warning("a seller's button press in Slack was not processed; asking them to "
+                        "press it again", exc_info=True)
+            if chat_id:
+                with contextlib.suppress(SlackApiError):
+                    await client.chat_postMessage(channel=chat_id, text=t("engine.error"))
 
     @app.command("/case")
     async def on_case_command(ack: AsyncAck, command: dict[str, Any]) -> None:
