@@ -320,10 +320,12 @@ def vacuum(engine: Engine) -> None:
 
 
 def undue(engine: Engine, ids: list[int]) -> None:
-    """Make cases due for nothing (closed, answered), keeping the table size."""
+    """Make cases due for nothing (closed without a resolution, answered), keeping the table
+    size. (Keeping a resolution would leave closed, unrated cases whose rating window ended
+    unmarked: due for an evaluation expiry.)"""
     with engine.begin() as conn:
         for start in range(0, len(ids), 5000):
             conn.execute(update(CASES).where(CASES.c.id.in_(ids[start:start + 5000])).values(
-                status="closed", auto_close_at=None, pending_since=None,
+                status="closed", auto_close_at=None, pending_since=None, resolved_at=None,
                 first_response_at=NOW - 10 * D, closed_at=NOW - D))
     vacuum(engine)

@@ -25,7 +25,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, literal, or_, select, update
+from sqlalchemy import Select, and_, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -253,17 +253,22 @@ def evaluation_expiry_candidates(
     gets a new window). The lower bound keeps the range to recent resolutions: the closed
     cases of every year would otherwise be read again on each sweep.
     """
-    marked = exists().where(
+    # Probes of one row each, not NOT EXISTS: PostgreSQL turns NOT EXISTS into an anti-join,
+    # and with a week of recent resolutions it sorted every expiry mark ever written (a
+    # sequential scan of sweep_marks) to merge them; a LIMIT 1 subquery stays one lookup in
+    # the unique (case_id, kind, due_at) key per candidate, on both databases.
+    marked = (select(literal(1)).where(
         SweepMarkRow.case_id == CaseRow.id,
         SweepMarkRow.kind == MARK_EVALUATION_EXPIRED,
         SweepMarkRow.due_at == CaseRow.resolved_at,
-    )
-    rated = exists().where(EvaluationRow.case_id == CaseRow.id)
+    ).limit(1).scalar_subquery())
+    rated = (select(literal(1)).where(EvaluationRow.case_id == CaseRow.id)
+             .limit(1).scalar_subquery())
     source = (
         select(CaseRow.id, literal(MARK_EVALUATION_EXPIRED), CaseRow.resolved_at,
                literal(now, SweepMarkRow.created_at.type))
         .where(CaseRow.resolved_at > resolved_since, CaseRow.resolved_at <= resolved_before,
-               CaseRow.status.in_(EVALUATION_STATUSES), ~marked, ~rated)
+               CaseRow.status.in_(EVALUATION_STATUSES), marked.is_(None), rated.is_(None))
         .order_by(CaseRow.resolved_at).limit(limit))
     if exclude:
         source = source.where(CaseRow.id.not_in(list(exclude)))
