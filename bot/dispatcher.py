@@ -52,12 +52,13 @@ _RECORD_TOGETHER_MAX = 100
 SEND_SHARE_OF_LEASE = 0.8
 #: The claim on an item of an ordinary send (48 s to send it).
 LEASE = timedelta(seconds=60)
-#: The claim on an item that moves a file (``FILE_KINDS``): 288 s to send it, the time its
-#: download and its upload may each take (120 s: the adapters' DOWNLOAD_TIMEOUT and
-#: UPLOAD_TIMEOUT) and an ordinary send's 48 s for the rest (looking for an earlier delivery,
-#: the API calls around the bytes). With 48 s for everything, a large file was cut mid-way,
-#: never arrived, and could reach the platform after all and be sent again.
-FILE_LEASE = timedelta(seconds=360)
+#: The claim on an item that moves a file (``FILE_KINDS``): 408 s to send it, the time its
+#: download and two uploads may each take (120 s: the adapters' DOWNLOAD_TIMEOUT and
+#: UPLOAD_TIMEOUT; a picture Telegram refuses as a photo is uploaded again as a document) and
+#: an ordinary send's 48 s for the rest (looking for an earlier delivery, the API calls around
+#: the bytes). With 48 s for everything, a large file was cut mid-way, never arrived, and could
+#: reach the platform after all and be sent again.
+FILE_LEASE = timedelta(seconds=510)
 
 
 class OutboxQueue(Protocol):

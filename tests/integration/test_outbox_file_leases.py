@@ -100,10 +100,11 @@ def test_file_items_are_claimed_for_the_file_lease_and_others_for_the_lease(
     assert [(i.id, i.recovering) for i in again] == [(words, True)]
 
 
-def test_the_file_lease_covers_a_download_an_upload_and_an_ordinary_send() -> None:
+def test_the_file_lease_covers_a_download_two_uploads_and_an_ordinary_send() -> None:
     share = outbox_dispatcher.SEND_SHARE_OF_LEASE
     downloads = (file_download.DOWNLOAD_TIMEOUT, telegram_files.DOWNLOAD_TIMEOUT)
     uploads = (telegram_files_out.UPLOAD_TIMEOUT, float(AsyncWebClient().timeout))
     ordinary = outbox_dispatcher.LEASE.total_seconds() * share
-    assert max(downloads) + max(uploads) + ordinary <= (
+    # Two uploads: a picture Telegram refuses as a photo goes again as a document.
+    assert max(downloads) + 2 * max(uploads) + ordinary <= (
         outbox_dispatcher.FILE_LEASE.total_seconds() * share)
