@@ -98,6 +98,22 @@ def normalise_case_number(text: str, prefix: str = "CX") -> str | None:
     return found[0][0] if found else None
 
 
+def whole_case_number(text: str, prefix: str = "CX") -> str | None:
+    """The case number ``text`` is, when it is nothing else: one number in any spelling a
+    seller or agent types ("cx1", "CX 1", "#1", "4512", full-width, "CX-000001号"), with only
+    spaces or punctuation around it. None for words around a number ("about CX-1"), two
+    numbers ("CX-1, CX-3") or a number glued to more ("CX-1.5", "CX-1x")."""
+    found = find_case_numbers(text, prefix)
+    if len(found) > 1:
+        return None
+    if not found:
+        return normalise_case_number(text, prefix)  # only digits ("4512", "#4512"), or None
+    number, raw = found[0]
+    # "号" after a number is how Chinese says "number": no word of the text.
+    rest = text.replace(raw, "", 1).replace("号", "")
+    return None if any(ch.isalnum() for ch in fold_full_width(rest)) else number
+
+
 def find_order_ids(text: str) -> list[tuple[str, str]]:
     """Every order id in ``text`` as ``(normalised, raw)`` pairs, in order, without repeats."""
     hits: list[tuple[int, str, str]] = []

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 import typer
 
 from bot.errors import CaseRuleError
-from bot.identifiers import find_case_numbers, fold_full_width, normalise_case_number
+from bot.identifiers import whole_case_number
 from frontdoor.settings import load_settings
 from frontdoor.wiring import Services, build_services
 
@@ -29,14 +29,7 @@ def loose_case_number(text: str) -> str:
     accepts from sellers when it is the whole argument; anything else ("CX-1.5", "CX-1, CX-3",
     "about CX-1") is passed on as typed and refused as an unknown case, never taken for the
     first number in it."""
-    typed = fold_full_width(text).strip()
-    prefix = load_settings().frontdoor_case_prefix
-    found = find_case_numbers(typed, prefix)
-    if len(found) == 1 and found[0][1] == typed:
-        return found[0][0]
-    if not found:  # only digits ("4512", "#4512") or nothing like a number
-        return normalise_case_number(typed, prefix) or text
-    return text
+    return whole_case_number(text, load_settings().frontdoor_case_prefix) or text
 
 
 NUMBER = typer.Argument(..., callback=loose_case_number, metavar="CASE",

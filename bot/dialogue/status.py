@@ -16,7 +16,7 @@ from bot.dialogue.common import case_line, last_reply_line, refusal, status_labe
 from bot.dialogue.turn import Turn
 from bot.domain import Case, CaseSummary
 from bot.errors import CaseRuleError
-from bot.identifiers import find_case_numbers, normalise_case_number
+from bot.identifiers import whole_case_number
 from bot.messages import Button
 from bot.texts import t
 
@@ -105,14 +105,7 @@ def search_term(query: str, prefix: str) -> str:
     """What to search for: a query that is only a case number, written any way a seller types
     it ("cx1", "CX 1", "#1", "ＣＸ－０００００１", "CX-000001号"), as cases are numbered
     ("CX-000001"); any other query (words, an order id, words around a number) as typed."""
-    number = normalise_case_number(query, prefix)
-    found = find_case_numbers(query, prefix)
-    if number is None or len(found) > 1:
-        return query
-    # Nothing found with the prefix: normalise_case_number took the query as bare digits.
-    rest = query.replace(found[0][1], "") if found else ""
-    # "号" after a number is how Chinese says "number": not a word of the query.
-    return query if any(ch.isalnum() for ch in rest.replace("号", "")) else number
+    return whole_case_number(query, prefix) or query
 
 
 async def show_list(turn: Turn, query: str | None = None, status_filter: str = IN_PROGRESS,
