@@ -4,7 +4,7 @@ storage side of `bot.dispatcher`; a delivery is recorded by `bot.delivery_outcom
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, exists, func, or_, select, update
@@ -14,7 +14,7 @@ from bot import outbox as ob
 from bot.outbox import OutboundItem, ThreadRef
 from storage.database import Database
 from storage.models import CaseRow, CaseThreadRow, OutboxRow
-from storage.outbox_repository import DEAD, PENDING, SENT, WITHDRAWN
+from storage.outbox_repository import DEAD, PENDING, SENT, WITHDRAWN, SqlOutboxRepository
 from storage.sqlite_writes import writes_first
 
 
@@ -113,7 +113,7 @@ class SqlOutboxQueue:
         return OutboundItem(
             id=row.id, destination=row.destination, kind=row.kind, payload=payload,
             case_id=row.case_id, case_number=number, attempts=row.attempts, thread=thread,
-            recovering=recovering, queued_at=_aware(row.created_at),
+            recovering=recovering, queued_at=row.created_at,
             attempts_before_retry=row.attempts_before_retry,
         )
 
@@ -125,29 +125,24 @@ class SqlOutboxQueue:
         own thread message), and an edit aimed at a file's copy fails on Slack or replaces
         a photo's caption on Telegram."""
         wanted = edit.payload.get("case_message_id")
-        if wanted is None or edit.case_id is None:
+        if not isinstance(wanted, int) or edit.case_id is None:
             return None
-        sent = session.execute(
-            select(OutboxRow.payload, OutboxRow.platform_message_id).where(
-                OutboxRow.ordering_key == edit.ordering_key, OutboxRow.status == SENT,
-                OutboxRow.kind == ob.SELLER_MESSAGE, OutboxRow.case_id == edit.case_id,
-                OutboxRow.platform_message_id.is_not(None),
-            ).order_by(OutboxRow.id.desc()))
-        # A case's messages to its chat are few: the JSON payload is compared here, on both
-        # databases.
-        return next((str(message_id) for payload, message_id in sent
-                     if (payload or {}).get("case_message_id") == wanted), None)
+        copies = SqlOutboxRepository(session).seller_copies(edit.case_id, wanted)
+        return next((copy.platform_message_id for copy in reversed(copies)
+                     if copy.kind == ob.SELLER_MESSAGE and copy.status == SENT
+                     and copy.ordering_key == edit.ordering_key and copy.platform_message_id),
+                    None)
 
     def next_due_at(self, destinations: Sequence[str]) -> datetime | None:
         if not destinations:
             return None
         with self.database.sessions() as session:
-            value = session.scalar(
+            # A UtcDateTime like its column: aware on SQLite too.
+            return session.scalar(
                 select(func.min(OutboxRow.next_attempt_at)).where(
                     and_(OutboxRow.status == PENDING, OutboxRow.destination.in_(destinations))
                 )
             )
-            return _aware(value) if value is not None else None
 
     def counts(self) -> dict[str, int]:
         """Items per status (for /metrics and `frontdoor outbox`)."""
@@ -196,7 +191,3 @@ class SqlOutboxQueue:
             return f"item {item_id} was withdrawn ({reason}): it must not be sent"
         return f"item {item_id} is {status}, not dead-lettered"
 
-
-def _aware(value: datetime) -> datetime:
-    # SQLite gives the stored UTC times back without their zone.
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
