@@ -172,16 +172,16 @@ def seller_message_from_update(update: Update | Mapping[str, Any],
     the JSON dict Telegram sent; ``bot`` is only needed if the caller wants the PTB objects
     bound to it.
     """
-    if isinstance(update, Update):
-        return _seller_message(update, update.to_dict())
-    return _seller_message(Update.de_json(dict(update), bot), update)
+    parsed = update if isinstance(update, Update) else Update.de_json(dict(update), bot)
+    if outside_private_chat(parsed) is not None:
+        return None
+    return _seller_message(parsed, parsed.to_dict() if isinstance(update, Update) else update)
 
 
 def _seller_message(update: Update, raw: Mapping[str, Any]) -> SellerMessage | None:
+    """The seller's message of ``update``, known to be in a private chat."""
     raw = dict(raw)  # keep exactly what Telegram sent
     event_id = f"{CHANNEL}:{update.update_id}"
-    if outside_private_chat(update) is not None:
-        return None
     if update.callback_query is not None:
         return _from_callback_query(update.callback_query, event_id, raw)
     if update.message is not None:
