@@ -24,6 +24,11 @@ SELLER_LINE = "seller"
 
 
 _ADDRESS_PREFIX = "seller-"
+#: How far back the server's recovery (adapters.web.chat_recovery) looks for web chat lines
+#: left unprocessed: a day-old question answered now helps nobody. The claims that say a line
+#: was done must outlive this (FRONTDOOR_CLAIM_RETENTION_DAYS, 7 days by default):
+#: frontdoor.settings refuses a shorter retention.
+RECOVERY_MAX_AGE = timedelta(days=1)
 
 
 def web_address(seller_id: int) -> str:

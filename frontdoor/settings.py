@@ -14,8 +14,8 @@ from pydantic import BaseModel, Field, ValidationError, field_validator, model_v
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from adapters.web.chat_recovery import RECOVERY_MAX_AGE
 from bot.labels import CASE_TYPES
+from bot.web_chat import RECOVERY_MAX_AGE
 
 
 def default_cache_dir() -> Path:

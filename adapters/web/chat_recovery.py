@@ -28,16 +28,12 @@ from datetime import datetime, timedelta
 
 from adapters.web.chat_parts import WebChatParts, message_of_line
 from bot.inbound_claims import EventInProgress
-from bot.web_chat import seller_of_address
+from bot.web_chat import RECOVERY_MAX_AGE, seller_of_address
 
 log = logging.getLogger(__name__)
 
 #: Longer than the panel's own retries (chat.js: 6 tries over about 31 s).
 RECOVERY_GRACE = timedelta(seconds=60)
-#: Older lines are left alone: a day-old question answered now helps nobody. The claims that
-#: say a line was done must outlive this (FRONTDOOR_CLAIM_RETENTION_DAYS, 7 days by default):
-#: frontdoor.settings refuses a shorter retention.
-RECOVERY_MAX_AGE = timedelta(days=1)
 RECOVERY_POLL_SECONDS = 15.0
 # Lines read per look (those this process tried already are among them, skipped).
 RECOVERY_BATCH = 100

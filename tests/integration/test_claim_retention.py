@@ -12,8 +12,9 @@ import pytest
 from pydantic import ValidationError
 from sqlalchemy import select
 
-from adapters.web.chat_recovery import RECOVERY_GRACE, RECOVERY_MAX_AGE
+from adapters.web.chat_recovery import RECOVERY_GRACE
 from bot.claim_retention import ClaimRetention
+from bot.web_chat import RECOVERY_MAX_AGE
 from frontdoor.scheduling import CLAIM_RETENTION_JOB_ID, build_scheduler, claim_retention, prune_claims
 from frontdoor.settings import Settings
 from frontdoor.wiring import build_services
