@@ -13,7 +13,6 @@ from datetime import datetime
 
 import typer
 
-from bot.errors import CaseRuleError
 from frontdoor.case_cli import case_app
 from frontdoor.chat_cli import chat
 from frontdoor.cli_common import cli_services, print_json, refusals
@@ -23,7 +22,7 @@ from frontdoor.serve_cli import serve
 from frontdoor.settings import Settings, load_settings
 from frontdoor.setup_cli import slack_app, telegram_app
 from frontdoor.timestamps import human_date, human_time
-from frontdoor.wiring import Services, build_services
+from frontdoor.wiring import build_services
 
 app = typer.Typer(
     help="Frontdoor: the chat front door of seller support.",
@@ -80,19 +79,9 @@ def invite_create(
         typer.echo(f"error: --days must be 1 or more (got {days})", err=True)
         raise typer.Exit(2)
     settings = load_settings()
-    services = build_services(settings)
-    try:
-        inv = services.cases.create_invitation(seller_name, sub_account_of, days, "cli", code)
-    except CaseRuleError:
-        raise  # a refusal with its own reason (no such seller)
-    except Exception:
-        # The code's unique key refused it (codes are stored upper case). Asked after the
-        # fact, so an invitation taken by a concurrent command is refused the same way.
-        if code and _code_taken(services, code.upper()):
-            typer.echo(f"error: the invitation code {code.upper()} is taken; choose another",
-                       err=True)
-            raise typer.Exit(2) from None
-        raise
+    # A taken code or an unknown main account is the rule's refusal (exit 2, `refusals`).
+    inv = build_services(settings).cases.create_invitation(seller_name, sub_account_of, days,
+                                                           "cli", code)
     link, why_not = _telegram_link(settings, inv.code)
     if as_json:
         print_json({**asdict(inv), "telegram_link": link})
@@ -103,11 +92,6 @@ def invite_create(
     else:
         typer.echo(f"Telegram: {why_not}; the seller sends /start {inv.code} to the bot "
                    "(or types the code in any chat with it)")
-
-
-def _code_taken(services: Services, code: str) -> bool:
-    with services.uow_factory(read_only=True) as uow:
-        return bool(uow.invitations.existing_codes([code]))
 
 
 def _telegram_link(settings: Settings, code: str) -> tuple[str | None, str]:

@@ -51,6 +51,8 @@ class RegistrationRules(CaseServiceBase):
                 if parent is None:
                     raise InvalidInput(f"no seller with id {sub_account_of}")
                 merchant_id = parent.merchant_id
+            if code and uow.invitations.existing_codes([code.upper()]):
+                raise InvalidInput(f"the invitation code {code.upper()} is taken; choose another")
             code = (code or _new_invitation_code()).upper()
             inv = uow.invitations.add(
                 code, seller_name.strip()[:200] or "Seller", merchant_id,
