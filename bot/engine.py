@@ -3,21 +3,27 @@
 `Engine.handle` is the entry point every channel adapter calls. It claims the platform event
 (replays are dropped), identifies the user, loads the dialogue state, routes the message
 through the flows in `bot.dialogue`, then saves the state and queues the replies to the
-user's channel through the outbox in one transaction.
+user's channel through the outbox.
 
-The claim on the event is a lease that becomes "done" in the same transaction as the turn's
-first saved work (bot.inbound_claims): a crash or a database outage before that loses nothing,
-since the platform's redelivery is processed once the lease runs out. A turn that fails
-unexpectedly gives its claim back at once, so that redelivery need not wait for the lease.
+A turn saves its work (the case rules' units of work) and its answer in one transaction
+(``UnitOfWorkFactory.one_transaction``), which also marks the event's claim done
+(bot.inbound_claims): a crash or a database outage anywhere in the turn leaves nothing of it,
+and the platform's redelivery processes the message afresh once the lease runs out. A turn
+that fails unexpectedly gives its claim back at once, so that redelivery need not wait for the
+lease.
 
-Threading: the database layer is synchronous, so every storage call runs in a worker thread
-(`asyncio.to_thread`); the classifier is awaited outside any transaction.
+Threading: the database layer is synchronous, so every storage call runs in a worker thread;
+the classifier is awaited outside any transaction. A turn's calls run on a thread of its own:
+once the turn has written, its transaction holds the database's write turn (SQLite) or row
+locks across the flow's awaits, and a shared pool could be filled with other turns' calls
+waiting for those, leaving this turn no thread to finish on.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
@@ -32,7 +38,7 @@ from bot.dialogue.common import refusal
 from bot.dialogue.config import EngineConfig
 from bot.dialogue.router import route
 from bot.dialogue.state import DialogueState
-from bot.dialogue.turn import Deps, Turn
+from bot.dialogue.turn import Deps, Turn, on_thread
 from bot.domain import Identity
 from bot.errors import CaseRuleError
 from bot.inbound_claims import (
@@ -47,7 +53,7 @@ from bot.inbound_claims import (
 from bot.keyed_locks import KeyedLocks
 from bot.knowledge import KnowledgeBase
 from bot.messages import Attachment, Reply, SellerMessage
-from bot.ports import Conversation, UnitOfWorkFactory
+from bot.ports import Conversation, TurnTransaction, UnitOfWorkFactory
 from bot.relay import Relay
 from bot.texts import t
 
@@ -117,30 +123,36 @@ class Engine:
         if started is None:
             return []  # a replay of an event already done
         claim, start = started
-        if claim is not None and claim.replay:
-            # An attempt died after saving this event's work, before its answer: run the turn
-            # again to find the answer, saving nothing but the answer.
-            log.info("replaying %s:%s for its answer (its work is saved)", claim.source,
-                     claim.event_id)
-        with working_on(claim):
-            try:
-                return await self._work(msg, text, prefetch, start, claim)
-            except ClaimLost as lost:
-                # This attempt outlived its lease and a redelivery took the event over: that
-                # attempt answers the seller; this one's work was rolled back.
-                log.warning("%s", lost)
-                return []
-            except BaseException:
-                # The work failed before it was saved (a database error, a cancelled task):
-                # give the event back now, so the platform's redelivery is processed without
-                # waiting for the lease to run out.
-                if claim is not None and claim.leased:
-                    await asyncio.shield(asyncio.to_thread(self._release, claim))
-                raise
+        whole = self.uow_factory.one_transaction()
+        thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="frontdoor-turn")
+        try:
+            with working_on(claim):
+                try:
+                    with whole.current():
+                        return await self._work(msg, text, prefetch, start, claim, whole,
+                                                thread)
+                except ClaimLost as lost:
+                    # This attempt outlived its lease and a redelivery took the event over:
+                    # that attempt answers the seller; this one saved nothing.
+                    log.warning("%s", lost)
+                    return []
+                except BaseException:
+                    # Nothing of the turn is saved (a database error, a cancelled task): give
+                    # the event back now, so the platform's redelivery is processed without
+                    # waiting for the lease to run out. The turn's transaction goes first: on
+                    # SQLite it may hold the write turn the release needs.
+                    await asyncio.shield(on_thread(thread, whole.close))
+                    if claim is not None and claim.leased:
+                        await asyncio.shield(asyncio.to_thread(self._release, claim))
+                    raise
+        finally:
+            thread.submit(whole.close)  # after any call still running on the thread
+            thread.shutdown(wait=False)
 
     async def _work(self, msg: SellerMessage, text: str,
                     prefetch: asyncio.Task[Classification] | None, start: Conversation,
-                    claim: InboundClaim | None) -> list[Reply]:
+                    claim: InboundClaim | None, whole: TurnTransaction,
+                    thread: ThreadPoolExecutor) -> list[Reply]:
         state = DialogueState(start.state)
         too_big = [a for a in msg.attachments
                    if a.size is not None and a.size > self.config.max_attachment_bytes]
@@ -148,15 +160,16 @@ class Engine:
             # The platform will not let us fetch these: say so, keep the rest of the message.
             msg = replace(msg, attachments=tuple(a for a in msg.attachments if a not in too_big))
         turn = Turn(msg=msg, text=text, identity=start.identity, seller=start.seller,
-                    state=state, deps=self.deps, prefetch=prefetch)
+                    state=state, deps=self.deps, prefetch=prefetch, thread=thread)
         # The turn speaks the seller's language; one who has none yet (new, or from before
         # languages) gets the one they chose or the one their message shows.
         detected = language.for_new_seller(turn)
         with i18n.speaking(i18n.speaker_of(start.seller, detected)):
-            return await self._answer(turn, too_big, start, claim, detected)
+            return await self._answer(turn, too_big, start, claim, detected, whole)
 
     async def _answer(self, turn: Turn, too_big: list[Attachment], start: Conversation,
-                      claim: InboundClaim | None, detected: str) -> list[Reply]:
+                      claim: InboundClaim | None, detected: str,
+                      whole: TurnTransaction) -> list[Reply]:
         msg, text, state = turn.msg, turn.text, turn.state
         for attachment in too_big:
             turn.say("input.file_too_large", name=attachment.file_name or attachment.kind,
@@ -180,15 +193,17 @@ class Engine:
             except Exception as exc:
                 if self.uow_factory.is_outage(exc):
                     # The database failed mid-turn: no apology and no "done". The event is
-                    # given back (or, if its work was saved, kept for the replay) and the
-                    # platform, answered with an error, delivers it again.
+                    # given back and the platform, answered with an error, delivers it again.
                     log.warning("the database failed during the turn of a %s message from %s "
                                 "(%s); it is processed when delivered again", msg.channel,
                                 msg.user_id, type(exc).__name__)
                     raise
                 log.exception("engine failed on a %s message from %s", msg.channel, msg.user_id)
                 turn.replies = [Reply(t("engine.error"))]
-                failed = True  # keep the conversation where it was; a redelivery is processed
+                # Keep the conversation where it was and save none of the turn's work: the
+                # apology is all that is saved, and a redelivery is processed afresh.
+                await turn.call(whole.rollback)
+                failed = True
         buttons = tuple(b for reply in turn.replies for b in reply.buttons)
         state.offer(buttons, self.clock.now())
         new_state = None if failed else state.dump()
@@ -196,17 +211,15 @@ class Engine:
             new_state = None  # unchanged: nothing to write
         seller_id = turn.seller.id if turn.seller else None
         identity_changed = turn.identity_changed or seller_id != start.identity.seller_id
-        # A failed turn whose flows saved nothing gives the event back with its answer; once
-        # part of the work is saved (the claim is done), a redelivery would repeat it.
+        # A failed turn gives the event back with its apology.
         release = failed and claim is not None and claim.leased
         new_language = (
             (turn.seller.id, language.registered_language(turn, detected))
             if turn.seller is not None and turn.seller.language is None else None)
-        # If this fails, nothing is lost: a turn that saved nothing gives its event back (or
-        # its lease runs out), and one whose work is saved keeps it leased until the answer is,
-        # so the redelivery replays it for the answer (see bot.inbound_claims).
-        await asyncio.to_thread(self._finish, msg, turn.identity, identity_changed, new_state,
-                                turn.replies, claim, release, new_language)
+        # If this fails, nothing is lost: nothing of the turn is saved, and its event is given
+        # back (or its lease runs out) for the redelivery (see bot.inbound_claims).
+        await turn.call(self._finish, msg, turn.identity, identity_changed, new_state,
+                        turn.replies, claim, release, new_language, whole)
         return turn.replies
 
     # Transactions -------------------------------------------------------------------------
@@ -217,8 +230,7 @@ class Engine:
         with self.uow_factory() as uow:
             if msg.event_id:
                 claim = uow.inbound.claim(msg.channel, msg.event_id, now,
-                                          timedelta(seconds=self.config.inbound_lease_seconds),
-                                          answers=True)
+                                          timedelta(seconds=self.config.inbound_lease_seconds))
                 if claim is None:
                     if uow.inbound.in_progress(msg.channel, msg.event_id):
                         raise EventInProgress(msg.channel, msg.event_id)
@@ -235,11 +247,13 @@ class Engine:
 
     def _finish(self, msg: SellerMessage, identity: Identity, identity_changed: bool,
                 state: dict[str, Any] | None, replies: list[Reply], claim: InboundClaim | None,
-                release: bool, new_language: tuple[int, str] | None = None) -> None:
-        """Save the dialogue and queue the replies together: both happen or neither, and the
-        event's claim is done in the same commit. With ``release`` (the turn failed before
-        saving any work) the claim is given back in this transaction instead.
-        ``new_language``: (seller id, language) of a seller who had none yet."""
+                release: bool, new_language: tuple[int, str] | None,
+                whole: TurnTransaction) -> None:
+        """Save the dialogue and queue the replies, and commit them with the turn's work: all
+        of it happens or none, and the event's claim is done in the same commit. With
+        ``release`` (the turn failed; its work was rolled back) the claim is given back in
+        this transaction instead. ``new_language``: (seller id, language) of a seller who had
+        none yet."""
         now = self.clock.now()
         with self.uow_factory() as uow:
             if state is not None:
@@ -255,9 +269,8 @@ class Engine:
             if claim is not None and release:
                 uow.inbound.release(claim)
                 claim.state = RELEASED
-            elif claim is not None:
-                claim.finishing = True  # this commit saves the answer: the event is done
             uow.commit()
+        whole.commit()  # the turn's work and answer, and the claim done
 
     def _release_later(self, begin: asyncio.Future[tuple[InboundClaim | None, Conversation]
                                                     | None]) -> None:

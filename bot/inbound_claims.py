@@ -15,18 +15,13 @@ claim is current does this as part of its own commit). Hence:
 - the attempt was so slow that its lease ran out and a redelivery took over: the slow attempt's
   commit finds it no longer owns the claim and rolls its work back (``ClaimLost``).
 
-A seller's message also has an *answer* (the bot's reply, saved after the work with the
-dialogue state). Such a claim (``answers``) stays leased after its work, until the answer is
-saved. If the attempt dies in between, the redelivery that takes it over *replays* the turn:
-the flows run again to find the answer, but their commits are rolled back (the work is done),
-and only the answer is saved. So a kill at any point loses neither the work nor the answer.
-
-That holds for a turn whose work is one commit: only the first work commit marks the claim, and
-a replay rolls back all of them, so a second one cut off by a kill would be lost. A flow that
-changes several things does them in one rule's transaction (opening a case for a seller who
-asked for a person flags it as it opens; the reason typed with "urgent", "keep it open" or "a
-person please" goes in with the action). storage.uow logs an error when a turn commits work a
-second time, and the test suite fails on it.
+A seller's message also has an *answer*: the bot's reply and its dialogue state. A seller's
+turn does its work and saves its answer in one transaction (``TurnTransaction`` in bot.ports:
+the case rules' units of work join it as savepoints), and that transaction marks the claim
+done. So a kill or an outage at any point of a turn leaves either nothing of it, and the
+redelivery processes the message from the start, against the database as it was, or all of
+it, and the redelivery is dropped. A turn never commits half its work, and no turn is replayed
+against its own work (which would answer "already open" to the message that opened the case).
 """
 
 from __future__ import annotations
@@ -37,31 +32,23 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
-LEASED, WORKED, DONE, RELEASED = "leased", "worked", "done", "released"
+LEASED, DONE, RELEASED = "leased", "done", "released"
 
 
 @dataclass
 class InboundClaim:
     """This attempt's lease on one inbound event. Mutable: worker threads started with
-    asyncio.to_thread get a copy of the context, but the same claim object.
-
-    ``answers``: the event has an answer to save after its work (a seller's turn), so the
-    claim is done only when the answer is saved (``finishing`` marks that commit).
-    ``replay``: a dead attempt did the work but not the answer: commits of the work are rolled
-    back, only the answer is saved."""
+    asyncio.to_thread get a copy of the context, but the same claim object."""
 
     source: str
     event_id: str
     owner: str = field(default_factory=lambda: uuid.uuid4().hex)
     state: str = LEASED
-    answers: bool = False
-    replay: bool = False
-    finishing: bool = False
 
     @property
     def leased(self) -> bool:
-        """Nothing of this event is saved yet (by this attempt or a dead one)."""
-        return self.state == LEASED and not self.replay
+        """Nothing of this event is saved yet."""
+        return self.state == LEASED
 
 
 class ClaimLost(RuntimeError):

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import TracebackType
@@ -189,18 +190,16 @@ class OutboxRepository(Protocol):
 class InboundRepository(Protocol):
     """Leases on inbound platform events (see bot.inbound_claims)."""
 
-    def claim(self, source: str, event_id: str, now: datetime, lease: timedelta,
-              answers: bool = False) -> InboundClaim | None:
-        """Lease the event; None if it is done, or leased by a live attempt. A claim taken
-        over after a dead attempt saved the work but not the answer has ``replay`` set."""
+    def claim(self, source: str, event_id: str, now: datetime,
+              lease: timedelta) -> InboundClaim | None:
+        """Lease the event; None if it is done, or leased by a live attempt."""
         ...
     def in_progress(self, source: str, event_id: str) -> bool:
         """Whether the event is leased (being worked on, or its attempt died), not done."""
         ...
     def complete(self, claim: InboundClaim) -> bool:
-        """Mark the event's work saved, and the event done unless an answer is still to come
-        (``claim.answers`` and not ``claim.finishing``); in the caller's transaction. False if
-        the lease was taken over by another attempt."""
+        """Mark the event done, in the caller's transaction (the one that saves its work).
+        False if the lease was taken over by another attempt."""
         ...
     def release(self, claim: InboundClaim) -> None:
         """Give a claim back (its attempt failed before any work), so a redelivery is
@@ -268,9 +267,35 @@ class UnitOfWork(Protocol):
     def rollback(self) -> None: ...
 
 
+class TurnTransaction(Protocol):
+    """One database transaction for a whole seller's turn (bot.engine): while it is current,
+    every unit of work the factory makes that writes, and every read after the first write,
+    joins it as a savepoint. A unit's ``commit`` then keeps its work for the turn, and only
+    ``commit`` here saves it, with the event's claim done, or nothing is saved."""
+
+    def current(self) -> AbstractContextManager[None]:
+        """Make this the transaction units of work join, in this context and the worker
+        threads it starts."""
+        ...
+    def commit(self) -> None:
+        """Save everything joined so far and complete the current inbound claim (raises
+        ClaimLost, saving nothing, if a redelivery took the event over)."""
+        ...
+    def rollback(self) -> None:
+        """Discard everything joined so far; a later unit of work starts a new transaction."""
+        ...
+    def close(self) -> None:
+        """Discard what is not committed and give the connection back."""
+        ...
+
+
 class UnitOfWorkFactory(Protocol):
     def __call__(self, read_only: bool = False) -> UnitOfWork:
         """A new unit of work; ``read_only`` ones take no write lock (SQLite)."""
+        ...
+
+    def one_transaction(self) -> TurnTransaction:
+        """A transaction for a whole turn (see TurnTransaction); not yet begun."""
         ...
 
     def is_outage(self, exc: BaseException) -> bool:

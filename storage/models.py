@@ -322,8 +322,8 @@ class ProcessedEventRow(Base):
     """Inbound platform deliveries being handled or handled (Slack retries, Telegram replays).
 
     A row with ``lease_until`` set is a claim in progress, held by ``owner``: it is done when
-    the event's work (and, for a seller's turn, its answer) commits (``lease_until`` cleared in
-    the same transaction; ``work_done`` set with the work).
+    the event's work (for a seller's turn, its work and answer) commits (``lease_until`` cleared
+    and ``work_done`` set in the same transaction).
     A claim whose lease ran out (its process died, or lost the database) is taken over by the
     platform's redelivery. Rows from before leases existed have no lease: done.
     """
@@ -337,7 +337,8 @@ class ProcessedEventRow(Base):
     created_at: Mapped[datetime]
     lease_until: Mapped[datetime | None]
     owner: Mapped[str | None] = mapped_column(String(40))
-    # The event's work is saved (a leased row with it: the answer is not, yet).
+    # The event's work is saved. A leased row with it dates from when a turn's answer was
+    # saved after its work: it counts as done.
     work_done: Mapped[bool] = mapped_column(Boolean, server_default=sql_text("false"))
 
 

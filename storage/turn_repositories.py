@@ -43,7 +43,6 @@ class _TurnStatements:
     claim: Any
     in_progress: Any
     complete: Any
-    complete_work: Any
     release: Any
     start: Any
     rename: Any
@@ -67,16 +66,17 @@ def _turn_statements(dialect: str) -> _TurnStatements:
     return _TurnStatements(
         claim=claim.on_conflict_do_update(
             index_elements=["source", "event_id"],
-            # Take over only a claim in progress whose lease ran out: its attempt died.
+            # Take over only a claim in progress whose lease ran out: its attempt died. (A
+            # leased row with its work done is from before turns were one transaction: its
+            # work is saved, so it counts as done.)
             set_={"lease_until": claim.excluded.lease_until, "owner": claim.excluded.owner},
-            where=and_(p.lease_until.is_not(None), p.lease_until < claim.excluded.created_at),
-        ).returning(p.id, p.work_done),
+            where=and_(p.lease_until.is_not(None), p.lease_until < claim.excluded.created_at,
+                       p.work_done.is_(False)),
+        ).returning(p.id),
         in_progress=select(p.id).where(p.source == bindparam("source"),
                                        p.event_id == bindparam("event_id"),
-                                       p.lease_until.is_not(None)),
+                                       p.lease_until.is_not(None), p.work_done.is_(False)),
         complete=update(_PROCESSED).where(*owned).values(lease_until=None, work_done=True),
-        # The work is saved, its answer not yet: the lease stays until the answer is.
-        complete_work=update(_PROCESSED).where(*owned).values(work_done=True),
         # Never give back an event whose work is saved (a redelivery would repeat it).
         release=delete(_PROCESSED).where(p.source == bindparam("source"),
                                          p.event_id == bindparam("event_id"),
@@ -112,28 +112,23 @@ class _TurnRepo(_Repo):
 
 
 class SqlInboundRepository(_TurnRepo):
-    def claim(self, source: str, event_id: str, now: datetime, lease: timedelta,
-              answers: bool = False) -> InboundClaim | None:
+    def claim(self, source: str, event_id: str, now: datetime,
+              lease: timedelta) -> InboundClaim | None:
         # One statement on both databases: a new event or an abandoned claim is leased; a done
         # or live one returns nothing. On PostgreSQL a concurrent claim of the same event
         # waits for this one's transaction and then sees its live lease.
-        claim = InboundClaim(source, event_id, answers=answers)
+        claim = InboundClaim(source, event_id)
         row = self.session.execute(self._sql.claim, {
             "source": source, "event_id": event_id, "now": now, "lease_until": now + lease,
             "owner": claim.owner}).first()
-        if row is None:
-            return None
-        claim.replay = bool(row[1])  # taken over after the work, before the answer
-        return claim
+        return None if row is None else claim
 
     def in_progress(self, source: str, event_id: str) -> bool:
         return self.session.scalar(self._sql.in_progress,
                                    {"source": source, "event_id": event_id}) is not None
 
     def complete(self, claim: InboundClaim) -> bool:
-        statement = (self._sql.complete_work if claim.answers and not claim.finishing
-                     else self._sql.complete)
-        result = self.session.execute(statement, {
+        result = self.session.execute(self._sql.complete, {
             "b_source": claim.source, "b_event_id": claim.event_id, "b_owner": claim.owner})
         return bool(getattr(result, "rowcount", 0))
 

@@ -1,14 +1,14 @@
-"""The SQLAlchemy unit of work: one session, one transaction, all repositories."""
+"""The SQLAlchemy unit of work: one session, one transaction, all repositories (or, inside a
+seller's turn, a savepoint of the turn's transaction: storage.turn_transaction)."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from types import TracebackType
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
-from bot.inbound_claims import DONE, LEASED, WORKED, ClaimLost, current_claim
+from bot.inbound_claims import DONE, LEASED, ClaimLost, current_claim
 from storage.database import Database
 from storage.database_failures import database_unavailable
 from storage.email_repository import SqlSellerEmailRepository
@@ -26,14 +26,15 @@ from storage.repositories import (
 )
 from storage.routing_queries import SqlRoutingRepository
 from storage.thread_repository import SqlCaseThreadRepository
-
-log = logging.getLogger(__name__)
+from storage.turn_transaction import SqlTurnTransaction, current_turn_transaction
 
 
 class SqlUnitOfWork:
     """Implements `bot.ports.UnitOfWork`. Leaving the block without commit() rolls back."""
 
     session: Session
+    _turn: SqlTurnTransaction | None
+    _savepoint: SessionTransaction
 
     def __init__(self, database: Database, case_prefix: str = "CX",
                  on_outbox_commit: Callable[[], None] | None = None,
@@ -44,9 +45,16 @@ class SqlUnitOfWork:
         self._read_only = read_only
 
     def __enter__(self) -> SqlUnitOfWork:
-        self.session = self._database.sessions()
-        if self._read_only:
-            self.session.connection(execution_options=self._database.read_only_options)
+        turn = current_turn_transaction(self._database)
+        joined = turn.join(self._read_only) if turn is not None else None
+        self._turn = turn if joined is not None else None
+        if joined is not None:
+            self.session = joined
+            self._savepoint = joined.begin_nested()
+        else:
+            self.session = self._database.sessions()
+            if self._read_only:
+                self.session.connection(execution_options=self._database.read_only_options)
         s = self.session
         self.sellers = SqlSellerRepository(s)
         self.identities = SqlIdentityRepository(s)
@@ -67,28 +75,32 @@ class SqlUnitOfWork:
         self, exc_type: type[BaseException] | None, exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        if self._turn is not None:
+            try:
+                if self._savepoint.is_active:
+                    self._savepoint.rollback()  # this unit's writes only; the turn goes on
+            except Exception:
+                if exc is None:
+                    raise
+                # The connection failed with the error in flight: that error says more, and
+                # the turn's transaction is lost with it.
+            return
         try:
             self.session.rollback()
         finally:
             self.session.close()
 
     def commit(self) -> None:
-        claim = None if self._read_only else current_claim.get()
-        if claim is not None and claim.replay and not claim.finishing:
-            # Replaying a turn whose work a dead attempt saved: only the answer is saved.
-            self.session.rollback()
+        if self._turn is not None:
+            # Kept for the turn, which commits it with its answer (storage.turn_transaction).
+            self._savepoint.commit()
+            self._turn.outbox_added |= self.outbox.added
+            self.outbox.added = False
             return
-        # The first work of an inbound event (or its answer) marks the claim in its own
-        # transaction: both are saved, or neither (see bot.inbound_claims).
-        marks = claim is not None and (claim.state == LEASED or claim.finishing)
-        if claim is not None and claim.answers and claim.state == WORKED and not claim.finishing:
-            # A replay would roll this commit back with the first one, so a kill between the
-            # two loses it (bot.inbound_claims): the flow must do its work in one rule's
-            # transaction. Said loudly rather than refused, so the seller still gets an answer;
-            # the test suite fails on it.
-            log.error("a second work commit in the turn of inbound event %s:%s: a kill between "
-                      "its commits would lose this one on the replay", claim.source,
-                      claim.event_id, stack_info=True)
+        claim = None if self._read_only else current_claim.get()
+        # The work of an inbound event marks its claim done in the same transaction: both
+        # are saved, or neither (see bot.inbound_claims).
+        marks = claim is not None and claim.state == LEASED
         if claim is not None and marks and not self.inbound.complete(claim):
             self.session.rollback()
             raise ClaimLost(claim)
@@ -96,13 +108,20 @@ class SqlUnitOfWork:
         # (delivered only if the transaction commits): see SqlOutboxRepository.
         self.session.commit()
         if claim is not None and marks:
-            claim.state = WORKED if claim.answers and not claim.finishing else DONE
+            claim.state = DONE
         if self.outbox.added and self._on_outbox_commit is not None:
             self.outbox.added = False
             # Wake the dispatcher: new outbox items are visible now.
             self._on_outbox_commit()
 
     def rollback(self) -> None:
+        if self._turn is not None:
+            # Undo this unit's writes and go on in a new savepoint (a rule that lost a race
+            # reads what won it).
+            if self._savepoint.is_active:
+                self._savepoint.rollback()
+            self._savepoint = self.session.begin_nested()
+            return
         self.session.rollback()
 
 
@@ -117,6 +136,9 @@ class SqlUnitOfWorkFactory:
 
     def __call__(self, read_only: bool = False) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.database, self.case_prefix, self.on_outbox_commit, read_only)
+
+    def one_transaction(self) -> SqlTurnTransaction:
+        return SqlTurnTransaction(self.database, self.on_outbox_commit)
 
     def is_outage(self, exc: BaseException) -> bool:
         return database_unavailable(exc)

@@ -8,7 +8,10 @@ the message once (lazily, and outside any database transaction).
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import functools
 from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -26,6 +29,17 @@ from bot.messages import Button, Reply, SellerMessage
 from bot.texts import t
 
 T = TypeVar("T")
+
+
+async def on_thread(thread: Executor | None, fn: Callable[..., T], *args: Any,
+                    **kwargs: Any) -> T:
+    """``fn(*args, **kwargs)`` on ``thread`` (None: the loop's default executor), with this
+    context's variables, as ``asyncio.to_thread`` does."""
+    if thread is None:
+        return await asyncio.to_thread(fn, *args, **kwargs)
+    context = contextvars.copy_context()
+    return await asyncio.get_running_loop().run_in_executor(
+        thread, functools.partial(context.run, fn, *args, **kwargs))
 
 
 @dataclass
@@ -57,6 +71,8 @@ class Turn:
     focus: tuple[str, str | None] | None = None
     # Things read once per turn by the dialogue modules (e.g. the conversation context).
     memo: dict[str, Any] = field(default_factory=dict)
+    # The turn's own worker thread (None: any of the default executor's).
+    thread: Executor | None = None
     _nlu: Classification | None = None
 
     # Output ---------------------------------------------------------------------------------
@@ -71,8 +87,9 @@ class Turn:
 
     # Work -----------------------------------------------------------------------------------
     async def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run blocking (database) code in a worker thread so the event loop stays free."""
-        return await asyncio.to_thread(fn, *args, **kwargs)
+        """Run blocking (database) code in the turn's worker thread (bot.engine says why it
+        has one) so the event loop stays free."""
+        return await on_thread(self.thread, fn, *args, **kwargs)
 
     async def nlu(self) -> Classification:
         """The classification of this message's text (computed once)."""

@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from bot.cases import CaseService
 from bot.clock import ManualClock
-from bot.inbound_claims import DONE, WORKED, ClaimLost, working_on
+from bot.inbound_claims import DONE, ClaimLost, working_on
 from storage.database import Database
 from storage.uow import SqlUnitOfWorkFactory
 
@@ -174,31 +174,20 @@ def test_read_only_units_of_work_refuse_writes_on_postgresql(
         db.dispose()
 
 
-def test_a_claim_whose_work_is_saved_but_not_its_answer_is_replayed_not_redone(
-        uow_factory: SqlUnitOfWorkFactory, service: CaseService, clock: ManualClock) -> None:
+def test_a_leased_claim_with_its_work_saved_counts_as_done(
+        uow_factory: SqlUnitOfWorkFactory, clock: ManualClock) -> None:
+    """Before a turn was one transaction, a kill between its work and its answer left a leased
+    row with its work done. After an upgrade such a row is done: never taken over (its work
+    would be repeated), never "in progress" (its redelivery would be sent back for ever)."""
     with uow_factory() as uow:
-        first = uow.inbound.claim("telegram", "ev-77", clock.now(), LEASE, answers=True)
+        claim = uow.inbound.claim("telegram", "ev-77", clock.now(), LEASE)
         uow.commit()
-    assert first is not None and not first.replay
-    with working_on(first):
-        service.identify("telegram", "worker")  # the event's work: saved, the lease stays
-    assert first.state == WORKED
+    assert claim is not None
     with uow_factory() as uow:
-        uow.inbound.release(first)  # a worked event is never given back
+        uow.session.execute(text("UPDATE processed_events SET work_done = true "
+                                 "WHERE event_id = 'ev-77'"))
         uow.commit()
-    # The attempt dies before its answer. After the lease, the redelivery replays it.
     clock.advance(LEASE + timedelta(seconds=1))
     with uow_factory() as uow:
-        second = uow.inbound.claim("telegram", "ev-77", clock.now(), LEASE, answers=True)
-        uow.commit()
-    assert second is not None and second.replay
-    with working_on(second):
-        service.identify("telegram", "replayed-worker")  # rolled back: the work is done
-    with uow_factory() as uow:
-        assert uow.identities.find("telegram", "replayed-worker") is None
-        assert uow.identities.find("telegram", "worker") is not None
-    with uow_factory() as uow, working_on(second):
-        second.finishing = True
-        uow.commit()  # the answer: the event is done
-    with uow_factory() as uow:
-        assert uow.inbound.claim("telegram", "ev-77", clock.now() + LEASE * 10, LEASE) is None
+        assert uow.inbound.claim("telegram", "ev-77", clock.now(), LEASE) is None
+        assert not uow.inbound.in_progress("telegram", "ev-77")

@@ -100,7 +100,7 @@ class Chat:
     async def command(self, name: str, args: str = "") -> list[Reply]:
         return await self.send(command=name, command_args=args, text=f"/{name} {args}".strip())
 
-    async def press(self, label: str) -> list[Reply]:
+    async def press(self, label: str, **fields: Any) -> list[Reply]:
         """Press the button whose label contains ``label``: in the last replies, else in the
         latest messages the outbox holds for this chat (e.g. the evaluation prompt)."""
         button = self._find(label, [b for r in self.replies for b in r.buttons])
@@ -108,7 +108,7 @@ class Chat:
             queued = [b for r in reversed(self.outbox()) for b in r.buttons]
             button = self._find(label, queued)
         assert button is not None, f"no button {label!r}; last replies:\n{self.text}"
-        return await self.send(button=button.payload, text=button.label)
+        return await self.send(button=button.payload, text=button.label, **fields)
 
     @staticmethod
     def _find(label: str, buttons: list[Button]) -> Button | None:
