@@ -4,6 +4,7 @@ redelivery runs it from the start and answers as the first attempt would have.""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -54,7 +55,9 @@ async def test_an_answer_lost_after_opening_the_case_loses_the_case_too_and_the_
     # Nothing of the turn is saved, and the event is given back...
     assert case_count(uow_factory) == 0
     assert claims_of(uow_factory, "tg-5005") == 0
-    # ...so the platform's redelivery is the turn from the start: the answer is the real one.
+    # ...so the platform's redelivery (here after the lease a kill would have left) is the
+    # turn from the start: the answer is the real one.
+    clock.advance(timedelta(seconds=chat.engine.config.inbound_lease_seconds + 1))
     await chat.press("Open the case", event_id="tg-5005")
     chat.expect("Opened CX-000001")
     chat.expect_not("already")
