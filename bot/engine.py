@@ -62,6 +62,19 @@ __all__ = ["Engine", "EngineConfig"]
 log = logging.getLogger(__name__)
 
 _DISPLAY_NAME_CHARS = 200
+# Runs of one turn when other processes' turns of the same user keep saving first.
+_ATTEMPTS = 3
+
+
+def _display_name(msg: SellerMessage) -> str | None:
+    return clean_text(msg.display_name)[:_DISPLAY_NAME_CHARS] or None
+
+
+class DialogueMovedOn(Exception):
+    """Another turn of the user saved the dialogue after this one read it."""
+
+    def __init__(self, channel: str, user_id: str) -> None:
+        super().__init__(f"another turn of {channel}:{user_id} saved the dialogue first")
 
 
 class Engine:
@@ -129,8 +142,8 @@ class Engine:
             with working_on(claim):
                 try:
                     with whole.current():
-                        return await self._work(msg, text, prefetch, start, claim, whole,
-                                                thread)
+                        return await self._attempts(msg, text, prefetch, start, claim, whole,
+                                                    thread)
                 except ClaimLost as lost:
                     # This attempt outlived its lease and a redelivery took the event over:
                     # that attempt answers the seller; this one saved nothing.
@@ -148,6 +161,26 @@ class Engine:
         finally:
             thread.submit(whole.close)  # after any call still running on the thread
             thread.shutdown(wait=False)
+
+    async def _attempts(self, msg: SellerMessage, text: str,
+                        prefetch: asyncio.Task[Classification] | None, start: Conversation,
+                        claim: InboundClaim | None, whole: TurnTransaction,
+                        thread: ThreadPoolExecutor) -> list[Reply]:
+        """Run the turn. If another process ran a turn of the same user meanwhile and saved
+        the dialogue first, this one ran on a state that is no more (its "Open it?" draft
+        without the detail just added, say): nothing of it is saved, and it runs again from
+        the state saved now, so its work is done once, on the right state."""
+        for attempt in range(1, _ATTEMPTS + 1):
+            try:
+                return await self._work(msg, text, prefetch, start, claim, whole, thread)
+            except DialogueMovedOn:
+                if attempt == _ATTEMPTS:
+                    raise
+                log.info("another turn of %s:%s saved the dialogue first; running this one "
+                         "again from it", msg.channel, msg.user_id)
+                await on_thread(thread, whole.rollback)
+                start = await on_thread(thread, self._restart, msg)
+        raise AssertionError("unreachable")
 
     async def _work(self, msg: SellerMessage, text: str,
                     prefetch: asyncio.Task[Classification] | None, start: Conversation,
@@ -219,7 +252,7 @@ class Engine:
         # If this fails, nothing is lost: nothing of the turn is saved, and its event is given
         # back (or its lease runs out) for the redelivery (see bot.inbound_claims).
         await turn.call(self._finish, msg, turn.identity, identity_changed, new_state,
-                        turn.replies, claim, release, new_language, whole)
+                        turn.replies, claim, release, new_language, whole, start.state)
         return turn.replies
 
     # Transactions -------------------------------------------------------------------------
@@ -235,8 +268,8 @@ class Engine:
                     if uow.inbound.in_progress(msg.channel, msg.event_id):
                         raise EventInProgress(msg.channel, msg.event_id)
                     return None  # done: a replay
-            name = clean_text(msg.display_name)[:_DISPLAY_NAME_CHARS] or None
-            start = uow.dialogue.start(msg.channel, msg.user_id, msg.address, name, now)
+            start = uow.dialogue.start(msg.channel, msg.user_id, msg.address,
+                                       _display_name(msg), now)
             if start.identity.blocked_at is not None:
                 # Writing to the bot means the chat takes messages again (the seller unblocked
                 # it): answer them, and deliver the agents' replies from now on.
@@ -248,14 +281,19 @@ class Engine:
     def _finish(self, msg: SellerMessage, identity: Identity, identity_changed: bool,
                 state: dict[str, Any] | None, replies: list[Reply], claim: InboundClaim | None,
                 release: bool, new_language: tuple[int, str] | None,
-                whole: TurnTransaction) -> None:
+                whole: TurnTransaction, started_from: dict[str, Any]) -> None:
         """Save the dialogue and queue the replies, and commit them with the turn's work: all
         of it happens or none, and the event's claim is done in the same commit. With
         ``release`` (the turn failed; its work was rolled back) the claim is given back in
         this transaction instead. ``new_language``: (seller id, language) of a seller who had
-        none yet."""
+        none yet. Raises DialogueMovedOn if the dialogue saved now is not the one the turn
+        started from (another process's turn of the user saved first)."""
         now = self.clock.now()
         with self.uow_factory() as uow:
+            # Locked until the commit: the other process's turn waits here, then sees ours.
+            if not release and uow.dialogue.load(msg.channel, msg.user_id,
+                                                 lock=True) != started_from:
+                raise DialogueMovedOn(msg.channel, msg.user_id)
             if state is not None:
                 uow.dialogue.save(msg.channel, msg.user_id, state, now)
             if new_language is not None:
@@ -271,6 +309,14 @@ class Engine:
                 claim.state = RELEASED
             uow.commit()
         whole.commit()  # the turn's work and answer, and the claim done
+
+    def _restart(self, msg: SellerMessage) -> Conversation:
+        """Where the dialogue stands now, for running a turn again (in its transaction)."""
+        with self.uow_factory() as uow:
+            start = uow.dialogue.start(msg.channel, msg.user_id, msg.address,
+                                       _display_name(msg), self.clock.now())
+            uow.commit()
+        return start
 
     def _release_later(self, begin: asyncio.Future[tuple[InboundClaim | None, Conversation]
                                                     | None]) -> None:

@@ -217,7 +217,10 @@ class Conversation:
 
 
 class DialogueRepository(Protocol):
-    def load(self, channel: str, external_id: str) -> dict[str, Any]: ...
+    def load(self, channel: str, external_id: str, lock: bool = False) -> dict[str, Any]:
+        """The saved state ({} for none); ``lock``: the row stays locked until the
+        transaction ends, so another process's turn for the same user waits to save."""
+        ...
     def save(self, channel: str, external_id: str, state: dict[str, Any], now: datetime) -> None:
         """Insert or replace the state of this user's dialogue."""
         ...

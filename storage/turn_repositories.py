@@ -47,6 +47,7 @@ class _TurnStatements:
     start: Any
     rename: Any
     load: Any
+    load_locked: Any
     save: Any
 
 
@@ -94,6 +95,10 @@ def _turn_statements(dialect: str) -> _TurnStatements:
         .values(address=bindparam("address"), display_name=bindparam("display_name")),
         load=select(d.state).where(d.channel == bindparam("channel"),
                                    d.external_id == bindparam("external_id")),
+        # SQLite has no row locks (and needs none: the turn holds the write lock by then).
+        load_locked=select(d.state).where(d.channel == bindparam("channel"),
+                                          d.external_id == bindparam("external_id"))
+        .with_for_update(),
         # Insert the first state, replace it afterwards: one statement either way.
         save=save.on_conflict_do_update(
             index_elements=["channel", "external_id"],
@@ -138,8 +143,8 @@ class SqlInboundRepository(_TurnRepo):
 
 
 class SqlDialogueRepository(_TurnRepo):
-    def load(self, channel: str, external_id: str) -> dict[str, Any]:
-        state = self.session.scalar(self._sql.load,
+    def load(self, channel: str, external_id: str, lock: bool = False) -> dict[str, Any]:
+        state = self.session.scalar(self._sql.load_locked if lock else self._sql.load,
                                     {"channel": channel, "external_id": external_id})
         return dict(state) if state else {}
 

@@ -98,6 +98,40 @@ async def test_details_typed_quickly_before_opening_all_reach_the_case(service, 
     assert [d for d in details if d not in body] == []
 
 
+async def test_details_typed_quickly_into_two_processes_all_reach_the_case(
+        service, uow_factory, relay, clock) -> None:
+    """Two serve processes (two engines on one database, each with its own per-seller lock)
+    get two details of the same draft at once. Both turns start from the draft without either
+    detail; the one that saves second used to overwrite the first one's detail. It now finds
+    the dialogue moved on, saves nothing of its first run, and runs again from the saved
+    draft."""
+    classifier = CountingSlowClassifier()
+    first_process = make_engine(service, uow_factory, relay, clock, classifier=classifier)
+    second_process = make_engine(service, uow_factory, relay, clock, classifier=classifier)
+    chat = Chat(first_process, uow_factory)
+    register(service, chat)
+    await chat.say(PARCEL)
+    if any("No, I still need help" in b for b in chat.buttons):
+        await chat.press("No, I still need help")
+    chat.expect_buttons("Open the case")
+
+    classifier.delay = 0.3
+    details = ["first detail: the parcel left the warehouse on Friday",
+               "second detail: the courier was Ceylon Post"]
+    first = asyncio.create_task(chat.say(details[0]))
+    await asyncio.sleep(0.05)
+    second = asyncio.create_task(Chat(second_process, uow_factory).say(details[1]))
+    await asyncio.gather(first, second)
+    assert classifier.most_at_once == 2  # the two turns did run side by side
+    classifier.delay = 0.0
+
+    await chat.press("Open the case")
+    chat.expect("Opened")
+    number = next(r.case_number for r in chat.replies if r.case_number)
+    body = "\n".join(m.text for m in service.get_case(number).messages)
+    assert [d for d in details if d not in body] == []
+
+
 async def test_a_turn_cancelled_while_waiting_leaves_no_lock_behind() -> None:
     locks = KeyedLocks()
     entered = asyncio.Event()
