@@ -48,3 +48,19 @@ def chat_for(service: CaseService, uow_factory: SqlUnitOfWorkFactory, relay: Rel
                 uow_factory)
     register(service, chat)
     return chat
+
+
+def break_the_first_reply(relay: Relay, monkeypatch: pytest.MonkeyPatch,
+                          error: type[Exception]) -> None:
+    """The next reply the engine queues (after the turn's work) fails with ``error``, as when
+    the database goes away just then; later ones work."""
+    original = relay.to_identity
+    calls = {"n": 0}
+
+    def broken_once(*args: Any, **kwargs: Any) -> int | None:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise error("the database went away while queueing the reply")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(relay, "to_identity", broken_once)

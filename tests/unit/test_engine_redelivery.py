@@ -19,7 +19,7 @@ from bot.texts import t
 from storage.uow import SqlUnitOfWorkFactory
 from tests.fakes import FakeClassifier
 from tests.unit.chat_harness import RULES, Chat, make_engine, register
-from tests.unit.redelivery_helpers import ORDER, TEXT, chat_for, claims_of
+from tests.unit.redelivery_helpers import ORDER, TEXT, break_the_first_reply, chat_for, claims_of
 
 
 class FlakyClassifier:
@@ -50,20 +50,6 @@ class BlockingClassifier:
         return await self.inner.classify(text)
 
 
-def break_the_first_reply(relay: Relay, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The next reply the engine queues fails as if the database went away; later ones work."""
-    original = relay.to_identity
-    calls = {"n": 0}
-
-    def broken_once(*args: Any, **kwargs: Any) -> int | None:
-        calls["n"] += 1
-        if calls["n"] == 1:
-            raise RuntimeError("the database went away while queueing the reply")
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(relay, "to_identity", broken_once)
-
-
 async def test_a_failed_turn_is_processed_when_the_event_is_redelivered(
         service: CaseService, uow_factory: SqlUnitOfWorkFactory, relay: Relay,
         clock: ManualClock) -> None:
@@ -88,7 +74,7 @@ async def test_a_turn_that_cannot_be_saved_raises_and_gives_the_event_back(
         service: CaseService, uow_factory: SqlUnitOfWorkFactory, relay: Relay,
         clock: ManualClock, monkeypatch: pytest.MonkeyPatch) -> None:
     chat = chat_for(service, uow_factory, relay, clock, FakeClassifier(dict(RULES), default=None))
-    break_the_first_reply(relay, monkeypatch)
+    break_the_first_reply(relay, monkeypatch, RuntimeError)
     with pytest.raises(RuntimeError):
         await chat.say(TEXT, event_id="tg-2002")
     assert claims_of(uow_factory, "tg-2002") == 0

@@ -43,6 +43,23 @@ class CountingSlowClassifier:
         return result
 
 
+async def _draft_waiting_to_open(service, chat: Chat) -> None:
+    register(service, chat)
+    await chat.say(PARCEL)
+    if any("No, I still need help" in b for b in chat.buttons):
+        await chat.press("No, I still need help")
+    chat.expect_buttons("Open the case")
+
+
+async def _details_missing_from_the_opened_case(service, chat: Chat,
+                                                details: list[str]) -> list[str]:
+    await chat.press("Open the case")
+    chat.expect("Opened")
+    number = next(r.case_number for r in chat.replies if r.case_number)
+    body = "\n".join(m.text for m in service.get_case(number).messages)
+    return [d for d in details if d not in body]
+
+
 async def test_a_third_message_waits_behind_the_waiting_second(service, uow_factory, relay,
                                                                 clock) -> None:
     classifier = CountingSlowClassifier()
@@ -72,11 +89,7 @@ async def test_details_typed_quickly_before_opening_all_reach_the_case(service, 
     classifier = CountingSlowClassifier()
     engine = make_engine(service, uow_factory, relay, clock, classifier=classifier)
     chat = Chat(engine, uow_factory)
-    register(service, chat)
-    await chat.say(PARCEL)
-    if any("No, I still need help" in b for b in chat.buttons):
-        await chat.press("No, I still need help")
-    chat.expect_buttons("Open the case")
+    await _draft_waiting_to_open(service, chat)
 
     classifier.delay = 0.3
     details = ["first detail: the parcel left the warehouse on Friday",
@@ -91,11 +104,7 @@ async def test_details_typed_quickly_before_opening_all_reach_the_case(service, 
     await asyncio.gather(second, third)
     classifier.delay = 0.0
 
-    await chat.press("Open the case")
-    chat.expect("Opened")
-    number = next(r.case_number for r in chat.replies if r.case_number)
-    body = "\n".join(m.text for m in service.get_case(number).messages)
-    assert [d for d in details if d not in body] == []
+    assert await _details_missing_from_the_opened_case(service, chat, details) == []
 
 
 async def test_details_typed_quickly_into_two_processes_all_reach_the_case(
@@ -109,11 +118,7 @@ async def test_details_typed_quickly_into_two_processes_all_reach_the_case(
     first_process = make_engine(service, uow_factory, relay, clock, classifier=classifier)
     second_process = make_engine(service, uow_factory, relay, clock, classifier=classifier)
     chat = Chat(first_process, uow_factory)
-    register(service, chat)
-    await chat.say(PARCEL)
-    if any("No, I still need help" in b for b in chat.buttons):
-        await chat.press("No, I still need help")
-    chat.expect_buttons("Open the case")
+    await _draft_waiting_to_open(service, chat)
 
     classifier.delay = 0.3
     details = ["first detail: the parcel left the warehouse on Friday",
@@ -125,11 +130,7 @@ async def test_details_typed_quickly_into_two_processes_all_reach_the_case(
     assert classifier.most_at_once == 2  # the two turns did run side by side
     classifier.delay = 0.0
 
-    await chat.press("Open the case")
-    chat.expect("Opened")
-    number = next(r.case_number for r in chat.replies if r.case_number)
-    body = "\n".join(m.text for m in service.get_case(number).messages)
-    assert [d for d in details if d not in body] == []
+    assert await _details_missing_from_the_opened_case(service, chat, details) == []
 
 
 async def test_a_turn_cancelled_while_waiting_leaves_no_lock_behind() -> None:

@@ -5,7 +5,6 @@ redelivery runs it from the start and answers as the first attempt would have.""
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 import pytest
 
@@ -19,26 +18,12 @@ from tests.unit.chat_harness import RULES, Chat, make_engine, register
 from tests.unit.redelivery_helpers import (
     ORDER,
     TEXT,
+    break_the_first_reply,
     case_count,
     chat_for,
     claims_of,
     fails_after_saving,
 )
-
-
-def _break_the_answer_once(monkeypatch: pytest.MonkeyPatch, relay: Relay) -> None:
-    """The next answer the engine queues fails, after the turn's work, as a database that goes
-    away between the two would; later ones work."""
-    original = relay.to_identity
-    calls = {"n": 0}
-
-    def broken_once(*args: Any, **kwargs: Any) -> int | None:
-        calls["n"] += 1
-        if calls["n"] == 1:
-            raise ConnectionError("the database went away before the answer was saved")
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(relay, "to_identity", broken_once)
 
 
 async def test_an_answer_lost_after_opening_the_case_loses_the_case_too_and_the_redelivery_opens_it(
@@ -49,7 +34,7 @@ async def test_an_answer_lost_after_opening_the_case_loses_the_case_too_and_the_
     open" instead of "opened"."""
     chat = chat_for(service, uow_factory, relay, clock, FakeClassifier(dict(RULES), default=None))
     await chat.say(TEXT)
-    _break_the_answer_once(monkeypatch, relay)
+    break_the_first_reply(relay, monkeypatch, ConnectionError)
     with pytest.raises(ConnectionError):
         await chat.press("Open the case", event_id="tg-5005")
     # Nothing of the turn is saved, and the event is given back...
@@ -72,7 +57,7 @@ async def test_an_answer_lost_after_a_follow_up_is_processed_once_by_the_redeliv
     await chat.say(TEXT)
     await chat.press("Open the case")
     detail = "the delivery driver says he left it at the door but nothing was there"
-    _break_the_answer_once(monkeypatch, relay)
+    break_the_first_reply(relay, monkeypatch, ConnectionError)
     with pytest.raises(ConnectionError):
         await chat.say(detail, event_id="tg-5006")
     assert [m.text for m in service.get_case("CX-000001").messages].count(detail) == 0
