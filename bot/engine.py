@@ -13,10 +13,8 @@ that fails unexpectedly gives its claim back at once, so that redelivery need no
 lease.
 
 Threading: the database layer is synchronous, so every storage call runs in a worker thread;
-the classifier is awaited outside any transaction. A turn's calls run on a thread of its own:
-once the turn has written, its transaction holds the database's write turn (SQLite) or row
-locks across the flow's awaits, and a shared pool could be filled with other turns' calls
-waiting for those, leaving this turn no thread to finish on.
+the classifier is awaited outside any transaction. After its claim, a turn's calls run on a
+thread lent to it alone (bot.turn_threads says why).
 """
 
 from __future__ import annotations
@@ -56,6 +54,7 @@ from bot.messages import Attachment, Reply, SellerMessage
 from bot.ports import Conversation, TurnTransaction, UnitOfWorkFactory
 from bot.relay import Relay
 from bot.texts import t
+from bot.turn_threads import TurnThreads
 
 __all__ = ["Engine", "EngineConfig"]
 
@@ -93,6 +92,7 @@ class Engine:
         # One message at a time per user in this process, so a double tap cannot interleave
         # two turns over the same dialogue state.
         self._turns_of = KeyedLocks()
+        self._threads = TurnThreads()
         self._background: set[asyncio.Future[None]] = set()
 
     async def handle(self, msg: SellerMessage) -> list[Reply]:
@@ -137,7 +137,7 @@ class Engine:
             return []  # a replay of an event already done
         claim, start = started
         whole = self.uow_factory.one_transaction()
-        thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="frontdoor-turn")
+        thread = self._threads.lend()
         try:
             with working_on(claim):
                 try:
@@ -160,7 +160,7 @@ class Engine:
                     raise
         finally:
             thread.submit(whole.close)  # after any call still running on the thread
-            thread.shutdown(wait=False)
+            self._threads.give_back(thread)
 
     async def _attempts(self, msg: SellerMessage, text: str,
                         prefetch: asyncio.Task[Classification] | None, start: Conversation,
@@ -289,7 +289,7 @@ class Engine:
         none yet. Raises DialogueMovedOn if the dialogue saved now is not the one the turn
         started from (another process's turn of the user saved first)."""
         now = self.clock.now()
-        with self.uow_factory() as uow:
+        with whole.last_unit() as uow:
             # Locked until the commit: the other process's turn waits here, then sees ours.
             if not release and uow.dialogue.load(msg.channel, msg.user_id,
                                                  lock=True) != started_from:
@@ -307,8 +307,7 @@ class Engine:
             if claim is not None and release:
                 uow.inbound.release(claim)
                 claim.state = RELEASED
-            uow.commit()
-        whole.commit()  # the turn's work and answer, and the claim done
+            uow.commit()  # the turn's work and answer, and the claim done
 
     def _restart(self, msg: SellerMessage) -> Conversation:
         """Where the dialogue stands now, for running a turn again (in its transaction)."""

@@ -280,6 +280,10 @@ class TurnTransaction(Protocol):
         """Make this the transaction units of work join, in this context and the worker
         threads it starts."""
         ...
+    def last_unit(self) -> UnitOfWork:
+        """The turn's last unit of work: it joins the turn without a savepoint of its own, and
+        its ``commit`` is the turn's ``commit``."""
+        ...
     def commit(self) -> None:
         """Save everything joined so far and complete the current inbound claim (raises
         ClaimLost, saving nothing, if a redelivery took the event over)."""

@@ -9,8 +9,10 @@ While a ``SqlTurnTransaction`` is current (a context variable, which ``asyncio.t
 the engine's turn thread copy), a unit of work that writes joins its session as a savepoint:
 its ``commit`` releases the savepoint (the work stays in the turn), leaving without it rolls
 the savepoint back (a refused rule undoes only its own writes). A read-only unit joins once
-the turn has written, so it sees the turn's own work; before that it reads on its own
-connection, and takes no lock.
+the turn has written, so it sees the turn's own work (it writes nothing, so it needs no
+savepoint); before that it reads on its own connection, and takes no lock. The turn's last
+unit (``last_unit``: the dialogue state and the replies) needs none either: its commit is the
+turn's.
 
 The session is used by one thread at a time: the engine runs every database call of a turn on
 the turn's own worker thread (bot.engine says why).
@@ -21,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -32,10 +35,11 @@ from storage.turn_repositories import SqlInboundRepository
 class SqlTurnTransaction:
     """Implements `bot.ports.TurnTransaction` on one database."""
 
-    def __init__(self, database: Database,
-                 on_outbox_commit: Callable[[], None] | None = None) -> None:
+    def __init__(self, database: Database, on_outbox_commit: Callable[[], None] | None,
+                 make_last_unit: Callable[[SqlTurnTransaction], Any]) -> None:
         self.database = database
         self._on_outbox_commit = on_outbox_commit
+        self._make_last_unit = make_last_unit
         self._session: Session | None = None
         self.outbox_added = False  # a joined unit queued outbox items: wake the dispatcher
 
@@ -55,6 +59,9 @@ class SqlTurnTransaction:
                 return None
             self._session = self.database.sessions()
         return self._session
+
+    def last_unit(self) -> Any:
+        return self._make_last_unit(self)
 
     def commit(self) -> None:
         claim = current_claim.get()

@@ -34,23 +34,26 @@ class SqlUnitOfWork:
 
     session: Session
     _turn: SqlTurnTransaction | None
-    _savepoint: SessionTransaction
+    _savepoint: SessionTransaction | None
 
     def __init__(self, database: Database, case_prefix: str = "CX",
                  on_outbox_commit: Callable[[], None] | None = None,
-                 read_only: bool = False) -> None:
+                 read_only: bool = False, ends_turn: SqlTurnTransaction | None = None) -> None:
         self._database = database
         self._prefix = case_prefix
         self._on_outbox_commit = on_outbox_commit
         self._read_only = read_only
+        self._ends_turn = ends_turn
 
     def __enter__(self) -> SqlUnitOfWork:
-        turn = current_turn_transaction(self._database)
+        turn = self._ends_turn or current_turn_transaction(self._database)
         joined = turn.join(self._read_only) if turn is not None else None
         self._turn = turn if joined is not None else None
+        self._savepoint = None
         if joined is not None:
             self.session = joined
-            self._savepoint = joined.begin_nested()
+            if not (self._read_only or self._ends_turn):
+                self._savepoint = joined.begin_nested()
         else:
             self.session = self._database.sessions()
             if self._read_only:
@@ -77,7 +80,7 @@ class SqlUnitOfWork:
     ) -> None:
         if self._turn is not None:
             try:
-                if self._savepoint.is_active:
+                if self._savepoint is not None and self._savepoint.is_active:
                     self._savepoint.rollback()  # this unit's writes only; the turn goes on
             except Exception:
                 if exc is None:
@@ -93,9 +96,12 @@ class SqlUnitOfWork:
     def commit(self) -> None:
         if self._turn is not None:
             # Kept for the turn, which commits it with its answer (storage.turn_transaction).
-            self._savepoint.commit()
+            if self._savepoint is not None:
+                self._savepoint.commit()
             self._turn.outbox_added |= self.outbox.added
             self.outbox.added = False
+            if self._ends_turn is not None:
+                self._turn.commit()
             return
         claim = None if self._read_only else current_claim.get()
         # The work of an inbound event marks its claim done in the same transaction: both
@@ -117,7 +123,10 @@ class SqlUnitOfWork:
     def rollback(self) -> None:
         if self._turn is not None:
             # Undo this unit's writes and go on in a new savepoint (a rule that lost a race
-            # reads what won it).
+            # reads what won it). The turn's last unit has none: it undoes the turn.
+            if self._savepoint is None:
+                self._turn.rollback()
+                return
             if self._savepoint.is_active:
                 self._savepoint.rollback()
             self._savepoint = self.session.begin_nested()
@@ -138,7 +147,11 @@ class SqlUnitOfWorkFactory:
         return SqlUnitOfWork(self.database, self.case_prefix, self.on_outbox_commit, read_only)
 
     def one_transaction(self) -> SqlTurnTransaction:
-        return SqlTurnTransaction(self.database, self.on_outbox_commit)
+        return SqlTurnTransaction(self.database, self.on_outbox_commit, self._last_unit)
+
+    def _last_unit(self, turn: SqlTurnTransaction) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.database, self.case_prefix, self.on_outbox_commit,
+                             ends_turn=turn)
 
     def is_outage(self, exc: BaseException) -> bool:
         return database_unavailable(exc)
