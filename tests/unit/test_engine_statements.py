@@ -1,8 +1,10 @@
 """What one message costs in SQL: the engine's own statements per turn stay few.
 
 A turn's first transaction claims the event and reads identity, seller and dialogue in one
-query; its last one writes the dialogue in one upsert (nothing when it did not change), queues
-the replies and marks the event done. Counted with a ``before_cursor_execute`` listener.
+query; its last unit reads the dialogue again with a row lock (another process's turn may
+have saved it meanwhile: bot.engine), writes it in one upsert (nothing when it did not
+change), queues the replies and marks the event done. Counted with a ``before_cursor_execute``
+listener.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ def _kinds(sent: list[str]) -> list[str]:
     return [" ".join(s.split()[:3]) for s in sent]
 
 
-async def test_a_small_talk_turn_is_five_statements(chat: Chat, db: Database) -> None:
+async def test_a_small_talk_turn_is_six_statements(chat: Chat, db: Database) -> None:
     # The seller's first turn also stores their language (one UPDATE, once): count a later one.
     await chat.say("hi there")
     with statements(db) as sent:
@@ -53,6 +55,7 @@ async def test_a_small_talk_turn_is_five_statements(chat: Chat, db: Database) ->
     assert _kinds(sent) == [
         "INSERT INTO processed_events",  # the claim (a lease)
         "SELECT identities.id, identities.channel,",  # identity + seller + dialogue, joined
+        "SELECT dialogue_states.state FROM",  # still the state the turn started from?
         "INSERT INTO dialogue_states",  # the upsert (here: the first state)
         queue,  # the reply
         "UPDATE processed_events SET",  # the event is done, with the reply
