@@ -147,13 +147,14 @@ def report(results: list[Result], args: argparse.Namespace, total_s: float,
         lines += step_rows(res)
     lines += [
         "",
-        "What the ratio compares: after the NLU, \"greet\" and \"thanks\" need only the "
-        "turn's last transaction (dialogue state and replies, committed together with the "
-        "event's claim), so their ratio is the turn's own work (the dialogue, its texts, 4-6 "
-        "statements through the ORM) against a one-row INSERT; the intake and status turns "
-        "first read the seller's cases (a read-only unit), and the follow-up adds the message "
-        "to its case in its own write transaction (the case rules' unit of work) before the "
-        "last one: two durable commits after the NLU cannot be within 2× of one. The "
+        "What the ratio compares: after the NLU, every turn is one durable commit (the "
+        "turn's transaction: the case rules' work as savepoints, then the dialogue state and "
+        "the replies, committed together with the event's claim). \"greet\" and \"thanks\" "
+        "need only the last unit, so their ratio is the turn's own work (the dialogue, its "
+        "texts, 5-7 statements through the ORM, one of them the locked read of the dialogue "
+        "that catches another process's turn of the same seller) against a one-row INSERT; "
+        "the intake and status turns first read the seller's cases (a read-only unit), and "
+        "the follow-up adds the message to its case in a savepoint before the last unit. The "
         "baseline is mostly the commit's flush to disk, which is the machine's, not the "
         "engine's: the same benchmark on this machine measured PostgreSQL's bare write "
         "transaction at 7.98 ms p50 on 2026-11-30 (critical path 26.85 ms, 2.5×) and at "
