@@ -123,9 +123,11 @@ class SqlUnitOfWork:
     def rollback(self) -> None:
         if self._turn is not None:
             # Undo this unit's writes and go on in a new savepoint (a rule that lost a race
-            # reads what won it). The turn's last unit has none: it undoes the turn.
+            # reads what won it). The turn's last unit has none: it undoes the turn; a reader
+            # has nothing to undo.
             if self._savepoint is None:
-                self._turn.rollback()
+                if self._ends_turn is not None:
+                    self._turn.rollback()
                 return
             if self._savepoint.is_active:
                 self._savepoint.rollback()

@@ -99,6 +99,20 @@ def test_a_refused_unit_undoes_only_its_own_writes(uow_factory: SqlUnitOfWorkFac
     assert _sellers(uow_factory) == ["after the rollback", "kept"]
 
 
+def test_a_reader_inside_the_turn_that_rolls_back_undoes_nothing(
+        uow_factory: SqlUnitOfWorkFactory) -> None:
+    whole = uow_factory.one_transaction()
+    with whole.current():
+        _add_seller(uow_factory, "kept")
+        with uow_factory(read_only=True) as reader:
+            reader.rollback()
+        with whole.last_unit() as last:
+            last.sellers.add(None, "the answer", NOW)
+            last.commit()
+    whole.close()
+    assert _sellers(uow_factory) == ["kept", "the answer"]
+
+
 def test_a_turn_whose_event_was_taken_over_saves_nothing(
         uow_factory: SqlUnitOfWorkFactory) -> None:
     slow = _claim(uow_factory, "tg-3")
