@@ -35,6 +35,7 @@ class SqlUnitOfWork:
     session: Session
     _turn: SqlTurnTransaction | None
     _savepoint: SessionTransaction | None
+    _savepoint_open: bool
 
     def __init__(self, database: Database, case_prefix: str = "CX",
                  on_outbox_commit: Callable[[], None] | None = None,
@@ -49,11 +50,11 @@ class SqlUnitOfWork:
         turn = self._ends_turn or current_turn_transaction(self._database)
         joined = turn.join(self._read_only) if turn is not None else None
         self._turn = turn if joined is not None else None
-        self._savepoint = None
+        self._savepoint, self._savepoint_open = None, False
         if joined is not None:
             self.session = joined
             if not (self._read_only or self._ends_turn):
-                self._savepoint = joined.begin_nested()
+                self._begin_savepoint()
         else:
             self.session = self._database.sessions()
             if self._read_only:
@@ -80,8 +81,8 @@ class SqlUnitOfWork:
     ) -> None:
         if self._turn is not None:
             try:
-                if self._savepoint is not None and self._savepoint.is_active:
-                    self._savepoint.rollback()  # this unit's writes only; the turn goes on
+                if self._savepoint_open:
+                    self._end_savepoint(keep=False)  # this unit's writes only; the turn goes on
             except Exception:
                 if exc is None:
                     raise
@@ -96,8 +97,8 @@ class SqlUnitOfWork:
     def commit(self) -> None:
         if self._turn is not None:
             # Kept for the turn, which commits it with its answer (storage.turn_transaction).
-            if self._savepoint is not None:
-                self._savepoint.commit()
+            if self._savepoint_open:
+                self._end_savepoint(keep=True)
             self._turn.outbox_added |= self.outbox.added
             self.outbox.added = False
             if self._ends_turn is not None:
@@ -129,11 +130,25 @@ class SqlUnitOfWork:
                 if self._ends_turn is not None:
                     self._turn.rollback()
                 return
-            if self._savepoint.is_active:
-                self._savepoint.rollback()
-            self._savepoint = self.session.begin_nested()
+            if self._savepoint_open:
+                self._end_savepoint(keep=False)
+            self._begin_savepoint()
             return
         self.session.rollback()
+
+    def _begin_savepoint(self) -> None:
+        self._savepoint = self.session.begin_nested()
+        self._savepoint_open = True
+
+    def _end_savepoint(self, keep: bool) -> None:
+        # Rolled back even when a failed flush has already deactivated it: until then the
+        # session refuses every later statement of the turn.
+        assert self._savepoint is not None
+        self._savepoint_open = False
+        if keep:
+            self._savepoint.commit()
+        else:
+            self._savepoint.rollback()
 
 
 class SqlUnitOfWorkFactory:

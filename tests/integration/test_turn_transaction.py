@@ -7,8 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 
 from bot.inbound_claims import DONE, LEASED, ClaimLost, InboundClaim, working_on
+from storage.models import ProcessedEventRow
 from storage.uow import SqlUnitOfWorkFactory
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
@@ -97,6 +99,26 @@ def test_a_refused_unit_undoes_only_its_own_writes(uow_factory: SqlUnitOfWorkFac
         whole.commit()
     whole.close()
     assert _sellers(uow_factory) == ["after the rollback", "kept"]
+
+
+def test_a_unit_whose_flush_failed_undoes_itself_and_the_turn_goes_on(
+        uow_factory: SqlUnitOfWorkFactory) -> None:
+    """A failed flush deactivates the unit's savepoint at once; it must still be rolled back,
+    or the session refuses every later statement of the turn."""
+    whole = uow_factory.one_transaction()
+    with whole.current():
+        _add_seller(uow_factory, "kept")
+        with pytest.raises(ValueError), uow_factory() as uow:
+            uow.session.add_all([ProcessedEventRow(source="telegram", event_id="same",
+                                                   created_at=NOW) for _ in range(2)])
+            try:
+                uow.session.flush()
+            except IntegrityError:
+                raise ValueError("a rule refuses after its insert failed") from None
+        _add_seller(uow_factory, "after the refusal")
+        whole.commit()
+    whole.close()
+    assert _sellers(uow_factory) == ["after the refusal", "kept"]
 
 
 def test_a_reader_inside_the_turn_that_rolls_back_undoes_nothing(
