@@ -291,8 +291,8 @@ class Engine:
         now = self.clock.now()
         with whole.last_unit() as uow:
             # Locked until the commit: the other process's turn waits here, then sees ours.
-            if not release and uow.dialogue.load(msg.channel, msg.user_id,
-                                                 lock=True) != started_from:
+            if not release and uow.dialogue.lock(msg.channel, msg.user_id,
+                                                 now) != started_from:
                 raise DialogueMovedOn(msg.channel, msg.user_id)
             if state is not None:
                 uow.dialogue.save(msg.channel, msg.user_id, state, now)

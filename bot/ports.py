@@ -217,9 +217,11 @@ class Conversation:
 
 
 class DialogueRepository(Protocol):
-    def load(self, channel: str, external_id: str, lock: bool = False) -> dict[str, Any]:
-        """The saved state ({} for none); ``lock``: the row stays locked until the
-        transaction ends, so another process's turn for the same user waits to save."""
+    def load(self, channel: str, external_id: str) -> dict[str, Any]: ...
+    def lock(self, channel: str, external_id: str, now: datetime) -> dict[str, Any]:
+        """The saved state ({} for none), its row locked until the transaction ends, so that
+        another process's turn of the same user waits to save. A user with no row gets an
+        empty one, or there would be nothing to lock."""
         ...
     def save(self, channel: str, external_id: str, state: dict[str, Any], now: datetime) -> None:
         """Insert or replace the state of this user's dialogue."""
@@ -272,9 +274,10 @@ class UnitOfWork(Protocol):
 
 class TurnTransaction(Protocol):
     """One database transaction for a whole seller's turn (bot.engine): while it is current,
-    every unit of work the factory makes that writes, and every read after the first write,
-    joins it as a savepoint. A unit's ``commit`` then keeps its work for the turn, and only
-    ``commit`` here saves it, with the event's claim done, or nothing is saved."""
+    every unit of work the factory makes that writes joins it as a savepoint, and every read
+    after the first write joins it too (to see the turn's work). A unit's ``commit`` then keeps
+    its work for the turn, and only ``commit`` here (or the last unit's) saves it, with the
+    event's claim done, or nothing is saved."""
 
     def current(self) -> AbstractContextManager[None]:
         """Make this the transaction units of work join, in this context and the worker

@@ -48,6 +48,7 @@ class _TurnStatements:
     rename: Any
     load: Any
     load_locked: Any
+    make_empty: Any
     save: Any
 
 
@@ -99,6 +100,13 @@ def _turn_statements(dialect: str) -> _TurnStatements:
         load_locked=select(d.state).where(d.channel == bindparam("channel"),
                                           d.external_id == bindparam("external_id"))
         .with_for_update(),
+        # A second one of these waits for the first's transaction (the unique key), then adds
+        # nothing.
+        make_empty=insert(_DIALOGUES).values(channel=bindparam("channel"),
+                                             external_id=bindparam("external_id"),
+                                             state=bindparam("state"),
+                                             updated_at=bindparam("now"))
+        .on_conflict_do_nothing(index_elements=["channel", "external_id"]),
         # Insert the first state, replace it afterwards: one statement either way.
         save=save.on_conflict_do_update(
             index_elements=["channel", "external_id"],
@@ -143,9 +151,17 @@ class SqlInboundRepository(_TurnRepo):
 
 
 class SqlDialogueRepository(_TurnRepo):
-    def load(self, channel: str, external_id: str, lock: bool = False) -> dict[str, Any]:
-        state = self.session.scalar(self._sql.load_locked if lock else self._sql.load,
+    def load(self, channel: str, external_id: str) -> dict[str, Any]:
+        state = self.session.scalar(self._sql.load,
                                     {"channel": channel, "external_id": external_id})
+        return dict(state) if state else {}
+
+    def lock(self, channel: str, external_id: str, now: datetime) -> dict[str, Any]:
+        key = {"channel": channel, "external_id": external_id}
+        state = self.session.scalar(self._sql.load_locked, key)
+        if state is None:
+            self.session.execute(self._sql.make_empty, {**key, "state": {}, "now": now})
+            state = self.session.scalar(self._sql.load_locked, key)
         return dict(state) if state else {}
 
     def save(self, channel: str, external_id: str, state: dict[str, Any], now: datetime) -> None:

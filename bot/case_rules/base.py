@@ -106,8 +106,8 @@ class CaseServiceBase:
     def _keep_reason(self, uow: UnitOfWork, case: Case, seller_id: int, reason: str,
                      files: Sequence[dict[str, Any]], now: datetime) -> None:
         """Words a seller typed around an action ("urgent, I need the money to pay my
-        supplier") go into the case for the agents, in the action's own transaction (a turn's
-        work is one commit: bot.inbound_claims). They explain the action; they are not the
+        supplier") go into the case for the agents, in the action's own unit of work, so a
+        refused action keeps no reason either. They explain the action; they are not the
         answer the case may be waiting for, so its status stays."""
         if not reason and not files:
             return

@@ -68,8 +68,8 @@ async def open_now(turn: Turn, case_type: str | None, description: str, order_id
     else:
         # Someone (another device, a double tap) opened it a moment ago: rule 1 holds, and
         # what the seller wrote goes into that case instead.
-        # Its flag for a person goes with the message, in one transaction like a new case's:
-        # a turn's work is one commit (bot.inbound_claims).
+        # Its flag for a person goes with the message, in one rule's unit of work like a new
+        # case's: a refused message is not flagged either.
         try:
             await turn.call(turn.cases.add_seller_message, turn.seller_id, case.number,
                             description, attachments, needs_human=human)

@@ -3,6 +3,7 @@ are savepoints, and only the turn's commit saves them, with the event's claim do
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -158,3 +159,30 @@ def test_an_event_without_an_answer_is_done_at_its_first_commit(
     assert claim.state == DONE
     with uow_factory() as uow:
         assert not uow.inbound.in_progress("telegram", "slack-1")
+
+
+def test_a_second_turn_of_a_user_with_no_dialogue_yet_waits_and_sees_the_first_ones(
+        uow_factory: SqlUnitOfWorkFactory) -> None:
+    """Two processes' first turns of a new user: the locked read makes the user's (empty)
+    row, so the second waits for the first's commit and sees its state, instead of both
+    reading "no state" and the second save overwriting the first."""
+    first = uow_factory.one_transaction()
+    with first.current(), first.last_unit() as uow:
+        assert uow.dialogue.lock("telegram", "new-user", NOW) == {}
+        uow.dialogue.save("telegram", "new-user", {"step": "first"}, NOW)
+        seen: list[dict[str, object]] = []
+
+        def second_turn() -> None:
+            second = uow_factory.one_transaction()
+            with second.current(), second.last_unit() as other:
+                seen.append(other.dialogue.lock("telegram", "new-user", NOW))
+            second.close()
+
+        waiting = threading.Thread(target=second_turn)
+        waiting.start()
+        waiting.join(0.5)
+        assert waiting.is_alive() and seen == []  # held by the first turn's lock
+        uow.commit()
+    first.close()
+    waiting.join(10)
+    assert seen == [{"step": "first"}]
