@@ -15,7 +15,7 @@ unit (``last_unit``: the dialogue state and the replies) needs none either: its 
 turn's.
 
 The session is used by one thread at a time: the engine runs every database call of a turn on
-the turn's own worker thread (bot.engine says why).
+the turn's own worker thread (bot.turn_threads says why).
 """
 
 from __future__ import annotations
