@@ -137,8 +137,8 @@ def _quality(report: EvaluationReport, training: dict[str, object] | None) -> li
         f"{sizes}. The final sets (`nlu/rasa/tests/final_*.yml`) were written before the models "
         "they score and were not looked at while tuning: the pipeline, the data and the "
         "thresholds were tuned on the development sets (`dev_*.yml`; `frontdoor nlu evaluate "
-        "--set dev`). The Chinese one is the third edition (280 lines), written blind after the "
-        "first two had been read while tuning or judging (both joined the development set; "
+        "--set dev`). The Chinese one is the fourth edition (280 lines), written blind after the "
+        "first three had been read while tuning or judging (both joined the development set; "
         "nlu/README.md). No line of "
         "either is a near-duplicate of a training line of its label (punctuation, spacing, "
         "full-width forms, Traditional characters or one word apart; tests/unit/test_nlu_data.py).",
