@@ -57,7 +57,8 @@ class DeliveryOutcomes:
             return
         if item.kind == ob.SELLER_DELETE:
             case = uow.cases.get(item.case_id)
-            if case is not None:  # the agent sees it worked, as a ✅ shows a delivery
+            if case is not None and self._all_taken_back(uow, item):
+                # The agent sees it worked, as a ✅ shows a delivery.
                 self.relay.post_in_thread(uow, case, t("thread.deleted_for_seller"), NOTE_AUTHOR, now)
             return
         if item.kind == ob.CASE_PARENT and item.thread is None and chat and msg_id:
@@ -74,6 +75,20 @@ class DeliveryOutcomes:
                 self.relay.reaction(uow, case, str(item.payload["agent_ts"]),
                                     "white_check_mark", now,
                                     str(channel) if channel else None)
+
+    @staticmethod
+    def _all_taken_back(uow: UnitOfWork, item: OutboundItem) -> bool:
+        """Whether this was the last of a message's take-backs, all done. A reply with files
+        has one copy per part (its words, each file) and one take-back each: the agent gets
+        one note for the message, when the last is recorded, and none if one failed (that
+        one said so)."""
+        message_id = item.payload.get("case_message_id")
+        if item.case_id is None or message_id is None:
+            return True
+        others = {item_id: status for item_id, status
+                  in uow.outbox.take_backs(item.case_id, int(message_id)).items()
+                  if item_id != item.id}
+        return not any(status in ("pending", "dead") for status in others.values())
 
     def _dead(self, uow: UnitOfWork, item: OutboundItem, result: DeliveryResult,
               now: datetime) -> None:

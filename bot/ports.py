@@ -180,6 +180,10 @@ class OutboxRepository(Protocol):
     def seller_copies(self, case_id: int, case_message_id: int) -> Sequence[SellerCopy]:
         """The items that carried (or are to carry) a case message to the seller."""
         ...
+    def take_backs(self, case_id: int, case_message_id: int) -> Mapping[int, str]:
+        """The items taking a case message's copies back from the seller (SELLER_DELETE):
+        item id -> status."""
+        ...
     def withdraw(self, item_id: int, reason: str, now: datetime) -> bool:
         """Withdraw an item that never reached its chat, for good: pending and held by no
         dispatcher, or dead-lettered (so no operator's retry sends it). False if it is sent

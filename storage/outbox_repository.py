@@ -94,13 +94,21 @@ class SqlOutboxRepository(SqlRepository):
         return int(getattr(result, "rowcount", 0) or 0)
 
     def seller_copies(self, case_id: int, case_message_id: int) -> Sequence[SellerCopy]:
-        # A case's seller-bound items are few: filter the JSON payload here, on both databases.
-        rows = self.session.scalars(select(OutboxRow).where(
-            OutboxRow.case_id == case_id,
-            OutboxRow.kind.in_((ob.SELLER_MESSAGE, ob.SELLER_FILE))).order_by(OutboxRow.id))
         return [SellerCopy(row.id, row.destination, row.ordering_key, row.status, row.sent_at,
                            row.platform_chat_id, row.platform_message_id, row.kind)
-                for row in rows if row.payload.get("case_message_id") == case_message_id]
+                for row in self._of_message(case_id, case_message_id,
+                                            (ob.SELLER_MESSAGE, ob.SELLER_FILE))]
+
+    def take_backs(self, case_id: int, case_message_id: int) -> Mapping[int, str]:
+        return {row.id: row.status
+                for row in self._of_message(case_id, case_message_id, (ob.SELLER_DELETE,))}
+
+    def _of_message(self, case_id: int, case_message_id: int,
+                    kinds: Sequence[str]) -> list[OutboxRow]:
+        # A case's seller-bound items are few: filter the JSON payload here, on both databases.
+        rows = self.session.scalars(select(OutboxRow).where(
+            OutboxRow.case_id == case_id, OutboxRow.kind.in_(kinds)).order_by(OutboxRow.id))
+        return [row for row in rows if row.payload.get("case_message_id") == case_message_id]
 
     def withdraw(self, item_id: int, reason: str, now: datetime) -> bool:
         """Withdraw an item that has not reached its chat: queued and not out on a lease, or

@@ -71,6 +71,22 @@ async def files_delivered(served: Served, count: int) -> None:
         await asyncio.sleep(0.05)
 
 
+def notes_saying(served: Served, fragment: str) -> list[str]:
+    """The thread notes queued with ``fragment``, sent or not."""
+    texts = [str(row.payload.get("text", "")) for row in
+             outbox(served.services.uow_factory, ob.THREAD_POST)]
+    return [text for text in texts if fragment in text]
+
+
+async def one_note_after_every_take_back(served: Served, parent_ts: str, copies: int) -> None:
+    """The agent is told once for the message, after the last of its copies was taken back
+    (the note is queued with that record, so no other can follow)."""
+    await wait_in_thread(served, parent_ts, "Deleted for the seller")
+    assert [r.status for r in outbox(served.services.uow_factory, ob.SELLER_DELETE)] == [
+        "sent"] * copies
+    assert notes_saying(served, "Deleted for the seller") == ["🗑 Deleted for the seller too"]
+
+
 async def test_a_reply_with_files_is_taken_out_of_the_slack_dm_text_and_files(
         served: Served) -> None:
     dm = DmSeller(served)
@@ -89,7 +105,7 @@ async def test_a_reply_with_files_is_taken_out_of_the_slack_dm_text_and_files(
     event = deletion(parent_ts, agent_ts, "Your label and the box.")
     assert (await served.slack_event(event)).status_code == 200
 
-    await wait_in_thread(served, parent_ts, "Deleted for the seller", count=3)
+    await one_note_after_every_take_back(served, parent_ts, copies=3)
     [words] = served.slack.calls("chat.delete")
     assert (words["channel"], words["ts"]) == (dm.dm, text.response["ts"])
     assert sorted(r["file"] for r in served.slack.calls("files.delete")) == sorted(shared)
@@ -111,7 +127,7 @@ async def test_a_reply_with_a_photo_is_taken_out_of_the_telegram_chat_text_and_p
     event = deletion(case.parent_ts, agent_ts, "The box as it arrived.")
     assert (await served.slack_event(event)).status_code == 200
 
-    await wait_in_thread(served, case.parent_ts, "Deleted for the seller", count=2)
+    await one_note_after_every_take_back(served, case.parent_ts, copies=2)
     taken_back = {int(r["message_id"]) for r in served.telegram.calls("deleteMessage")}
     assert taken_back == {text.response["result"]["message_id"],
                           sent_photo.response["result"]["message_id"]}
