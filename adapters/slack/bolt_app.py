@@ -22,6 +22,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.cards import CASE_ACTION_PATTERN, action_value, parse_action
+from adapters.slack.connect_files import with_file_details
 from adapters.slack.invite_actions import add_invite_actions
 from adapters.slack.payload_checks import DECLINE_CALLBACK
 from bot.agent_desk import AgentDesk
@@ -176,6 +177,7 @@ def build_bolt_app(
         if not thread_ts or thread_ts == event.get("ts"):
             return  # not a thread reply: channel chatter is not for sellers
         # A refused reply is reported in the thread by the desk, through the outbox.
+        event = await with_file_details(client, event)
         await run(desk.thread_message, _agent_message(event, channel, event_id))
 
     @app.action(CASE_ACTION_PATTERN)

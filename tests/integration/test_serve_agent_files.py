@@ -107,6 +107,23 @@ async def test_two_files_are_two_uploads_in_order(
     assert sent[0]["document"]["size"] == len(LABEL)
 
 
+async def test_a_file_from_a_slack_connect_channel_reaches_the_seller(
+        served: Served, seller: TelegramSeller, case: OpenedCase) -> None:
+    photo = served.slack.host_file("damage.png", PHOTO, "image/png")
+    # Shared from a partner's workspace, Slack sends only the file's id and how to look it up.
+    connect_stub = {"id": photo["id"], "mode": "file_access", "file_access": "check_file_info",
+                    "created": 0, "timestamp": 0, "user": ""}
+
+    await share(served, case.parent_ts, "The damage, as the carrier photographed it.",
+                [connect_stub])
+
+    sent = await served.telegram.wait_for("sendPhoto", timeout=WAIT)
+    assert sent["chat_id"] == seller.chat and sent.status == 200
+    assert sent["photo"]["size"] == len(PHOTO)
+    assert sent["caption"] == f"📎 {case.number}: damage.png"
+    assert [r["file"] for r in served.slack.calls("files.info")] == [photo["id"]]
+
+
 async def test_a_file_over_the_upload_limit_is_noted_in_the_thread(
         served: Served, seller: TelegramSeller, case: OpenedCase) -> None:
     huge = served.slack.host_file("scan.pdf", PDF, "application/pdf", size=60 * 1024 * 1024)

@@ -1,0 +1,131 @@
+"""A file an agent shares from a Slack Connect channel arrives as a stub (``file_access:
+"check_file_info"``: an id, no name and no ``url_private``), so the app asks ``files.info``
+for it before the reply goes to the seller: the real bolt app, the agent desk and the inbox on
+a real database, with Slack's Web API a local stand-in. A failed ``files.info`` leaves the
+event in the inbox for a retry, so the file is not lost; a file Slack says is gone is relayed as
+it came, and the seller's channel then says it could not be sent."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy import select
+
+from adapters.slack.bolt_app import build_bolt_app
+from adapters.slack.event_inbox import SOURCE, SlackEventInbox
+from bot import outbox as ob
+from bot.agent_desk import AgentDesk
+from bot.cases import CaseService
+from bot.clock import ManualClock
+from bot.messages import SellerMessage
+from storage.inbox_queue import SqlInbox
+from storage.models import OutboxRow
+from storage.uow import SqlUnitOfWorkFactory
+from tests.integration.test_agent_desk import case_in_thread
+from tests.standins import Fault
+from tests.standins.slack_api import SlackStandIn
+
+LEASE = timedelta(seconds=30)
+PHOTO = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
+
+
+@pytest.fixture
+async def slack() -> AsyncIterator[SlackStandIn]:
+    async with SlackStandIn() as standin:
+        yield standin
+
+
+async def _no_sellers(msg: SellerMessage) -> None:
+    raise AssertionError(f"no seller writes in this test: {msg}")
+
+
+def stub(file_id: str) -> dict[str, Any]:
+    """A file as Slack sends it from a Slack Connect channel."""
+    return {"id": file_id, "mode": "file_access", "file_access": "check_file_info",
+            "created": 0, "timestamp": 0, "user": ""}
+
+
+def shared(event_id: str, files: list[dict[str, Any]]) -> str:
+    event = {"type": "message", "subtype": "file_share", "channel": "C1",
+             "channel_type": "channel", "user": "UPARTNER", "ts": "100.2",
+             "thread_ts": "100.1", "text": "The label you asked for", "files": files}
+    return json.dumps({"type": "event_callback", "event_id": event_id, "team_id": "T1",
+                       "api_app_id": "A1", "event": event})
+
+
+def file_items(uow_factory: SqlUnitOfWorkFactory) -> list[dict[str, Any]]:
+    """The attachments of the outbox items carrying agents' files to the seller."""
+    with uow_factory() as uow:
+        payloads = uow.session.scalars(select(OutboxRow.payload).where(
+            OutboxRow.kind == ob.SELLER_FILE).order_by(OutboxRow.id))
+        return [dict(p["attachment"]) for p in payloads]
+
+
+def inbox_of(service: CaseService, uow_factory: SqlUnitOfWorkFactory, slack: SlackStandIn,
+             clock: ManualClock) -> tuple[SqlInbox, SlackEventInbox]:
+    client = AsyncWebClient(token="xoxb-test", base_url=slack.base_url)
+    bolt = build_bolt_app(client, None, AgentDesk(service, uow_factory), service,
+                          _no_sellers, ["C1"])
+    inbox = SqlInbox(uow_factory.database)
+    return inbox, SlackEventInbox(bolt, inbox, clock, LEASE)
+
+
+async def test_a_slack_connect_file_is_looked_up_and_reaches_the_seller_with_its_name(
+        service: CaseService, uow_factory: SqlUnitOfWorkFactory, clock: ManualClock,
+        slack: SlackStandIn) -> None:
+    case_in_thread(service, uow_factory)
+    hosted = slack.host_file("label.png", PHOTO, "image/png")
+    inbox, live = inbox_of(service, uow_factory, slack, clock)
+
+    await live.accept("EvSHARE", shared("EvSHARE", [stub(hosted["id"])]))
+    await live.stop()
+
+    [attachment] = file_items(uow_factory)
+    assert attachment["file_name"] == "label.png"
+    assert attachment["mime_type"] == "image/png" and attachment["kind"] == "photo"
+    assert attachment["url"] == hosted["url_private"]  # where the seller's copy comes from
+    assert attachment["size"] == len(PHOTO)
+    assert [r["file"] for r in slack.calls("files.info")] == [hosted["id"]]
+    assert inbox.waiting(SOURCE) == 0
+
+
+async def test_a_failed_lookup_keeps_the_event_and_its_retry_brings_the_file(
+        service: CaseService, uow_factory: SqlUnitOfWorkFactory, clock: ManualClock,
+        slack: SlackStandIn) -> None:
+    case_in_thread(service, uow_factory)
+    hosted = slack.host_file("label.png", PHOTO, "image/png")
+    inbox, live = inbox_of(service, uow_factory, slack, clock)
+    slack.fail_next("files.info", Fault(500, {"ok": False, "error": "internal_error"}))
+
+    await live.accept("EvSHARE", shared("EvSHARE", [stub(hosted["id"])]))
+    await live.stop()
+    assert file_items(uow_factory) == []  # nothing relayed without the file...
+    assert inbox.waiting(SOURCE) == 1  # ...and the event is kept for a retry
+
+    clock.advance(LEASE + timedelta(seconds=1))
+    assert await live.recover_once() == 1
+    await live.stop()
+    assert [a["file_name"] for a in file_items(uow_factory)] == ["label.png"]
+    assert inbox.waiting(SOURCE) == 0
+
+
+async def test_a_file_slack_says_is_gone_is_relayed_as_it_came(
+        service: CaseService, uow_factory: SqlUnitOfWorkFactory, clock: ManualClock,
+        slack: SlackStandIn) -> None:
+    case_in_thread(service, uow_factory)
+    inbox, live = inbox_of(service, uow_factory, slack, clock)
+
+    await live.accept("EvSHARE", shared("EvSHARE", [stub("F0GONE")]))
+    await live.stop()
+
+    # The reply's words still reach the seller; the file has no URL, so the seller's channel
+    # reports it cannot be sent (tests/integration/test_serve_agent_files.py), as for any
+    # file that cannot be fetched.
+    [attachment] = file_items(uow_factory)
+    assert attachment["file_id"] == "F0GONE" and attachment["url"] is None
+    assert inbox.waiting(SOURCE) == 0
