@@ -20,6 +20,7 @@ thread lent to it alone (bot.turn_threads says why).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -94,6 +95,8 @@ class Engine:
         self._turns_of = KeyedLocks()
         self._threads = TurnThreads()
         self._background: set[asyncio.Future[None]] = set()
+        self._admission = (asyncio.Semaphore(config.max_concurrent_turns)
+                           if config.max_concurrent_turns > 0 else None)
 
     async def handle(self, msg: SellerMessage) -> list[Reply]:
         """Process one inbound seller message; returns the replies AND queues them to the
@@ -111,15 +114,19 @@ class Engine:
             # first database transaction instead of following it.
             prefetch = asyncio.create_task(self.deps.classifier.classify(text))
         try:
-            loop = asyncio.get_running_loop()
-            deadline = loop.time() + IN_PROGRESS_WAIT
-            while True:
-                try:
-                    return await self._turn(msg, text, prefetch)
-                except EventInProgress:
-                    if loop.time() >= deadline:
-                        raise
-                    await asyncio.sleep(IN_PROGRESS_POLL)
+            if prefetch is not None and self._admission is not None:
+                # The NLU's answer comes before a place: a slow or unreachable Rasa holds none.
+                await asyncio.wait({prefetch})
+            async with self._admission or contextlib.nullcontext():
+                loop = asyncio.get_running_loop()
+                deadline = loop.time() + IN_PROGRESS_WAIT
+                while True:
+                    try:
+                        return await self._turn(msg, text, prefetch)
+                    except EventInProgress:
+                        if loop.time() >= deadline:
+                            raise
+                        await asyncio.sleep(IN_PROGRESS_POLL)
         finally:
             if prefetch is not None and not prefetch.done():
                 prefetch.cancel()

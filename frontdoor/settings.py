@@ -264,6 +264,9 @@ class Settings(BaseSettings):
     # (bot.urgent_work); false gives back asyncio's first-come-first-served executor.
     frontdoor_worker_threads: Annotated[int, Field(ge=0)] = 0
     frontdoor_urgent_work_first: bool = True
+    # Seller turns doing their database work at once in a process (0: no limit); the others
+    # wait, in order, with their NLU answer already in hand (bot.engine).
+    frontdoor_max_concurrent_turns: Annotated[int, Field(ge=0)] = 0
 
     @field_validator("frontdoor_claim_retention_days")
     @classmethod

@@ -168,6 +168,7 @@ def build_engine(services: Services, classifier: Classifier) -> Engine:
         max_text_chars=s.frontdoor_max_text_chars,
         max_attachment_bytes=s.frontdoor_max_attachment_mb * 1_000_000,
         inbound_lease_seconds=s.frontdoor_inbound_lease_seconds,
+        max_concurrent_turns=s.frontdoor_max_concurrent_turns,
         portal_links=build_portal_login(s, services.database, services.clock),
     )
     knowledge = load_knowledge_base(s)

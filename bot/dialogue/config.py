@@ -52,6 +52,9 @@ class EngineConfig:
     # How long a turn holds its event before a redelivery may take it over (the turn died):
     # longer than a slow turn (NLU timeout + database), shorter than the platforms' retries.
     inbound_lease_seconds: float = 30.0
+    # Seller turns past the NLU doing their database work at once (0: no limit). Under a
+    # flood of sellers, fewer turns at once leave a single process room for agents' replies.
+    max_concurrent_turns: int = 0
     menu_types: int = 4
     list_limit: int = 10
     # The seller portal's login links (`/web`, "View in browser"); None: the portal is off.

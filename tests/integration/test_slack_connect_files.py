@@ -8,11 +8,9 @@ it came, and the seller's channel then says it could not be sent."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
-import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import select
 
@@ -22,26 +20,18 @@ from bot import outbox as ob
 from bot.agent_desk import AgentDesk
 from bot.cases import CaseService
 from bot.clock import ManualClock
-from bot.messages import SellerMessage
 from storage.inbox_queue import SqlInbox
 from storage.models import OutboxRow
 from storage.uow import SqlUnitOfWorkFactory
+from tests.integration import test_slack_inbox_order as inbox_order_tests
 from tests.integration.test_agent_desk import case_in_thread
+from tests.integration.test_slack_inbox_order import _no_sellers
 from tests.standins import Fault
 from tests.standins.slack_api import SlackStandIn
 
+slack = inbox_order_tests.slack  # the Slack stand-in fixture
 LEASE = timedelta(seconds=30)
 PHOTO = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
-
-
-@pytest.fixture
-async def slack() -> AsyncIterator[SlackStandIn]:
-    async with SlackStandIn() as standin:
-        yield standin
-
-
-async def _no_sellers(msg: SellerMessage) -> None:
-    raise AssertionError(f"no seller writes in this test: {msg}")
 
 
 def stub(file_id: str) -> dict[str, Any]:
