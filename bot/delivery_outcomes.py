@@ -57,7 +57,8 @@ class DeliveryOutcomes:
             return
         if item.kind == ob.SELLER_DELETE:
             case = uow.cases.get(item.case_id)
-            if case is not None and self._all_taken_back(uow, item):
+            if case is not None and not item.payload.get("partial") \
+                    and self._all_taken_back(uow, item):
                 # The agent sees it worked, as a ✅ shows a delivery.
                 self.relay.post_in_thread(uow, case, t("thread.deleted_for_seller"), NOTE_AUTHOR, now)
             return
@@ -81,7 +82,8 @@ class DeliveryOutcomes:
         """Whether this was the last of a message's take-backs, all done. A reply with files
         has one copy per part (its words, each file) and one take-back each: the agent gets
         one note for the message, when the last is recorded, and none if one failed (that
-        one said so)."""
+        one said so; a copy that could not be asked to go at all is told when the deletion is
+        queued, and marks the take-backs ``partial``)."""
         message_id = item.payload.get("case_message_id")
         if item.case_id is None or message_id is None:
             return True

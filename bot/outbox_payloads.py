@@ -58,12 +58,15 @@ class SellerFilePayload(TypedDict):
 class SellerDeletePayload(TypedDict):
     """``seller.delete``: an agent deleted a relayed message; take the seller's copy back.
     ``file``: the copy is one of the message's files (a Slack DM's is a file the bot shared,
-    deleted with ``files.delete``; ``platform_message_id`` is then its file id)."""
+    deleted with ``files.delete``; ``platform_message_id`` is then its file id).
+    ``partial``: another copy of the message could not be taken back (the thread was told
+    so), so this one's success is not announced as the message's deletion."""
 
     address: str
     platform_message_id: str
     case_message_id: int
     file: NotRequired[bool]
+    partial: NotRequired[bool]
 
 
 # Agent-bound kinds ---------------------------------------------------------------------------

@@ -71,6 +71,7 @@ class DeletionRules(CaseServiceBase):
         """Withdraw or delete each copy the seller has; why any could not be."""
         problems: list[str] = []
         withdrawn = 0
+        take_backs: list[tuple[str, SellerDeletePayload, str]] = []
         for copy in uow.outbox.seller_copies(case.id, case_message_id):
             if copy.status == "dead":
                 # Never reached the seller, and agents were told so: withdrawn all the same,
@@ -96,8 +97,11 @@ class DeletionRules(CaseServiceBase):
                                           case_message_id=case_message_id)
             if copy.kind == ob.SELLER_FILE:
                 payload["file"] = True  # e.g. a Slack file id, not a message's ts
-            uow.outbox.add(copy.destination, ob.SELLER_DELETE, payload, case.id,
-                           copy.ordering_key, now)
+            take_backs.append((copy.destination, payload, copy.ordering_key))
+        for destination, payload, ordering_key in take_backs:
+            if problems:
+                payload["partial"] = True  # the thread hears of the copy left, not "deleted"
+            uow.outbox.add(destination, ob.SELLER_DELETE, payload, case.id, ordering_key, now)
         if withdrawn and not problems:
             self.relay.post_in_thread(uow, case, t("thread.withdrawn"), NOTE_AUTHOR, now)
         return problems
