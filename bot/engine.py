@@ -115,18 +115,19 @@ class Engine:
             prefetch = asyncio.create_task(self.deps.classifier.classify(text))
         try:
             if prefetch is not None and self._admission is not None:
-                # The NLU's answer comes before a place: a slow or unreachable Rasa holds none.
+                # The NLU's answer (or its time-out) comes before a place, so a slow Rasa holds
+                # none; a typed message that turns out not to need it waits for it all the same.
                 await asyncio.wait({prefetch})
-            async with self._admission or contextlib.nullcontext():
-                loop = asyncio.get_running_loop()
-                deadline = loop.time() + IN_PROGRESS_WAIT
-                while True:
-                    try:
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + IN_PROGRESS_WAIT
+            while True:
+                try:
+                    async with self._admission or contextlib.nullcontext():
                         return await self._turn(msg, text, prefetch)
-                    except EventInProgress:
-                        if loop.time() >= deadline:
-                            raise
-                        await asyncio.sleep(IN_PROGRESS_POLL)
+                except EventInProgress:
+                    if loop.time() >= deadline:
+                        raise
+                    await asyncio.sleep(IN_PROGRESS_POLL)  # holding no place
         finally:
             if prefetch is not None and not prefetch.done():
                 prefetch.cancel()

@@ -10,16 +10,17 @@ asked before the message goes to the desk.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, TypeGuard
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.file_source import GONE_ERRORS
-
 log = logging.getLogger(__name__)
 
 STUB_ACCESS = "check_file_info"
+#: files.info errors that pass: the event is tried again later.
+PASSING_ERRORS = frozenset({"ratelimited", "internal_error", "fatal_error",
+                            "service_unavailable", "request_timeout"})
 
 
 def has_file_stubs(event: dict[str, Any]) -> bool:
@@ -30,27 +31,54 @@ def has_file_stubs(event: dict[str, Any]) -> bool:
 async def with_file_details(client: AsyncWebClient, event: dict[str, Any]) -> dict[str, Any]:
     """``event`` with each file stub replaced by its file object from ``files.info``.
 
-    A file Slack says is gone stays a stub: the seller is then told it could not be sent, as
-    for any file that cannot be fetched. Any other failure raises, so the event is processed
-    again when its lease runs out (bot.inbox), rather than losing the file.
+    A failure that passes (a rate limit, Slack's own error, no connection) raises, so the event
+    is processed again when its lease runs out (bot.inbox) rather than losing the file. Any
+    other answer (the file is gone, the app lacks ``files:read``, an object not shaped like a
+    file) leaves the stub, which is logged: the reply's words still go, and the thread is told
+    the file did not reach the seller, as for any file that cannot be fetched.
     """
     if not has_file_stubs(event):
         return event
     files: list[Any] = []
     for file in event.get("files") or []:
-        if not (isinstance(file, dict) and file.get("file_access") == STUB_ACCESS):
-            files.append(file)
-            continue
-        try:
-            response = await client.files_info(file=str(file.get("id")))
-        except SlackApiError as exc:
-            error = exc.response.get("error") if exc.response is not None else None
-            if error not in GONE_ERRORS:
-                raise
-            log.warning("a Slack Connect file %s is not to be had (%s): left as it came",
-                        file.get("id"), error)
-            files.append(file)
-            continue
-        details = response.get("file")
-        files.append(dict(details) if isinstance(details, dict) else file)
+        if isinstance(file, dict) and file.get("file_access") == STUB_ACCESS:
+            file = await _looked_up(client, file)
+        files.append(file)
     return {**event, "files": files}
+
+
+async def _looked_up(client: AsyncWebClient, stub: dict[str, Any]) -> dict[str, Any]:
+    try:
+        response = await client.files_info(file=str(stub.get("id")))
+    except SlackApiError as exc:
+        status, error = _failure(exc)
+        if status == 429 or status >= 500 or error in PASSING_ERRORS:
+            raise
+        log.warning("Slack Connect file %s: files.info answered %s (HTTP %s); relayed without "
+                    "it", stub.get("id"), error, status)
+        return stub
+    details = response.get("file")
+    if not _shaped_like_a_file(details):
+        log.warning("Slack Connect file %s: files.info gave no usable file; relayed without it",
+                    stub.get("id"))
+        return stub
+    return dict(details)
+
+
+def _failure(exc: SlackApiError) -> tuple[int, str]:
+    """HTTP status and Slack's error code; a body that was not JSON leaves a bare response."""
+    response = exc.response
+    status = getattr(response, "status_code", None) or getattr(response, "status", 0) or 0
+    data = getattr(response, "data", None)
+    error = data.get("error") if isinstance(data, dict) else None
+    return int(status), str(error or "")
+
+
+def _shaped_like_a_file(details: Any) -> TypeGuard[dict[str, Any]]:
+    """What the relay reads of a file (adapters/slack/bolt_app.py ``_files``), with its types."""
+    if not isinstance(details, dict) or not isinstance(details.get("id"), str):
+        return False
+    texts_ok = all(details.get(key) is None or isinstance(details.get(key), str)
+                   for key in ("name", "mimetype", "url_private", "permalink"))
+    size = details.get("size")
+    return texts_ok and (size is None or (isinstance(size, int) and not isinstance(size, bool)))

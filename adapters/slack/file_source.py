@@ -19,7 +19,7 @@ CHANNEL = "slack"
 #: Largest file copied into a thread: Slack takes far more, a case thread is not a file store.
 MAX_COPY_BYTES = 100 * 1024 * 1024
 #: files.info errors that say the file is not there to be had, now or later.
-GONE_ERRORS = frozenset({"file_not_found", "file_deleted", "file_is_deleted", "not_visible",
+_GONE = frozenset({"file_not_found", "file_deleted", "file_is_deleted", "not_visible",
                    "access_denied"})
 
 
@@ -42,7 +42,7 @@ class SlackFileSource:
                 retry = exc.response.headers.get("Retry-After", "")
                 raise FileFetchFailed("Slack rate limited files.info",
                                       float(retry) if str(retry).isdigit() else None) from exc
-            if error in GONE_ERRORS:
+            if error in _GONE:
                 raise FileUnavailable(f"Slack has no such file any more ({error})") from exc
             raise FileFetchFailed(f"Slack's files.info failed ({error or 'error'})") from exc
         except (SlackClientError, OSError, TimeoutError) as exc:

@@ -1,9 +1,10 @@
 """A file an agent shares from a Slack Connect channel arrives as a stub (``file_access:
 "check_file_info"``: an id, no name and no ``url_private``), so the app asks ``files.info``
 for it before the reply goes to the seller: the real bolt app, the agent desk and the inbox on
-a real database, with Slack's Web API a local stand-in. A failed ``files.info`` leaves the
-event in the inbox for a retry, so the file is not lost; a file Slack says is gone is relayed as
-it came, and the seller's channel then says it could not be sent."""
+a real database, with Slack's Web API a local stand-in. A ``files.info`` failure that passes
+leaves the event in the inbox for a retry, so the file is not lost; one that cannot pass (the
+file gone, a missing scope, an answer that is not a file) relays the reply as it came, and the
+thread is then told the file did not reach the seller."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import json
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import select
 
@@ -104,18 +106,27 @@ async def test_a_failed_lookup_keeps_the_event_and_its_retry_brings_the_file(
     assert inbox.waiting(SOURCE) == 0
 
 
-async def test_a_file_slack_says_is_gone_is_relayed_as_it_came(
+@pytest.mark.parametrize("answer", [
+    None,  # the stand-in's own: file_not_found
+    Fault(200, {"ok": False, "error": "missing_scope", "needed": "files:read"}),
+    Fault(200, {"ok": True, "file": {"id": 7, "name": ["label.png"]}}),  # not a file object
+], ids=["gone", "missing-scope", "not-a-file"])
+async def test_a_file_that_cannot_be_looked_up_for_good_is_relayed_as_it_came(
         service: CaseService, uow_factory: SqlUnitOfWorkFactory, clock: ManualClock,
-        slack: SlackStandIn) -> None:
+        slack: SlackStandIn, answer: Fault | None) -> None:
     case_in_thread(service, uow_factory)
     inbox, live = inbox_of(service, uow_factory, slack, clock)
+    hosted = slack.host_file("label.png", PHOTO, "image/png") if answer else None
+    if answer is not None:
+        slack.fail_next("files.info", answer)
+    file_id = hosted["id"] if hosted else "F0GONE"
 
-    await live.accept("EvSHARE", shared("EvSHARE", [stub("F0GONE")]))
+    await live.accept("EvSHARE", shared("EvSHARE", [stub(file_id)]))
     await live.stop()
 
-    # The reply's words still reach the seller; the file has no URL, so the seller's channel
-    # reports it cannot be sent (tests/integration/test_serve_agent_files.py), as for any
-    # file that cannot be fetched.
+    # Not held for a retry that can never succeed: the reply and its words go on, and the file
+    # has no URL, so the seller's channel tells the thread it did not reach the seller
+    # (tests/integration/test_serve_agent_files.py), as for any file that cannot be fetched.
     [attachment] = file_items(uow_factory)
-    assert attachment["file_id"] == "F0GONE" and attachment["url"] is None
+    assert attachment["file_id"] == file_id and attachment["url"] is None
     assert inbox.waiting(SOURCE) == 0

@@ -1,6 +1,7 @@
 """At most ``max_concurrent_turns`` seller turns do their database work at once in a process;
 the others wait their turn, in order, and every one is answered. Sellers waiting on the NLU
-hold no place, so a slow or unreachable Rasa cannot stop the turns that do not need it. Under a
+hold no place, so a slow Rasa cannot stop commands and button presses (a typed message waits
+for its NLU answer before it queues, whether its turn needs it or not). Under a
 flood of seller messages the process thereby keeps room for agents' replies and the outbox
 (docs/benchmarks.md, whole service)."""
 
