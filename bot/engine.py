@@ -205,7 +205,8 @@ class Engine:
         # The turn speaks the seller's language; one who has none yet (new, or from before
         # languages) gets the one they chose or the one their message shows.
         detected = language.for_new_seller(turn)
-        with i18n.speaking(i18n.speaker_of(start.seller, detected)):
+        await language.settle_guessed(turn)
+        with i18n.speaking(i18n.speaker_of(turn.seller, detected)):
             return await self._answer(turn, too_big, start, claim, detected, whole)
 
     async def _answer(self, turn: Turn, too_big: list[Attachment], start: Conversation,
@@ -245,6 +246,8 @@ class Engine:
                 # apology is all that is saved, and a redelivery is processed afresh.
                 await turn.call(whole.rollback)
                 failed = True
+        if start.seller is None and turn.seller is not None and turn.seller.language is None:
+            language.remember_if_guessed(turn)  # registered now; stored below with the answer
         buttons = tuple(b for reply in turn.replies for b in reply.buttons)
         state.offer(buttons, self.clock.now())
         new_state = None if failed else state.dump()

@@ -56,6 +56,38 @@ async def test_a_new_seller_registers_in_the_language_they_write(
     guest.expect("您")
 
 
+async def test_a_seller_who_typed_only_a_code_gets_the_language_of_their_first_words(
+        guest: Chat, service: CaseService) -> None:
+    """No language setting from the channel (the console, Slack, the web) and nothing written
+    but the code: English is a guess, and the first message in a language settles it."""
+    invitation = service.create_invitation("深圳小店", code="ZDRW-GEZN")
+    await guest.say(invitation.code)
+    guest.expect("You're registered as 深圳小店")
+    await guest.say("12345")  # still nothing to tell by
+    assert _language(service, guest) == i18n.ENGLISH
+
+    await guest.say("订单240518K7QW93XZ的货款还没到账，已经十天了")
+
+    guest.expect("这是关于什么的问题")  # answered in Chinese already
+    assert _language(service, guest) == i18n.CHINESE
+    await guest.say("hello, any update?")  # settled: English now and then stays Chinese
+    guest.expect("您")
+    assert _language(service, guest) == i18n.CHINESE
+
+
+async def test_a_language_shown_before_the_code_is_not_a_guess(
+        guest: Chat, service: CaseService) -> None:
+    await guest.say("hi, I would like to sell on your marketplace")
+    invitation = service.create_invitation("Acme Ltd", code="ZDRW-GEZP")
+    await guest.say(invitation.code)
+    guest.expect("You're registered as Acme Ltd")
+
+    await guest.say("订单240518K7QW93XZ的货款还没到账，已经十天了")
+
+    guest.expect("What is it about?")  # one message is not a switch: still English
+    assert _language(service, guest) == i18n.ENGLISH
+
+
 async def test_a_seller_without_a_language_gets_the_one_they_write_in_stored(
         chat: Chat, service: CaseService) -> None:
     assert _language(service, chat) is None  # registered before languages existed
