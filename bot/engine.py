@@ -205,12 +205,11 @@ class Engine:
         # The turn speaks the seller's language; one who has none yet (new, or from before
         # languages) gets the one they chose or the one their message shows.
         detected = language.for_new_seller(turn)
-        await language.settle_guessed(turn)
-        with i18n.speaking(i18n.speaker_of(turn.seller, detected)):
-            return await self._answer(turn, too_big, start, claim, detected, whole)
+        with i18n.speaking(i18n.speaker_of(start.seller, detected)):
+            return await self._answer(turn, too_big, start, claim, whole)
 
     async def _answer(self, turn: Turn, too_big: list[Attachment], start: Conversation,
-                      claim: InboundClaim | None, detected: str,
+                      claim: InboundClaim | None,
                       whole: TurnTransaction) -> list[Reply]:
         msg, text, state = turn.msg, turn.text, turn.state
         for attachment in too_big:
@@ -246,8 +245,6 @@ class Engine:
                 # apology is all that is saved, and a redelivery is processed afresh.
                 await turn.call(whole.rollback)
                 failed = True
-        if start.seller is None and turn.seller is not None and turn.seller.language is None:
-            language.remember_if_guessed(turn)  # registered now; stored below with the answer
         buttons = tuple(b for reply in turn.replies for b in reply.buttons)
         state.offer(buttons, self.clock.now())
         new_state = None if failed else state.dump()
@@ -257,9 +254,9 @@ class Engine:
         identity_changed = turn.identity_changed or seller_id != start.identity.seller_id
         # A failed turn gives the event back with its apology.
         release = failed and claim is not None and claim.leased
-        new_language = (
-            (turn.seller.id, language.registered_language(turn, detected))
-            if turn.seller is not None and turn.seller.language is None else None)
+        known = language.language_to_store(turn) \
+            if turn.seller is not None and turn.seller.language is None else None
+        new_language = (turn.seller.id, known) if turn.seller is not None and known else None
         # If this fails, nothing is lost: nothing of the turn is saved, and its event is given
         # back (or its lease runs out) for the redelivery (see bot.inbound_claims).
         await turn.call(self._finish, msg, turn.identity, identity_changed, new_state,

@@ -3,9 +3,10 @@ who keeps writing in another language than theirs is offered to switch, once.
 
 A registered seller's language is stored with them (CaseService.set_preferences); before
 registering, a choice is kept in the dialogue state and becomes the seller's when they
-register. One whose language nothing told (only a code typed, no platform setting) is stored
-English as a guess, which their first message written in a language settles. Replies stay in
-the chosen language until the seller changes it: a message in the other language is understood
+register. A seller whose language nothing has told yet (they typed only a code, on a channel
+with no language setting) has none stored: they are answered in English, and the first
+message that shows a language, or their choice anywhere, stores theirs. Replies stay in the
+chosen language until the seller changes it: a message in the other language is understood
 all the same (the NLU reads both).
 """
 
@@ -34,10 +35,6 @@ _TYPED_COMMAND = frozenset({"language", "change language", "switch language", "è
 
 #: The language an unregistered user's messages showed (a code they type shows none).
 _SEEN = "language_seen"
-#: Set when a seller's language was stored for want of anything to tell it by (they typed
-#: only an invitation code, on a channel that sends no language setting): English until
-#: their first message that shows a language, which then sets theirs.
-_GUESSED = "language_guessed"
 
 
 def chosen_before_registering(turn: Turn) -> str | None:
@@ -46,9 +43,15 @@ def chosen_before_registering(turn: Turn) -> str | None:
 
 
 def for_new_seller(turn: Turn) -> str:
-    """The language of a user who has none stored: the one they chose, else the one this
-    message shows (remembered while they are not registered), else the one an earlier
-    message showed, else English."""
+    """The language of a user who has none stored: what tells it (``known_for``), else
+    English."""
+    return known_for(turn) or i18n.ENGLISH
+
+
+def known_for(turn: Turn) -> str | None:
+    """What tells a user's language while they have none stored: the one they chose, else
+    the one this message shows (remembered while they are not registered), else the one an
+    earlier message showed; None if nothing has yet."""
     chosen = chosen_before_registering(turn)
     if chosen:
         return chosen
@@ -58,30 +61,7 @@ def for_new_seller(turn: Turn) -> str:
             turn.state.raw[_SEEN] = found
         return found
     seen = turn.state.raw.get(_SEEN)
-    return seen if seen in i18n.LANGUAGES else i18n.ENGLISH
-
-
-def remember_if_guessed(turn: Turn) -> None:
-    """In the turn a user registers, before their language is stored: note it if nothing told
-    it (no choice, no platform setting, nothing written in a language, now or before)."""
-    if not (turn.memo.get(CHOSEN) or chosen_before_registering(turn)
-            or i18n.detect(turn.msg.language_code, turn.text) or turn.state.raw.get(_SEEN)):
-        turn.state.raw[_GUESSED] = True
-
-
-async def settle_guessed(turn: Turn) -> None:
-    """A seller whose language was guessed: their first typed message that shows a language
-    sets it, before it is answered (a seller who chose or showed one is offered the switch
-    instead, see ``notice_other_language``)."""
-    if turn.seller is None or not turn.state.raw.get(_GUESSED) or turn.msg.button \
-            or turn.msg.command:
-        return
-    written = i18n.from_script(turn.text)
-    if written is None:
-        return  # a number, an order id: still nothing to tell by
-    turn.state.raw.pop(_GUESSED, None)
-    if written != turn.seller.language:
-        turn.seller = await turn.call(turn.cases.set_preferences, turn.seller.id, written)
+    return seen if seen in i18n.LANGUAGES else None
 
 
 def language_buttons() -> tuple[Button, ...]:
@@ -141,10 +121,12 @@ def notice_other_language(turn: Turn) -> None:
             Button(t("button.keep_language", name=i18n.LANGUAGE_NAMES[current]), KEEP)))
 
 
-def registered_language(turn: Turn, detected: str) -> str:
-    """The language to store for a seller who has none yet: what they chose, else what was
-    detected."""
-    return str(turn.memo.get(CHOSEN) or chosen_before_registering(turn) or detected)
+def language_to_store(turn: Turn) -> str | None:
+    """The language to store for a seller who has none yet: what they chose, else what told
+    it; None while nothing has (they are answered in English meanwhile, and a guess stored
+    now would outlive their later choice on another channel or the portal)."""
+    chosen = turn.memo.get(CHOSEN)
+    return str(chosen) if chosen else known_for(turn)
 
 
 async def handle(turn: Turn) -> bool:

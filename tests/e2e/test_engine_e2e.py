@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from bot import i18n
 from bot.cases import CaseService
 from bot.clock import ManualClock
 from bot.relay import Relay
@@ -105,6 +106,11 @@ async def test_evaluation(chat: Chat, service: CaseService) -> None:
 
 async def test_hostile_input_with_the_real_model(chat: Chat, service: CaseService,
                                                  uow_factory: SqlUnitOfWorkFactory) -> None:
+    # An English-speaking seller: the Chinese and Arabic lines below are hostile input, not
+    # the first words that would tell a seller's language.
+    _, seller = service.identify(chat.channel, chat.user, chat.user, chat.name)
+    assert seller is not None
+    service.set_preferences(seller.id, i18n.ENGLISH)
     # 100 KB: refused before the model or the database see it.
     await chat.say("x" * 100_000)
     chat.expect("too long", "limit is 4000")

@@ -63,8 +63,8 @@ async def test_a_seller_who_typed_only_a_code_gets_the_language_of_their_first_w
     invitation = service.create_invitation("深圳小店", code="ZDRW-GEZN")
     await guest.say(invitation.code)
     guest.expect("You're registered as 深圳小店")
-    await guest.say("12345")  # still nothing to tell by
-    assert _language(service, guest) == i18n.ENGLISH
+    await guest.say("12345")  # still nothing to tell by: answered in English, none stored
+    assert _language(service, guest) is None
 
     await guest.say("订单240518K7QW93XZ的货款还没到账，已经十天了")
 
@@ -72,6 +72,19 @@ async def test_a_seller_who_typed_only_a_code_gets_the_language_of_their_first_w
     assert _language(service, guest) == i18n.CHINESE
     await guest.say("hello, any update?")  # settled: English now and then stays Chinese
     guest.expect("您")
+    assert _language(service, guest) == i18n.CHINESE
+
+
+async def test_a_choice_made_after_a_code_only_registration_stays(
+        guest: Chat, service: CaseService) -> None:
+    invitation = service.create_invitation("深圳小店", code="ZDRW-GEZQ")
+    await guest.say(invitation.code)
+    await guest.say("language")
+    await guest.press("简体中文")
+    assert _language(service, guest) == i18n.CHINESE
+
+    await guest.say("ok thanks")  # English words after the choice: still Chinese
+    guest.expect("不客气")
     assert _language(service, guest) == i18n.CHINESE
 
 
@@ -92,7 +105,9 @@ async def test_a_seller_without_a_language_gets_the_one_they_write_in_stored(
         chat: Chat, service: CaseService) -> None:
     assert _language(service, chat) is None  # registered before languages existed
     await chat.say("hello")
-    chat.expect("Hi Acme Ltd!")
+    chat.expect("Hi Acme Ltd!")  # English while nothing tells...
+    assert _language(service, chat) is None  # ...one word does not
+    await chat.say("hello there")
     assert _language(service, chat) == i18n.ENGLISH
 
 
@@ -125,7 +140,7 @@ async def test_language_before_registering_is_kept_for_the_seller(
 
 async def test_two_messages_in_the_other_language_bring_one_offer(
         chat: Chat, service: CaseService) -> None:
-    await chat.say("hello")
+    await chat.say("hello there")  # English, stored
     await chat.say("你好")  # one message could be a quote: no offer yet
     chat.expect_not("以后要用简体中文回复您吗？")
     await chat.say("谢谢你的帮助")
@@ -140,7 +155,7 @@ async def test_two_messages_in_the_other_language_bring_one_offer(
 
 
 async def test_accepting_the_offer_switches(chat: Chat, service: CaseService) -> None:
-    await chat.say("hello")
+    await chat.say("hello there")
     await chat.say("你好")
     await chat.say("谢谢你的帮助")
     await chat.press("好的，用简体中文回复")
