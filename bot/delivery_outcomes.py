@@ -87,10 +87,9 @@ class DeliveryOutcomes:
         message_id = item.payload.get("case_message_id")
         if item.case_id is None or message_id is None:
             return True
-        others = {item_id: status for item_id, status
-                  in uow.outbox.take_backs(item.case_id, int(message_id)).items()
-                  if item_id != item.id}
-        return not any(status in ("pending", "dead") for status in others.values())
+        return not any(status in ("pending", "dead") for item_id, status
+                       in uow.outbox.take_backs(item.case_id, int(message_id)).items()
+                       if item_id != item.id)
 
     def _dead(self, uow: UnitOfWork, item: OutboundItem, result: DeliveryResult,
               now: datetime) -> None:

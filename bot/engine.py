@@ -203,13 +203,13 @@ class Engine:
         turn = Turn(msg=msg, text=text, identity=start.identity, seller=start.seller,
                     state=state, deps=self.deps, prefetch=prefetch, thread=thread)
         # The turn speaks the seller's language; one who has none yet (new, or from before
-        # languages) gets the one they chose or the one their message shows.
-        detected = language.for_new_seller(turn)
-        with i18n.speaking(i18n.speaker_of(start.seller, detected)):
-            return await self._answer(turn, too_big, start, claim, whole)
+        # languages) gets the one they chose or the one their messages show, else English.
+        known = language.known_for(turn)
+        with i18n.speaking(i18n.speaker_of(start.seller, known or i18n.ENGLISH)):
+            return await self._answer(turn, too_big, start, claim, known, whole)
 
     async def _answer(self, turn: Turn, too_big: list[Attachment], start: Conversation,
-                      claim: InboundClaim | None,
+                      claim: InboundClaim | None, known: str | None,
                       whole: TurnTransaction) -> list[Reply]:
         msg, text, state = turn.msg, turn.text, turn.state
         for attachment in too_big:
@@ -254,9 +254,10 @@ class Engine:
         identity_changed = turn.identity_changed or seller_id != start.identity.seller_id
         # A failed turn gives the event back with its apology.
         release = failed and claim is not None and claim.leased
-        known = language.language_to_store(turn) \
-            if turn.seller is not None and turn.seller.language is None else None
-        new_language = (turn.seller.id, known) if turn.seller is not None and known else None
+        new_language = None
+        if turn.seller is not None and turn.seller.language is None:
+            to_store = language.language_to_store(turn, known)
+            new_language = (turn.seller.id, to_store) if to_store else None
         # If this fails, nothing is lost: nothing of the turn is saved, and its event is given
         # back (or its lease runs out) for the redelivery (see bot.inbound_claims).
         await turn.call(self._finish, msg, turn.identity, identity_changed, new_state,

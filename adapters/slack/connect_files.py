@@ -23,9 +23,8 @@ PASSING_ERRORS = frozenset({"ratelimited", "internal_error", "fatal_error",
                             "service_unavailable", "request_timeout"})
 
 
-def has_file_stubs(event: dict[str, Any]) -> bool:
-    return any(isinstance(f, dict) and f.get("file_access") == STUB_ACCESS
-               for f in event.get("files") or [])
+def _is_stub(file: Any) -> bool:
+    return isinstance(file, dict) and file.get("file_access") == STUB_ACCESS
 
 
 async def with_file_details(client: AsyncWebClient, event: dict[str, Any]) -> dict[str, Any]:
@@ -37,14 +36,11 @@ async def with_file_details(client: AsyncWebClient, event: dict[str, Any]) -> di
     file) leaves the stub, which is logged: the reply's words still go, and the thread is told
     the file did not reach the seller, as for any file that cannot be fetched.
     """
-    if not has_file_stubs(event):
+    files = event.get("files") or []
+    if not any(_is_stub(file) for file in files):
         return event
-    files: list[Any] = []
-    for file in event.get("files") or []:
-        if isinstance(file, dict) and file.get("file_access") == STUB_ACCESS:
-            file = await _looked_up(client, file)
-        files.append(file)
-    return {**event, "files": files}
+    return {**event, "files": [await _looked_up(client, file) if _is_stub(file) else file
+                               for file in files]}
 
 
 async def _looked_up(client: AsyncWebClient, stub: dict[str, Any]) -> dict[str, Any]:

@@ -42,12 +42,6 @@ def chosen_before_registering(turn: Turn) -> str | None:
     return value if value in i18n.LANGUAGES else None
 
 
-def for_new_seller(turn: Turn) -> str:
-    """The language of a user who has none stored: what tells it (``known_for``), else
-    English."""
-    return known_for(turn) or i18n.ENGLISH
-
-
 def known_for(turn: Turn) -> str | None:
     """What tells a user's language while they have none stored: the one they chose, else
     the one this message shows (remembered while they are not registered), else the one an
@@ -121,12 +115,13 @@ def notice_other_language(turn: Turn) -> None:
             Button(t("button.keep_language", name=i18n.LANGUAGE_NAMES[current]), KEEP)))
 
 
-def language_to_store(turn: Turn) -> str | None:
-    """The language to store for a seller who has none yet: what they chose, else what told
-    it; None while nothing has (they are answered in English meanwhile, and a guess stored
-    now would outlive their later choice on another channel or the portal)."""
+def language_to_store(turn: Turn, known: str | None) -> str | None:
+    """The language to store for a seller who has none yet: what they chose in this turn,
+    else what told it (``known_for`` at the turn's start); None while nothing has (they are
+    answered in English meanwhile, and a guess stored now would outlive their later choice on
+    another channel or the portal)."""
     chosen = turn.memo.get(CHOSEN)
-    return str(chosen) if chosen else known_for(turn)
+    return str(chosen) if chosen else known
 
 
 async def handle(turn: Turn) -> bool:

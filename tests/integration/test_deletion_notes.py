@@ -21,6 +21,15 @@ PHOTO = {"kind": "photo", "file_id": "F1", "file_name": "box.png", "mime_type": 
          "size": 2048, "url": "https://files.slack.test/F1/box.png"}
 
 
+def reply_with_a_photo(service: CaseService, user: str) -> int:
+    """An agent's reply with words and a photo to a Telegram seller's case: its message id."""
+    ident, seller = make_seller(service, user)
+    case = service.open_case(seller.id, "shipping", "parcel damaged", identity_id=ident.id).case
+    _, reply = service.agent_reply(case.number, AGENT, "The box as it arrived.",
+                                   agent_name="Ann", attachments=[PHOTO])
+    return reply.id
+
+
 def thread_notes(uow_factory: SqlUnitOfWorkFactory) -> list[str]:
     return [str(row.payload.get("text", "")) for row in outbox(uow_factory, ob.THREAD_POST)]
 
@@ -28,10 +37,7 @@ def thread_notes(uow_factory: SqlUnitOfWorkFactory) -> list[str]:
 async def test_a_photo_still_on_its_way_is_named_and_the_text_taken_back_is_not_called_a_deletion(
         db: Database, service: CaseService, uow_factory: SqlUnitOfWorkFactory,
         clock: ManualClock) -> None:
-    ident, seller = make_seller(service, "42")
-    case = service.open_case(seller.id, "shipping", "parcel damaged", identity_id=ident.id).case
-    _, reply = service.agent_reply(case.number, AGENT, "The box as it arrived.",
-                                   agent_name="Ann", attachments=[PHOTO])
+    reply_id = reply_with_a_photo(service, "42")
     telegram, slack = ScriptedSender(ob.TELEGRAM), ScriptedSender(ob.SLACK)
     deliveries = dispatcher(db, clock, telegram, slack)
     await dispatcher(db, clock, telegram).run_once(limit=1)  # the reply's words reach the seller
@@ -41,7 +47,7 @@ async def test_a_photo_still_on_its_way_is_named_and_the_text_taken_back_is_not_
     [photo] = SqlOutboxQueue(db).claim_due([ob.TELEGRAM], clock.now(), 10, timedelta(minutes=5))
     assert photo.kind == ob.SELLER_FILE
 
-    assert service.agent_delete(reply.id, AGENT) is not None
+    assert service.agent_delete(reply_id, AGENT) is not None
 
     # The photo's upload ends, and the words' take-back goes after it (the chat's order).
     clock.advance(seconds=600)
@@ -58,16 +64,13 @@ async def test_a_photo_still_on_its_way_is_named_and_the_text_taken_back_is_not_
 async def test_every_copy_taken_back_is_one_deletion_note(
         db: Database, service: CaseService, uow_factory: SqlUnitOfWorkFactory,
         clock: ManualClock) -> None:
-    ident, seller = make_seller(service, "43")
-    case = service.open_case(seller.id, "shipping", "parcel damaged", identity_id=ident.id).case
-    _, reply = service.agent_reply(case.number, AGENT, "The box as it arrived.",
-                                   agent_name="Ann", attachments=[PHOTO])
+    reply_id = reply_with_a_photo(service, "43")
     deliveries = dispatcher(db, clock, ScriptedSender(ob.TELEGRAM), ScriptedSender(ob.SLACK))
     for _ in range(3):
         await deliveries.run_once()
     assert [r.status for r in outbox(uow_factory, ob.SELLER_FILE)] == ["sent"]
 
-    assert service.agent_delete(reply.id, AGENT) is not None
+    assert service.agent_delete(reply_id, AGENT) is not None
     for _ in range(4):
         await deliveries.run_once()
 

@@ -60,6 +60,8 @@ def file_items(uow_factory: SqlUnitOfWorkFactory) -> list[dict[str, Any]]:
 
 def inbox_of(service: CaseService, uow_factory: SqlUnitOfWorkFactory, slack: SlackStandIn,
              clock: ManualClock) -> tuple[SqlInbox, SlackEventInbox]:
+    """A case with its thread, and a live process's Slack event inbox on the real bolt app."""
+    case_in_thread(service, uow_factory)
     client = AsyncWebClient(token="xoxb-test", base_url=slack.base_url)
     bolt = build_bolt_app(client, None, AgentDesk(service, uow_factory), service,
                           _no_sellers, ["C1"])
@@ -70,7 +72,6 @@ def inbox_of(service: CaseService, uow_factory: SqlUnitOfWorkFactory, slack: Sla
 async def test_a_slack_connect_file_is_looked_up_and_reaches_the_seller_with_its_name(
         service: CaseService, uow_factory: SqlUnitOfWorkFactory, clock: ManualClock,
         slack: SlackStandIn) -> None:
-    case_in_thread(service, uow_factory)
     hosted = slack.host_file("label.png", PHOTO, "image/png")
     inbox, live = inbox_of(service, uow_factory, slack, clock)
 
@@ -89,7 +90,6 @@ async def test_a_slack_connect_file_is_looked_up_and_reaches_the_seller_with_its
 async def test_a_failed_lookup_keeps_the_event_and_its_retry_brings_the_file(
         service: CaseService, uow_factory: SqlUnitOfWorkFactory, clock: ManualClock,
         slack: SlackStandIn) -> None:
-    case_in_thread(service, uow_factory)
     hosted = slack.host_file("label.png", PHOTO, "image/png")
     inbox, live = inbox_of(service, uow_factory, slack, clock)
     slack.fail_next("files.info", Fault(500, {"ok": False, "error": "internal_error"}))
@@ -114,7 +114,6 @@ async def test_a_failed_lookup_keeps_the_event_and_its_retry_brings_the_file(
 async def test_a_file_that_cannot_be_looked_up_for_good_is_relayed_as_it_came(
         service: CaseService, uow_factory: SqlUnitOfWorkFactory, clock: ManualClock,
         slack: SlackStandIn, answer: Fault | None) -> None:
-    case_in_thread(service, uow_factory)
     inbox, live = inbox_of(service, uow_factory, slack, clock)
     hosted = slack.host_file("label.png", PHOTO, "image/png") if answer else None
     if answer is not None:
